@@ -1,0 +1,95 @@
+// ferry/engine.h: the real executor: bulk migration and verification of volumes.
+//
+// Migrate() copies SRC to DST with many requests in flight, skipping holes and
+// all-zero blocks, with a chunk size picked from measured throughput, an optional rate
+// limit, and progress kept in an optional Journal (resumable after a crash). Verify()
+// compares two volumes with parallel per-chunk checksums.
+//
+// The source is only ever read (invariant 1); ReleaseSource() is the one exception and
+// the caller invokes it last, only after a successful verify.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "ferry/journal.h"
+#include "ferry/range.h"
+#include "ferry/status.h"
+#include "ferry/volume.h"
+
+namespace ferry {
+
+struct Progress {
+  uint64_t total_bytes = 0;  // bytes the run has to account for
+  uint64_t done_bytes = 0;   // of which done (copied, skipped, or already present)
+  double elapsed_s = 0;
+  double rate_bps = 0;  // recent throughput over done bytes of this run
+  double eta_s = -1;    // -1: unknown
+  uint64_t chunk_size = 0;
+};
+using ProgressFn = std::function<void(const Progress&)>;
+
+struct MigrateOptions {
+  uint64_t granule_size = 64 << 10;  // Default: 64 KiB (dm-clone's default region).
+  uint64_t min_chunk = 64 << 10;     // Default: one granule.
+  uint64_t max_chunk = 16 << 20;     // Default: 16 MiB.
+  int threads = 4;                   // copy requests in flight. Default: 4.
+  uint64_t rate_limit = 0;           // bytes/s read from the source; 0: unlimited.
+  std::chrono::milliseconds commit_interval{1000};  // journal commit period (invariant 5).
+  int max_retries = 5;               // per failing request, for retryable errors.
+  std::chrono::milliseconds retry_backoff{100};  // first backoff; doubles, capped at 2 s.
+  ProgressFn on_progress;            // called from the calling thread.
+  std::chrono::milliseconds progress_interval{200};
+  const std::atomic<bool>* cancel = nullptr;  // set to stop; the journal stays consistent.
+};
+
+struct MigrateStats {
+  uint64_t volume_size = 0;
+  uint64_t bytes_copied = 0;   // read from the source and written
+  uint64_t bytes_skipped = 0;  // holes and zero blocks: zeroed on DST, or nothing
+  uint64_t bytes_resumed = 0;  // already present from the journal
+  uint64_t copy_ops = 0;
+  uint64_t retries = 0;
+  uint64_t final_chunk_size = 0;
+  double seconds = 0;
+};
+
+// Validates options against the volume (granule a power of two >= 4 KiB, min <= max,
+// threads >= 1); kInvalidArgument naming the option otherwise.
+Status ValidateMigrateOptions(const MigrateOptions& options);
+
+// Copies `source` to `destination` (which must be at least as large). With a journal,
+// granules it records as present are not copied again, and progress is committed at
+// least every commit_interval and at the end. On failure or cancel, in-flight work
+// finishes, the journal records what is durable, and the error is returned.
+Result<MigrateStats> Migrate(Volume& source, Volume& destination, Journal* journal, const MigrateOptions& options);
+
+struct VerifyOptions {
+  int threads = 4;
+  uint64_t chunk_size = 1 << 20;  // Default: 1 MiB per checksum.
+  size_t max_ranges = 10;         // differing ranges to report
+  ProgressFn on_progress;
+  std::chrono::milliseconds progress_interval{200};
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct VerifyResult {
+  bool equal = true;
+  std::vector<Range> differing;  // the first differing ranges, ascending, 4 KiB resolution
+  uint64_t bytes_compared = 0;   // read from both sides
+  uint64_t bytes_skipped = 0;    // known zero on both sides, not read
+  double seconds = 0;
+};
+
+// Compares the first source.size() bytes of both volumes. A destination shorter than
+// the source is a difference.
+Result<VerifyResult> Verify(Volume& source, Volume& destination, const VerifyOptions& options);
+
+// Discards every block of `source` (opened writable): the last step of a migration with
+// --release-source. kNotSupported when the volume cannot discard.
+Status ReleaseSource(Volume& source);
+
+}  // namespace ferry

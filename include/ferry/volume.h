@@ -1,0 +1,99 @@
+// ferry/volume.h: the block-volume interface every ferry module reads and writes through.
+//
+// A Volume is a fixed-size array of bytes: a regular file, a block device, an NBD export
+// (through libnbd), or memory (tests). Like leveldb's Env, all device access sits behind
+// this one interface, and wrappers decorate it (FaultVolume injects errors, delays and
+// lost unflushed writes for crash tests).
+//
+// Contract for every implementation:
+// - All methods are thread-safe; many reads and writes may be in flight at once.
+// - Offsets and lengths are bytes; a request must lie within [0, size()).
+// - Read/Write transfer the whole buffer or fail; a failure's Status names the call,
+//   the volume, the offset and length, and says (retryable()) whether a retry may help.
+// - Optional operations have safe defaults: Zero() writes zeroes, Trim() is refused
+//   (kNotSupported), Extents() reports one data extent over the range. Capabilities()
+//   tells the caller which operations are native.
+// - A Volume opened read-only refuses Write/Zero/Trim with kPermissionDenied.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ferry/status.h"
+
+namespace ferry {
+
+struct VolumeCapabilities {
+  bool writable = false;
+  bool can_flush = false;    // Flush() makes writes durable (false: durability unknown)
+  bool can_trim = false;     // native discard
+  bool can_zero = false;     // native zero (no data transfer)
+  bool can_extents = false;  // Extents() reports real allocation, not a guess
+  // Ranges that Extents() reports as zero are guaranteed to read as zeroes.
+  bool extents_report_zero = false;
+};
+
+struct Extent {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  bool zero = false;  // the range reads as zeroes (a hole, or known-zero allocation)
+};
+
+class Volume {
+ public:
+  virtual ~Volume() = default;
+
+  // A human-readable name for messages: the path or the URI.
+  virtual const std::string& name() const = 0;
+  virtual uint64_t size() const = 0;
+  virtual VolumeCapabilities capabilities() const = 0;
+
+  virtual Status Read(uint64_t offset, std::span<std::byte> buf) = 0;
+  virtual Status Write(uint64_t offset, std::span<const std::byte> buf) = 0;
+  // Makes every write that completed before the call durable.
+  virtual Status Flush() = 0;
+  // Makes [offset, offset+length) read as zeroes. Default: writes zero buffers.
+  virtual Status Zero(uint64_t offset, uint64_t length);
+  // Discards [offset, offset+length); afterwards the range may read as anything the
+  // device chooses (usually zeroes). Default: kNotSupported.
+  virtual Status Trim(uint64_t offset, uint64_t length);
+  // Allocation of [offset, offset+length): ascending, contiguous extents covering the
+  // range exactly. Default: one data extent (zero=false).
+  virtual Status Extents(uint64_t offset, uint64_t length, std::vector<Extent>* out);
+};
+
+// How to open a volume.
+struct OpenOptions {
+  bool writable = false;
+  // Regular-file destination that does not exist: create it with this size (0: do not
+  // create; a missing file is kNotFound).
+  uint64_t create_size = 0;
+  // Number of NBD connections to open when the server allows multi-conn. Default 4,
+  // as nbdcopy.
+  int nbd_connections = 4;
+};
+
+// True when `spec` is an NBD URI (nbd://, nbds://, nbd+unix://, nbds+unix://, ...).
+bool IsNbdUri(const std::string& spec);
+
+// Opens a path (regular file or block device) or an NBD URI. Errors name the spec and
+// what to do: kNotFound for a missing file or an unreachable server, kPermissionDenied
+// for a read-only file or export opened writable, kInvalidArgument for a malformed URI.
+Result<std::unique_ptr<Volume>> OpenVolume(const std::string& spec, const OpenOptions& options);
+
+// A stable identity of what `spec` names, recorded in journals: the canonical absolute
+// path for files (it need not exist), the URI for NBD.
+std::string VolumeIdentity(const std::string& spec);
+
+// True when both specs name the same file or block device (same inode or device
+// number), or are the same NBD URI. A path that does not exist is never the same.
+bool SameVolume(const std::string& a, const std::string& b);
+
+// A volume in memory, zero-filled; for tests and simulation. Thread-safe.
+std::unique_ptr<Volume> NewMemoryVolume(std::string name, uint64_t size);
+
+}  // namespace ferry

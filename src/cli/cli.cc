@@ -1,0 +1,377 @@
+// The ferry command line. Thin: parse, call the library, print, choose the exit code.
+#include "cli/cli.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
+#include <ctime>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/progress.h"
+#include "ferry/engine.h"
+#include "ferry/journal.h"
+#include "ferry/units.h"
+#include "ferry/volume.h"
+
+namespace ferry::cli {
+namespace {
+
+std::atomic<bool> g_cancel{false};
+
+extern "C" void OnSignal(int) { g_cancel.store(true); }
+
+void InstallSignalHandlers() {
+  struct sigaction sa = {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+// Prints "ferry: <message>" and returns `code`.
+int Fail(int code, const std::string& message) {
+  std::cerr << "ferry: " << message << std::endl;
+  return code;
+}
+int Fail(int code, const Status& s) { return Fail(code, s.message()); }
+
+Result<ProgressMode> ParseProgressMode(const std::string& s) {
+  if (s == "none") return ProgressMode::kNone;
+  if (s == "bar") return ProgressMode::kBar;
+  if (s == "json") return ProgressMode::kJson;
+  if (s == "auto") return isatty(STDERR_FILENO) ? ProgressMode::kBar : ProgressMode::kNone;
+  return InvalidArgument("invalid --progress '" + s + "': use auto, bar, json or none");
+}
+
+struct SizeArg {
+  std::string text;
+  const char* flag;
+  uint64_t* out;
+};
+
+Status ParseSizes(std::initializer_list<SizeArg> args) {
+  for (const auto& a : args) {
+    if (a.text.empty()) continue;
+    FERRY_ASSIGN_OR_RETURN(*a.out, ParseSize(a.text, a.flag));
+  }
+  return OkStatus();
+}
+
+nlohmann::json RangesJson(const std::vector<Range>& ranges) {
+  auto out = nlohmann::json::array();
+  for (const auto& r : ranges) out.push_back({{"offset", r.offset}, {"length", r.length}});
+  return out;
+}
+
+nlohmann::json VerifyJson(const VerifyResult& v) {
+  return {{"equal", v.equal},
+          {"differing", RangesJson(v.differing)},
+          {"bytes_compared", v.bytes_compared},
+          {"bytes_skipped", v.bytes_skipped},
+          {"seconds", v.seconds}};
+}
+
+void PrintDiffs(const VerifyResult& v) {
+  std::cerr << "ferry: volumes differ; first differing ranges:\n";
+  for (const auto& r : v.differing) {
+    std::cerr << fmt::format("  offset {} length {} ({} at {})\n", r.offset, r.length, FormatSize(r.length),
+                             FormatSize(r.offset));
+  }
+}
+
+// Opens the source read-only, with a message that says it is the source.
+Result<std::unique_ptr<Volume>> OpenSource(const std::string& spec) {
+  auto v = OpenVolume(spec, OpenOptions{});
+  if (!v.ok()) return v.status().WithContext("source");
+  return v;
+}
+
+struct MigrateArgs {
+  std::string src, dst, journal;
+  std::string granule = "64K", min_chunk, max_chunk, rate;
+  int threads = 4;
+  bool verify = false, release_source = false, json = false;
+  std::string progress = "auto";
+};
+
+int RunMigrate(const MigrateArgs& a) {
+  MigrateOptions o;
+  uint64_t min_chunk = 0, max_chunk = 0;
+  if (Status s = ParseSizes({{a.granule, "--granule", &o.granule_size},
+                             {a.min_chunk, "--min-chunk", &min_chunk},
+                             {a.max_chunk, "--max-chunk", &max_chunk},
+                             {a.rate, "--rate", &o.rate_limit}});
+      !s.ok()) {
+    return Fail(kExitUsage, s);
+  }
+  o.min_chunk = min_chunk ? min_chunk : o.granule_size;
+  o.max_chunk = max_chunk ? max_chunk : std::max(o.max_chunk, o.min_chunk);
+  o.threads = a.threads;
+  if (Status s = ValidateMigrateOptions(o); !s.ok()) return Fail(kExitUsage, s);
+  auto mode = ParseProgressMode(a.progress);
+  if (!mode.ok()) return Fail(kExitUsage, mode.status());
+  if (a.release_source && !a.verify) {
+    return Fail(kExitUsage, "--release-source needs --verify: the source is released only after a successful verify");
+  }
+  if (SameVolume(a.src, a.dst) || VolumeIdentity(a.src) == VolumeIdentity(a.dst)) {
+    return Fail(kExitUsage, "SRC and DST are the same volume (" + a.src + "): give a different destination");
+  }
+
+  // Every check comes before anything is written to the destination or the journal.
+  auto src = OpenSource(a.src);
+  if (!src.ok()) return Fail(kExitFailure, src.status());
+  JournalIdentity id{VolumeIdentity(a.src), VolumeIdentity(a.dst), (*src)->size(), o.granule_size};
+  std::unique_ptr<Journal> journal;
+  if (!a.journal.empty() && Journal::Exists(a.journal)) {
+    auto j = Journal::Open(a.journal, id);
+    if (!j.ok()) return Fail(kExitFailure, j.status());
+    journal = std::move(j).value();
+    if (journal->state() == JournalState::kReleased) {
+      std::cout << "ferry: the migration recorded in " << a.journal
+                << " is complete and its source was released; nothing to do\n";
+      return kExitOk;
+    }
+  }
+  OpenOptions dst_options;
+  dst_options.writable = true;
+  dst_options.create_size = (*src)->size();
+  auto dst = OpenVolume(a.dst, dst_options);
+  if (!dst.ok()) return Fail(kExitFailure, dst.status().WithContext("destination"));
+  if ((*dst)->size() < (*src)->size()) {
+    return Fail(kExitFailure, fmt::format("destination {} is {} ({} bytes), smaller than the source {} ({} bytes); "
+                                          "use a destination of at least {} bytes",
+                                          a.dst, FormatSize((*dst)->size()), (*dst)->size(), a.src,
+                                          (*src)->size(), (*src)->size()));
+  }
+  if (SameVolume(a.src, a.dst)) {
+    return Fail(kExitUsage, "SRC and DST are the same volume (" + a.src + "): give a different destination");
+  }
+  if (!a.journal.empty() && !journal) {
+    auto j = Journal::Create(a.journal, id);
+    if (!j.ok()) return Fail(kExitFailure, j.status());
+    journal = std::move(j).value();
+  }
+
+  InstallSignalHandlers();
+  o.cancel = &g_cancel;
+  o.on_progress = MakeProgressPrinter(*mode, "copy");
+  auto stats = Migrate(**src, **dst, journal.get(), o);
+  FinishProgress(*mode);
+  if (!stats.ok()) {
+    std::string hint = journal ? "; progress is saved in " + a.journal + ": rerun the same command to resume"
+                               : "; without --journal a rerun starts over";
+    return Fail(kExitFailure, stats.status().message() + hint);
+  }
+
+  nlohmann::json summary = {{"source", a.src},
+                            {"destination", a.dst},
+                            {"volume_size", stats->volume_size},
+                            {"bytes_copied", stats->bytes_copied},
+                            {"bytes_skipped", stats->bytes_skipped},
+                            {"bytes_resumed", stats->bytes_resumed},
+                            {"copy_ops", stats->copy_ops},
+                            {"retries", stats->retries},
+                            {"chunk_size", stats->final_chunk_size},
+                            {"seconds", stats->seconds},
+                            {"throughput_bps", stats->seconds > 0 ? (stats->volume_size - stats->bytes_resumed) /
+                                                                        stats->seconds
+                                                                  : 0.0},
+                            {"verify", nullptr},
+                            {"source_released", false}};
+  if (!a.json) {
+    std::cout << fmt::format("migrated {} to {}: {} in {:.2f} s ({})\n", a.src, a.dst,
+                             FormatSize(stats->volume_size), stats->seconds,
+                             FormatRate(summary["throughput_bps"].get<double>()));
+    std::cout << fmt::format("  copied {}, skipped {} (holes and zeroes), already present {}; {} copy operations",
+                             FormatSize(stats->bytes_copied), FormatSize(stats->bytes_skipped),
+                             FormatSize(stats->bytes_resumed), stats->copy_ops);
+    if (stats->retries) std::cout << fmt::format(", {} retries", stats->retries);
+    std::cout << fmt::format(", last chunk size {}\n", FormatSize(stats->final_chunk_size)) << std::flush;
+  }
+
+  int code = kExitOk;
+  if (a.verify) {
+    VerifyOptions vo;
+    vo.threads = a.threads;
+    vo.cancel = &g_cancel;
+    vo.on_progress = MakeProgressPrinter(*mode, "verify");
+    auto v = Verify(**src, **dst, vo);
+    FinishProgress(*mode);
+    if (!v.ok()) return Fail(kExitFailure, v.status().WithContext("verify"));
+    summary["verify"] = VerifyJson(*v);
+    if (!v->equal) {
+      if (!a.json) PrintDiffs(*v);
+      code = kExitMismatch;
+    } else {
+      if (!a.json) std::cout << fmt::format("  verify: equal ({:.2f} s)\n", v->seconds);
+      if (journal) {
+        if (Status s = journal->Commit(journal->present(), JournalState::kVerified); !s.ok()) {
+          return Fail(kExitFailure, s);
+        }
+      }
+      if (a.release_source) {
+        src->reset();  // close the read-only handle before reopening for the release
+        OpenOptions w;
+        w.writable = true;
+        auto rw = OpenVolume(a.src, w);
+        Status s = rw.ok() ? ReleaseSource(**rw) : rw.status();
+        if (!s.ok()) return Fail(kExitFailure, s.WithContext("releasing the source (the destination is complete)"));
+        summary["source_released"] = true;
+        if (journal) {
+          if (Status js = journal->Commit(journal->present(), JournalState::kReleased); !js.ok()) {
+            return Fail(kExitFailure, js);
+          }
+        }
+        if (!a.json) std::cout << "  source released: its blocks were discarded\n";
+      }
+    }
+  }
+  if (a.json) std::cout << summary.dump() << std::endl;
+  return code;
+}
+
+int RunVerify(const std::string& src_spec, const std::string& dst_spec, int threads, bool json,
+              const std::string& progress) {
+  auto mode = ParseProgressMode(progress);
+  if (!mode.ok()) return Fail(kExitUsage, mode.status());
+  if (threads < 1 || threads > 256) return Fail(kExitUsage, "--threads must be between 1 and 256");
+  auto src = OpenSource(src_spec);
+  if (!src.ok()) return Fail(kExitFailure, src.status());
+  auto dst = OpenVolume(dst_spec, OpenOptions{});
+  if (!dst.ok()) return Fail(kExitFailure, dst.status().WithContext("destination"));
+  InstallSignalHandlers();
+  VerifyOptions vo;
+  vo.threads = threads;
+  vo.cancel = &g_cancel;
+  vo.on_progress = MakeProgressPrinter(*mode, "verify");
+  auto v = Verify(**src, **dst, vo);
+  FinishProgress(*mode);
+  if (!v.ok()) return Fail(kExitFailure, v.status().WithContext("verify"));
+  if (json) {
+    std::cout << VerifyJson(*v).dump() << std::endl;
+  } else if (v->equal) {
+    std::cout << fmt::format("volumes are equal: {} compared ({} read, {} known zero on both sides) in {:.2f} s\n",
+                             FormatSize((*src)->size()), FormatSize(v->bytes_compared),
+                             FormatSize(v->bytes_skipped), v->seconds);
+  } else {
+    PrintDiffs(*v);
+  }
+  return v->equal ? kExitOk : kExitMismatch;
+}
+
+int RunStatus(const std::string& path, bool json) {
+  auto info = Journal::Inspect(path);
+  if (!info.ok()) return Fail(kExitFailure, info.status());
+  const JournalInfo& i = *info;
+  double pct = i.identity.volume_size ? 100.0 * static_cast<double>(i.present_bytes) /
+                                            static_cast<double>(i.identity.volume_size)
+                                      : 100.0;
+  const char* activity = i.locked ? "running" : i.state == JournalState::kCopying ? "interrupted" : "finished";
+  if (json) {
+    nlohmann::json j = {{"journal", path},
+                        {"migration_id", i.migration_id},
+                        {"source", i.identity.source},
+                        {"destination", i.identity.destination},
+                        {"volume_size", i.identity.volume_size},
+                        {"granule_size", i.identity.granule_size},
+                        {"granule_count", i.granule_count},
+                        {"present_granules", i.present_granules},
+                        {"present_bytes", i.present_bytes},
+                        {"percent", pct},
+                        {"state", JournalStateName(i.state)},
+                        {"activity", activity},
+                        {"generation", i.generation},
+                        {"writer_pid", i.writer_pid},
+                        {"created_unix", i.created_unix},
+                        {"committed_unix", static_cast<double>(i.committed_unix_ns) / 1e9}};
+    std::cout << j.dump() << std::endl;
+    return kExitOk;
+  }
+  time_t committed = static_cast<time_t>(i.committed_unix_ns / 1000000000);
+  char when[64];
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&committed));
+  std::cout << fmt::format("journal:      {} (migration {})\n", path, i.migration_id)
+            << fmt::format("source:       {}\n", i.identity.source)
+            << fmt::format("destination:  {}\n", i.identity.destination)
+            << fmt::format("volume:       {} ({} bytes) in {} granules of {}\n", FormatSize(i.identity.volume_size),
+                           i.identity.volume_size, i.granule_count, FormatSize(i.identity.granule_size))
+            << fmt::format("progress:     {:.1f}% ({} of {} granules present, {})\n", pct, i.present_granules,
+                           i.granule_count, FormatSize(i.present_bytes))
+            << fmt::format("state:        {}, {}{}\n", JournalStateName(i.state), activity,
+                           i.locked ? fmt::format(" (pid {})", i.writer_pid)
+                           : i.state == JournalState::kCopying
+                               ? ": rerun the same ferry migrate command to resume"
+                               : "")
+            << fmt::format("last commit:  {} (generation {})\n", when, i.generation);
+  return kExitOk;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{
+      "ferry: migrate a block volume from a source to a destination.\n"
+      "SRC and DST are paths (regular files, block devices) or NBD URIs\n"
+      "(nbd://host[:port]/export, nbds://..., nbd+unix:///export?socket=PATH).\n"
+      "Exit status: 0 ok, 1 failure, 2 usage error, 3 verification mismatch.",
+      "ferry"};
+  app.set_version_flag("--version", "ferry " FERRY_VERSION);
+  app.require_subcommand(1);
+
+  MigrateArgs ma;
+  auto* migrate = app.add_subcommand("migrate", "Copy SRC to DST: sparse-aware, resumable with --journal.");
+  migrate->add_option("SRC", ma.src, "source path or NBD URI (only read)")->required();
+  migrate->add_option("DST", ma.dst, "destination path or NBD URI; a missing file is created at SRC's size")
+      ->required();
+  migrate->add_option("--journal", ma.journal,
+                      "keep progress in FILE; rerunning the same command resumes after a crash");
+  migrate->add_option("--granule", ma.granule, "tracking unit, a power of two >= 4K")->capture_default_str();
+  migrate->add_option("--min-chunk", ma.min_chunk, "smallest copy request (default: the granule)");
+  migrate->add_option("--max-chunk", ma.max_chunk, "largest copy request (default: 16M)");
+  migrate->add_option("--threads", ma.threads, "copy requests in flight")->capture_default_str();
+  migrate->add_option("--rate", ma.rate, "limit reads from SRC to BYTES per second (e.g. 100M); default unlimited");
+  migrate->add_flag("--verify", ma.verify, "compare SRC and DST after the copy (exit 3 on a difference)");
+  migrate->add_flag("--release-source", ma.release_source,
+                    "after a successful --verify, discard SRC's blocks (punch hole / BLKDISCARD / NBD trim)");
+  migrate->add_option("--progress", ma.progress, "auto (bar on a terminal), bar, json (lines on stdout) or none")
+      ->capture_default_str();
+  migrate->add_flag("--json", ma.json, "print the summary as one JSON object on stdout");
+
+  std::string vsrc, vdst, vprogress = "auto";
+  int vthreads = 4;
+  bool vjson = false;
+  auto* verify = app.add_subcommand("verify", "Compare SRC and DST with parallel per-chunk checksums.");
+  verify->add_option("SRC", vsrc, "source path or NBD URI")->required();
+  verify->add_option("DST", vdst, "destination path or NBD URI")->required();
+  verify->add_option("--threads", vthreads, "requests in flight")->capture_default_str();
+  verify->add_option("--progress", vprogress, "auto, bar, json or none")->capture_default_str();
+  verify->add_flag("--json", vjson, "print the result as one JSON object");
+
+  std::string jpath;
+  bool sjson = false;
+  auto* status = app.add_subcommand("status", "Show the progress recorded in a migration journal.");
+  status->add_option("JOURNAL", jpath, "journal file given to ferry migrate --journal")->required();
+  status->add_flag("--json", sjson, "print as one JSON object");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return Fail(kExitUsage, std::string(e.what()) + "; see 'ferry --help'");
+  }
+  if (migrate->parsed()) return RunMigrate(ma);
+  if (verify->parsed()) return RunVerify(vsrc, vdst, vthreads, vjson, vprogress);
+  if (status->parsed()) return RunStatus(jpath, sjson);
+  return Fail(kExitUsage, "no command given; see 'ferry --help'");
+}
+
+}  // namespace ferry::cli

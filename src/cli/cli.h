@@ -1,0 +1,14 @@
+// The ferry command: parses arguments, calls the library, prints, picks the exit code.
+// Exit codes: 0 success, 1 failure, 2 usage error, 3 verification mismatch.
+#pragma once
+
+namespace ferry::cli {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitMismatch = 3;
+
+int Main(int argc, char** argv);
+
+}  // namespace ferry::cli

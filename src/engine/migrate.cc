@@ -1,0 +1,276 @@
+// Migrate: the bulk copy. Worker threads take chunks of missing granules in ascending
+// order, copy them (skipping holes and zero blocks), and mark them present; the calling
+// thread commits the journal (destination flush first: invariant 5) and reports progress.
+//
+// The granule map is the ground truth; a chunk is a run of missing granules, homogeneous
+// in the source's allocation (all hole, or data), sized by the ChunkSizer from measured
+// throughput. The same map and chunk cutting serve the live request path later.
+#include <algorithm>
+#include <bit>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "common/interval_set.h"
+#include "common/zero.h"
+#include "engine/progress_meter.h"
+#include "engine/rate_limiter.h"
+#include "ferry/engine.h"
+#include "ferry/units.h"
+#include "plan/chunk_map.h"
+#include "sched/chunk_sizer.h"
+#include "volume/zero_map.h"
+
+namespace ferry {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A zero run (a hole in the source) costs no data transfer, so it may be much larger
+// than a data chunk: one Zero request (or nothing) per run of up to 1 GiB.
+constexpr uint64_t kMaxZeroRun = 1ull << 30;
+
+class Migration {
+ public:
+  Migration(Volume& src, Volume& dst, Journal* journal, const MigrateOptions& o)
+      : src_(src), dst_(dst), journal_(journal), o_(o),
+        map_(src.size(), o.granule_size),
+        sizer_(o.min_chunk, o.max_chunk, Clock::now()),
+        limiter_(o.rate_limit) {}
+
+  Result<MigrateStats> Run();
+
+ private:
+  struct Work {
+    GranuleRun run;
+    Range bytes;
+    bool source_zero = false;
+  };
+
+  std::optional<Work> Next();
+  void Worker();
+  Status CopyWithRetry(const Work& w, std::vector<std::byte>& buf);
+  Status Copy(const Work& w, std::vector<std::byte>& buf);
+  Status ZeroOrSkip(uint64_t offset, uint64_t length);
+  Status Commit();
+  bool GranuleIsSourceZero(uint64_t g) const {
+    Range r = map_.Bytes({GranuleIndex(g), 1});
+    return src_zero_.Covers(r.offset, r.length);
+  }
+
+  Volume& src_;
+  Volume& dst_;
+  Journal* const journal_;
+  const MigrateOptions& o_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  ChunkMap map_;          // guarded by mu_
+  ChunkSizer sizer_;      // guarded by mu_
+  uint64_t cursor_ = 0;   // next granule to consider; guarded by mu_
+  bool stop_ = false;     // guarded by mu_
+  Status error_;          // first failure; guarded by mu_
+  int running_ = 0;       // live workers; guarded by mu_
+
+  IntervalSet src_zero_;  // read-only once workers start
+  IntervalSet dst_zero_;  // read-only once workers start
+  RateLimiter limiter_;
+  std::atomic<uint64_t> bytes_copied_{0}, bytes_skipped_{0}, copy_ops_{0}, retries_{0};
+};
+
+std::optional<Migration::Work> Migration::Next() {
+  if (stop_) return std::nullopt;
+  const uint64_t g = map_.granule_size();
+  uint64_t chunk_granules = std::max<uint64_t>(1, sizer_.size() / g);
+  auto first = map_.NextMissing(GranuleIndex(cursor_), 1);
+  if (!first) return std::nullopt;
+  Work w;
+  w.source_zero = GranuleIsSourceZero(first->first.value);
+  uint64_t limit = w.source_zero ? std::max<uint64_t>(1, kMaxZeroRun / g) : chunk_granules;
+  GranuleRun run = *map_.NextMissing(first->first, limit);
+  // Keep the chunk homogeneous: all source holes, or all (possibly partly) data.
+  uint64_t n = 1;
+  while (n < run.count && GranuleIsSourceZero(run.first.value + n) == w.source_zero) ++n;
+  run.count = n;
+  w.run = run;
+  w.bytes = map_.Bytes(run);
+  map_.Set(run, GranuleState::kInFlight);
+  cursor_ = run.first.value + run.count;
+  return w;
+}
+
+Status Migration::ZeroOrSkip(uint64_t offset, uint64_t length) {
+  bytes_skipped_ += length;
+  if (dst_zero_.Covers(offset, length)) return OkStatus();  // already reads as zero
+  return dst_.Zero(offset, length);
+}
+
+Status Migration::Copy(const Work& w, std::vector<std::byte>& buf) {
+  const uint64_t off = w.bytes.offset, len = w.bytes.length;
+  if (w.source_zero) return ZeroOrSkip(off, len);
+  limiter_.Acquire(len);
+  buf.resize(len);
+  FERRY_RETURN_IF_ERROR(src_.Read(off, buf));
+  // Zero detection per granule: write runs of data, zero (or skip) runs of zeroes.
+  const uint64_t g = map_.granule_size();
+  uint64_t i = 0;
+  while (i < len) {
+    bool zero = IsAllZero(buf.data() + i, std::min(g, len - i));
+    uint64_t j = i + std::min(g, len - i);
+    while (j < len && IsAllZero(buf.data() + j, std::min(g, len - j)) == zero) j += std::min(g, len - j);
+    if (zero) {
+      FERRY_RETURN_IF_ERROR(ZeroOrSkip(off + i, j - i));
+    } else {
+      FERRY_RETURN_IF_ERROR(dst_.Write(off + i, std::span<const std::byte>(buf.data() + i, j - i)));
+      bytes_copied_ += j - i;
+    }
+    i = j;
+  }
+  return OkStatus();
+}
+
+Status Migration::CopyWithRetry(const Work& w, std::vector<std::byte>& buf) {
+  auto backoff = o_.retry_backoff;
+  uint64_t copied = bytes_copied_, skipped = bytes_skipped_;
+  for (int attempt = 0;; ++attempt) {
+    Status s = Copy(w, buf);
+    if (s.ok() || !s.retryable() || attempt >= o_.max_retries) {
+      if (!s.ok() && s.retryable()) {
+        s = s.WithContext("giving up after " + std::to_string(attempt + 1) + " attempts");
+      }
+      return s;
+    }
+    ++retries_;
+    // A failed attempt may have counted part of the chunk; the retry counts it again.
+    bytes_copied_ = copied;
+    bytes_skipped_ = skipped;
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(2));
+  }
+}
+
+void Migration::Worker() {
+  std::vector<std::byte> buf;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (auto w = Next()) {
+    lock.unlock();
+    Status s = CopyWithRetry(*w, buf);
+    lock.lock();
+    if (s.ok()) {
+      map_.Set(w->run, GranuleState::kPresent);
+      ++copy_ops_;
+      if (!w->source_zero) sizer_.OnCompleted(w->bytes.length, Clock::now());
+    } else {
+      map_.Set(w->run, GranuleState::kMissing);
+      if (error_.ok()) error_ = s;
+      stop_ = true;
+    }
+  }
+  --running_;
+  cv_.notify_all();
+}
+
+Status Migration::Commit() {
+  std::vector<uint64_t> present;
+  bool complete;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    present = map_.present_words();
+    complete = map_.complete();
+  }
+  // Invariant 5: the destination data of every granule in `present` is durable before
+  // the journal says so.
+  FERRY_RETURN_IF_ERROR(dst_.Flush().WithContext("flushing the destination"));
+  if (!journal_) return OkStatus();
+  JournalState state = complete ? std::max(journal_->state(), JournalState::kCopied) : JournalState::kCopying;
+  return journal_->Commit(present, state).WithContext("committing the journal");
+}
+
+Result<MigrateStats> Migration::Run() {
+  const auto start = Clock::now();
+  MigrateStats stats;
+  stats.volume_size = src_.size();
+  if (dst_.size() < src_.size()) {
+    return FailedPrecondition("destination " + dst_.name() + " is smaller than the source");
+  }
+  if (journal_) map_.LoadPresent(journal_->present());
+  stats.bytes_resumed = map_.present_bytes();
+  FERRY_RETURN_IF_ERROR(ReadZeroMap(src_, &src_zero_).WithContext(src_.name()));
+  FERRY_RETURN_IF_ERROR(ReadZeroMap(dst_, &dst_zero_).WithContext(dst_.name()));
+
+  ProgressMeter meter(o_.on_progress, o_.progress_interval, src_.size(), stats.bytes_resumed);
+  std::vector<std::thread> threads;
+  running_ = o_.threads;
+  for (int i = 0; i < o_.threads; ++i) threads.emplace_back([this] { Worker(); });
+
+  Status commit_status;
+  auto next_commit = Clock::now() + o_.commit_interval;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (running_ > 0) {
+      auto wake = std::min(next_commit, Clock::now() + o_.progress_interval);
+      cv_.wait_until(lock, wake);
+      if (o_.cancel && o_.cancel->load() && !stop_) {
+        stop_ = true;
+        if (error_.ok()) error_ = Cancelled("interrupted");
+      }
+      uint64_t done = map_.present_bytes(), chunk = sizer_.size();
+      lock.unlock();
+      meter.Update(done, chunk);
+      if (journal_ && Clock::now() >= next_commit) {
+        Status s = Commit();
+        if (!s.ok() && commit_status.ok()) commit_status = s;
+        next_commit = Clock::now() + o_.commit_interval;
+      }
+      lock.lock();
+      if (!commit_status.ok()) stop_ = true;  // progress that cannot be recorded is lost work
+    }
+  }
+  for (auto& t : threads) t.join();
+
+  // Record what is durable, whatever happened: a rerun resumes from here.
+  Status final_commit = Commit();
+  meter.Update(map_.present_bytes(), sizer_.size(), /*force=*/true);
+  if (!error_.ok()) return error_;
+  if (!commit_status.ok()) return commit_status;
+  if (!final_commit.ok()) return final_commit;
+
+  stats.bytes_copied = bytes_copied_;
+  stats.bytes_skipped = bytes_skipped_;
+  stats.copy_ops = copy_ops_;
+  stats.retries = retries_;
+  stats.final_chunk_size = sizer_.size();
+  stats.seconds = ToSeconds(Clock::now() - start);
+  return stats;
+}
+
+}  // namespace
+
+Status ValidateMigrateOptions(const MigrateOptions& o) {
+  if (!std::has_single_bit(o.granule_size) || o.granule_size < 4096) {
+    return InvalidArgument("--granule " + std::to_string(o.granule_size) +
+                           ": must be a power of two of at least 4K (e.g. 64K)");
+  }
+  if (o.min_chunk < o.granule_size) return InvalidArgument("--min-chunk must be at least the granule size");
+  if (o.max_chunk < o.min_chunk) return InvalidArgument("--max-chunk must be at least --min-chunk");
+  if (o.max_chunk > (1ull << 30)) return InvalidArgument("--max-chunk must be at most 1G");
+  if (o.threads < 1 || o.threads > 256) return InvalidArgument("--threads must be between 1 and 256");
+  return OkStatus();
+}
+
+Result<MigrateStats> Migrate(Volume& source, Volume& destination, Journal* journal, const MigrateOptions& options) {
+  FERRY_RETURN_IF_ERROR(ValidateMigrateOptions(options));
+  Migration m(source, destination, journal, options);
+  return m.Run();
+}
+
+Status ReleaseSource(Volume& source) {
+  constexpr uint64_t kStep = 1ull << 30;
+  for (uint64_t off = 0; off < source.size(); off += kStep) {
+    FERRY_RETURN_IF_ERROR(source.Trim(off, std::min(kStep, source.size() - off)));
+  }
+  return source.Flush();
+}
+
+}  // namespace ferry

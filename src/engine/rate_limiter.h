@@ -1,0 +1,27 @@
+// RateLimiter: spaces requests so that at most `bytes_per_second` pass on average
+// (`--rate`). Acquire(n) blocks the caller until its n bytes may go. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+
+namespace ferry {
+
+class RateLimiter {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit RateLimiter(uint64_t bytes_per_second) : rate_(bytes_per_second) {}
+
+  // Returns the time at which `bytes` may start, and books them; 0 rate: now.
+  Clock::time_point Reserve(uint64_t bytes, Clock::time_point now);
+  // Reserve(), then sleep until the reserved time.
+  void Acquire(uint64_t bytes);
+
+ private:
+  const uint64_t rate_;
+  std::mutex mu_;
+  Clock::time_point next_{};
+};
+
+}  // namespace ferry

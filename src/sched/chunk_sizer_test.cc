@@ -1,0 +1,50 @@
+#include "sched/chunk_sizer.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace ferry {
+namespace {
+
+using Clock = ChunkSizer::Clock;
+using std::chrono::microseconds;
+
+// Drives the sizer with a modelled device: each op costs latency + size/bandwidth,
+// `depth` ops in flight. Returns the size it settles on.
+uint64_t Settle(double latency_s, double bw, uint64_t min, uint64_t max) {
+  Clock::time_point t{};
+  ChunkSizer s(min, max, t);
+  for (int i = 0; i < 20000; ++i) {
+    uint64_t size = s.size();
+    double op_s = latency_s + static_cast<double>(size) / bw;
+    t += microseconds(static_cast<int64_t>(op_s * 1e6));
+    s.OnCompleted(size, t);
+  }
+  return s.size();
+}
+
+TEST(ChunkSizerTest, StartsAtNbdcopyKneeClamped) {
+  EXPECT_EQ(ChunkSizer(64 << 10, 16 << 20, Clock::time_point{}).size(), 256u << 10);
+  EXPECT_EQ(ChunkSizer(1 << 20, 16 << 20, Clock::time_point{}).size(), 1u << 20);
+  EXPECT_EQ(ChunkSizer(4096, 64 << 10, Clock::time_point{}).size(), 64u << 10);
+}
+
+TEST(ChunkSizerTest, HighLatencySourceClimbsToMiBs) {
+  // 20 ms per request, 1 GB/s: small requests waste nearly all the time in latency.
+  EXPECT_GE(Settle(0.020, 1e9, 64 << 10, 64 << 20), 8u << 20);
+}
+
+TEST(ChunkSizerTest, StaysWithinBounds) {
+  uint64_t s = Settle(0.020, 1e9, 64 << 10, 1 << 20);
+  EXPECT_LE(s, 1u << 20);
+  s = Settle(0.0, 1e9, 64 << 10, 1 << 20);
+  EXPECT_GE(s, 64u << 10);
+}
+
+TEST(ChunkSizerTest, FixedWhenMinEqualsMax) {
+  EXPECT_EQ(Settle(0.001, 1e8, 1 << 20, 1 << 20), 1u << 20);
+}
+
+}  // namespace
+}  // namespace ferry
