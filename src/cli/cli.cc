@@ -93,7 +93,7 @@ Result<std::unique_ptr<Volume>> OpenSource(const std::string& spec) {
 struct MigrateArgs {
   std::string src, dst, journal;
   std::string granule = "64K", min_chunk, max_chunk, rate;
-  int threads = 4;
+  int threads = MigrateOptions{}.threads;
   bool verify = false, release_source = false, json = false;
   std::string progress = "auto";
 };
@@ -342,7 +342,7 @@ int Main(int argc, char** argv) {
   migrate->add_flag("--json", ma.json, "print the summary as one JSON object on stdout");
 
   std::string vsrc, vdst, vprogress = "auto";
-  int vthreads = 4;
+  int vthreads = VerifyOptions{}.threads;
   bool vjson = false;
   auto* verify = app.add_subcommand("verify", "Compare SRC and DST with parallel per-chunk checksums.");
   verify->add_option("SRC", vsrc, "source path or NBD URI")->required();

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <utility>
 
 namespace ferry {
 namespace {
@@ -314,10 +315,11 @@ Result<JournalInfo> Journal::Inspect(const std::string& path) {
 }
 
 Status Journal::Commit(const std::vector<uint64_t>& present, JournalState state) {
-  std::vector<uint64_t> old = std::move(present_);
-  present_.assign((granule_count_ + 63) / 64, 0);
-  std::copy_n(present.begin(), std::min(present.size(), present_.size()), present_.begin());
-  if (granule_count_ % 64 && !present_.empty()) present_.back() &= (1ull << (granule_count_ % 64)) - 1;
+  // `present` may be present_ itself (a state-only commit), so build the new map first.
+  std::vector<uint64_t> next((granule_count_ + 63) / 64, 0);
+  std::copy_n(present.begin(), std::min(present.size(), next.size()), next.begin());
+  if (granule_count_ % 64 && !next.empty()) next.back() &= (1ull << (granule_count_ % 64)) - 1;
+  std::vector<uint64_t> old = std::exchange(present_, std::move(next));
   JournalState old_state = state_;
   state_ = state;
   ++generation_;

@@ -138,5 +138,15 @@ TEST_F(JournalTest, StateSurvivesReopen) {
   EXPECT_FALSE(info->locked);
 }
 
+TEST_F(JournalTest, StateOnlyCommitOfItsOwnBitmapKeepsTheBits) {
+  auto j = Journal::Create(path_, id_);
+  ASSERT_TRUE(j.ok());
+  ASSERT_TRUE((*j)->Commit({0b101, 7}, JournalState::kCopied).ok());
+  ASSERT_TRUE((*j)->Commit((*j)->present(), JournalState::kVerified).ok());
+  EXPECT_EQ((*j)->present()[0], 0b101u);
+  EXPECT_EQ((*j)->present()[1], 7u);
+  EXPECT_EQ((*j)->state(), JournalState::kVerified);
+}
+
 }  // namespace
 }  // namespace ferry

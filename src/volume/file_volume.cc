@@ -69,6 +69,11 @@ class FileVolume final : public Volume {
       }
       done += static_cast<size_t>(n);
     }
+    // Start writeback of what was just written, without waiting for it: the disk then
+    // works during the copy instead of all at the final flush (fdatasync), which is what
+    // makes a durable copy as fast as a non-durable one. Advisory: errors surface at flush.
+    if (!block_device_) ::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(buf.size()),
+                                          SYNC_FILE_RANGE_WRITE);
     return OkStatus();
   }
 

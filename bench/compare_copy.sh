@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Bulk-copy comparison: ferry migrate against nbdcopy and qemu-img convert, on the same
+# image, in one run, file to file and NBD to NBD. Prints each median time and
+# throughput, and ferry's speed relative to the faster peer (>1: ferry is faster).
+#
+#   bench/compare_copy.sh [--size 2G] [--runs 5] [--dir DIR] [--ferry PATH]
+#
+# The image is random data with holes (nbdkit sparse-random, percent=50, fixed seed), so
+# every tool sees the same bytes and the same allocation. Times are medians over --runs
+# runs by hyperfine, from page cache (one warm-up run each). NBD servers are nbdkit on
+# Unix sockets: the source serves the image with the file plugin; the destination is a
+# fresh memory plugin for each run.
+set -euo pipefail
+
+size=2G runs=5 dir="" ferry=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --size) size=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --dir) dir=$2; shift 2 ;;
+    --ferry) ferry=$2; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "compare_copy: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+top=$(cd "$(dirname "$0")/.." && pwd)
+ferry=${ferry:-$top/build/ferry}
+[ -x "$ferry" ] || { echo "compare_copy: $ferry not found: build first (scripts/test or cmake)" >&2; exit 1; }
+for t in nbdkit nbdcopy qemu-img hyperfine python3; do
+  command -v $t >/dev/null || { echo "compare_copy: $t is missing: run scripts/setup" >&2; exit 1; }
+done
+dir=${dir:-$(mktemp -d /var/tmp/ferry-bench.XXXXXX)}
+mkdir -p "$dir"
+cleanup() {
+  for p in "$dir"/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true; done
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+bytes=$(python3 -c "import sys; s='$size'.upper().rstrip('B').rstrip('I'); m={'K':1<<10,'M':1<<20,'G':1<<30,'T':1<<40}; print(int(float(s[:-1])*m[s[-1]]) if s[-1] in m else int(s))")
+echo "creating a $size image of random data with holes in $dir ..." >&2
+nbdkit -U - sparse-random "$bytes" percent=50 seed=42 --run "nbdcopy \"\$uri\" $dir/src.img"
+cat "$dir/src.img" > /dev/null  # into page cache for every tool alike
+
+run() {  # name prepare command...
+  local name=$1 prepare=$2; shift 2
+  hyperfine -N --style none --runs "$runs" --warmup 1 --prepare "$prepare" --export-json "$dir/$name.json" "$*" \
+    >/dev/null 2>&1 || { echo "compare_copy: $name failed: $*" >&2; exit 1; }
+  python3 -c "import json; r=json.load(open('$dir/$name.json'))['results'][0]; print(r['median'])"
+}
+
+# File to file.
+rmdst="rm -f $dir/dst.img"
+f_ferry=$(run f_ferry "$rmdst" "$ferry" migrate --progress none "$dir/src.img" "$dir/dst.img")
+f_nbdcopy=$(run f_nbdcopy "$rmdst" nbdcopy "$dir/src.img" "$dir/dst.img")
+f_qemu=$(run f_qemu "$rmdst" qemu-img convert -f raw -O raw "$dir/src.img" "$dir/dst.img")
+
+# NBD to NBD.
+nbdkit -U "$dir/src.sock" -P "$dir/src.pid" -r file "$dir/src.img"
+restart_dst="sh -c 'if [ -f $dir/dst.pid ]; then p=\$(cat $dir/dst.pid); kill \$p; while kill -0 \$p 2>/dev/null; do sleep 0.01; done; fi; rm -f $dir/dst.sock; nbdkit -U $dir/dst.sock -P $dir/dst.pid memory $bytes'"
+S="nbd+unix:///?socket=$dir/src.sock" D="nbd+unix:///?socket=$dir/dst.sock"
+n_ferry=$(run n_ferry "$restart_dst" "$ferry" migrate --progress none "$S" "$D")
+n_nbdcopy=$(run n_nbdcopy "$restart_dst" nbdcopy "$S" "$D")
+n_qemu=$(run n_qemu "$restart_dst" qemu-img convert -n -f raw -O raw "$S" "$D")
+
+python3 - "$bytes" "$f_ferry" "$f_nbdcopy" "$f_qemu" "$n_ferry" "$n_nbdcopy" "$n_qemu" <<'PY'
+import sys
+b = int(sys.argv[1]); t = list(map(float, sys.argv[2:]))
+def row(path, fe, nc, qi):
+    best = min(nc, qi)
+    gib = b / (1 << 30)
+    print(f"| {path} | {fe:.3f} s ({gib/fe:.2f} GiB/s) | {nc:.3f} s ({gib/nc:.2f} GiB/s) | "
+          f"{qi:.3f} s ({gib/qi:.2f} GiB/s) | {best/fe:.2f} |")
+print("| path | ferry migrate | nbdcopy | qemu-img convert | ferry speed / faster peer |")
+print("|---|---|---|---|---|")
+row("file to file", *t[0:3])
+row("NBD to NBD", *t[3:6])
+PY
