@@ -38,6 +38,8 @@ int Fail(int code, const std::string& message) {
   return code;
 }
 int Fail(int code, const Status& s) { return Fail(code, s.message()); }
+// A volume that cannot be opened: a malformed name is a usage error, anything else a failure.
+int FailOpen(const Status& s) { return Fail(s.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure, s); }
 
 Result<ProgressMode> ParseProgressMode(const std::string& s) {
   if (s == "none") return ProgressMode::kNone;
@@ -123,7 +125,7 @@ int RunMigrate(const MigrateArgs& a) {
 
   // Every check comes before anything is written to the destination or the journal.
   auto src = OpenSource(a.src);
-  if (!src.ok()) return Fail(kExitFailure, src.status());
+  if (!src.ok()) return FailOpen(src.status());
   JournalIdentity id{VolumeIdentity(a.src), VolumeIdentity(a.dst), (*src)->size(), o.granule_size};
   std::unique_ptr<Journal> journal;
   if (!a.journal.empty() && Journal::Exists(a.journal)) {
@@ -140,7 +142,7 @@ int RunMigrate(const MigrateArgs& a) {
   dst_options.writable = true;
   dst_options.create_size = (*src)->size();
   auto dst = OpenVolume(a.dst, dst_options);
-  if (!dst.ok()) return Fail(kExitFailure, dst.status().WithContext("destination"));
+  if (!dst.ok()) return FailOpen(dst.status().WithContext("destination"));
   if ((*dst)->size() < (*src)->size()) {
     return Fail(kExitFailure, fmt::format("destination {} is {} ({} bytes), smaller than the source {} ({} bytes); "
                                           "use a destination of at least {} bytes",
@@ -240,9 +242,9 @@ int RunVerify(const std::string& src_spec, const std::string& dst_spec, int thre
   if (!mode.ok()) return Fail(kExitUsage, mode.status());
   if (threads < 1 || threads > 256) return Fail(kExitUsage, "--threads must be between 1 and 256");
   auto src = OpenSource(src_spec);
-  if (!src.ok()) return Fail(kExitFailure, src.status());
+  if (!src.ok()) return FailOpen(src.status());
   auto dst = OpenVolume(dst_spec, OpenOptions{});
-  if (!dst.ok()) return Fail(kExitFailure, dst.status().WithContext("destination"));
+  if (!dst.ok()) return FailOpen(dst.status().WithContext("destination"));
   InstallSignalHandlers();
   VerifyOptions vo;
   vo.threads = threads;

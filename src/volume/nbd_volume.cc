@@ -78,12 +78,12 @@ class Connection {
     }
     if (nbd_connect_uri(h, uri.c_str()) == -1) {
       int err = nbd_get_errno();
-      std::string msg = NbdError("cannot connect to NBD server " + uri);
       if (err == EINVAL || err == ENOTSUP || err == EPROTONOSUPPORT) {
-        return InvalidArgument(msg + " (is the URI well formed? e.g. nbd://host:10809/export, "
-                                     "nbd+unix:///export?socket=/path)");
+        return InvalidArgument(NbdError("invalid NBD URI '" + uri + "'") +
+                               " (expected e.g. nbd://host:10809/export or nbd+unix:///export?socket=/path)");
       }
-      return Status(StatusCode::kNotFound, msg + " (is the server running and the export name right?)");
+      return Status(StatusCode::kNotFound, NbdError("cannot connect to NBD server " + uri) +
+                                               " (is the server running and the export name right?)");
     }
     conn->fd_ = nbd_aio_get_fd(h);
     conn->wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
