@@ -116,8 +116,9 @@ Result<VerifyResult> Verification::Run() {
   FERRY_RETURN_IF_ERROR(ReadZeroMap(b_, &b_zero_).WithContext(b_.name()));
   ProgressMeter meter(o_.on_progress, o_.progress_interval, end_, 0);
   std::vector<std::thread> threads;
-  running_ = std::max(1, o_.threads);
-  for (int i = 0; i < running_; ++i) threads.emplace_back([this] { Worker(); });
+  const int workers = std::max(1, o_.threads);
+  running_ = workers;  // before any worker starts and counts itself out
+  for (int i = 0; i < workers; ++i) threads.emplace_back([this] { Worker(); });
   {
     std::unique_lock<std::mutex> lock(mu_);
     while (running_ > 0) {
