@@ -333,7 +333,7 @@ int Main(int argc, char** argv) {
                       "keep progress in FILE; rerunning the same command resumes after a crash");
   migrate->add_option("--granule", ma.granule, "tracking unit, a power of two >= 4K")->capture_default_str();
   migrate->add_option("--min-chunk", ma.min_chunk, "smallest copy request (default: the granule)");
-  migrate->add_option("--max-chunk", ma.max_chunk, "largest copy request (default: 16M)");
+  migrate->add_option("--max-chunk", ma.max_chunk, "largest copy request (default: 2M)");
   migrate->add_option("--threads", ma.threads, "copy requests in flight")->capture_default_str();
   migrate->add_option("--rate", ma.rate, "limit reads from SRC to BYTES per second (e.g. 100M); default unlimited");
   migrate->add_flag("--verify", ma.verify, "compare SRC and DST after the copy (exit 3 on a difference)");

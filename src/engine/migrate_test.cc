@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <random>
 
+#include "common/test_temp_dir.h"
 #include "ferry/engine.h"
 #include "volume/fault_volume.h"
 
@@ -42,14 +43,9 @@ MigrateOptions Fast() {
 
 class MigrateTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/ferry-migrate-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    jpath_ = dir_ + "/journal";
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   JournalIdentity Id(uint64_t size = kSize) { return {"src", "dst", size, kG}; }
-  std::string dir_, jpath_;
+  TestTempDir tmp_;
+  std::string jpath_ = tmp_.Path("journal");
 };
 
 TEST_F(MigrateTest, CopiesEverythingAndSkipsZeroGranules) {

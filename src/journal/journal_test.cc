@@ -1,5 +1,7 @@
 #include "ferry/journal.h"
 
+#include "common/test_temp_dir.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -13,12 +15,9 @@ namespace {
 class JournalTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/ferry-journal-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    path_ = dir_ + "/j";
+    path_ = tmp_.Path("j");
     id_ = {"/src.img", "/dst.img", 10ull << 20, 64 << 10};  // 160 granules
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   void Corrupt(uint64_t offset) {
     int fd = ::open(path_.c_str(), O_RDWR);
     char c;
@@ -27,7 +26,8 @@ class JournalTest : public ::testing::Test {
     ASSERT_EQ(::pwrite(fd, &c, 1, offset), 1);
     ::close(fd);
   }
-  std::string dir_, path_;
+  TestTempDir tmp_;
+  std::string path_;
   JournalIdentity id_;
 };
 

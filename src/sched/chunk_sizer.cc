@@ -5,7 +5,7 @@
 namespace ferry {
 
 namespace {
-constexpr double kSignificant = 0.05;  // a change under 5% is noise
+constexpr double kSignificant = 0.10;  // a change under 10% is noise (measured window-to-window spread here)
 constexpr int kHoldWindows = 4;
 }  // namespace
 
@@ -16,11 +16,19 @@ ChunkSizer::ChunkSizer(uint64_t min_size, uint64_t max_size, Clock::time_point n
       window_(window),
       min_ops_(min_ops),
       size_(std::clamp(kStartSize, min_, max_)),
+      base_size_(size_),
       window_start_(now) {}
 
-void ChunkSizer::Step(bool up) {
-  uint64_t next = up ? size_ * 2 : size_ / 2;
-  size_ = std::clamp(next, min_, max_);
+bool ChunkSizer::Probe() {
+  uint64_t next = std::clamp(growing_ ? base_size_ * 2 : base_size_ / 2, min_, max_);
+  if (next == base_size_) {  // at a bound: try the other way
+    growing_ = !growing_;
+    next = std::clamp(growing_ ? base_size_ * 2 : base_size_ / 2, min_, max_);
+    if (next == base_size_) return false;  // min == max
+  }
+  size_ = next;
+  probing_ = true;
+  return true;
 }
 
 void ChunkSizer::OnCompleted(uint64_t bytes, Clock::time_point now) {
@@ -33,26 +41,26 @@ void ChunkSizer::OnCompleted(uint64_t bytes, Clock::time_point now) {
   window_bytes_ = 0;
   window_ops_ = 0;
 
-  if (min_ == max_) return;
-  if (hold_ > 0) {
-    --hold_;
-    last_throughput_ = throughput;
-    if (hold_ == 0) Step(growing_);  // probe again
-    return;
-  }
-  if (last_throughput_ > 0) {
-    if (throughput < last_throughput_ * (1 - kSignificant)) {
-      growing_ = !growing_;  // the last step hurt: go back
-    } else if (throughput < last_throughput_ * (1 + kSignificant)) {
-      hold_ = kHoldWindows;  // flat: stay here a while
-      last_throughput_ = throughput;
+  if (!probing_) {  // a window at the base size
+    base_throughput_ = throughput;
+    if (hold_ > 0) {
+      --hold_;
       return;
     }
+    Probe();
+    return;
   }
-  last_throughput_ = throughput;
-  // At a bound, turn around so the next probe is a real change.
-  if ((growing_ && size_ >= max_) || (!growing_ && size_ <= min_)) growing_ = !growing_;
-  Step(growing_);
+  probing_ = false;
+  if (throughput > base_throughput_ * (1 + kSignificant)) {  // the probe is better: go on
+    base_size_ = size_;
+    base_throughput_ = throughput;
+    Probe();
+    return;
+  }
+  // Worse or no better: back to the base, rest there, then look the other way.
+  size_ = base_size_;
+  growing_ = !growing_;
+  hold_ = kHoldWindows;
 }
 
 }  // namespace ferry

@@ -3,11 +3,16 @@
 // and when (the clock is injected), and answers with the size to use next.
 //
 // Method: hill climbing over powers of two. Each measurement window (at least
-// `window` long and `min_ops` operations) yields a throughput at the current size; a
-// gain of more than 5% keeps moving the same way, a loss of more than 5% turns back, and
-// a flat result holds the size for a few windows before probing again. It starts at
-// 256 KiB (nbdcopy's measured knee for local and fast NBD), clamped to [min, max];
-// remote sources with high latency climb to MiBs by themselves.
+// `window` long and `min_ops` operations) yields a throughput. From a base size it
+// probes one step (double or halve) for one window: a gain of more than 10% makes the
+// probe the new base and probes further the same way; otherwise it returns to the base,
+// holds there a few windows and probes the other way next. So a flat response never
+// walks the size off (10%: the window-to-window spread measured on local and NBD copies
+// here). It starts at 1 MiB,
+// clamped to [min, max]: nbdcopy's knee is 256 KiB with 64 requests in flight per
+// connection, ferry keeps fewer in flight (--threads) so it wants larger requests, and
+// 1 MiB measured best for file and NBD copies (docs/benchmarks.md). Remote sources with
+// high latency climb toward --max-chunk by themselves.
 // Thread-compatible: callers serialise access.
 #pragma once
 
@@ -19,26 +24,29 @@ namespace ferry {
 class ChunkSizer {
  public:
   using Clock = std::chrono::steady_clock;
-  static constexpr uint64_t kStartSize = 256 << 10;
+  static constexpr uint64_t kStartSize = 1 << 20;
 
   ChunkSizer(uint64_t min_size, uint64_t max_size, Clock::time_point now,
-             Clock::duration window = std::chrono::milliseconds(250), int min_ops = 8);
+             Clock::duration window = std::chrono::milliseconds(100), int min_ops = 8);
 
   uint64_t size() const { return size_; }
   // Records that `bytes` finished at `now`; may change size().
   void OnCompleted(uint64_t bytes, Clock::time_point now);
 
  private:
-  void Step(bool up);
+  // Moves size_ one step from base_size_ in direction growing_; false at a bound.
+  bool Probe();
 
   const uint64_t min_;
   const uint64_t max_;
   const Clock::duration window_;
   const int min_ops_;
   uint64_t size_;
+  uint64_t base_size_;
+  double base_throughput_ = 0;  // bytes/s measured at base_size_ (0: not yet)
+  bool probing_ = false;        // size_ is a probe away from base_size_
   bool growing_ = true;
-  int hold_ = 0;                 // windows left to hold after a flat result
-  double last_throughput_ = 0;   // bytes/s of the previous window (0: none yet)
+  int hold_ = 0;                // windows left at the base before the next probe
   Clock::time_point window_start_;
   uint64_t window_bytes_ = 0;
   int window_ops_ = 0;

@@ -24,10 +24,16 @@ uint64_t Settle(double latency_s, double bw, uint64_t min, uint64_t max) {
   return s.size();
 }
 
-TEST(ChunkSizerTest, StartsAtNbdcopyKneeClamped) {
-  EXPECT_EQ(ChunkSizer(64 << 10, 16 << 20, Clock::time_point{}).size(), 256u << 10);
-  EXPECT_EQ(ChunkSizer(1 << 20, 16 << 20, Clock::time_point{}).size(), 1u << 20);
+TEST(ChunkSizerTest, StartsAtOneMiBClamped) {
+  EXPECT_EQ(ChunkSizer(64 << 10, 16 << 20, Clock::time_point{}).size(), 1u << 20);
+  EXPECT_EQ(ChunkSizer(4 << 20, 16 << 20, Clock::time_point{}).size(), 4u << 20);
   EXPECT_EQ(ChunkSizer(4096, 64 << 10, Clock::time_point{}).size(), 64u << 10);
+}
+
+TEST(ChunkSizerTest, LowLatencySourceDoesNotClimbToTheMaximum) {
+  // 50 us per request at 2 GB/s: 256 KiB already spends under 30% in latency, and
+  // bigger steps gain less than the noise threshold, so it settles well below 64 MiB.
+  EXPECT_LE(Settle(0.00005, 2e9, 64 << 10, 64 << 20), 8u << 20);
 }
 
 TEST(ChunkSizerTest, HighLatencySourceClimbsToMiBs) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/test_temp_dir.h"
 #include "ferry/volume.h"
 #include "volume/zero_map.h"
 
@@ -15,13 +16,9 @@ namespace {
 
 class FileVolumeTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/ferry-volume-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string Path(const std::string& n) { return dir_ + "/" + n; }
-  std::string dir_;
+  std::string Path(const std::string& n) { return tmp_.Path(n); }
+  TestTempDir tmp_;
+  const std::string& dir_ = tmp_.path();
 };
 
 std::vector<std::byte> Bytes(size_t n, uint8_t v) { return std::vector<std::byte>(n, std::byte{v}); }
