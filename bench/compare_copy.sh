@@ -13,9 +13,10 @@
 #
 # The image is random data with holes (nbdkit sparse-random, percent=50, fixed seed), so
 # every tool sees the same bytes and the same allocation. Times are medians over --runs
-# runs by hyperfine, from page cache (one warm-up run each). NBD servers are nbdkit on
-# Unix sockets: the source serves the image with the file plugin; the destination is a
-# fresh memory plugin for each run.
+# interleaved rounds (bench/rounds.py: each round runs every tool once, after one
+# warm-up round), from page cache. NBD servers are nbdkit on Unix sockets: the source
+# serves the image with the file plugin; the destination is a fresh memory plugin for
+# each run.
 set -euo pipefail
 
 size=2G runs=5 dir="" ferry=""
@@ -32,7 +33,7 @@ done
 top=$(cd "$(dirname "$0")/.." && pwd)
 ferry=${ferry:-$top/build/ferry}
 [ -x "$ferry" ] || { echo "compare_copy: $ferry not found: build first (scripts/test or cmake)" >&2; exit 1; }
-for t in nbdkit nbdcopy qemu-img hyperfine python3; do
+for t in nbdkit nbdcopy qemu-img python3; do
   command -v $t >/dev/null || { echo "compare_copy: $t is missing: run scripts/setup" >&2; exit 1; }
 done
 dir=${dir:-$(mktemp -d /var/tmp/ferry-bench.XXXXXX)}
@@ -48,30 +49,41 @@ echo "creating a $size image of random data with holes in $dir ..." >&2
 nbdkit -U - sparse-random "$bytes" percent=50 seed=42 --run "nbdcopy \"\$uri\" $dir/src.img"
 cat "$dir/src.img" > /dev/null  # into page cache for every tool alike
 
-run() {  # name prepare command...
-  local name=$1 prepare=$2; shift 2
-  hyperfine -N --style none --runs "$runs" --warmup 1 --prepare "$prepare" --export-json "$dir/$name.json" "$*" \
-    >/dev/null 2>&1 || { echo "compare_copy: $name failed: $*" >&2; exit 1; }
-  python3 -c "import json; r=json.load(open('$dir/$name.json'))['results'][0]; print(r['median'])"
+# Writes one rounds.py entry: name, prepare (shell), argv.
+entry() {
+  python3 -c 'import json,sys; print(json.dumps({"name": sys.argv[1], "prepare": sys.argv[2], "cmd": sys.argv[3:]}))' "$@"
 }
 
 # File to file.
 rmdst="rm -f $dir/dst.img"
-f_ferry=$(run f_ferry "$rmdst" "$ferry" migrate --progress none "$dir/src.img" "$dir/dst.img")
-f_nbdcopy=$(run f_nbdcopy "$rmdst" nbdcopy "$dir/src.img" "$dir/dst.img")
-f_qemu=$(run f_qemu "$rmdst" qemu-img convert -f raw -O raw "$dir/src.img" "$dir/dst.img")
-f_nbdcopy_d=$(run f_nbdcopy_d "$rmdst" nbdcopy --flush "$dir/src.img" "$dir/dst.img")
-f_qemu_d=$(run f_qemu_d "$rmdst" qemu-img convert -t writeback -f raw -O raw "$dir/src.img" "$dir/dst.img")
+{
+  entry f_ferry "$rmdst" "$ferry" migrate --progress none "$dir/src.img" "$dir/dst.img"
+  entry f_nbdcopy "$rmdst" nbdcopy "$dir/src.img" "$dir/dst.img"
+  entry f_qemu "$rmdst" qemu-img convert -f raw -O raw "$dir/src.img" "$dir/dst.img"
+  entry f_nbdcopy_d "$rmdst" nbdcopy --flush "$dir/src.img" "$dir/dst.img"
+  entry f_qemu_d "$rmdst" qemu-img convert -t writeback -f raw -O raw "$dir/src.img" "$dir/dst.img"
+} | python3 -c 'import json,sys; print(json.dumps([json.loads(l) for l in sys.stdin]))' >"$dir/file.json"
+echo "file to file: $runs interleaved rounds ..." >&2
+python3 "$top/bench/rounds.py" "$runs" 1 <"$dir/file.json" >"$dir/file.times"
+rm -f "$dir/dst.img"
 
 # NBD to NBD.
 nbdkit -U "$dir/src.sock" -P "$dir/src.pid" -r file "$dir/src.img"
-restart_dst="sh -c 'if [ -f $dir/dst.pid ]; then p=\$(cat $dir/dst.pid); kill \$p; while kill -0 \$p 2>/dev/null; do sleep 0.01; done; fi; rm -f $dir/dst.sock; nbdkit -U $dir/dst.sock -P $dir/dst.pid memory $bytes'"
+restart_dst="if [ -f $dir/dst.pid ]; then p=\$(cat $dir/dst.pid); kill \$p; while kill -0 \$p 2>/dev/null; do sleep 0.01; done; fi; rm -f $dir/dst.sock; nbdkit -U $dir/dst.sock -P $dir/dst.pid memory $bytes"
 S="nbd+unix:///?socket=$dir/src.sock" D="nbd+unix:///?socket=$dir/dst.sock"
-n_ferry=$(run n_ferry "$restart_dst" "$ferry" migrate --progress none "$S" "$D")
-n_nbdcopy=$(run n_nbdcopy "$restart_dst" nbdcopy "$S" "$D")
-n_qemu=$(run n_qemu "$restart_dst" qemu-img convert -n -f raw -O raw "$S" "$D")
-n_nbdcopy_d=$(run n_nbdcopy_d "$restart_dst" nbdcopy --flush "$S" "$D")
-n_qemu_d=$(run n_qemu_d "$restart_dst" qemu-img convert -n -t writeback -f raw -O raw "$S" "$D")
+{
+  entry n_ferry "$restart_dst" "$ferry" migrate --progress none "$S" "$D"
+  entry n_nbdcopy "$restart_dst" nbdcopy "$S" "$D"
+  entry n_qemu "$restart_dst" qemu-img convert -n -f raw -O raw "$S" "$D"
+  entry n_nbdcopy_d "$restart_dst" nbdcopy --flush "$S" "$D"
+  entry n_qemu_d "$restart_dst" qemu-img convert -n -t writeback -f raw -O raw "$S" "$D"
+} | python3 -c 'import json,sys; print(json.dumps([json.loads(l) for l in sys.stdin]))' >"$dir/nbd.json"
+echo "NBD to NBD: $runs interleaved rounds ..." >&2
+python3 "$top/bench/rounds.py" "$runs" 1 <"$dir/nbd.json" >"$dir/nbd.times"
+
+t() { awk -v n="$1" '$1 == n { print $2 }' "$dir/file.times" "$dir/nbd.times"; }
+f_ferry=$(t f_ferry) f_nbdcopy=$(t f_nbdcopy) f_qemu=$(t f_qemu) f_nbdcopy_d=$(t f_nbdcopy_d) f_qemu_d=$(t f_qemu_d)
+n_ferry=$(t n_ferry) n_nbdcopy=$(t n_nbdcopy) n_qemu=$(t n_qemu) n_nbdcopy_d=$(t n_nbdcopy_d) n_qemu_d=$(t n_qemu_d)
 
 python3 - "$bytes" "$f_ferry" "$f_nbdcopy" "$f_qemu" "$f_nbdcopy_d" "$f_qemu_d" \
   "$n_ferry" "$n_nbdcopy" "$n_qemu" "$n_nbdcopy_d" "$n_qemu_d" <<'PY'
