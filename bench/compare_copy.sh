@@ -55,7 +55,8 @@ entry() {
 }
 
 # File to file.
-rmdst="rm -f $dir/dst.img"
+# sync (untimed): every tool starts with no dirty pages left by the one before it.
+rmdst="rm -f $dir/dst.img; sync"
 {
   entry f_ferry "$rmdst" "$ferry" migrate --progress none "$dir/src.img" "$dir/dst.img"
   entry f_nbdcopy "$rmdst" nbdcopy "$dir/src.img" "$dir/dst.img"
@@ -69,7 +70,7 @@ rm -f "$dir/dst.img"
 
 # NBD to NBD.
 nbdkit -U "$dir/src.sock" -P "$dir/src.pid" -r file "$dir/src.img"
-restart_dst="if [ -f $dir/dst.pid ]; then p=\$(cat $dir/dst.pid); kill \$p; while kill -0 \$p 2>/dev/null; do sleep 0.01; done; fi; rm -f $dir/dst.sock; nbdkit -U $dir/dst.sock -P $dir/dst.pid memory $bytes"
+restart_dst="sync; if [ -f $dir/dst.pid ]; then p=\$(cat $dir/dst.pid); kill \$p; while kill -0 \$p 2>/dev/null; do sleep 0.01; done; fi; rm -f $dir/dst.sock; nbdkit -U $dir/dst.sock -P $dir/dst.pid memory $bytes"
 S="nbd+unix:///?socket=$dir/src.sock" D="nbd+unix:///?socket=$dir/dst.sock"
 {
   entry n_ferry "$restart_dst" "$ferry" migrate --progress none "$S" "$D"
