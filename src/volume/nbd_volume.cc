@@ -113,7 +113,9 @@ class Connection {
   int Run(Submit submit) {
     Pending p;
     if (submit(h_, p.Callback()) == -1) return -1;
-    Wake();
+    // libnbd sends what it can during the submit; the poller, already waiting for the
+    // reply (direction READ), needs waking only when output is left for it to send.
+    if (nbd_aio_get_direction(h_) & LIBNBD_AIO_DIRECTION_WRITE) Wake();
     return p.Wait();
   }
 
