@@ -113,9 +113,7 @@ class Connection {
   int Run(Submit submit) {
     Pending p;
     if (submit(h_, p.Callback()) == -1) return -1;
-    // libnbd sends what it can during the submit; the poller, already waiting for the
-    // reply (direction READ), needs waking only when output is left for it to send.
-    if (nbd_aio_get_direction(h_) & LIBNBD_AIO_DIRECTION_WRITE) Wake();
+    Wake();
     return p.Wait();
   }
 
