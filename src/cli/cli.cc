@@ -30,6 +30,7 @@ void InstallSignalHandlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);  // the terminal went away: stop cleanly too
 }
 
 // Prints "ferry: <message>" and returns `code`.
@@ -185,8 +186,11 @@ int RunMigrate(const MigrateArgs& a) {
                             {"verify", nullptr},
                             {"source_released", false}};
   if (!a.json) {
-    std::cout << fmt::format("migrated {} to {}: {} in {:.2f} s ({})\n", a.src, a.dst,
-                             FormatSize(stats->volume_size), stats->seconds,
+    std::string this_run = stats->bytes_resumed == 0
+                               ? FormatSize(stats->volume_size)
+                               : fmt::format("{} ({} this run)", FormatSize(stats->volume_size),
+                                             FormatSize(stats->volume_size - stats->bytes_resumed));
+    std::cout << fmt::format("migrated {} to {}: {} in {:.2f} s ({})\n", a.src, a.dst, this_run, stats->seconds,
                              FormatRate(summary["throughput_bps"].get<double>()));
     std::cout << fmt::format("  copied {}, skipped {} (holes and zeroes), already present {}; {} copy operations",
                              FormatSize(stats->bytes_copied), FormatSize(stats->bytes_skipped),
