@@ -6,8 +6,10 @@ set -euo pipefail
 FERRY=${FERRY:?set FERRY to the ferry binary (ctest does)}
 T=$(mktemp -d /var/tmp/ferry-it.XXXXXX)
 _pids=()
+_on_exit=()  # extra cleanup commands, run first
 _cleanup() {
-  local p
+  local p c
+  for c in "${_on_exit[@]}"; do eval "$c" || true; done
   for p in "${_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for f in "$T"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
   rm -rf "$T"
