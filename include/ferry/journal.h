@@ -63,6 +63,9 @@ class Journal {
   // naming the differing field when it does not (invariant 7), kCorrupt when no slot is
   // valid, kFailedPrecondition when another process holds it. Never modifies the file.
   static Result<std::unique_ptr<Journal>> Open(const std::string& path, const JournalIdentity& identity);
+  // Checks, without creating anything, that Create(path) can work: the directory exists
+  // and is writable. Lets callers refuse bad input before they write elsewhere.
+  static Status CheckCreatable(const std::string& path);
   // True when `path` exists and is not empty (so Open, not Create, applies).
   static bool Exists(const std::string& path);
   // Reads a journal without locking or changing it.

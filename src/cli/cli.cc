@@ -134,10 +134,19 @@ int RunMigrate(const MigrateArgs& a) {
     if (!j.ok()) return Fail(kExitFailure, j.status());
     journal = std::move(j).value();
     if (journal->state() == JournalState::kReleased) {
-      std::cout << "ferry: the migration recorded in " << a.journal
-                << " is complete and its source was released; nothing to do\n";
+      if (a.json) {
+        std::cout << nlohmann::json{{"source", a.src}, {"destination", a.dst}, {"nothing_to_do", true},
+                                    {"state", JournalStateName(journal->state())}}
+                         .dump()
+                  << std::endl;
+      } else {
+        std::cout << "the migration recorded in " << a.journal
+                  << " is complete and its source was released; nothing to do\n";
+      }
       return kExitOk;
     }
+  } else if (!a.journal.empty()) {
+    if (Status s = Journal::CheckCreatable(a.journal); !s.ok()) return Fail(kExitFailure, s);
   }
   OpenOptions dst_options;
   dst_options.writable = true;

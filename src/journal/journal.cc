@@ -175,6 +175,16 @@ Journal::~Journal() {
   if (fd_ >= 0) ::close(fd_);  // closing drops the flock
 }
 
+Status Journal::CheckCreatable(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) return ErrnoStatus(errno, "cannot create journal " + path + ": directory " + dir);
+  if (!S_ISDIR(st.st_mode)) return FailedPrecondition("cannot create journal " + path + ": " + dir + " is not a directory");
+  if (::access(dir.c_str(), W_OK) != 0) return ErrnoStatus(errno, "cannot create journal " + path + ": directory " + dir);
+  return OkStatus();
+}
+
 bool Journal::Exists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 && st.st_size > 0;

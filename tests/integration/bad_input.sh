@@ -98,6 +98,11 @@ expect_exit 1 "belongs to another migration: its granule is 65536, this run's is
 [ "$(sum_of "$T/dst2.img")" = "$dst2_sum" ] || die "destination written despite a foreign journal"
 pass "journal from another migration"
 
+expect_exit 1 "cannot create journal .*/nodir/j: directory .*/nodir: No such file or directory" \
+  "$FERRY" migrate "$T/src.img" "$T/new.img" --journal "$T/nodir/j"
+[ ! -e "$T/new.img" ] || die "destination created although the journal cannot be"
+pass "journal in a missing directory refused before the destination is created"
+
 echo "just some notes" >"$T/notes.txt"
 expect_exit 1 "notes.txt is not a ferry journal" "$FERRY" migrate "$T/src.img" "$T/dst2.img" --journal "$T/notes.txt"
 [ "$(cat "$T/notes.txt")" = "just some notes" ] || die "non-journal file modified"
