@@ -343,16 +343,22 @@ int Main(int argc, char** argv) {
   migrate->add_option("DST", ma.dst, "destination path or NBD URI; a missing file is created at SRC's size")
       ->required();
   migrate->add_option("--journal", ma.journal,
-                      "keep progress in FILE; rerunning the same command resumes after a crash");
-  migrate->add_option("--granule", ma.granule, "tracking unit, a power of two >= 4K")->capture_default_str();
-  migrate->add_option("--min-chunk", ma.min_chunk, "smallest copy request (default: the granule)");
-  migrate->add_option("--max-chunk", ma.max_chunk, "largest copy request (default: 2M)");
-  migrate->add_option("--threads", ma.threads, "copy requests in flight")->capture_default_str();
-  migrate->add_option("--rate", ma.rate, "limit reads from SRC to BYTES per second (e.g. 100M); default unlimited");
+                      "keep progress in FILE; rerunning the same command resumes after a crash")
+      ->option_text("FILE");
+  migrate->add_option("--granule", ma.granule, "tracking unit, a power of two >= 4K (default: 64K)")
+      ->option_text("SIZE")
+      ->capture_default_str();
+  migrate->add_option("--min-chunk", ma.min_chunk, "smallest copy request (default: the granule)")
+      ->option_text("SIZE");
+  migrate->add_option("--max-chunk", ma.max_chunk, "largest copy request (default: 2M)")->option_text("SIZE");
+  migrate->add_option("--threads", ma.threads, "copy requests in flight (default: 8)")->option_text("N")->capture_default_str();
+  migrate->add_option("--rate", ma.rate, "limit reads from SRC to BYTES per second (e.g. 100M); default unlimited")
+      ->option_text("BYTES");
   migrate->add_flag("--verify", ma.verify, "compare SRC and DST after the copy (exit 3 on a difference)");
   migrate->add_flag("--release-source", ma.release_source,
                     "after a successful --verify, discard SRC's blocks (punch hole / BLKDISCARD / NBD trim)");
-  migrate->add_option("--progress", ma.progress, "auto (bar on a terminal), bar, json (lines on stdout) or none")
+  migrate->add_option("--progress", ma.progress, "auto (bar on a terminal; the default), bar, json (lines on stdout) or none")
+      ->option_text("MODE")
       ->capture_default_str();
   migrate->add_flag("--json", ma.json, "print the summary as one JSON object on stdout");
 
@@ -362,8 +368,8 @@ int Main(int argc, char** argv) {
   auto* verify = app.add_subcommand("verify", "Compare SRC and DST with parallel per-chunk checksums.");
   verify->add_option("SRC", vsrc, "source path or NBD URI")->required();
   verify->add_option("DST", vdst, "destination path or NBD URI")->required();
-  verify->add_option("--threads", vthreads, "requests in flight")->capture_default_str();
-  verify->add_option("--progress", vprogress, "auto, bar, json or none")->capture_default_str();
+  verify->add_option("--threads", vthreads, "requests in flight (default: 4)")->option_text("N")->capture_default_str();
+  verify->add_option("--progress", vprogress, "auto (the default), bar, json or none")->option_text("MODE")->capture_default_str();
   verify->add_flag("--json", vjson, "print the result as one JSON object");
 
   std::string jpath;
