@@ -50,9 +50,13 @@ class Migration {
 
   std::optional<Work> Next();
   void Worker();
+  // Bytes one attempt at a chunk accounted for; published only when it succeeds.
+  struct Tally {
+    uint64_t copied = 0, skipped = 0;
+  };
   Status CopyWithRetry(const Work& w, std::vector<std::byte>& buf);
-  Status Copy(const Work& w, std::vector<std::byte>& buf);
-  Status ZeroOrSkip(uint64_t offset, uint64_t length);
+  Status Copy(const Work& w, std::vector<std::byte>& buf, Tally* tally);
+  Status ZeroOrSkip(uint64_t offset, uint64_t length, Tally* tally);
   Status Commit();
   bool GranuleIsSourceZero(uint64_t g) const {
     Range r = map_.Bytes({GranuleIndex(g), 1});
@@ -100,15 +104,15 @@ std::optional<Migration::Work> Migration::Next() {
   return w;
 }
 
-Status Migration::ZeroOrSkip(uint64_t offset, uint64_t length) {
-  bytes_skipped_ += length;
+Status Migration::ZeroOrSkip(uint64_t offset, uint64_t length, Tally* tally) {
+  tally->skipped += length;
   if (dst_zero_.Covers(offset, length)) return OkStatus();  // already reads as zero
   return dst_.Zero(offset, length);
 }
 
-Status Migration::Copy(const Work& w, std::vector<std::byte>& buf) {
+Status Migration::Copy(const Work& w, std::vector<std::byte>& buf, Tally* tally) {
   const uint64_t off = w.bytes.offset, len = w.bytes.length;
-  if (w.source_zero) return ZeroOrSkip(off, len);
+  if (w.source_zero) return ZeroOrSkip(off, len, tally);
   limiter_.Acquire(len);
   buf.resize(len);
   FERRY_RETURN_IF_ERROR(src_.Read(off, buf));
@@ -120,10 +124,10 @@ Status Migration::Copy(const Work& w, std::vector<std::byte>& buf) {
     uint64_t j = i + std::min(g, len - i);
     while (j < len && IsAllZero(buf.data() + j, std::min(g, len - j)) == zero) j += std::min(g, len - j);
     if (zero) {
-      FERRY_RETURN_IF_ERROR(ZeroOrSkip(off + i, j - i));
+      FERRY_RETURN_IF_ERROR(ZeroOrSkip(off + i, j - i, tally));
     } else {
       FERRY_RETURN_IF_ERROR(dst_.Write(off + i, std::span<const std::byte>(buf.data() + i, j - i)));
-      bytes_copied_ += j - i;
+      tally->copied += j - i;
     }
     i = j;
   }
@@ -132,19 +136,19 @@ Status Migration::Copy(const Work& w, std::vector<std::byte>& buf) {
 
 Status Migration::CopyWithRetry(const Work& w, std::vector<std::byte>& buf) {
   auto backoff = o_.retry_backoff;
-  uint64_t copied = bytes_copied_, skipped = bytes_skipped_;
   for (int attempt = 0;; ++attempt) {
-    Status s = Copy(w, buf);
-    if (s.ok() || !s.retryable() || attempt >= o_.max_retries) {
-      if (!s.ok() && s.retryable()) {
-        s = s.WithContext("giving up after " + std::to_string(attempt + 1) + " attempts");
-      }
+    Tally tally;
+    Status s = Copy(w, buf, &tally);
+    if (s.ok()) {
+      bytes_copied_ += tally.copied;
+      bytes_skipped_ += tally.skipped;
+      return s;
+    }
+    if (!s.retryable() || attempt >= o_.max_retries) {
+      if (s.retryable()) s = s.WithContext("giving up after " + std::to_string(attempt + 1) + " attempts");
       return s;
     }
     ++retries_;
-    // A failed attempt may have counted part of the chunk; the retry counts it again.
-    bytes_copied_ = copied;
-    bytes_skipped_ = skipped;
     std::this_thread::sleep_for(backoff);
     backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(2));
   }
