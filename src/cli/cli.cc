@@ -159,9 +159,6 @@ int RunMigrate(const MigrateArgs& a) {
                                           a.dst, FormatSize((*dst)->size()), (*dst)->size(), a.src,
                                           (*src)->size(), (*src)->size()));
   }
-  if (SameVolume(a.src, a.dst)) {
-    return Fail(kExitUsage, "SRC and DST are the same volume (" + a.src + "): give a different destination");
-  }
   if (!a.journal.empty() && !journal) {
     auto j = Journal::Create(a.journal, id);
     if (!j.ok()) return Fail(kExitFailure, j.status());

@@ -31,7 +31,6 @@ class IntervalSet {
   uint64_t TotalBytes() const;
   std::vector<Range> Ranges() const;
   bool empty() const { return ranges_.empty(); }
-  size_t range_count() const { return ranges_.size(); }
 
  private:
   std::map<uint64_t, uint64_t> ranges_;  // begin -> end

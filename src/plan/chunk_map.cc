@@ -20,13 +20,6 @@ Range ChunkMap::Bytes(GranuleRun run) const {
   return {begin, end > begin ? end - begin : 0};
 }
 
-GranuleRun ChunkMap::Granules(uint64_t offset, uint64_t length) const {
-  if (length == 0) return {GranuleIndex(offset >> granule_shift_), 0};
-  uint64_t first = offset >> granule_shift_;
-  uint64_t last = (offset + length - 1) >> granule_shift_;
-  return {GranuleIndex(first), last - first + 1};
-}
-
 GranuleState ChunkMap::state(GranuleIndex g) const {
   assert(g.value < granule_count_);
   if (Bit(present_, g.value)) return GranuleState::kPresent;

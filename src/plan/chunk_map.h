@@ -42,8 +42,6 @@ class ChunkMap {
 
   // The bytes a granule or a run covers (the last granule may be short).
   Range Bytes(GranuleRun run) const;
-  // The granules that overlap [offset, offset+length).
-  GranuleRun Granules(uint64_t offset, uint64_t length) const;
 
   GranuleState state(GranuleIndex g) const;
   void Set(GranuleRun run, GranuleState state);
