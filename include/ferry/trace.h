@@ -1,0 +1,49 @@
+// ferry/trace.h: block I/O traces: the event type every trace format is read into, and
+// readers that stream a trace file (gzip-compressed or not) record by record.
+//
+// Readers never load a whole trace: a trace larger than memory works. A malformed
+// record is reported with file and line and skipped, or is fatal with `strict`.
+// (Issue 3 adds the other formats and autodetection; today: SNIA MSR-Cambridge CSV.)
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "ferry/status.h"
+
+namespace ferry {
+
+enum class IoOp : uint8_t { kRead, kWrite };
+
+struct IoEvent {
+  std::chrono::nanoseconds time{0};  // since the first record of the trace
+  uint64_t offset = 0;               // bytes
+  uint64_t length = 0;               // bytes
+  IoOp op = IoOp::kRead;
+  uint32_t device = 0;               // device (disk) number within the trace
+};
+
+struct TraceReadOptions {
+  bool strict = false;  // a malformed record is an error instead of a warning
+  // Called for each skipped record with "FILE:LINE: what is wrong" (non-strict mode).
+  std::function<void(const std::string&)> on_warning;
+};
+
+class TraceReader {
+ public:
+  virtual ~TraceReader() = default;
+  // Reads the next event into `event`. Returns true, false at the end of the trace, or
+  // an error (unreadable file, corrupt gzip, or a malformed record in strict mode).
+  virtual Result<bool> Next(IoEvent* event) = 0;
+  // Records skipped as malformed so far.
+  virtual uint64_t skipped() const = 0;
+};
+
+// SNIA MSR-Cambridge CSV: Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime
+// (Timestamp in Windows FILETIME ticks of 100 ns; Type Read or Write; Offset, Size bytes).
+Result<std::unique_ptr<TraceReader>> OpenMsrTrace(const std::string& path, const TraceReadOptions& options);
+
+}  // namespace ferry
