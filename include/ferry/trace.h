@@ -3,7 +3,8 @@
 //
 // Readers never load a whole trace: a trace larger than memory works. A malformed
 // record is reported with file and line and skipped, or is fatal with `strict`.
-// (Issue 3 adds the other formats and autodetection; today: SNIA MSR-Cambridge CSV.)
+// (Issue 3 adds the other formats and autodetection; today: MSR-Cambridge CSV and
+// CloudPhysics VSCSI v1.)
 #pragma once
 
 #include <chrono>
@@ -45,5 +46,9 @@ class TraceReader {
 // SNIA MSR-Cambridge CSV: Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime
 // (Timestamp in Windows FILETIME ticks of 100 ns; Type Read or Write; Offset, Size bytes).
 Result<std::unique_ptr<TraceReader>> OpenMsrTrace(const std::string& path, const TraceReadOptions& options);
+
+// CloudPhysics VSCSI v1 binary trace (32-byte little-endian records; lbn in 512-byte
+// sectors, time in microseconds). A v2 file is refused at its first record.
+Result<std::unique_ptr<TraceReader>> OpenVscsiTrace(const std::string& path, const TraceReadOptions& options);
 
 }  // namespace ferry
