@@ -3,8 +3,8 @@
 //
 // Readers never load a whole trace: a trace larger than memory works. A malformed
 // record is reported with file and line and skipped, or is fatal with `strict`.
-// (Issue 3 adds the other formats and autodetection; today: MSR-Cambridge CSV and
-// CloudPhysics VSCSI v1.)
+// (Issue 3 adds the other formats and autodetection; today: MSR-Cambridge CSV,
+// CloudPhysics VSCSI v1 and blkparse text.)
 #pragma once
 
 #include <chrono>
@@ -50,5 +50,9 @@ Result<std::unique_ptr<TraceReader>> OpenMsrTrace(const std::string& path, const
 // CloudPhysics VSCSI v1 binary trace (32-byte little-endian records; lbn in 512-byte
 // sectors, time in microseconds). A v2 file is refused at its first record.
 Result<std::unique_ptr<TraceReader>> OpenVscsiTrace(const std::string& path, const TraceReadOptions& options);
+
+// blkparse default text output; a request is its Q (queued) event, other lines and
+// actions are passed over. Sector = 512 bytes; device = (major << 20) | minor.
+Result<std::unique_ptr<TraceReader>> OpenBlkparseTrace(const std::string& path, const TraceReadOptions& options);
 
 }  // namespace ferry

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "ferry/trace.h"
-#include "trace/line_source.h"
+#include "trace/line_reader.h"
 
 namespace ferry {
 namespace {
@@ -18,27 +18,18 @@ bool ParseU64(std::string_view s, uint64_t* out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
-class MsrReader final : public TraceReader {
+class MsrReader final : public LineTraceReader {
  public:
-  MsrReader(std::unique_ptr<LineSource> src, TraceReadOptions o) : src_(std::move(src)), o_(std::move(o)) {}
-
-  Result<bool> Next(IoEvent* e) override {
-    std::string line;
-    for (;;) {
-      FERRY_ASSIGN_OR_RETURN(bool more, src_->Next(&line));
-      if (!more) return false;
-      if (line.empty()) continue;
-      std::string why = Parse(line, e);
-      if (why.empty()) return true;
-      std::string msg = src_->path() + ":" + std::to_string(src_->line_number()) + ": " + why;
-      if (o_.strict) return InvalidArgument("malformed MSR record: " + msg);
-      ++skipped_;
-      if (o_.on_warning) o_.on_warning(msg);
-    }
-  }
-  uint64_t skipped() const override { return skipped_; }
+  MsrReader(std::unique_ptr<LineSource> src, TraceReadOptions o)
+      : LineTraceReader(std::move(src), std::move(o), "MSR") {}
 
  private:
+  Line ParseLine(const std::string& line, IoEvent* e, std::string* why) override {
+    if (line.empty()) return Line::kOther;
+    *why = Parse(line, e);
+    return why->empty() ? Line::kEvent : Line::kMalformed;
+  }
+
   // Fills `e` from one CSV line; returns what is wrong, or "" when the line is good.
   std::string Parse(const std::string& line, IoEvent* e) {
     std::vector<std::string_view> f;
@@ -74,9 +65,6 @@ class MsrReader final : public TraceReader {
     return "";
   }
 
-  std::unique_ptr<LineSource> src_;
-  TraceReadOptions o_;
-  uint64_t skipped_ = 0;
   bool have_first_ = false;
   uint64_t first_ts_ = 0;
 };

@@ -7,6 +7,7 @@
 
 #include "common/test_temp_dir.h"
 #include "ferry/trace.h"
+#include "trace/test_read_all.h"
 
 namespace ferry {
 namespace {
@@ -15,17 +16,9 @@ using std::chrono::milliseconds;
 const std::string kSample = std::string(FERRY_TEST_DATA_DIR) + "/msr_sample.csv";
 
 std::vector<IoEvent> ReadAll(const std::string& path, TraceReadOptions o = {}) {
-  auto r = OpenMsrTrace(path, o);
-  EXPECT_TRUE(r.ok()) << r.status().message();
-  std::vector<IoEvent> out;
-  IoEvent e;
-  for (;;) {
-    auto more = (*r)->Next(&e);
-    EXPECT_TRUE(more.ok()) << more.status().message();
-    if (!more.ok() || !*more) break;
-    out.push_back(e);
-  }
-  return out;
+  auto ev = ReadAllEvents(OpenMsrTrace(path, o));
+  EXPECT_TRUE(ev.ok()) << ev.status().message();
+  return ev.ok() ? *ev : std::vector<IoEvent>{};
 }
 
 void Gzip(const std::string& from, const std::string& to, size_t keep = SIZE_MAX) {

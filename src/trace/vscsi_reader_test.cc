@@ -7,6 +7,7 @@
 
 #include "common/test_temp_dir.h"
 #include "ferry/trace.h"
+#include "trace/test_read_all.h"
 
 namespace ferry {
 namespace {
@@ -37,14 +38,7 @@ void Write(const std::string& path, const std::string& data, bool gz = false) {
 }
 
 Result<std::vector<IoEvent>> ReadAll(const std::string& path, TraceReadOptions o = {}) {
-  FERRY_ASSIGN_OR_RETURN(auto r, OpenVscsiTrace(path, o));
-  std::vector<IoEvent> out;
-  IoEvent e;
-  for (;;) {
-    FERRY_ASSIGN_OR_RETURN(bool more, r->Next(&e));
-    if (!more) return out;
-    out.push_back(e);
-  }
+  return ReadAllEvents(OpenVscsiTrace(path, o));
 }
 
 const std::string kSample = Record(0x28, 100, 4096, 1000) + Record(0x2a, 200, 8192, 3000) +
