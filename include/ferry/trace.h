@@ -3,8 +3,8 @@
 //
 // Readers never load a whole trace: a trace larger than memory works. A malformed
 // record is reported with file and line and skipped, or is fatal with `strict`.
-// (Issue 3 adds the other formats and autodetection; today: MSR-Cambridge CSV,
-// CloudPhysics VSCSI v1 and blkparse text.)
+// (Issue 3 adds fio iolog and autodetection; today: MSR-Cambridge, SPC/UMass,
+// Alibaba and Tencent CSV, CloudPhysics VSCSI v1 and blkparse text.)
 #pragma once
 
 #include <chrono>
@@ -46,6 +46,14 @@ class TraceReader {
 // SNIA MSR-Cambridge CSV: Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime
 // (Timestamp in Windows FILETIME ticks of 100 ns; Type Read or Write; Offset, Size bytes).
 Result<std::unique_ptr<TraceReader>> OpenMsrTrace(const std::string& path, const TraceReadOptions& options);
+// SPC / UMass: ASU,LBA,Size,Opcode,Timestamp (LBA in 512-byte sectors, Size bytes, r/w,
+// seconds). Device = ASU.
+Result<std::unique_ptr<TraceReader>> OpenSpcTrace(const std::string& path, const TraceReadOptions& options);
+// Alibaba cloud block traces: device_id,opcode,offset,length,timestamp (R/W, bytes, us).
+Result<std::unique_ptr<TraceReader>> OpenAlibabaTrace(const std::string& path, const TraceReadOptions& options);
+// Tencent CBS: Timestamp,Offset,Size,IOType,VolumeID (seconds; sectors of 512 bytes;
+// 0 read, 1 write). Device = VolumeID.
+Result<std::unique_ptr<TraceReader>> OpenTencentTrace(const std::string& path, const TraceReadOptions& options);
 
 // CloudPhysics VSCSI v1 binary trace (32-byte little-endian records; lbn in 512-byte
 // sectors, time in microseconds). A v2 file is refused at its first record.
