@@ -3,8 +3,8 @@
 //
 // Readers never load a whole trace: a trace larger than memory works. A malformed
 // record is reported with file and line and skipped, or is fatal with `strict`.
-// (Issue 3 adds fio iolog and autodetection; today: MSR-Cambridge, SPC/UMass,
-// Alibaba and Tencent CSV, CloudPhysics VSCSI v1 and blkparse text.)
+// (Issue 3 adds autodetection and a writer; today: MSR-Cambridge, SPC/UMass, Alibaba
+// and Tencent CSV, CloudPhysics VSCSI v1, blkparse text, fio iolog v2 and v3.)
 #pragma once
 
 #include <chrono>
@@ -62,5 +62,10 @@ Result<std::unique_ptr<TraceReader>> OpenVscsiTrace(const std::string& path, con
 // blkparse default text output; a request is its Q (queued) event, other lines and
 // actions are passed over. Sector = 512 bytes; device = (major << 20) | minor.
 Result<std::unique_ptr<TraceReader>> OpenBlkparseTrace(const std::string& path, const TraceReadOptions& options);
+
+// fio iolog v2 or v3 (fio(1), TRACE FILE FORMAT): reads and writes become events; v3
+// timestamps are microseconds; v2 time comes from `wait` actions. Device = the file's
+// index in order of appearance. A file without the version line is refused.
+Result<std::unique_ptr<TraceReader>> OpenFioIologTrace(const std::string& path, const TraceReadOptions& options);
 
 }  // namespace ferry

@@ -26,6 +26,7 @@ class LineTraceReader : public TraceReader {
       if (kind == Line::kEvent) return true;
       if (kind == Line::kOther) continue;
       std::string msg = src_->path() + ":" + std::to_string(src_->line_number()) + ": " + why;
+      if (kind == Line::kFatal) return InvalidArgument(msg);
       if (o_.strict) return InvalidArgument("malformed " + format_ + " record: " + msg);
       ++skipped_;
       if (o_.on_warning) o_.on_warning(msg);
@@ -34,9 +35,10 @@ class LineTraceReader : public TraceReader {
   uint64_t skipped() const final { return skipped_; }
 
  protected:
-  enum class Line { kEvent, kOther, kMalformed };
+  enum class Line { kEvent, kOther, kMalformed, kFatal };
   // Fills `e` from `line` (kEvent), passes it over (kOther), or says in `why` what is
-  // wrong with it (kMalformed).
+  // wrong with it: kMalformed for a bad record, kFatal when the file cannot be read as
+  // this format at all (a wrong header).
   virtual Line ParseLine(const std::string& line, IoEvent* e, std::string* why) = 0;
 
  private:
