@@ -6,22 +6,15 @@
 // passed over too: ferry's events are reads and writes. Sector = 512 bytes. The device
 // number is (major << 20) | minor, as the kernel encodes dev_t internally.
 #include <cctype>
-#include <charconv>
 #include <string_view>
 #include <vector>
 
 #include "ferry/trace.h"
 #include "trace/line_reader.h"
+#include "trace/parse_number.h"
 
 namespace ferry {
 namespace {
-
-template <typename T>
-bool Parse(std::string_view s, T* out) {
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
 
 std::vector<std::string_view> Fields(std::string_view line) {
   std::vector<std::string_view> f;
@@ -48,8 +41,8 @@ class BlkparseReader final : public LineTraceReader {
     size_t comma = f[0].find(',');
     uint32_t major, minor;
     // Only lines that start with "maj,min" are events; the rest is blkparse's commentary.
-    if (comma == std::string_view::npos || !Parse(f[0].substr(0, comma), &major) ||
-        !Parse(f[0].substr(comma + 1), &minor)) {
+    if (comma == std::string_view::npos || !ParseNumber(f[0].substr(0, comma), &major) ||
+        !ParseNumber(f[0].substr(comma + 1), &minor)) {
       return Line::kOther;
     }
     if (f[5] != "Q") return Line::kOther;
@@ -64,9 +57,9 @@ class BlkparseReader final : public LineTraceReader {
     if (!read && !write) return Line::kOther;
     uint64_t sector, count;
     double seconds;
-    if (!Parse(f[3], &seconds) || !(seconds >= 0)) return *why = "bad time '" + std::string(f[3]) + "'", Line::kMalformed;
-    if (!Parse(f[7], &sector)) return *why = "bad sector '" + std::string(f[7]) + "'", Line::kMalformed;
-    if (!Parse(f[9], &count)) return *why = "bad sector count '" + std::string(f[9]) + "'", Line::kMalformed;
+    if (!ParseNumber(f[3], &seconds) || !(seconds >= 0)) return *why = "bad time '" + std::string(f[3]) + "'", Line::kMalformed;
+    if (!ParseNumber(f[7], &sector)) return *why = "bad sector '" + std::string(f[7]) + "'", Line::kMalformed;
+    if (!ParseNumber(f[9], &count)) return *why = "bad sector count '" + std::string(f[9]) + "'", Line::kMalformed;
     if (count == 0) return Line::kOther;  // an empty (flush) request
     if (sector > UINT64_MAX / 512 - count) return *why = "sector beyond any volume", Line::kMalformed;
     if (major >= (1u << 12) || minor >= (1u << 20)) return *why = "bad device number", Line::kMalformed;

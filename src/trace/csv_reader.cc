@@ -9,13 +9,13 @@
 //                  R/W; bytes; microseconds
 //   Tencent CBS    Timestamp,Offset,Size,IOType,VolumeID
 //                  seconds; offset and size in 512-byte sectors; 0 read, 1 write
-#include <charconv>
 #include <cmath>
 #include <optional>
 #include <string_view>
 #include <vector>
 
 #include "trace/line_reader.h"
+#include "trace/parse_number.h"
 
 namespace ferry {
 namespace {
@@ -52,15 +52,6 @@ constexpr CsvLayout kMsr{"MSR", 7, 0, 2, 3, 4, 5, TimeUnit::kTicks100ns, 1, 1, M
 constexpr CsvLayout kSpc{"SPC", 5, 4, 0, 3, 1, 2, TimeUnit::kFractionalSeconds, 512, 1, LetterOp, "r or w"};
 constexpr CsvLayout kAlibaba{"Alibaba", 5, 4, 0, 1, 2, 3, TimeUnit::kMicroseconds, 1, 1, LetterOp, "R or W"};
 constexpr CsvLayout kTencent{"Tencent", 5, 0, 4, 3, 1, 2, TimeUnit::kSeconds, 512, 512, DigitOp, "0 or 1"};
-
-template <typename T>
-bool ParseNumber(std::string_view s, T* out) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
 
 class CsvReader final : public LineTraceReader {
  public:

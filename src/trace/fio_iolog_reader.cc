@@ -6,22 +6,16 @@
 // timestamps; its `wait` actions (microseconds since the previous wait) give the time.
 // read and write become events; add/open/close/sync/datasync/trim are passed over.
 // The device number is the index of the file in order of first appearance.
-#include <charconv>
 #include <map>
 #include <sstream>
 #include <string_view>
 #include <vector>
 
 #include "trace/line_reader.h"
+#include "trace/parse_number.h"
 
 namespace ferry {
 namespace {
-
-bool ParseU64(std::string_view s, uint64_t* out) {
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
 
 class FioIologReader final : public LineTraceReader {
  public:
@@ -45,7 +39,7 @@ class FioIologReader final : public LineTraceReader {
     if (f.empty()) return Line::kOther;
     size_t base = version_ == 3 ? 1 : 0;
     uint64_t time_us = 0;
-    if (version_ == 3 && !ParseU64(f[0], &time_us)) {
+    if (version_ == 3 && !ParseNumber(f[0], &time_us)) {
       *why = "bad timestamp '" + f[0] + "'";
       return Line::kMalformed;
     }
@@ -64,8 +58,8 @@ class FioIologReader final : public LineTraceReader {
       return Line::kMalformed;
     }
     uint64_t offset, length;
-    if (!ParseU64(f[base + 2], &offset)) return *why = "bad offset '" + f[base + 2] + "'", Line::kMalformed;
-    if (!ParseU64(f[base + 3], &length)) return *why = "bad length '" + f[base + 3] + "'", Line::kMalformed;
+    if (!ParseNumber(f[base + 2], &offset)) return *why = "bad offset '" + f[base + 2] + "'", Line::kMalformed;
+    if (!ParseNumber(f[base + 3], &length)) return *why = "bad length '" + f[base + 3] + "'", Line::kMalformed;
     if (action == "wait" && version_ == 2) {
       v2_clock_us_ += offset;
       return Line::kOther;
