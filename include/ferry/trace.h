@@ -3,8 +3,8 @@
 //
 // Readers never load a whole trace: a trace larger than memory works. A malformed
 // record is reported with file and line and skipped, or is fatal with `strict`.
-// (Issue 3 adds autodetection and a writer; today: MSR-Cambridge, SPC/UMass, Alibaba
-// and Tencent CSV, CloudPhysics VSCSI v1, blkparse text, fio iolog v2 and v3.)
+// Formats: MSR-Cambridge, SPC/UMass, Alibaba and Tencent CSV, CloudPhysics VSCSI v1,
+// blkparse text, fio iolog v2 and v3; detected from the content (OpenTrace).
 #pragma once
 
 #include <chrono>
@@ -67,5 +67,16 @@ Result<std::unique_ptr<TraceReader>> OpenBlkparseTrace(const std::string& path, 
 // timestamps are microseconds; v2 time comes from `wait` actions. Device = the file's
 // index in order of appearance. A file without the version line is refused.
 Result<std::unique_ptr<TraceReader>> OpenFioIologTrace(const std::string& path, const TraceReadOptions& options);
+
+enum class TraceFormat { kAuto, kMsr, kSpc, kAlibaba, kTencent, kBlkparse, kVscsi, kFioIolog };
+// "auto", "msr", "spc", "alibaba", "tencent", "blkparse", "vscsi", "fio".
+const char* TraceFormatName(TraceFormat format);
+Result<TraceFormat> ParseTraceFormat(const std::string& name);
+// The format of a trace from its first bytes (gzip or not); kInvalidArgument naming
+// the file and suggesting --format when it cannot tell.
+Result<TraceFormat> DetectTraceFormat(const std::string& path);
+// Opens a trace in `format`, detecting it first for kAuto.
+Result<std::unique_ptr<TraceReader>> OpenTrace(const std::string& path, TraceFormat format,
+                                               const TraceReadOptions& options);
 
 }  // namespace ferry
