@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/progress.h"
+#include "cli/trace_commands.h"
 #include "ferry/engine.h"
 #include "ferry/journal.h"
 #include "ferry/units.h"
@@ -375,6 +376,9 @@ int Main(int argc, char** argv) {
   status->add_option("JOURNAL", jpath, "journal file given to ferry migrate --journal")->required();
   status->add_flag("--json", sjson, "print as one JSON object");
 
+  std::function<int()> run_trace;
+  AddTraceCommands(app, &run_trace);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -389,6 +393,7 @@ int Main(int argc, char** argv) {
   if (migrate->parsed()) return RunMigrate(ma);
   if (verify->parsed()) return RunVerify(vsrc, vdst, vthreads, vjson, vprogress);
   if (status->parsed()) return RunStatus(jpath, sjson);
+  if (run_trace) return run_trace();
   return Fail(kExitUsage, "no command given; see 'ferry --help'");
 }
 

@@ -1,0 +1,42 @@
+// Trace summaries (`ferry trace info`) and the fio iolog v3 writer (`ferry trace convert`).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "ferry/trace.h"
+
+namespace ferry {
+
+struct TraceSummary {
+  uint64_t records = 0, reads = 0, writes = 0;
+  uint64_t read_bytes = 0, write_bytes = 0;
+  std::chrono::nanoseconds span{0};  // last record's time
+  uint64_t highest_offset = 0;       // end of the highest request: the volume it implies
+  uint64_t footprint = 0;            // distinct bytes touched
+  double sequential = 0;  // share of requests starting where the device's previous one ended
+  double reaccess = 0;    // share of accessed bytes that had been accessed before
+  uint64_t skipped = 0;   // malformed records passed over
+};
+
+// Reads the whole trace; with `device`, only that device's records count.
+Result<TraceSummary> Summarize(TraceReader& reader, std::optional<uint32_t> device = std::nullopt);
+
+// Writes events as a fio iolog v3 for the file or device `target` (microsecond
+// timestamps), which `fio --read_iolog` replays.
+class FioIologWriter {
+ public:
+  FioIologWriter(std::ostream& out, std::string target);
+  void Write(const IoEvent& e);
+  void Finish();
+
+ private:
+  std::ostream& out_;
+  std::string target_;
+  uint64_t last_us_ = 0;
+};
+
+}  // namespace ferry
