@@ -17,9 +17,9 @@ Result<std::vector<IoEvent>> ReadAll(const std::string& path, TraceReadOptions o
 }
 
 TEST(BlkparseReaderTest, ReadsQueuedReadsAndWritesOnly) {
-  std::vector<std::string> warnings;
-  TraceReadOptions o;
-  o.on_warning = [&](const std::string& w) { warnings.push_back(w); };
+  WarningCollector collector;
+  TraceReadOptions o = collector.Options();
+  const auto& warnings = collector.warnings;
   auto ev = ReadAll(kSample, o);
   ASSERT_TRUE(ev.ok()) << ev.status().message();
   ASSERT_EQ(ev->size(), 3u);  // Q R, Q WS, Q W; not A/G/P, the flush, the discard, summaries
@@ -41,9 +41,9 @@ TEST(BlkparseReaderTest, MalformedQueuedEventsWarnWithFileAndLine) {
                                    << "  8,16 0 2 zero 1 Q R 100 + 8 [a]\n"
                                    << "  8,16 0 3 0.1 1 Q W 100 - 8 [a]\n"
                                    << "  8,16 0 4 0.2 1 Q W 100 + x [a]\n";
-  std::vector<std::string> warnings;
-  TraceReadOptions o;
-  o.on_warning = [&](const std::string& w) { warnings.push_back(w); };
+  WarningCollector collector;
+  TraceReadOptions o = collector.Options();
+  const auto& warnings = collector.warnings;
   auto ev = ReadAll(tmp.Path("b.txt"), o);
   ASSERT_TRUE(ev.ok());
   EXPECT_EQ(ev->size(), 1u);

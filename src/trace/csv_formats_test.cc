@@ -55,9 +55,9 @@ TEST(CsvFormatsTest, TencentSectorsAndDigitOps) {
 }
 
 TEST(CsvFormatsTest, WrongOpCodeNamesTheExpectedOnes) {
-  std::vector<std::string> warnings;
-  TraceReadOptions o;
-  o.on_warning = [&](const std::string& w) { warnings.push_back(w); };
+  WarningCollector collector;
+  TraceReadOptions o = collector.Options();
+  const auto& warnings = collector.warnings;
   // A Tencent file read as Alibaba: its offsets stand where Alibaba's op codes are.
   auto ev = ReadAllEvents(OpenAlibabaTrace(kData + "/tencent_sample.csv", o));
   ASSERT_TRUE(ev.ok());

@@ -11,12 +11,12 @@
 #include <zlib.h>
 
 #include <cctype>
-#include <cerrno>
 #include <regex>
 #include <string>
 #include <vector>
 
 #include "ferry/trace.h"
+#include "trace/line_source.h"
 
 namespace ferry {
 namespace {
@@ -33,8 +33,7 @@ std::vector<std::string> SplitCsv(const std::string& line) {
 }
 
 Result<TraceFormat> Detect(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) return ErrnoStatus(errno ? errno : ENOMEM, "cannot open trace " + path);
+  FERRY_ASSIGN_OR_RETURN(gzFile f, OpenTraceFile(path));
   char buf[512];
   int n = gzread(f, buf, sizeof buf);
   gzclose(f);

@@ -41,9 +41,9 @@ TEST(FioIologReaderTest, MissingVersionLineIsRefusedEvenWhenNotStrict) {
 TEST(FioIologReaderTest, BadLinesWarnWithFileAndLine) {
   TestTempDir tmp;
   std::ofstream(tmp.Path("l")) << "fio version 3 iolog\n5 /f read 0 4096\nx /f read 0 4096\n6 /f erase 0 1\n7 /f read\n";
-  std::vector<std::string> warnings;
-  TraceReadOptions o;
-  o.on_warning = [&](const std::string& w) { warnings.push_back(w); };
+  WarningCollector collector;
+  TraceReadOptions o = collector.Options();
+  const auto& warnings = collector.warnings;
   auto ev = ReadAllEvents(OpenFioIologTrace(tmp.Path("l"), o));
   ASSERT_TRUE(ev.ok());
   EXPECT_EQ(ev->size(), 1u);

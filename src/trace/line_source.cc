@@ -5,10 +5,15 @@
 
 namespace ferry {
 
-Result<std::unique_ptr<LineSource>> LineSource::Open(const std::string& path) {
+Result<gzFile> OpenTraceFile(const std::string& path) {
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f) return ErrnoStatus(errno ? errno : ENOMEM, "cannot open trace " + path);
   gzbuffer(f, 1 << 20);
+  return f;
+}
+
+Result<std::unique_ptr<LineSource>> LineSource::Open(const std::string& path) {
+  FERRY_ASSIGN_OR_RETURN(gzFile f, OpenTraceFile(path));
   return std::unique_ptr<LineSource>(new LineSource(path, f));
 }
 

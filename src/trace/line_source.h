@@ -11,6 +11,10 @@
 
 namespace ferry {
 
+// Opens a trace file for reading, gzip-compressed or not (zlib reads plain files as
+// they are), with a large read buffer. The caller gzclose()s it.
+Result<gzFile> OpenTraceFile(const std::string& path);
+
 class LineSource {
  public:
   static Result<std::unique_ptr<LineSource>> Open(const std::string& path);

@@ -63,9 +63,9 @@ TEST(MsrReaderTest, MalformedRecordsAreSkippedWithFileAndLine) {
                                      << "not,a,record\n"
                                      << "128166372003061631,hm,1,Write,-5,512,0\n"
                                      << "128166372003061632,hm,1,Write,8192,512,0\r\n";
-  std::vector<std::string> warnings;
-  TraceReadOptions o;
-  o.on_warning = [&](const std::string& w) { warnings.push_back(w); };
+  WarningCollector collector;
+  TraceReadOptions o = collector.Options();
+  const auto& warnings = collector.warnings;
   auto ev = ReadAll(tmp.Path("bad.csv"), o);
   ASSERT_EQ(ev.size(), 2u);
   EXPECT_EQ(ev[1].offset, 8192u);  // CRLF handled

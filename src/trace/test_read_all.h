@@ -1,6 +1,7 @@
 // ReadAllEvents: drains a trace reader into a vector; for tests.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "ferry/trace.h"
@@ -17,5 +18,16 @@ inline Result<std::vector<IoEvent>> ReadAllEvents(Result<std::unique_ptr<TraceRe
     out.push_back(e);
   }
 }
+
+// Read options that collect every warning (and optionally ask for strict parsing).
+struct WarningCollector {
+  std::vector<std::string> warnings;
+  TraceReadOptions Options(bool strict = false) {
+    TraceReadOptions o;
+    o.strict = strict;
+    o.on_warning = [this](const std::string& w) { warnings.push_back(w); };
+    return o;
+  }
+};
 
 }  // namespace ferry

@@ -6,10 +6,10 @@
 // not I/O and are passed over without a warning.
 #include <zlib.h>
 
-#include <cerrno>
 #include <cstring>
 
 #include "ferry/trace.h"
+#include "trace/line_source.h"
 
 namespace ferry {
 namespace {
@@ -109,9 +109,7 @@ class VscsiReader final : public TraceReader {
 }  // namespace
 
 Result<std::unique_ptr<TraceReader>> OpenVscsiTrace(const std::string& path, const TraceReadOptions& options) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) return ErrnoStatus(errno ? errno : ENOMEM, "cannot open trace " + path);
-  gzbuffer(f, 1 << 20);
+  FERRY_ASSIGN_OR_RETURN(gzFile f, OpenTraceFile(path));
   return std::unique_ptr<TraceReader>(new VscsiReader(path, f, options));
 }
 

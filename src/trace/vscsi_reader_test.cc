@@ -80,9 +80,9 @@ TEST(VscsiReaderTest, VersionTwoIsRefused) {
 TEST(VscsiReaderTest, PartialTrailingRecordWarnsOrFailsWhenStrict) {
   TestTempDir tmp;
   Write(tmp.Path("p"), kSample + std::string(10, 'x'));
-  std::vector<std::string> warnings;
-  TraceReadOptions o;
-  o.on_warning = [&](const std::string& w) { warnings.push_back(w); };
+  WarningCollector collector;
+  TraceReadOptions o = collector.Options();
+  const auto& warnings = collector.warnings;
   auto ev = ReadAll(tmp.Path("p"), o);
   ASSERT_TRUE(ev.ok());
   EXPECT_EQ(ev->size(), 3u);
