@@ -1,0 +1,121 @@
+// HeatMap: sliding-window access counts per granule (see heat_map.h).
+#include "heat/heat_map.h"
+
+#include <algorithm>
+#include <bit>
+#include <cassert>
+
+namespace ferry {
+
+const char* HeatClassName(HeatClass c) {
+  switch (c) {
+    case HeatClass::kCold: return "cold";
+    case HeatClass::kWarm: return "warm";
+    case HeatClass::kHot: return "hot";
+  }
+  return "?";
+}
+
+Status ValidateHeatOptions(const HeatOptions& o) {
+  if (!std::has_single_bit(o.granule_size) || o.granule_size < 512) {
+    return InvalidArgument("--granule " + std::to_string(o.granule_size) + ": must be a power of two of at least 512");
+  }
+  if (o.slide.count() <= 0) return InvalidArgument("--slide must be positive");
+  if (o.window < o.slide) return InvalidArgument("--window must be at least --slide");
+  if (o.window / o.slide > 100000) return InvalidArgument("--window / --slide must be at most 100000 slots");
+  return OkStatus();
+}
+
+HeatMap::HeatMap(const HeatOptions& options)
+    : options_(options), granule_shift_(std::countr_zero(options.granule_size)) {
+  assert(std::has_single_bit(options.granule_size));
+  assert(options.slide.count() > 0 && options.window >= options.slide);
+  const int64_t slots = (options.window.count() + options.slide.count() - 1) / options.slide.count();
+  max_closed_ = static_cast<size_t>(slots - 1);
+}
+
+void HeatMap::CloseSlot() {
+  std::vector<std::pair<uint64_t, uint32_t>> slot;
+  slot.reserve(open_.size());
+  for (const auto& [g, c] : open_) {
+    closed_total_[g] += c;
+    slot.emplace_back(g, c);
+  }
+  open_.clear();
+  closed_.push_back(std::move(slot));
+  closed_index_.push_back(open_slot_);
+}
+
+void HeatMap::AdvanceTo(std::chrono::nanoseconds now) {
+  const int64_t slot = now.count() / options_.slide.count();
+  if (open_slot_ < 0) {
+    open_slot_ = slot;
+    return;
+  }
+  if (slot <= open_slot_) return;
+  CloseSlot();
+  open_slot_ = slot;
+  // Slots with index <= slot - slots have left the window: at most max_closed_ remain.
+  const int64_t oldest_kept = slot - static_cast<int64_t>(max_closed_);
+  while (!closed_.empty() && closed_index_.front() < oldest_kept) {
+    for (const auto& [g, c] : closed_.front()) {
+      auto it = closed_total_.find(g);
+      if (it->second == c) {
+        closed_total_.erase(it);
+      } else {
+        it->second -= c;
+      }
+    }
+    closed_.pop_front();
+    closed_index_.pop_front();
+  }
+}
+
+void HeatMap::Record(uint64_t offset, uint64_t length, std::chrono::nanoseconds time) {
+  AdvanceTo(time);
+  const uint64_t first = offset >> granule_shift_;
+  const uint64_t last = length == 0 ? first : (offset + length - 1) >> granule_shift_;
+  for (uint64_t g = first; g <= last; ++g) ++open_[g];
+  total_touches_ += last - first + 1;
+}
+
+uint32_t HeatMap::Count(uint64_t g) const {
+  uint32_t n = 0;
+  if (auto it = open_.find(g); it != open_.end()) n += it->second;
+  if (auto it = closed_total_.find(g); it != closed_total_.end()) n += it->second;
+  return n;
+}
+
+size_t HeatMap::touched() const {
+  size_t n = closed_total_.size();
+  for (const auto& [g, c] : open_) n += !closed_total_.contains(g);
+  return n;
+}
+
+std::vector<GranuleHeat> HeatMap::Snapshot() const {
+  std::vector<GranuleHeat> out;
+  out.reserve(closed_total_.size() + open_.size());
+  for (const auto& [g, c] : closed_total_) out.push_back({g, c});
+  for (const auto& [g, c] : open_) {
+    if (!closed_total_.contains(g)) out.push_back({g, c});
+  }
+  std::sort(out.begin(), out.end(), [](const GranuleHeat& a, const GranuleHeat& b) { return a.granule < b.granule; });
+  for (auto& h : out) {
+    if (auto it = open_.find(h.granule); it != open_.end() && closed_total_.contains(h.granule)) h.count += it->second;
+  }
+  return out;
+}
+
+HeatThresholds HeatMap::QuantileThresholds(double hot_quantile) const {
+  std::vector<uint32_t> counts;
+  for (const auto& h : Snapshot()) counts.push_back(h.count);
+  HeatThresholds t;
+  if (counts.empty()) return t;
+  hot_quantile = std::clamp(hot_quantile, 0.0, 1.0);
+  size_t k = std::min(counts.size() - 1, static_cast<size_t>(hot_quantile * static_cast<double>(counts.size())));
+  std::nth_element(counts.begin(), counts.begin() + static_cast<ptrdiff_t>(k), counts.end());
+  t.hot = std::max<uint32_t>(2, counts[k]);
+  return t;
+}
+
+}  // namespace ferry

@@ -1,0 +1,98 @@
+// HeatMap: where a workload lives now. Sliding-window access counts per granule
+// (DESIGN.md "Architecture": heat map), the input of the chunk planner and the
+// scheduler's hot-first order, and of `ferry heat`.
+//
+// The window is a ring of `slide`-long slots. An access adds one to each granule it
+// touches in the open slot; when time passes a slot boundary the slot closes (its counts
+// join the window's totals) and slots older than `window` leave (their counts are taken
+// back). So a count is the number of accesses in the last `window` rounded up to whole
+// slides, and memory is proportional to the granules touched in that window. One hash
+// update per touched granule per access (absl::flat_hash_map) keeps ingest cheap
+// (bench/heat_bench.cc).
+//
+// Thread-compatible: callers serialise access.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <utility>
+#include <vector>
+
+#include <absl/container/flat_hash_map.h>
+
+#include "ferry/status.h"
+#include "ferry/trace.h"
+
+namespace ferry {
+
+struct HeatOptions {
+  uint64_t granule_size = 64 << 10;          // Default: 64 KiB, the migration granule.
+  std::chrono::nanoseconds window{std::chrono::seconds(60)};  // Default: 60 s.
+  std::chrono::nanoseconds slide{std::chrono::seconds(5)};    // Default: 5 s.
+};
+
+enum class HeatClass : uint8_t { kCold, kWarm, kHot };
+const char* HeatClassName(HeatClass c);
+
+// Count thresholds: a granule with count >= hot is hot, >= warm is warm, else cold.
+struct HeatThresholds {
+  uint32_t warm = 1;
+  uint32_t hot = 2;
+  HeatClass Classify(uint32_t count) const {
+    return count >= hot ? HeatClass::kHot : count >= warm ? HeatClass::kWarm : HeatClass::kCold;
+  }
+};
+
+struct GranuleHeat {
+  uint64_t granule = 0;
+  uint32_t count = 0;
+};
+
+class HeatMap {
+ public:
+  // `granule_size` must be a power of two; `slide` > 0 and <= `window` (callers validate,
+  // see ValidateHeatOptions).
+  explicit HeatMap(const HeatOptions& options);
+
+  const HeatOptions& options() const { return options_; }
+
+  // Counts one access to [offset, offset+length) at `time` (zero-length: one granule).
+  // Time should not go backwards; an earlier access counts in the open slot.
+  void Record(uint64_t offset, uint64_t length, std::chrono::nanoseconds time);
+  void Record(const IoEvent& e) { Record(e.offset, e.length, e.time); }
+  // Moves the window's end to `now`, closing and expiring slots.
+  void AdvanceTo(std::chrono::nanoseconds now);
+
+  // Accesses to granule `g` in the window.
+  uint32_t Count(uint64_t g) const;
+  // Granules with a non-zero count in the window.
+  size_t touched() const;
+  // Every touched granule with its count, ascending by granule.
+  std::vector<GranuleHeat> Snapshot() const;
+  // Thresholds from the distribution of counts over touched granules: hot is the count
+  // at quantile `hot_quantile` (e.g. 0.9: the top 10% of touched granules are hot),
+  // warm is any touched granule. At least {1, 2}.
+  HeatThresholds QuantileThresholds(double hot_quantile) const;
+  // Total accesses recorded since construction (granule touches, not events).
+  uint64_t total_touches() const { return total_touches_; }
+
+ private:
+  using Counts = absl::flat_hash_map<uint64_t, uint32_t>;
+  void CloseSlot();
+
+  HeatOptions options_;
+  int granule_shift_;
+  size_t max_closed_;        // closed slots kept: window / slide rounded up, minus the open one
+  int64_t open_slot_ = -1;   // index (time / slide) of the open slot; -1 before the first access
+  Counts open_;              // counts of the open slot
+  Counts closed_total_;      // sum of the closed slots in the window
+  std::deque<std::vector<std::pair<uint64_t, uint32_t>>> closed_;  // oldest first
+  std::deque<int64_t> closed_index_;
+  uint64_t total_touches_ = 0;
+};
+
+// kInvalidArgument naming the option when the options are unusable.
+Status ValidateHeatOptions(const HeatOptions& options);
+
+}  // namespace ferry

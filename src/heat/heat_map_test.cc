@@ -1,0 +1,108 @@
+#include "heat/heat_map.h"
+
+#include <gtest/gtest.h>
+
+namespace ferry {
+namespace {
+
+using std::chrono::seconds;
+constexpr uint64_t kG = 64 << 10;
+
+HeatOptions Opts(int window_s, int slide_s) {
+  HeatOptions o;
+  o.granule_size = kG;
+  o.window = seconds(window_s);
+  o.slide = seconds(slide_s);
+  return o;
+}
+
+TEST(HeatMapTest, CountsEachGranuleAnAccessTouches) {
+  HeatMap h(Opts(60, 5));
+  h.Record(kG - 1, 2, seconds(0));  // straddles granules 0 and 1
+  h.Record(3 * kG, 0, seconds(0));  // zero length: one granule
+  EXPECT_EQ(h.Count(0), 1u);
+  EXPECT_EQ(h.Count(1), 1u);
+  EXPECT_EQ(h.Count(2), 0u);
+  EXPECT_EQ(h.Count(3), 1u);
+  EXPECT_EQ(h.touched(), 3u);
+  EXPECT_EQ(h.total_touches(), 3u);
+}
+
+TEST(HeatMapTest, AccessesLeaveTheWindowWholeSlidesAtATime) {
+  HeatMap h(Opts(10, 5));  // two slots
+  h.Record(0, kG, seconds(1));   // slot 0
+  h.Record(0, kG, seconds(6));   // slot 1
+  EXPECT_EQ(h.Count(0), 2u);
+  h.AdvanceTo(seconds(9));       // still slot 1
+  EXPECT_EQ(h.Count(0), 2u);
+  h.AdvanceTo(seconds(10));      // slot 2: slot 0 leaves
+  EXPECT_EQ(h.Count(0), 1u);
+  h.AdvanceTo(seconds(15));      // slot 3: slot 1 leaves
+  EXPECT_EQ(h.Count(0), 0u);
+  EXPECT_EQ(h.touched(), 0u);
+  EXPECT_TRUE(h.Snapshot().empty());
+}
+
+TEST(HeatMapTest, AJumpPastTheWholeWindowEmptiesIt) {
+  HeatMap h(Opts(60, 5));
+  for (int i = 0; i < 10; ++i) h.Record(i * kG, kG, seconds(i));
+  EXPECT_EQ(h.touched(), 10u);
+  h.AdvanceTo(seconds(1000));
+  EXPECT_EQ(h.touched(), 0u);
+}
+
+TEST(HeatMapTest, AWindowNotAMultipleOfTheSlideRoundsUp) {
+  HeatMap h(Opts(7, 5));  // two slots
+  h.Record(0, kG, seconds(0));
+  h.AdvanceTo(seconds(5));
+  EXPECT_EQ(h.Count(0), 1u);
+  h.AdvanceTo(seconds(10));
+  EXPECT_EQ(h.Count(0), 0u);
+}
+
+TEST(HeatMapTest, EarlierEventsCountInTheOpenSlot) {
+  HeatMap h(Opts(10, 5));
+  h.Record(0, kG, seconds(7));
+  h.Record(0, kG, seconds(2));  // goes back in time: counts now
+  EXPECT_EQ(h.Count(0), 2u);
+}
+
+TEST(HeatMapTest, SnapshotIsAscendingAndSumsOpenAndClosedSlots) {
+  HeatMap h(Opts(60, 5));
+  h.Record(5 * kG, kG, seconds(0));
+  h.Record(2 * kG, kG, seconds(0));
+  h.Record(5 * kG, kG, seconds(6));
+  auto s = h.Snapshot();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].granule, 2u);
+  EXPECT_EQ(s[0].count, 1u);
+  EXPECT_EQ(s[1].granule, 5u);
+  EXPECT_EQ(s[1].count, 2u);
+}
+
+TEST(HeatMapTest, QuantileThresholdsSeparateTheHotTail) {
+  HeatMap h(Opts(60, 5));
+  for (int g = 0; g < 90; ++g) h.Record(g * kG, kG, seconds(0));
+  for (int g = 90; g < 100; ++g) {
+    for (int i = 0; i < 20; ++i) h.Record(g * kG, kG, seconds(0));
+  }
+  HeatThresholds t = h.QuantileThresholds(0.9);
+  EXPECT_EQ(t.hot, 20u);
+  EXPECT_EQ(t.Classify(h.Count(0)), HeatClass::kWarm);
+  EXPECT_EQ(t.Classify(h.Count(95)), HeatClass::kHot);
+  EXPECT_EQ(t.Classify(h.Count(500)), HeatClass::kCold);
+}
+
+TEST(HeatMapTest, OptionsAreValidated) {
+  EXPECT_TRUE(ValidateHeatOptions(Opts(60, 5)).ok());
+  EXPECT_FALSE(ValidateHeatOptions(Opts(4, 5)).ok());
+  HeatOptions o = Opts(60, 5);
+  o.granule_size = 3000;
+  EXPECT_FALSE(ValidateHeatOptions(o).ok());
+  o = Opts(60, 5);
+  o.slide = seconds(0);
+  EXPECT_FALSE(ValidateHeatOptions(o).ok());
+}
+
+}  // namespace
+}  // namespace ferry

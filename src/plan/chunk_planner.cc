@@ -1,0 +1,111 @@
+// ChunkPlanner: heat-sized chunk boundaries (see chunk_planner.h).
+#include "plan/chunk_planner.h"
+
+#include <algorithm>
+#include <bit>
+#include <cassert>
+#include <cmath>
+
+namespace ferry {
+
+ChunkPlanner::ChunkPlanner(const ChunkMap& map, const PlanOptions& options)
+    : map_(map), options_(options),
+      region_granules_(std::max<uint64_t>(1, options.max_chunk / map.granule_size())),
+      min_granules_(std::max<uint64_t>(1, options.min_chunk / map.granule_size())) {
+  assert(std::has_single_bit(region_granules_) && std::has_single_bit(min_granules_));
+  assert(min_granules_ <= region_granules_);
+}
+
+void ChunkPlanner::Replan(const std::vector<GranuleHeat>& heat) {
+  by_offset_.clear();
+  // The hot threshold: the hot_quantile count of the touched granules.
+  uint32_t hot = 2;
+  if (!heat.empty()) {
+    std::vector<uint32_t> counts(heat.size());
+    for (size_t i = 0; i < heat.size(); ++i) counts[i] = heat[i].count;
+    size_t k = std::min(counts.size() - 1,
+                        static_cast<size_t>(std::clamp(options_.hot_quantile, 0.0, 1.0) * static_cast<double>(counts.size())));
+    std::nth_element(counts.begin(), counts.begin() + static_cast<ptrdiff_t>(k), counts.end());
+    hot = std::max<uint32_t>(2, counts[k]);
+  }
+  const uint64_t n = map_.granule_count();
+  size_t i = 0;
+  while (i < heat.size()) {
+    const uint64_t region = heat[i].granule / region_granules_;
+    HeatRegion r;
+    r.first_granule = region * region_granules_;
+    if (r.first_granule >= n) break;  // heat beyond the volume's end
+    r.granules = std::min(region_granules_, n - r.first_granule);
+    uint64_t sum = 0, hot_count = 0, warm_count = 0;
+    for (; i < heat.size() && heat[i].granule / region_granules_ == region; ++i) {
+      if (heat[i].granule >= n) continue;
+      sum += heat[i].count;
+      if (heat[i].count >= hot) ++hot_count; else ++warm_count;
+    }
+    auto missing = map_.NextMissing(GranuleIndex(r.first_granule), 1);
+    if (!missing || missing->first.value >= r.first_granule + r.granules) continue;  // nothing left to copy
+    const double g = static_cast<double>(r.granules);
+    r.heat = static_cast<double>(sum) / g;
+    r.hotness = (static_cast<double>(hot_count) + 0.5 * static_cast<double>(warm_count)) / g;
+    by_offset_.push_back(r);
+  }
+  hot_order_ = by_offset_;
+  std::stable_sort(hot_order_.begin(), hot_order_.end(),
+                   [](const HeatRegion& a, const HeatRegion& b) { return a.heat > b.heat; });
+}
+
+const HeatRegion* ChunkPlanner::RegionOf(uint64_t g) const {
+  auto it = std::upper_bound(by_offset_.begin(), by_offset_.end(), g,
+                             [](uint64_t v, const HeatRegion& r) { return v < r.first_granule; });
+  if (it == by_offset_.begin()) return nullptr;
+  --it;
+  return g < it->first_granule + it->granules ? &*it : nullptr;
+}
+
+double ChunkPlanner::HeatAt(uint64_t g) const {
+  const HeatRegion* r = RegionOf(g);
+  return r ? r->heat : 0;
+}
+
+uint64_t ChunkPlanner::ChunkGranulesAt(uint64_t g, uint64_t cold_granules) const {
+  cold_granules = std::clamp<uint64_t>(std::bit_floor(std::max<uint64_t>(1, cold_granules)), min_granules_, region_granules_);
+  const HeatRegion* r = RegionOf(g);
+  if (!r || r->hotness <= 0) return cold_granules;
+  // Geometric interpolation between the cold size and the minimum.
+  double size = static_cast<double>(cold_granules) *
+                std::pow(static_cast<double>(min_granules_) / static_cast<double>(cold_granules), r->hotness);
+  return std::clamp<uint64_t>(std::bit_floor(static_cast<uint64_t>(std::max(1.0, size))), min_granules_, cold_granules);
+}
+
+std::optional<GranuleRun> ChunkPlanner::ChunkAround(uint64_t g, uint64_t cold_granules) const {
+  if (g >= map_.granule_count() || map_.state(GranuleIndex(g)) != GranuleState::kMissing) return std::nullopt;
+  const uint64_t size = ChunkGranulesAt(g, cold_granules);
+  const uint64_t lo = g & ~(size - 1), hi = std::min(lo + size, map_.granule_count());
+  uint64_t first = g, end = g + 1;
+  while (first > lo && map_.state(GranuleIndex(first - 1)) == GranuleState::kMissing) --first;
+  while (end < hi && map_.state(GranuleIndex(end)) == GranuleState::kMissing) ++end;
+  return GranuleRun{GranuleIndex(first), end - first};
+}
+
+std::vector<PlannedChunk> ChunkPlanner::Chunks(GranuleRun run, uint64_t cold_granules) const {
+  std::vector<PlannedChunk> out;
+  const uint64_t end = std::min(run.first.value + run.count, map_.granule_count());
+  uint64_t g = run.first.value;
+  while (g < end) {
+    const uint64_t size = ChunkGranulesAt(g, cold_granules);
+    const uint64_t block_end = std::min((g & ~(size - 1)) + size, end);
+    const GranuleState s = map_.state(GranuleIndex(g));
+    uint64_t e = g + 1;
+    while (e < block_end && map_.state(GranuleIndex(e)) == s) ++e;
+    PlannedChunk c;
+    c.run = {GranuleIndex(g), e - g};
+    c.bytes = map_.Bytes(c.run);
+    c.heat = HeatAt(g);
+    c.state = s;
+    out.push_back(c);
+    g = e;
+  }
+  return out;
+}
+
+}  // namespace ferry
