@@ -1,0 +1,236 @@
+// Scheduler: the copy policy (see scheduler.h).
+#include "sched/scheduler.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace ferry {
+namespace {
+
+// A zero run (a hole in the source) costs no data transfer, so it may be much larger
+// than a data chunk: one Zero request (or nothing) per run of up to 1 GiB.
+constexpr uint64_t kMaxZeroRun = 1ull << 30;
+// QEMU's block-stream job copies in 512 KiB steps (block/stream.c, STREAM_CHUNK).
+constexpr uint64_t kQemuStreamChunk = 512 << 10;
+
+ChunkSizer::Clock::time_point AsTimePoint(Scheduler::Time t) {
+  return ChunkSizer::Clock::time_point(std::chrono::duration_cast<ChunkSizer::Clock::duration>(t));
+}
+
+HeatOptions HeatFor(const SchedulerOptions& o, const ChunkMap& map) {
+  HeatOptions h = o.heat;
+  h.granule_size = map.granule_size();
+  return h;
+}
+
+PlanOptions PlanFor(const SchedulerOptions& o) {
+  PlanOptions p;
+  p.min_chunk = o.min_chunk;
+  p.max_chunk = o.max_chunk;
+  p.hot_quantile = o.hot_quantile;
+  return p;
+}
+
+}  // namespace
+
+const char* PolicyName(Policy p) {
+  switch (p) {
+    case Policy::kDmClone: return "dmclone";
+    case Policy::kQemuStream: return "qemu-stream";
+    case Policy::kHeat: return "heat";
+    case Policy::kAdaptive: return "adaptive";
+    case Policy::kClairvoyant: return "clairvoyant";
+  }
+  return "?";
+}
+
+Result<Policy> ParsePolicy(const std::string& name) {
+  for (Policy p : {Policy::kDmClone, Policy::kQemuStream, Policy::kHeat, Policy::kAdaptive, Policy::kClairvoyant}) {
+    if (name == PolicyName(p)) return p;
+  }
+  return InvalidArgument("unknown policy '" + name + "': use dmclone, qemu-stream, heat, adaptive or clairvoyant");
+}
+
+const char* CopyPriorityName(CopyPriority p) {
+  switch (p) {
+    case CopyPriority::kDemand: return "demand";
+    case CopyPriority::kPrefetch: return "prefetch";
+    case CopyPriority::kBackground: return "background";
+  }
+  return "?";
+}
+
+Scheduler::Scheduler(ChunkMap& map, const SchedulerOptions& options, Time now)
+    : map_(map), options_(options), heat_(HeatFor(options, map)), planner_(map, PlanFor(options)),
+      sizer_(options.min_chunk, options.max_chunk, AsTimePoint(now)) {
+  assert(options.min_chunk >= map.granule_size() && options.max_chunk >= options.min_chunk);
+}
+
+void Scheduler::SetOrder(std::vector<uint64_t> granules) {
+  order_ = std::move(granules);
+  order_pos_ = 0;
+}
+
+void Scheduler::OnAppIo(const IoEvent& e) {
+  heat_.Record(e);
+  heat_dirty_ = true;
+}
+
+bool Scheduler::SourceZero(uint64_t g) const {
+  if (!source_zero_ || source_zero_->empty()) return false;
+  Range r = map_.Bytes({GranuleIndex(g), 1});
+  return source_zero_->Covers(r.offset, r.length);
+}
+
+uint64_t Scheduler::ColdGranules() const {
+  const bool adaptive = options_.policy == Policy::kAdaptive || options_.policy == Policy::kClairvoyant;
+  const uint64_t bytes = adaptive && options_.adapt_chunk_size ? sizer_.size() : options_.max_chunk;
+  return std::max<uint64_t>(1, bytes / map_.granule_size());
+}
+
+uint64_t Scheduler::chunk_size() const { return ColdGranules() * map_.granule_size(); }
+
+GranuleRun Scheduler::ChunkAt(uint64_t g) const {
+  const uint64_t n = map_.granule_count();
+  auto missing = [&](uint64_t i) { return map_.state(GranuleIndex(i)) == GranuleState::kMissing; };
+  if (SourceZero(g)) {
+    const uint64_t limit = std::max<uint64_t>(1, kMaxZeroRun / map_.granule_size());
+    uint64_t end = g + 1;
+    while (end < n && end - g < limit && missing(end) && SourceZero(end)) ++end;
+    return {GranuleIndex(g), end - g};
+  }
+  uint64_t size;
+  switch (options_.policy) {
+    case Policy::kDmClone:
+    case Policy::kHeat: size = options_.max_chunk / map_.granule_size(); break;
+    case Policy::kQemuStream: size = std::max<uint64_t>(1, kQemuStreamChunk / map_.granule_size()); break;
+    default: size = planner_.ChunkGranulesAt(g, ColdGranules()); break;
+  }
+  size = std::max<uint64_t>(1, size);
+  const uint64_t lo = g - g % size, hi = std::min(lo + size, n);
+  uint64_t first = g, end = g + 1;
+  while (first > lo && missing(first - 1) && !SourceZero(first - 1)) --first;
+  while (end < hi && missing(end) && !SourceZero(end)) ++end;
+  return {GranuleIndex(first), end - first};
+}
+
+CopyOp Scheduler::Issue(GranuleRun run, CopyPriority priority) {
+  CopyOp op;
+  op.id = next_id_++;
+  op.run = run;
+  op.bytes = map_.Bytes(run);
+  op.priority = priority;
+  op.source_zero = SourceZero(run.first.value);
+  map_.Set(run, GranuleState::kInFlight);
+  if (priority != CopyPriority::kDemand) ++background_in_flight_;
+  return op;
+}
+
+std::vector<CopyOp> Scheduler::Demand(GranuleRun run, Time now) {
+  last_demand_ = now;
+  std::vector<CopyOp> ops;
+  const uint64_t end = std::min(run.first.value + run.count, map_.granule_count());
+  // The baselines copy exactly the granules the access needs (dm-clone's region,
+  // QEMU's copy-on-read); ferry's policies copy the heat-sized chunk around them.
+  const bool exact = options_.policy == Policy::kDmClone || options_.policy == Policy::kQemuStream;
+  uint64_t g = run.first.value;
+  while (g < end) {
+    auto m = map_.NextMissing(GranuleIndex(g), exact ? end - g : 1);
+    if (!m || m->first.value >= end) break;
+    GranuleRun chunk = exact ? *m : ChunkAt(m->first.value);
+    ops.push_back(Issue(chunk, CopyPriority::kDemand));
+    g = chunk.first.value + chunk.count;
+  }
+  return ops;
+}
+
+void Scheduler::Prefetch(GranuleRun run) {
+  if (run.count > 0) prefetch_.push_back(run);
+}
+
+std::optional<uint64_t> Scheduler::NextBackgroundGranule() {
+  while (order_pos_ < order_.size()) {
+    const uint64_t g = order_[order_pos_];
+    if (g < map_.granule_count() && map_.state(GranuleIndex(g)) == GranuleState::kMissing) return g;
+    ++order_pos_;
+  }
+  const auto& hot = planner_.hot_order();
+  while (hot_pos_ < hot.size()) {
+    const HeatRegion& r = hot[hot_pos_];
+    auto m = map_.NextMissing(GranuleIndex(r.first_granule), 1);
+    if (m && m->first.value < r.first_granule + r.granules) return m->first.value;
+    ++hot_pos_;
+  }
+  auto m = map_.NextMissing(GranuleIndex(cursor_), 1);
+  if (!m) return std::nullopt;
+  return m->first.value;
+}
+
+void Scheduler::Replan(Time now) {
+  planner_.Replan(heat_.Snapshot());
+  hot_pos_ = 0;
+  heat_dirty_ = false;
+  next_replan_ = now + options_.replan_interval;
+  ++replans_;
+}
+
+std::optional<CopyOp> Scheduler::Next(Time now) {
+  const Policy p = options_.policy;
+  if ((p == Policy::kHeat || p == Policy::kAdaptive) && (!next_replan_ || (heat_dirty_ && now >= *next_replan_))) {
+    Replan(now);
+  }
+  int depth = options_.max_in_flight;
+  const bool backs_off = p == Policy::kAdaptive || p == Policy::kClairvoyant;
+  if (backs_off && last_demand_ && now - *last_demand_ < options_.busy_hold) depth = options_.busy_in_flight;
+  if (background_in_flight_ >= std::max(1, depth)) return std::nullopt;
+
+  while (!prefetch_.empty()) {
+    GranuleRun& want = prefetch_.front();
+    const uint64_t end = std::min(want.first.value + want.count, map_.granule_count());
+    auto m = map_.NextMissing(want.first, 1);
+    if (!m || m->first.value >= end) {
+      prefetch_.pop_front();
+      continue;
+    }
+    GranuleRun chunk = ChunkAt(m->first.value);
+    want.count = end > chunk.first.value + chunk.count ? end - (chunk.first.value + chunk.count) : 0;
+    want.first = GranuleIndex(chunk.first.value + chunk.count);
+    if (want.count == 0) prefetch_.pop_front();
+    return Issue(chunk, CopyPriority::kPrefetch);
+  }
+
+  auto g = NextBackgroundGranule();
+  if (!g) return std::nullopt;
+  GranuleRun chunk = ChunkAt(*g);
+  if (*g >= cursor_ && order_pos_ >= order_.size() && hot_pos_ >= planner_.hot_order().size()) {
+    cursor_ = chunk.first.value + chunk.count;
+  }
+  return Issue(chunk, CopyPriority::kBackground);
+}
+
+void Scheduler::OnCopyDone(const CopyOp& op, bool ok, Time now) {
+  map_.Set(op.run, ok ? GranuleState::kPresent : GranuleState::kMissing);
+  if (op.priority != CopyPriority::kDemand) --background_in_flight_;
+  if (!ok) {  // look at these granules again
+    cursor_ = std::min(cursor_, op.run.first.value);
+    hot_pos_ = 0;
+    order_pos_ = 0;
+    return;
+  }
+  if (op.priority == CopyPriority::kBackground && !op.source_zero && options_.adapt_chunk_size) {
+    sizer_.OnCompleted(op.bytes.length, AsTimePoint(now));
+  }
+}
+
+void Scheduler::MarkWritten(GranuleRun run) {
+  const uint64_t end = std::min(run.first.value + run.count, map_.granule_count());
+  uint64_t g = run.first.value;
+  while (auto m = map_.NextMissing(GranuleIndex(g), end - g)) {
+    if (m->first.value >= end) break;
+    map_.Set(*m, GranuleState::kPresent);
+    g = m->first.value + m->count;
+    if (g >= end) break;
+  }
+}
+
+}  // namespace ferry

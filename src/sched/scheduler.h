@@ -1,0 +1,146 @@
+// Scheduler: the pure copy policy that drives both the real engine and the simulator
+// (DESIGN.md "Architecture": one policy code path). It never touches a volume, a thread
+// or a clock: it is told what happened (an application I/O, a demand, a copy finished,
+// the time) and asked what to copy next.
+//
+// Priorities: demand (an application access waits on missing granules) is answered at
+// once by Demand(), outside any depth limit; then queued prefetch requests; then
+// background work in the policy's order. Background and prefetch copies are limited to
+// `max_in_flight` at a time, cut to `busy_in_flight` for `busy_hold` after each demand
+// (the adaptive policy's back-off while the application is busy, after DRBD's resync
+// controller: a floor rate while application I/O is waiting).
+//
+// Policies (the baselines model the real systems' behaviour, see docs/design-notes.md):
+//   dmclone      fixed region (the granule), ascending, contiguous missing regions
+//                batched up to max_chunk; reads of missing regions go to the source
+//                without hydrating (HydratesOnRead() false); writes hydrate.
+//   qemu-stream  ascending 512 KiB pieces; copy-on-read of exactly what is read.
+//   heat         fixed max_chunk chunks, hottest regions first, then ascending.
+//   adaptive     ferry: heat-sized chunks (ChunkPlanner), hottest regions first, cold
+//                chunks sized by measured throughput (ChunkSizer), back-off when busy.
+//   clairvoyant  adaptive's chunks in the order of the true next access (SetOrder), a
+//                bound for the simulator, not a policy for real use.
+// Every chunk is a run of missing granules cut from the ChunkMap, which stays the ground
+// truth. Thread-compatible: the engine calls it under its own mutex.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/interval_set.h"
+#include "ferry/status.h"
+#include "heat/heat_map.h"
+#include "plan/chunk_map.h"
+#include "plan/chunk_planner.h"
+#include "sched/chunk_sizer.h"
+
+namespace ferry {
+
+enum class Policy { kDmClone, kQemuStream, kHeat, kAdaptive, kClairvoyant };
+// "dmclone", "qemu-stream", "heat", "adaptive", "clairvoyant".
+const char* PolicyName(Policy p);
+Result<Policy> ParsePolicy(const std::string& name);
+
+enum class CopyPriority : uint8_t { kDemand, kPrefetch, kBackground };
+const char* CopyPriorityName(CopyPriority p);
+
+struct CopyOp {
+  uint64_t id = 0;
+  GranuleRun run;
+  Range bytes;
+  CopyPriority priority = CopyPriority::kBackground;
+  bool source_zero = false;  // the source reads as zero here: nothing to read
+};
+
+struct SchedulerOptions {
+  Policy policy = Policy::kAdaptive;
+  uint64_t min_chunk = 64 << 10;  // Default: 64 KiB.
+  uint64_t max_chunk = 2 << 20;   // Default: 2 MiB.
+  int max_in_flight = 8;          // background + prefetch copies at once. Default: 8.
+  int busy_in_flight = 1;         // adaptive, while the application is busy. Default: 1.
+  std::chrono::nanoseconds busy_hold{std::chrono::milliseconds(500)};  // Default: 500 ms after a demand.
+  bool adapt_chunk_size = true;   // adaptive/clairvoyant: cold chunks from measured throughput.
+  HeatOptions heat;               // granule_size is taken from the ChunkMap.
+  double hot_quantile = 0.9;      // Default: the top 10% of touched granules are hot.
+  std::chrono::nanoseconds replan_interval{std::chrono::seconds(1)};  // Default: 1 s.
+};
+
+class Scheduler {
+ public:
+  using Time = std::chrono::nanoseconds;  // the injected clock: any fixed epoch
+
+  // `map` outlives the scheduler; it is the scheduler's to change (Set) from now on.
+  Scheduler(ChunkMap& map, const SchedulerOptions& options, Time now);
+
+  const SchedulerOptions& options() const { return options_; }
+  const ChunkMap& map() const { return map_; }
+  const HeatMap& heat() const { return heat_; }
+  const ChunkPlanner& planner() const { return planner_; }
+
+  // Granules wholly inside `zero` read as zero on the source; they are copied as
+  // separate zero runs of up to 1 GiB (no data to read). The set outlives the scheduler.
+  void SetSourceZero(const IntervalSet* zero) { source_zero_ = zero; }
+  // Clairvoyant order: granules in order of their next access; copied first.
+  void SetOrder(std::vector<uint64_t> granules);
+
+  // An application I/O happened (the access monitor): feeds the heat map.
+  void OnAppIo(const IoEvent& e);
+
+  // Whether an application read of a missing granule is served by copying it
+  // (otherwise it is read from the source and the granule stays missing).
+  bool HydratesOnRead() const { return options_.policy != Policy::kDmClone; }
+
+  // An application access needs the missing granules of `run`: returns the copies to
+  // issue now, covering every missing (not in-flight) granule of `run`, highest
+  // priority. Granules already in flight are not repeated: the caller waits for them.
+  std::vector<CopyOp> Demand(GranuleRun run, Time now);
+  // A predictor expects `run` to be touched soon: queued ahead of background work.
+  void Prefetch(GranuleRun run);
+  // The next prefetch or background copy, or nullopt when none may start now (the
+  // in-flight limit) or nothing is left. The caller issues it and reports OnCopyDone.
+  std::optional<CopyOp> Next(Time now);
+  // A copy finished: `ok` marks its granules present, otherwise missing again.
+  void OnCopyDone(const CopyOp& op, bool ok, Time now);
+  // The application wrote (or trimmed) the whole of these granules: present without a
+  // copy. Granules in flight are left alone (the caller waits for their copy first).
+  void MarkWritten(GranuleRun run);
+
+  bool done() const { return map_.complete(); }
+  int background_in_flight() const { return background_in_flight_; }
+  // The cold chunk size now (bytes): the throughput sizer's choice for adaptive.
+  uint64_t chunk_size() const;
+  uint64_t replans() const { return replans_; }
+
+ private:
+  bool SourceZero(uint64_t g) const;
+  // The chunk of missing granules that holds g under the policy (zero runs forward).
+  GranuleRun ChunkAt(uint64_t g) const;
+  uint64_t ColdGranules() const;
+  CopyOp Issue(GranuleRun run, CopyPriority priority);
+  std::optional<uint64_t> NextBackgroundGranule();
+  void Replan(Time now);
+
+  ChunkMap& map_;
+  SchedulerOptions options_;
+  HeatMap heat_;
+  ChunkPlanner planner_;
+  ChunkSizer sizer_;
+  const IntervalSet* source_zero_ = nullptr;
+  std::vector<uint64_t> order_;  // clairvoyant
+  size_t order_pos_ = 0;
+  size_t hot_pos_ = 0;
+  uint64_t cursor_ = 0;
+  std::deque<GranuleRun> prefetch_;
+  int background_in_flight_ = 0;
+  uint64_t next_id_ = 1;
+  std::optional<Time> last_demand_;
+  std::optional<Time> next_replan_;
+  bool heat_dirty_ = false;
+  uint64_t replans_ = 0;
+};
+
+}  // namespace ferry
