@@ -16,8 +16,10 @@
 #include <vector>
 
 #include "ferry/journal.h"
+#include "ferry/policy.h"
 #include "ferry/range.h"
 #include "ferry/status.h"
+#include "ferry/trace.h"
 #include "ferry/volume.h"
 
 namespace ferry {
@@ -44,6 +46,17 @@ struct MigrateOptions {
   ProgressFn on_progress;            // called from the calling thread.
   std::chrono::milliseconds progress_interval{200};
   const std::atomic<bool>* cancel = nullptr;  // set to stop; the journal stays consistent.
+  // The copy order (src/sched/scheduler.h). Default: adaptive (heat first, heat-sized
+  // chunks; ascending when there is no access history).
+  Policy policy = Policy::kAdaptive;
+  // Recorded application I/O (`--trace`), the access history that orders the copy: the
+  // whole history counts as one heat window. Not owned; may be null.
+  const std::vector<IoEvent>* history = nullptr;
+  // Called, under the engine's lock, for each copy as the scheduler issues it: the
+  // decision log that tests compare with the simulator's.
+  std::function<void(const Range&)> on_copy;
+  // Cold chunk size from measured throughput (between min and max). Default: on.
+  bool adapt_chunk_size = true;
 };
 
 struct MigrateStats {

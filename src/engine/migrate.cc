@@ -1,10 +1,10 @@
-// Migrate: the bulk copy. Worker threads take chunks of missing granules in ascending
-// order, copy them (skipping holes and zero blocks), and mark them present; the calling
-// thread commits the journal (destination flush first: invariant 5) and reports progress.
+// Migrate: the bulk copy. Worker threads ask the Scheduler (the same policy object the
+// simulator drives) for the next chunk of missing granules, copy it (skipping holes and
+// zero blocks), and report it done; the calling thread commits the journal
+// (destination flush first: invariant 5) and reports progress.
 //
 // The granule map is the ground truth; a chunk is a run of missing granules, homogeneous
-// in the source's allocation (all hole, or data), sized by the ChunkSizer from measured
-// throughput. The same map and chunk cutting serve the live request path later.
+// in the source's allocation (all hole, or data), cut and ordered by the scheduler.
 #include <algorithm>
 #include <bit>
 #include <condition_variable>
@@ -19,7 +19,7 @@
 #include "ferry/engine.h"
 #include "ferry/units.h"
 #include "plan/chunk_map.h"
-#include "sched/chunk_sizer.h"
+#include "sched/scheduler.h"
 #include "volume/zero_map.h"
 
 namespace ferry {
@@ -27,27 +27,49 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A zero run (a hole in the source) costs no data transfer, so it may be much larger
-// than a data chunk: one Zero request (or nothing) per run of up to 1 GiB.
-constexpr uint64_t kMaxZeroRun = 1ull << 30;
+std::chrono::nanoseconds HistoryEnd(const MigrateOptions& o) {
+  std::chrono::nanoseconds end{0};
+  if (o.history) {
+    for (const IoEvent& e : *o.history) end = std::max(end, e.time);
+  }
+  return end;
+}
+
+SchedulerOptions SchedulerOptionsFor(const MigrateOptions& o) {
+  SchedulerOptions s;
+  s.policy = o.policy;
+  s.min_chunk = o.min_chunk;
+  s.max_chunk = o.max_chunk;
+  s.max_in_flight = o.threads;
+  s.adapt_chunk_size = o.adapt_chunk_size;
+  if (o.history && !o.history->empty()) {
+    // The whole recorded history is one heat window.
+    const std::chrono::nanoseconds span = HistoryEnd(o);
+    s.heat.slide = std::max<std::chrono::nanoseconds>(std::chrono::seconds(1), span / 1000);
+    s.heat.window = span + 2 * s.heat.slide;
+  }
+  return s;
+}
 
 class Migration {
  public:
   Migration(Volume& src, Volume& dst, Journal* journal, const MigrateOptions& o)
       : src_(src), dst_(dst), journal_(journal), o_(o),
         map_(src.size(), o.granule_size),
-        sizer_(o.min_chunk, o.max_chunk, Clock::now()),
+        start_(Clock::now()),
+        history_end_(HistoryEnd(o)),
+        sched_(map_, SchedulerOptionsFor(o), Now()),
         limiter_(o.rate_limit) {}
 
   Result<MigrateStats> Run();
 
  private:
-  struct Work {
-    GranuleRun run;
-    Range bytes;
-    bool source_zero = false;
-  };
+  using Work = CopyOp;
 
+  // The scheduler's clock: time since the start, after the recorded history's end.
+  Scheduler::Time Now() const {
+    return std::chrono::duration_cast<Scheduler::Time>(Clock::now() - start_) + history_end_;
+  }
   std::optional<Work> Next();
   void Worker();
   // Bytes one attempt at a chunk accounted for; published only when it succeeds.
@@ -58,10 +80,6 @@ class Migration {
   Status Copy(const Work& w, std::vector<std::byte>& buf, Tally* tally);
   Status ZeroOrSkip(uint64_t offset, uint64_t length, Tally* tally);
   Status Commit();
-  bool GranuleIsSourceZero(uint64_t g) const {
-    Range r = map_.Bytes({GranuleIndex(g), 1});
-    return src_zero_.Covers(r.offset, r.length);
-  }
 
   Volume& src_;
   Volume& dst_;
@@ -71,8 +89,9 @@ class Migration {
   std::mutex mu_;
   std::condition_variable cv_;
   ChunkMap map_;          // guarded by mu_
-  ChunkSizer sizer_;      // guarded by mu_
-  uint64_t cursor_ = 0;   // next granule to consider; guarded by mu_
+  const Clock::time_point start_;
+  const Scheduler::Time history_end_;
+  Scheduler sched_;       // guarded by mu_
   bool stop_ = false;     // guarded by mu_
   Status error_;          // first failure; guarded by mu_
   int running_ = 0;       // live workers; guarded by mu_
@@ -85,23 +104,10 @@ class Migration {
 
 std::optional<Migration::Work> Migration::Next() {
   if (stop_) return std::nullopt;
-  const uint64_t g = map_.granule_size();
-  uint64_t chunk_granules = std::max<uint64_t>(1, sizer_.size() / g);
-  auto first = map_.NextMissing(GranuleIndex(cursor_), 1);
-  if (!first) return std::nullopt;
-  Work w;
-  w.source_zero = GranuleIsSourceZero(first->first.value);
-  uint64_t limit = w.source_zero ? std::max<uint64_t>(1, kMaxZeroRun / g) : chunk_granules;
-  GranuleRun run = *map_.NextMissing(first->first, limit);
-  // Keep the chunk homogeneous: all source holes, or all (possibly partly) data.
-  uint64_t n = 1;
-  while (n < run.count && GranuleIsSourceZero(run.first.value + n) == w.source_zero) ++n;
-  run.count = n;
-  w.run = run;
-  w.bytes = map_.Bytes(run);
-  map_.Set(run, GranuleState::kInFlight);
-  cursor_ = run.first.value + run.count;
-  return w;
+  // One worker per copy in flight, so the scheduler's in-flight limit never binds here.
+  auto op = sched_.Next(Now());
+  if (op && o_.on_copy) o_.on_copy(op->bytes);
+  return op;
 }
 
 Status Migration::ZeroOrSkip(uint64_t offset, uint64_t length, Tally* tally) {
@@ -161,12 +167,10 @@ void Migration::Worker() {
     lock.unlock();
     Status s = CopyWithRetry(*w, buf);
     lock.lock();
+    sched_.OnCopyDone(*w, s.ok(), Now());
     if (s.ok()) {
-      map_.Set(w->run, GranuleState::kPresent);
       ++copy_ops_;
-      if (!w->source_zero) sizer_.OnCompleted(w->bytes.length, Clock::now());
     } else {
-      map_.Set(w->run, GranuleState::kMissing);
       if (error_.ok()) error_ = s;
       stop_ = true;
     }
@@ -202,6 +206,10 @@ Result<MigrateStats> Migration::Run() {
   stats.bytes_resumed = map_.present_bytes();
   FERRY_RETURN_IF_ERROR(ReadZeroMap(src_, &src_zero_).WithContext(src_.name()));
   FERRY_RETURN_IF_ERROR(ReadZeroMap(dst_, &dst_zero_).WithContext(dst_.name()));
+  sched_.SetSourceZero(&src_zero_);
+  if (o_.history) {
+    for (const IoEvent& e : *o_.history) sched_.OnAppIo(e);
+  }
 
   ProgressMeter meter(o_.on_progress, o_.progress_interval, src_.size(), stats.bytes_resumed);
   std::vector<std::thread> threads;
@@ -219,7 +227,7 @@ Result<MigrateStats> Migration::Run() {
         stop_ = true;
         if (error_.ok()) error_ = Cancelled("interrupted");
       }
-      uint64_t done = map_.present_bytes(), chunk = sizer_.size();
+      uint64_t done = map_.present_bytes(), chunk = sched_.chunk_size();
       lock.unlock();
       meter.Update(done, chunk);
       if (journal_ && Clock::now() >= next_commit) {
@@ -235,7 +243,7 @@ Result<MigrateStats> Migration::Run() {
 
   // Record what is durable, whatever happened: a rerun resumes from here.
   Status final_commit = Commit();
-  meter.Update(map_.present_bytes(), sizer_.size(), /*force=*/true);
+  meter.Update(map_.present_bytes(), sched_.chunk_size(), /*force=*/true);
   if (!error_.ok()) return error_;
   if (!commit_status.ok()) return commit_status;
   if (!final_commit.ok()) return final_commit;
@@ -244,7 +252,7 @@ Result<MigrateStats> Migration::Run() {
   stats.bytes_skipped = bytes_skipped_;
   stats.copy_ops = copy_ops_;
   stats.retries = retries_;
-  stats.final_chunk_size = sizer_.size();
+  stats.final_chunk_size = sched_.chunk_size();
   stats.seconds = ToSeconds(Clock::now() - start);
   return stats;
 }

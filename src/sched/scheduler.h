@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "common/interval_set.h"
+#include "ferry/policy.h"
 #include "ferry/status.h"
 #include "heat/heat_map.h"
 #include "plan/chunk_map.h"
@@ -39,11 +40,6 @@
 #include "sched/chunk_sizer.h"
 
 namespace ferry {
-
-enum class Policy { kDmClone, kQemuStream, kHeat, kAdaptive, kClairvoyant };
-// "dmclone", "qemu-stream", "heat", "adaptive", "clairvoyant".
-const char* PolicyName(Policy p);
-Result<Policy> ParsePolicy(const std::string& name);
 
 enum class CopyPriority : uint8_t { kDemand, kPrefetch, kBackground };
 const char* CopyPriorityName(CopyPriority p);
