@@ -158,7 +158,7 @@ void Scheduler::Replan(Time now) {
 
 std::optional<CopyOp> Scheduler::Next(Time now) {
   const Policy p = options_.policy;
-  if ((p == Policy::kHeat || p == Policy::kAdaptive) && (!next_replan_ || (heat_dirty_ && now >= *next_replan_))) {
+  if (p != Policy::kDmClone && p != Policy::kQemuStream && (!next_replan_ || (heat_dirty_ && now >= *next_replan_))) {
     Replan(now);
   }
   int depth = options_.max_in_flight;

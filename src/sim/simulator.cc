@@ -1,0 +1,283 @@
+// Simulator: trace replay through the Scheduler on a virtual clock (see simulator.h).
+#include "sim/simulator.h"
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
+
+#include <algorithm>
+#include <bit>
+#include <cassert>
+#include <cmath>
+#include <limits>
+#include <queue>
+
+#include "sched/scheduler.h"
+
+namespace ferry {
+namespace {
+
+using Time = std::chrono::nanoseconds;
+constexpr Time kNever = Time::max();
+
+double Seconds(Time t) { return std::chrono::duration<double>(t).count(); }
+
+class Run {
+ public:
+  Run(const std::vector<IoEvent>& events, const ResolvedScenario& sc, Policy policy, const SimOptions& options)
+      : events_(events), sc_(sc), options_(options),
+        map_(sc.volume_size, sc.s.granule_size),
+        sched_(map_, SchedulerOptionsFor(sc, policy), sc.migration_start) {
+    result_.policy = policy;
+  }
+
+  SimResult Go();
+
+ private:
+  static SchedulerOptions SchedulerOptionsFor(const ResolvedScenario& sc, Policy policy) {
+    SchedulerOptions o;
+    o.policy = policy;
+    o.min_chunk = sc.s.min_chunk;
+    o.max_chunk = sc.s.max_chunk;
+    o.max_in_flight = sc.s.max_in_flight;
+    o.adapt_chunk_size = sc.s.adapt_chunk_size;
+    return o;
+  }
+
+  // Bytes sent over the source link at `now`; returns when they have arrived.
+  Time Transfer(uint64_t bytes, Time now) {
+    const Time start = std::max(now, link_free_);
+    const auto dur = Time(static_cast<int64_t>(std::ceil(static_cast<double>(bytes) * 1e9 / static_cast<double>(sc_.source_bw))));
+    link_free_ = start + dur;
+    result_.bytes_from_source += bytes;
+    return link_free_ + sc_.s.source_latency;
+  }
+
+  void Start(const CopyOp& op, Time now) {
+    const Time done = Transfer(op.bytes.length, now) + sc_.s.dest_latency;
+    for (uint64_t g = op.run.first.value; g < op.run.first.value + op.run.count; ++g) ready_[g] = done;
+    pending_.push({done, op.id});
+    ops_.emplace(op.id, op);
+    ++result_.copy_ops;
+    if (op.priority == CopyPriority::kDemand) ++result_.demand_ops;
+    if (options_.on_copy) options_.on_copy(op.bytes);
+  }
+
+  void Pump(Time now) {
+    while (auto op = sched_.Next(now)) Start(*op, now);
+  }
+
+  void Complete(uint64_t id, Time now) {
+    auto it = ops_.find(id);
+    const CopyOp op = it->second;
+    ops_.erase(it);
+    for (uint64_t g = op.run.first.value; g < op.run.first.value + op.run.count; ++g) ready_.erase(g);
+    sched_.OnCopyDone(op, true, now);
+    const double share = static_cast<double>(map_.present_count()) / static_cast<double>(map_.granule_count());
+    if (share - last_share_ >= 0.005 || sched_.done()) {
+      result_.progress.emplace_back(Seconds(now - sc_.migration_start), share);
+      last_share_ = share;
+    }
+    if (sched_.done() && !result_.completed) {
+      result_.completed = true;
+      result_.migration_time_s = Seconds(now - sc_.migration_start);
+    }
+  }
+
+  // When granule g will be present (now if it is).
+  Time ReadyAt(uint64_t g, Time now) const {
+    if (map_.state(GranuleIndex(g)) == GranuleState::kPresent) return now;
+    auto it = ready_.find(g);
+    return it == ready_.end() ? kNever : it->second;
+  }
+
+  void Read(const IoEvent& e, uint64_t first, uint64_t last, Time now);
+  void Write(const IoEvent& e, uint64_t first, uint64_t last, Time now);
+
+  const std::vector<IoEvent>& events_;
+  const ResolvedScenario& sc_;
+  const SimOptions& options_;
+  ChunkMap map_;
+  Scheduler sched_;
+  SimResult result_;
+  Time link_free_{0};
+  absl::flat_hash_map<uint64_t, Time> ready_;  // granule in flight -> when its copy lands
+  absl::flat_hash_map<uint64_t, CopyOp> ops_;  // in flight by id
+  using Pending = std::pair<Time, uint64_t>;
+  std::priority_queue<Pending, std::vector<Pending>, std::greater<>> pending_;
+  double last_share_ = 0;
+  uint64_t read_stall_bytes_ = 0;
+};
+
+void Run::Read(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
+  ++result_.reads;
+  const uint64_t gsize = map_.granule_size();
+  bool all_present = true;
+  for (uint64_t g = first; g <= last && all_present; ++g) {
+    all_present = map_.state(GranuleIndex(g)) == GranuleState::kPresent;
+  }
+  Time done = now + sc_.s.dest_latency;
+  if (!all_present) {
+    ++result_.read_stalls;
+    result_.stall_times_s.push_back(Seconds(now - sc_.migration_start));
+    if (!sched_.HydratesOnRead()) {
+      // dm-clone: the read goes to the source for the regions not yet hydrated.
+      uint64_t bytes = 0;
+      for (uint64_t g = first; g <= last; ++g) {
+        if (map_.state(GranuleIndex(g)) == GranuleState::kPresent) continue;
+        const uint64_t lo = std::max(e.offset, g * gsize), hi = std::min(e.offset + e.length, (g + 1) * gsize);
+        bytes += hi > lo ? hi - lo : gsize;
+      }
+      done = std::max(done, Transfer(bytes, now));
+    } else {
+      for (const CopyOp& op : sched_.Demand({GranuleIndex(first), last - first + 1}, now)) Start(op, now);
+      for (uint64_t g = first; g <= last; ++g) {
+        const Time r = ReadyAt(g, now);
+        assert(r != kNever);  // Demand() put every missing granule in flight
+        if (r != now) done = std::max(done, r + sc_.s.dest_latency);
+      }
+    }
+  }
+  result_.read_latencies_us.push_back(std::chrono::duration<double, std::micro>(done - now).count());
+}
+
+void Run::Write(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
+  ++result_.writes;
+  const uint64_t gsize = map_.granule_size();
+  auto whole = [&](uint64_t g) {
+    return e.offset <= g * gsize && e.offset + e.length >= std::min((g + 1) * gsize, map_.volume_size());
+  };
+  // Whole granules need no copy (invariant 4); partial ones are read first.
+  for (uint64_t g = first; g <= last; ++g) {
+    if (whole(g) && map_.state(GranuleIndex(g)) == GranuleState::kMissing) sched_.MarkWritten({GranuleIndex(g), 1});
+  }
+  for (uint64_t g : {first, last}) {
+    if (!whole(g) && map_.state(GranuleIndex(g)) == GranuleState::kMissing) {
+      for (const CopyOp& op : sched_.Demand({GranuleIndex(g), 1}, now)) Start(op, now);
+    }
+  }
+  // Granules with a copy in flight are waited for (invariant 3).
+  bool stalled = false;
+  for (uint64_t g = first; g <= last && !stalled; ++g) stalled = ReadyAt(g, now) != now;
+  if (stalled) ++result_.write_stalls;
+}
+
+SimResult Run::Go() {
+  const uint64_t gsize = map_.granule_size();
+  size_t i = 0;
+  for (; i < events_.size() && events_[i].time < sc_.migration_start; ++i) sched_.OnAppIo(events_[i]);
+  if (sched_.options().policy == Policy::kClairvoyant) {
+    // The true order of next access after the start (whole-granule writes need no data).
+    std::vector<uint64_t> order;
+    absl::flat_hash_set<uint64_t> seen;
+    for (size_t k = i; k < events_.size(); ++k) {
+      const IoEvent& e = events_[k];
+      if (e.offset >= map_.volume_size()) continue;
+      const uint64_t first = e.offset / gsize;
+      const uint64_t last = std::min(e.offset + std::max<uint64_t>(e.length, 1) - 1, map_.volume_size() - 1) / gsize;
+      for (uint64_t g = first; g <= last; ++g) {
+        const bool whole_write = e.op == IoOp::kWrite && e.offset <= g * gsize && e.offset + e.length >= (g + 1) * gsize;
+        if (!whole_write && seen.insert(g).second) order.push_back(g);
+        if (whole_write) seen.insert(g);
+      }
+    }
+    sched_.SetOrder(std::move(order));
+  }
+
+  Time now = sc_.migration_start;
+  result_.progress.emplace_back(0.0, static_cast<double>(map_.present_count()) / static_cast<double>(map_.granule_count()));
+  while (true) {
+    Pump(now);
+    const Time te = i < events_.size() ? events_[i].time : kNever;
+    const Time tc = pending_.empty() ? kNever : pending_.top().first;
+    if (te == kNever && tc == kNever) break;
+    if (tc <= te) {
+      now = tc;
+      const uint64_t id = pending_.top().second;
+      pending_.pop();
+      Complete(id, now);
+      continue;
+    }
+    now = te;
+    const IoEvent& e = events_[i++];
+    if (e.offset >= map_.volume_size()) continue;
+    sched_.OnAppIo(e);
+    const uint64_t first = e.offset / gsize;
+    const uint64_t last = std::min(e.offset + std::max<uint64_t>(e.length, 1) - 1, map_.volume_size() - 1) / gsize;
+    if (e.op == IoOp::kRead) {
+      Read(e, first, last, now);
+    } else {
+      Write(e, first, last, now);
+    }
+  }
+  if (sched_.done() && !result_.completed) {  // nothing to copy at all
+    result_.completed = true;
+  }
+  result_.replans = sched_.replans();
+
+  auto& lat = result_.read_latencies_us;
+  std::sort(lat.begin(), lat.end());
+  if (!lat.empty()) {
+    auto q = [&](double p) { return lat[std::min(lat.size() - 1, static_cast<size_t>(p * static_cast<double>(lat.size())))]; };
+    double sum = 0;
+    for (double v : lat) sum += v;
+    result_.read_latency_us = {q(0.5), q(0.99), q(0.999), sum / static_cast<double>(lat.size())};
+  }
+  result_.read_stall_ratio = result_.reads ? static_cast<double>(result_.read_stalls) / static_cast<double>(result_.reads) : 0;
+  return result_;
+}
+
+}  // namespace
+
+Result<ResolvedScenario> ResolveScenario(std::vector<IoEvent>& events, const SimScenario& s) {
+  if (events.empty()) return InvalidArgument("the trace has no events to replay");
+  if (!std::has_single_bit(s.granule_size) || s.granule_size < 4096) {
+    return InvalidArgument("--granule must be a power of two of at least 4K");
+  }
+  if (s.min_chunk < s.granule_size || !std::has_single_bit(s.min_chunk)) {
+    return InvalidArgument("--min-chunk must be a power of two of at least the granule");
+  }
+  if (s.max_chunk < s.min_chunk || !std::has_single_bit(s.max_chunk)) {
+    return InvalidArgument("--max-chunk must be a power of two of at least --min-chunk");
+  }
+  if (!(s.warmup >= 0 && s.warmup < 1)) return InvalidArgument("--warmup must be at least 0% and below 100%");
+  if (!(s.time_scale > 0)) return InvalidArgument("--time-scale must be positive");
+  if (s.max_in_flight < 1) return InvalidArgument("the in-flight limit must be at least 1");
+  if (s.time_scale != 1.0) {
+    for (IoEvent& e : events) e.time = Time(static_cast<int64_t>(std::llround(static_cast<double>(e.time.count()) * s.time_scale)));
+  }
+  std::stable_sort(events.begin(), events.end(), [](const IoEvent& a, const IoEvent& b) { return a.time < b.time; });
+
+  ResolvedScenario r;
+  r.s = s;
+  r.events = events.size();
+  r.trace_start = events.front().time;
+  r.trace_end = events.back().time;
+  uint64_t highest = 0;
+  for (const IoEvent& e : events) highest = std::max(highest, e.offset + e.length);
+  r.volume_size = s.volume_size ? s.volume_size : (highest + s.granule_size - 1) / s.granule_size * s.granule_size;
+  if (r.volume_size == 0) return InvalidArgument("the trace touches no bytes; give --volume-size");
+  const Time span = r.trace_end - r.trace_start;
+  r.migration_start = r.trace_start + Time(static_cast<int64_t>(static_cast<double>(span.count()) * s.warmup));
+  for (const IoEvent& e : events) {
+    if (e.time < r.migration_start) {
+      ++r.warmup_events;
+    } else if (e.op == IoOp::kRead) {
+      ++r.reads_after_start;
+    }
+    if (e.offset >= r.volume_size) ++r.clipped_events;
+  }
+  // Default bandwidth: a bare copy takes half of the time left after the warm-up
+  // (DESIGN.md "Evaluation"); at least one second of window.
+  const double window_s = std::max(1.0, Seconds(r.trace_end - r.migration_start));
+  r.source_bw = s.source_bw ? s.source_bw
+                            : std::max<uint64_t>(1, static_cast<uint64_t>(static_cast<double>(r.volume_size) / (0.5 * window_s)));
+  return r;
+}
+
+SimResult Simulate(const std::vector<IoEvent>& events, const ResolvedScenario& scenario, Policy policy,
+                   const SimOptions& options) {
+  Run run(events, scenario, policy, options);
+  return run.Go();
+}
+
+}  // namespace ferry

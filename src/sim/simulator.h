@@ -1,0 +1,96 @@
+// Simulator: replays a block trace against a modelled migration driven by the real
+// Scheduler (DESIGN.md "Evaluation"), with a virtual clock, a device model and the
+// metrics `ferry simulate` reports.
+//
+// Scenario: the volume is the trace's highest offset (or volume_size). The first
+// `warmup` share of the trace's time span is only observed (it feeds the heat map);
+// then the migration starts and the application runs against the destination. The
+// source has `source_latency` per request and `source_bw` shared by every copy and
+// read-through in FIFO order (a demand waits behind copies already sent: what makes
+// chunk size and in-flight depth matter); the default bandwidth makes a bare copy take
+// half of the remaining trace time. The destination has `dest_latency`.
+//
+// The application is replayed open-loop at the trace's times. A read whose granules are
+// all present costs dest_latency; otherwise it stalls: the policy either fetches the
+// missing granules (demand copies; the read completes when its own granules land) or,
+// for dm-clone, reads them from the source without hydrating. A write that partly
+// covers a missing granule first brings it in (read-modify-write); a write to a granule
+// whose copy is in flight waits for it (invariants 3 and 4); a write covering whole
+// granules makes them present with no copy. Either wait is a write stall.
+//
+// Deterministic: the same events and scenario give the same result.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ferry/policy.h"
+#include "ferry/range.h"
+#include "ferry/status.h"
+#include "ferry/trace.h"
+
+namespace ferry {
+
+struct SimScenario {
+  uint64_t granule_size = 64 << 10;  // Default: 64 KiB.
+  uint64_t min_chunk = 64 << 10;     // Default: the granule.
+  uint64_t max_chunk = 2 << 20;      // Default: 2 MiB.
+  std::chrono::nanoseconds source_latency{std::chrono::milliseconds(2)};   // Default: 2 ms.
+  uint64_t source_bw = 0;            // bytes/s; 0: a bare copy takes half the migration window.
+  std::chrono::nanoseconds dest_latency{std::chrono::microseconds(100)};   // Default: 100 us.
+  double warmup = 0.25;              // share of the trace span observed before the migration.
+  double time_scale = 1.0;           // trace times are multiplied by this.
+  uint64_t volume_size = 0;          // 0: the highest offset, rounded up to the granule.
+  int max_in_flight = 8;             // background copies at once (the engine's --threads).
+  bool adapt_chunk_size = true;      // cold chunks from measured (virtual) throughput.
+};
+
+// The scenario with its defaults worked out for one trace.
+struct ResolvedScenario {
+  SimScenario s;
+  uint64_t volume_size = 0;
+  uint64_t source_bw = 0;
+  std::chrono::nanoseconds trace_start{0}, trace_end{0}, migration_start{0};
+  uint64_t events = 0, warmup_events = 0, clipped_events = 0;
+  uint64_t reads_after_start = 0;
+};
+
+// Scales and sorts `events` by time (stable) in place and works out the scenario;
+// kInvalidArgument when the trace is empty or an option is unusable.
+Result<ResolvedScenario> ResolveScenario(std::vector<IoEvent>& events, const SimScenario& scenario);
+
+struct LatencySummary {
+  double p50 = 0, p99 = 0, p999 = 0, mean = 0;
+};
+
+struct SimResult {
+  Policy policy = Policy::kAdaptive;
+  std::string predictor = "none";
+  uint64_t reads = 0, read_stalls = 0, writes = 0, write_stalls = 0;
+  double read_stall_ratio = 0;
+  LatencySummary read_latency_us;
+  bool completed = false;
+  double migration_time_s = 0;
+  uint64_t bytes_from_source = 0;
+  uint64_t copy_ops = 0, demand_ops = 0;
+  uint64_t replans = 0;
+  // For reports: sorted read latencies (us); progress points (s since the migration
+  // start, share present); the times of stalled reads (s since the start).
+  std::vector<double> read_latencies_us;
+  std::vector<std::pair<double, double>> progress;
+  std::vector<double> stall_times_s;
+};
+
+struct SimOptions {
+  // Called for each copy the scheduler issues (the decision log).
+  std::function<void(const Range&)> on_copy;
+};
+
+// Runs one policy over the resolved scenario (events as ResolveScenario left them).
+SimResult Simulate(const std::vector<IoEvent>& events, const ResolvedScenario& scenario, Policy policy,
+                   const SimOptions& options = {});
+
+}  // namespace ferry
