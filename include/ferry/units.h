@@ -18,6 +18,13 @@ namespace ferry {
 // overflow, empty, unknown suffix).
 Result<uint64_t> ParseSize(std::string_view text, std::string_view what = "size");
 
+// Parses a duration: a non-negative number with a unit: "2ms", "100us", "1.5s", "5m",
+// "1h", "250ns"; a bare number is seconds. kInvalidArgument naming `what` otherwise.
+Result<std::chrono::nanoseconds> ParseDuration(std::string_view text, std::string_view what = "duration");
+
+// Parses a share: "25%" or "0.25"; must lie in [0, 1]. kInvalidArgument naming `what`.
+Result<double> ParseShare(std::string_view text, std::string_view what = "share");
+
 // "0 B", "512 B", "64.0 KiB", "1.00 GiB": three significant digits, binary units.
 std::string FormatSize(uint64_t bytes);
 

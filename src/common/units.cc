@@ -87,4 +87,52 @@ std::string FormatEta(double seconds) {
   return buf;
 }
 
+namespace {
+
+// A non-negative decimal number and the rest of the text.
+bool SplitNumber(std::string_view text, double* value, std::string* unit) {
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+  std::string number(text.substr(0, i));
+  if (number.empty() || number == "." || number.find('.') != number.rfind('.')) return false;
+  *value = std::stod(number);
+  unit->clear();
+  for (char c : text.substr(i)) *unit += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return std::isfinite(*value);
+}
+
+}  // namespace
+
+Result<std::chrono::nanoseconds> ParseDuration(std::string_view text, std::string_view what) {
+  double v;
+  std::string unit;
+  auto bad = [&] {
+    return InvalidArgument("invalid " + std::string(what) + " '" + std::string(text) +
+                           "': use a number with a unit, e.g. 2ms, 100us, 1.5s, 5m");
+  };
+  if (!SplitNumber(text, &v, &unit)) return bad();
+  double ns_per;
+  if (unit == "ns") ns_per = 1;
+  else if (unit == "us") ns_per = 1e3;
+  else if (unit == "ms") ns_per = 1e6;
+  else if (unit.empty() || unit == "s") ns_per = 1e9;
+  else if (unit == "m" || unit == "min") ns_per = 60e9;
+  else if (unit == "h") ns_per = 3600e9;
+  else return bad();
+  const double ns = v * ns_per;
+  if (ns > 9e18) return InvalidArgument("invalid " + std::string(what) + " '" + std::string(text) + "': too long");
+  return std::chrono::nanoseconds(static_cast<int64_t>(std::llround(ns)));
+}
+
+Result<double> ParseShare(std::string_view text, std::string_view what) {
+  double v;
+  std::string unit;
+  if (!SplitNumber(text, &v, &unit) || !(unit.empty() || unit == "%")) {
+    return InvalidArgument("invalid " + std::string(what) + " '" + std::string(text) + "': use a percentage like 25% or a fraction like 0.25");
+  }
+  if (unit == "%") v /= 100;
+  if (v > 1) return InvalidArgument("invalid " + std::string(what) + " '" + std::string(text) + "': must be at most 100%");
+  return v;
+}
+
 }  // namespace ferry

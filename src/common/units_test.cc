@@ -40,4 +40,24 @@ TEST(FormatTest, SizesRatesEtas) {
 }
 
 }  // namespace
+
+TEST(UnitsTest, ParsesDurationsWithUnits) {
+  EXPECT_EQ(ParseDuration("2ms").value(), std::chrono::milliseconds(2));
+  EXPECT_EQ(ParseDuration("100us").value(), std::chrono::microseconds(100));
+  EXPECT_EQ(ParseDuration("1.5s").value(), std::chrono::milliseconds(1500));
+  EXPECT_EQ(ParseDuration("3").value(), std::chrono::seconds(3));
+  EXPECT_EQ(ParseDuration("5m").value(), std::chrono::minutes(5));
+  EXPECT_FALSE(ParseDuration("").ok());
+  EXPECT_FALSE(ParseDuration("-1s").ok());
+  EXPECT_FALSE(ParseDuration("2 parsecs").ok());
+  EXPECT_FALSE(ParseDuration("1e300h").ok());
+}
+
+TEST(UnitsTest, ParsesSharesAsPercentOrFraction) {
+  EXPECT_DOUBLE_EQ(ParseShare("25%").value(), 0.25);
+  EXPECT_DOUBLE_EQ(ParseShare("0.5").value(), 0.5);
+  EXPECT_FALSE(ParseShare("150%").ok());
+  EXPECT_FALSE(ParseShare("half").ok());
+}
+
 }  // namespace ferry
