@@ -1,0 +1,86 @@
+#include "heat/profile.h"
+
+#include <absl/container/flat_hash_map.h>
+
+#include <algorithm>
+
+namespace ferry {
+
+HeatProfile BuildHeatProfile(const std::vector<IoEvent>& events, const HeatProfileOptions& o) {
+  HeatProfile p;
+  p.events = events.size();
+  const uint64_t g = o.heat.granule_size;
+  uint64_t highest = 0;
+  std::chrono::nanoseconds t0 = events.empty() ? std::chrono::nanoseconds(0) : events.front().time, t1 = t0;
+  for (const IoEvent& e : events) highest = std::max(highest, e.offset + e.length), t1 = std::max(t1, e.time);
+  p.volume_size = o.volume_size ? o.volume_size : highest;
+  p.span_s = std::chrono::duration<double>(t1 - t0).count();
+  p.rows = std::max(1, o.offset_bins);
+  p.cols = std::max(1, o.time_bins);
+  p.grid.assign(static_cast<size_t>(p.rows) * static_cast<size_t>(p.cols), 0.0);
+  const double span_ns = std::max<double>(1, static_cast<double>((t1 - t0).count()));
+  const uint64_t volume_granules = std::max<uint64_t>(1, (p.volume_size + g - 1) / g);
+
+  HeatMap heat(o.heat);
+  absl::flat_hash_map<uint64_t, uint64_t> totals;
+  auto sample = [&](double time_s) {
+    ClassSample s;
+    s.time_s = time_s;
+    HeatThresholds th = heat.QuantileThresholds(o.hot_quantile);
+    s.hot_threshold = th.hot;
+    uint64_t hot = 0, warm = 0;
+    for (const GranuleHeat& h : heat.Snapshot()) {
+      if (h.granule >= volume_granules) continue;
+      (th.Classify(h.count) == HeatClass::kHot ? hot : warm) += 1;
+    }
+    s.hot_bytes = hot * g;
+    s.warm_bytes = warm * g;
+    s.cold_bytes = (volume_granules - std::min(volume_granules, hot + warm)) * g;
+    p.classes.push_back(s);
+  };
+  int next_col = 1;  // the time bin whose start triggers the next sample
+  std::chrono::nanoseconds last = t0;
+  for (const IoEvent& e : events) {
+    const auto t = std::max(e.time, last);
+    last = t;
+    const double rel = static_cast<double>((t - t0).count());
+    int col = std::min(p.cols - 1, static_cast<int>(rel / span_ns * p.cols));
+    while (next_col <= col) {
+      heat.AdvanceTo(t0 + std::chrono::nanoseconds(static_cast<int64_t>(span_ns * next_col / p.cols)));
+      sample(span_ns * next_col / p.cols / 1e9);
+      ++next_col;
+    }
+    heat.Record(e.offset, e.length, t);
+    if (e.offset < p.volume_size) {
+      int row = std::min<int>(p.rows - 1, static_cast<int>(static_cast<double>(e.offset) / static_cast<double>(p.volume_size) * p.rows));
+      p.grid[static_cast<size_t>(row) * static_cast<size_t>(p.cols) + static_cast<size_t>(col)] += 1;
+    }
+    const uint64_t first = e.offset / g, end = e.length ? (e.offset + e.length - 1) / g + 1 : first + 1;
+    for (uint64_t k = first; k < end; ++k) ++totals[k];
+  }
+  if (!events.empty()) sample(p.span_s);
+  p.touched_granules = totals.size();
+
+  // Hottest ranges: runs of adjacent touched granules, by total accesses.
+  std::vector<std::pair<uint64_t, uint64_t>> sorted(totals.begin(), totals.end());
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<HotRange> ranges;
+  for (size_t i = 0; i < sorted.size();) {
+    size_t j = i;
+    HotRange r;
+    r.offset = sorted[i].first * g;
+    while (j < sorted.size() && sorted[j].first == sorted[i].first + (j - i)) r.accesses += sorted[j++].second;
+    r.length = (j - i) * g;
+    r.per_granule = static_cast<double>(r.accesses) / static_cast<double>(j - i);
+    ranges.push_back(r);
+    i = j;
+  }
+  std::sort(ranges.begin(), ranges.end(), [](const HotRange& a, const HotRange& b) {
+    return a.accesses != b.accesses ? a.accesses > b.accesses : a.offset < b.offset;
+  });
+  if (ranges.size() > static_cast<size_t>(std::max(0, o.top_ranges))) ranges.resize(static_cast<size_t>(std::max(0, o.top_ranges)));
+  p.hottest = std::move(ranges);
+  return p;
+}
+
+}  // namespace ferry
