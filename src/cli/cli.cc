@@ -12,7 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/progress.h"
+#include "cli/analysis_commands.h"
 #include "cli/trace_commands.h"
+#include "cli/trace_input.h"
 #include "ferry/engine.h"
 #include "ferry/journal.h"
 #include "ferry/units.h"
@@ -100,9 +102,11 @@ struct MigrateArgs {
   int threads = MigrateOptions{}.threads;
   bool verify = false, release_source = false, json = false;
   std::string progress = "auto";
+  std::string policy = "adaptive";
+  TraceInput trace;
 };
 
-int RunMigrate(const MigrateArgs& a) {
+int RunMigrate(MigrateArgs& a) {
   MigrateOptions o;
   uint64_t min_chunk = 0, max_chunk = 0;
   if (Status s = ParseSizes({{a.granule, "--granule", &o.granule_size},
@@ -116,6 +120,11 @@ int RunMigrate(const MigrateArgs& a) {
   o.max_chunk = max_chunk ? max_chunk : std::max(o.max_chunk, o.min_chunk);
   o.threads = a.threads;
   if (Status s = ValidateMigrateOptions(o); !s.ok()) return Fail(kExitUsage, s);
+  auto policy = ParsePolicy(a.policy);
+  if (!policy.ok() || *policy == Policy::kClairvoyant) {
+    return Fail(kExitUsage, "invalid --policy '" + a.policy + "': use adaptive (the default), heat, dmclone or qemu-stream");
+  }
+  o.policy = *policy;
   auto mode = ParseProgressMode(a.progress);
   if (!mode.ok()) return Fail(kExitUsage, mode.status());
   if (a.release_source && !a.verify) {
@@ -164,6 +173,14 @@ int RunMigrate(const MigrateArgs& a) {
     auto j = Journal::Create(a.journal, id);
     if (!j.ok()) return Fail(kExitFailure, j.status());
     journal = std::move(j).value();
+  }
+
+  LoadedTrace history;
+  if (!a.trace.path.empty()) {
+    auto t = LoadTraceInput(a.trace);
+    if (!t.ok()) return Fail(TraceExitCode(a.trace), t.status().WithContext("--trace"));
+    history = std::move(t).value();
+    o.history = &history.events;
   }
 
   InstallSignalHandlers();
@@ -359,6 +376,13 @@ int Main(int argc, char** argv) {
       ->option_text("MODE")
       ->capture_default_str();
   migrate->add_flag("--json", ma.json, "print the summary as one JSON object on stdout");
+  migrate->add_option("--policy", ma.policy, "copy order: adaptive (the default: hottest first, heat-sized chunks), "
+                                             "heat, dmclone or qemu-stream (ascending)")
+      ->option_text("POLICY");
+  migrate->add_option("--trace", ma.trace.path, "a recorded block trace of the volume's workload: copy where it is "
+                                                "hottest first")
+      ->option_text("FILE");
+  AddTraceInputOptions(migrate, &ma.trace, "trace");
 
   std::string vsrc, vdst, vprogress = "auto";
   int vthreads = VerifyOptions{}.threads;
@@ -378,6 +402,8 @@ int Main(int argc, char** argv) {
 
   std::function<int()> run_trace;
   AddTraceCommands(app, &run_trace);
+  AddHeatCommand(app, &run_trace);
+  AddSimulateCommand(app, &run_trace);
 
   try {
     app.parse(argc, argv);

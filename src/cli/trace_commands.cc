@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "cli/cli.h"
+#include "cli/trace_input.h"
 #include "ferry/trace.h"
 #include "ferry/units.h"
 #include "trace/summary.h"
@@ -17,12 +18,10 @@
 namespace ferry::cli {
 namespace {
 
-constexpr int kMaxWarnings = 10;  // printed; the rest are only counted
-
 struct TraceArgs {
-  std::string in, out, format = "auto", target = "volume";
-  int64_t dev = -1;
-  bool strict = false, json = false;
+  TraceInput in;
+  std::string out, target = "volume";
+  bool json = false;
 };
 
 int Fail(int code, const std::string& m) {
@@ -30,41 +29,17 @@ int Fail(int code, const std::string& m) {
   return code;
 }
 
-// Opens the trace as the flags say; prints warnings for skipped records (the first few).
-Result<std::unique_ptr<TraceReader>> Open(const TraceArgs& a, int* warnings) {
-  FERRY_ASSIGN_OR_RETURN(TraceFormat format, ParseTraceFormat(a.format));
-  TraceReadOptions o;
-  o.strict = a.strict;
-  o.on_warning = [warnings](const std::string& w) {
-    if (++*warnings <= kMaxWarnings) std::cerr << "ferry: warning: skipping malformed record: " << w << "\n";
-  };
-  return OpenTrace(a.in, format, o);
-}
-
-void ReportSkipped(int warnings) {
-  if (warnings > kMaxWarnings) {
-    std::cerr << fmt::format("ferry: warning: {} malformed records skipped in all (the first {} shown)\n", warnings,
-                             kMaxWarnings);
-  }
-}
-
-// A bad --format is a usage error; anything about the file itself is a failure.
-int FailOpen(const TraceArgs& a, const Status& s) {
-  return Fail(ParseTraceFormat(a.format).ok() ? kExitFailure : kExitUsage, s.message());
-}
-
-int RunInfo(const TraceArgs& a) {
-  int warnings = 0;
-  auto r = Open(a, &warnings);
-  if (!r.ok()) return FailOpen(a, r.status());
+int RunInfo(TraceArgs& a) {
+  auto r = OpenTraceInput(a.in);
+  if (!r.ok()) return Fail(TraceExitCode(a.in), r.status().message());
   std::optional<uint32_t> dev;
-  if (a.dev >= 0) dev = static_cast<uint32_t>(a.dev);
+  if (a.in.dev >= 0) dev = static_cast<uint32_t>(a.in.dev);
   auto s = Summarize(**r, dev);
-  ReportSkipped(warnings);
+  ReportSkipped(a.in);
   if (!s.ok()) return Fail(kExitFailure, s.status().message());
   double span = std::chrono::duration<double>(s->span).count();
   if (a.json) {
-    nlohmann::json j = {{"trace", a.in},         {"records", s->records},
+    nlohmann::json j = {{"trace", a.in.path},         {"records", s->records},
                         {"reads", s->reads},     {"writes", s->writes},
                         {"read_bytes", s->read_bytes}, {"write_bytes", s->write_bytes},
                         {"span_s", span},        {"volume_bytes", s->highest_offset},
@@ -74,7 +49,7 @@ int RunInfo(const TraceArgs& a) {
     return kExitOk;
   }
   double read_share = s->records ? 100.0 * static_cast<double>(s->reads) / static_cast<double>(s->records) : 0;
-  std::cout << fmt::format("trace:         {}\n", a.in)
+  std::cout << fmt::format("trace:         {}\n", a.in.path)
             << fmt::format("records:       {} ({:.1f}% reads, {:.1f}% writes)\n", s->records, read_share,
                            s->records ? 100 - read_share : 0.0)
             << fmt::format("bytes:         {} read, {} written\n", FormatSize(s->read_bytes), FormatSize(s->write_bytes))
@@ -88,10 +63,9 @@ int RunInfo(const TraceArgs& a) {
   return kExitOk;
 }
 
-int RunConvert(const TraceArgs& a) {
-  int warnings = 0;
-  auto r = Open(a, &warnings);
-  if (!r.ok()) return FailOpen(a, r.status());
+int RunConvert(TraceArgs& a) {
+  auto r = OpenTraceInput(a.in);
+  if (!r.ok()) return Fail(TraceExitCode(a.in), r.status().message());
   std::ofstream file;
   if (a.out != "-") {
     file.open(a.out, std::ios::trunc);
@@ -104,17 +78,17 @@ int RunConvert(const TraceArgs& a) {
   for (;;) {
     auto more = (*r)->Next(&e);
     if (!more.ok()) {
-      ReportSkipped(warnings);
+      ReportSkipped(a.in);
       return Fail(kExitFailure, more.status().message());
     }
     if (!*more) break;
-    if (a.dev >= 0 && e.device != static_cast<uint32_t>(a.dev)) continue;
+    if (a.in.dev >= 0 && e.device != static_cast<uint32_t>(a.in.dev)) continue;
     w.Write(e);
     ++n;
   }
   w.Finish();
   out.flush();
-  ReportSkipped(warnings);
+  ReportSkipped(a.in);
   if (!out) return Fail(kExitFailure, "writing " + a.out + " failed");
   if (a.out != "-") {
     std::cerr << fmt::format("ferry: wrote {} records to {} (fio iolog v3; replay with fio --read_iolog={} "
@@ -130,22 +104,16 @@ void AddTraceCommands(CLI::App& app, std::function<int()>* run) {
   auto args = std::make_shared<TraceArgs>();
   auto* trace = app.add_subcommand("trace", "Read block I/O traces: show what is in one, convert it for fio.");
   trace->require_subcommand(1);
-  auto common = [args](CLI::App* c) {
-    c->add_option("--format", args->format,
-                  "auto (detect, the default), msr, spc, alibaba, tencent, blkparse, vscsi or fio")
-        ->option_text("FORMAT");
-    c->add_option("--dev", args->dev, "only this device of a multi-device trace")->option_text("N");
-    c->add_flag("--strict", args->strict, "a malformed record is an error (default: warn and skip it)");
-  };
+  auto common = [args](CLI::App* c) { AddTraceInputOptions(c, &args->in); };
   auto* info = trace->add_subcommand("info", "Records, read/write mix, time span, volume, footprint, "
                                              "sequentiality and re-access of a trace.");
-  info->add_option("TRACE", args->in, "trace file, gzip-compressed or not")->required();
+  info->add_option("TRACE", args->in.path, "trace file, gzip-compressed or not")->required();
   common(info);
   info->add_flag("--json", args->json, "print as one JSON object");
   info->callback([args, run] { *run = [args] { return RunInfo(*args); }; });
 
   auto* convert = trace->add_subcommand("convert", "Write a trace as a fio iolog v3, which fio can replay.");
-  convert->add_option("IN", args->in, "trace file, gzip-compressed or not")->required();
+  convert->add_option("IN", args->in.path, "trace file, gzip-compressed or not")->required();
   convert->add_option("OUT", args->out, "fio iolog to write ('-': standard output)")->required();
   common(convert);
   convert->add_option("--target", args->target, "file name written into the log (default: volume); "

@@ -1,0 +1,15 @@
+// `ferry heat` and `ferry simulate`: what a workload looks like, and how each copy
+// policy would serve it during a migration.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace ferry::cli {
+
+// Each adds its command to `app`; *run is set to the function to call (returning the
+// exit code) when the command is chosen.
+void AddHeatCommand(CLI::App& app, std::function<int()>* run);
+void AddSimulateCommand(CLI::App& app, std::function<int()>* run);
+
+}  // namespace ferry::cli
