@@ -71,10 +71,13 @@ uint64_t ChunkPlanner::ChunkGranulesAt(uint64_t g, uint64_t cold_granules) const
   cold_granules = std::clamp<uint64_t>(std::bit_floor(std::max<uint64_t>(1, cold_granules)), min_granules_, region_granules_);
   const HeatRegion* r = RegionOf(g);
   if (!r || r->hotness <= 0) return cold_granules;
-  // Geometric interpolation between the cold size and the minimum.
-  double size = static_cast<double>(cold_granules) *
-                std::pow(static_cast<double>(min_granules_) / static_cast<double>(cold_granules), r->hotness);
-  return std::clamp<uint64_t>(std::bit_floor(static_cast<uint64_t>(std::max(1.0, size))), min_granules_, cold_granules);
+  // Geometric interpolation between the cold size and the minimum, rounded to the
+  // nearest power of two in log space (rounding down would halve the chunks of a region
+  // with a single touched granule).
+  const double log_size = std::log2(static_cast<double>(cold_granules)) +
+                          r->hotness * (std::log2(static_cast<double>(min_granules_)) - std::log2(static_cast<double>(cold_granules)));
+  const uint64_t size = uint64_t{1} << static_cast<int>(std::lround(std::max(0.0, log_size)));
+  return std::clamp<uint64_t>(size, min_granules_, cold_granules);
 }
 
 std::optional<GranuleRun> ChunkPlanner::ChunkAround(uint64_t g, uint64_t cold_granules) const {

@@ -7,8 +7,8 @@
 // region that holds touched granules: its heat is the mean access count per granule,
 // and its hotness is the share of its granules that are hot plus half the share that are
 // warm (hot = at or above the `hot_quantile` count of the touched granules). A region's
-// chunk size is cold_size * (min_chunk / cold_size) ^ hotness, rounded down to a power
-// of two granules: one hot region is cut into min-sized chunks, a cold one into
+// chunk size is cold_size * (min_chunk / cold_size) ^ hotness, rounded to the nearest
+// power of two granules: one hot region is cut into min-sized chunks, a cold one into
 // cold-sized ones. Chunks are aligned within their region, so the same granule always
 // belongs to the same chunk whatever order the copy takes; a chunk is the run of
 // missing granules around a granule, clipped to its aligned block.

@@ -52,8 +52,8 @@ TEST(ChunkPlannerTest, HotRegionGetsMinimumChunksAndComesFirst) {
   EXPECT_DOUBLE_EQ(p.hot_order()[0].hotness, 1.0);
   EXPECT_EQ(p.hot_order()[1].first_granule, 7 * kRegion);
   EXPECT_EQ(p.ChunkGranulesAt(3 * kRegion + 5, kRegion), 1u);
-  // One warm granule in 32: barely hot, so nearly the cold size.
-  EXPECT_EQ(p.ChunkGranulesAt(7 * kRegion, kRegion), 16u);
+  // One warm granule in 32: barely hot, so the cold size.
+  EXPECT_EQ(p.ChunkGranulesAt(7 * kRegion, kRegion), kRegion);
   EXPECT_EQ(p.ChunkGranulesAt(0, kRegion), kRegion);
   auto chunks = p.Chunks({GranuleIndex(3 * kRegion), kRegion}, kRegion);
   EXPECT_EQ(chunks.size(), kRegion);
@@ -66,8 +66,17 @@ TEST(ChunkPlannerTest, HalfHotRegionGetsAnIntermediateSize) {
   std::vector<GranuleHeat> heat;
   for (uint64_t g = 0; g < kRegion; g += 2) heat.push_back({g, 5});
   p.Replan(heat);
-  // hotness 0.5: 32 * (1/32)^0.5 = 5.6, rounded down to 4.
-  EXPECT_EQ(p.ChunkGranulesAt(0, kRegion), 4u);
+  // hotness 0.5: 32 * (1/32)^0.5 = 2^2.5, rounded to 2^3 (log2 2.5 rounds away from zero).
+  EXPECT_EQ(p.ChunkGranulesAt(0, kRegion), 8u);
+  // A quarter hot (half the granules warm): 32 * (1/32)^0.25 = 2^3.75 -> 16.
+  ChunkMap map2(kRegion * kG, kG);
+  ChunkPlanner p2(map2, Opts());
+  std::vector<GranuleHeat> heat2;
+  for (uint64_t g = 0; g < kRegion; g += 2) heat2.push_back({g, 1});
+  heat2.push_back({1, 5});  // make the threshold 2 so the rest stay warm
+  std::sort(heat2.begin(), heat2.end(), [](auto& a, auto& b) { return a.granule < b.granule; });
+  p2.Replan(heat2);
+  EXPECT_EQ(p2.ChunkGranulesAt(0, kRegion), 16u);
 }
 
 TEST(ChunkPlannerTest, ChunkAroundStopsAtPresentAndInFlightGranulesAndTheBlock) {

@@ -7,15 +7,16 @@ namespace ferry {
 namespace {
 constexpr double kSignificant = 0.10;  // a change under 10% is noise (measured window-to-window spread here)
 constexpr int kHoldWindows = 4;
+constexpr int kMaxHoldDoublings = 5;
 }  // namespace
 
 ChunkSizer::ChunkSizer(uint64_t min_size, uint64_t max_size, Clock::time_point now,
-                       Clock::duration window, int min_ops)
+                       Clock::duration window, int min_ops, uint64_t start)
     : min_(min_size),
       max_(std::max(min_size, max_size)),
       window_(window),
       min_ops_(min_ops),
-      size_(std::clamp(kStartSize, min_, max_)),
+      size_(std::clamp(start ? start : kStartSize, min_, max_)),
       base_size_(size_),
       window_start_(now) {}
 
@@ -54,13 +55,16 @@ void ChunkSizer::OnCompleted(uint64_t bytes, Clock::time_point now) {
   if (throughput > base_throughput_ * (1 + kSignificant)) {  // the probe is better: go on
     base_size_ = size_;
     base_throughput_ = throughput;
+    failed_probes_ = 0;
     Probe();
     return;
   }
-  // Worse or no better: back to the base, rest there, then look the other way.
+  // Worse or no better: back to the base, rest there, then look the other way. Each
+  // failure in a row doubles the rest (up to 32x), so a settled size costs little probing.
   size_ = base_size_;
   growing_ = !growing_;
-  hold_ = kHoldWindows;
+  hold_ = kHoldWindows << std::min(failed_probes_, kMaxHoldDoublings);
+  ++failed_probes_;
 }
 
 }  // namespace ferry

@@ -6,7 +6,8 @@
 // `window` long and `min_ops` operations) yields a throughput. From a base size it
 // probes one step (double or halve) for one window: a gain of more than 10% makes the
 // probe the new base and probes further the same way; otherwise it returns to the base,
-// holds there a few windows and probes the other way next. So a flat response never
+// holds there a few windows (twice as many after each failure in a row, up to 32x) and
+// probes the other way next. So a flat response never
 // walks the size off (10%: the window-to-window spread measured on local and NBD copies
 // here). It starts at 1 MiB,
 // clamped to [min, max]: nbdcopy's knee is 256 KiB with 64 requests in flight per
@@ -26,8 +27,9 @@ class ChunkSizer {
   using Clock = std::chrono::steady_clock;
   static constexpr uint64_t kStartSize = 1 << 20;
 
+  // `start` 0: kStartSize; the first size is clamped to [min_size, max_size].
   ChunkSizer(uint64_t min_size, uint64_t max_size, Clock::time_point now,
-             Clock::duration window = std::chrono::milliseconds(100), int min_ops = 8);
+             Clock::duration window = std::chrono::milliseconds(100), int min_ops = 8, uint64_t start = 0);
 
   uint64_t size() const { return size_; }
   // Records that `bytes` finished at `now`; may change size().
@@ -47,6 +49,7 @@ class ChunkSizer {
   bool probing_ = false;        // size_ is a probe away from base_size_
   bool growing_ = true;
   int hold_ = 0;                // windows left at the base before the next probe
+  int failed_probes_ = 0;       // probes in a row that gave nothing
   Clock::time_point window_start_;
   uint64_t window_bytes_ = 0;
   int window_ops_ = 0;

@@ -44,7 +44,8 @@ const char* CopyPriorityName(CopyPriority p) {
 
 Scheduler::Scheduler(ChunkMap& map, const SchedulerOptions& options, Time now)
     : map_(map), options_(options), heat_(HeatFor(options, map)), planner_(map, PlanFor(options)),
-      sizer_(options.min_chunk, options.max_chunk, AsTimePoint(now)) {
+      sizer_(options.min_chunk, options.max_chunk, AsTimePoint(now), std::chrono::milliseconds(100), 8,
+             options.initial_chunk) {
   assert(options.min_chunk >= map.granule_size() && options.max_chunk >= options.min_chunk);
 }
 
@@ -96,9 +97,10 @@ GranuleRun Scheduler::ChunkAt(uint64_t g) const {
   return {GranuleIndex(first), end - first};
 }
 
-CopyOp Scheduler::Issue(GranuleRun run, CopyPriority priority) {
+CopyOp Scheduler::Issue(GranuleRun run, CopyPriority priority, Time now) {
   CopyOp op;
   op.id = next_id_++;
+  op.issued = now;
   op.run = run;
   op.bytes = map_.Bytes(run);
   op.priority = priority;
@@ -109,19 +111,28 @@ CopyOp Scheduler::Issue(GranuleRun run, CopyPriority priority) {
 }
 
 std::vector<CopyOp> Scheduler::Demand(GranuleRun run, Time now) {
-  last_demand_ = now;
   std::vector<CopyOp> ops;
   const uint64_t end = std::min(run.first.value + run.count, map_.granule_count());
-  // The baselines copy exactly the granules the access needs (dm-clone's region,
-  // QEMU's copy-on-read); ferry's policies copy the heat-sized chunk around them.
-  const bool exact = options_.policy == Policy::kDmClone || options_.policy == Policy::kQemuStream;
+  const Policy p = options_.policy;
   uint64_t g = run.first.value;
   while (g < end) {
-    auto m = map_.NextMissing(GranuleIndex(g), exact ? end - g : 1);
+    auto m = map_.NextMissing(GranuleIndex(g), end - g);
     if (!m || m->first.value >= end) break;
-    GranuleRun chunk = exact ? *m : ChunkAt(m->first.value);
-    ops.push_back(Issue(chunk, CopyPriority::kDemand));
-    g = chunk.first.value + chunk.count;
+    if (p == Policy::kHeat) {
+      // The heat baseline fetches its whole fixed chunk.
+      GranuleRun chunk = ChunkAt(m->first.value);
+      ops.push_back(Issue(chunk, CopyPriority::kDemand, now));
+      g = chunk.first.value + chunk.count;
+      continue;
+    }
+    // Exactly the granules the access needs (dm-clone's region, QEMU's copy-on-read,
+    // ferry's demand fetch); ferry's policies queue the rest of their chunk.
+    if (p == Policy::kAdaptive || p == Policy::kClairvoyant) {
+      GranuleRun chunk = ChunkAt(m->first.value);
+      if (chunk.count > m->count) prefetch_.push_front(chunk);
+    }
+    ops.push_back(Issue(*m, CopyPriority::kDemand, now));
+    g = m->first.value + m->count;
   }
   return ops;
 }
@@ -163,7 +174,7 @@ std::optional<CopyOp> Scheduler::Next(Time now) {
   }
   int depth = options_.max_in_flight;
   const bool backs_off = p == Policy::kAdaptive || p == Policy::kClairvoyant;
-  if (backs_off && last_demand_ && now - *last_demand_ < options_.busy_hold) depth = options_.busy_in_flight;
+  if (backs_off && last_suffer_ && now - *last_suffer_ < options_.busy_hold) depth = options_.busy_in_flight;
   if (background_in_flight_ >= std::max(1, depth)) return std::nullopt;
 
   while (!prefetch_.empty()) {
@@ -178,7 +189,7 @@ std::optional<CopyOp> Scheduler::Next(Time now) {
     want.count = end > chunk.first.value + chunk.count ? end - (chunk.first.value + chunk.count) : 0;
     want.first = GranuleIndex(chunk.first.value + chunk.count);
     if (want.count == 0) prefetch_.pop_front();
-    return Issue(chunk, CopyPriority::kPrefetch);
+    return Issue(chunk, CopyPriority::kPrefetch, now);
   }
 
   auto g = NextBackgroundGranule();
@@ -187,12 +198,17 @@ std::optional<CopyOp> Scheduler::Next(Time now) {
   if (*g >= cursor_ && order_pos_ >= order_.size() && hot_pos_ >= planner_.hot_order().size()) {
     cursor_ = chunk.first.value + chunk.count;
   }
-  return Issue(chunk, CopyPriority::kBackground);
+  return Issue(chunk, CopyPriority::kBackground, now);
 }
 
 void Scheduler::OnCopyDone(const CopyOp& op, bool ok, Time now) {
   map_.Set(op.run, ok ? GranuleState::kPresent : GranuleState::kMissing);
   if (op.priority != CopyPriority::kDemand) --background_in_flight_;
+  if (ok && op.priority == CopyPriority::kDemand) {
+    const Time took = now - op.issued;
+    if (!fastest_demand_ || took < *fastest_demand_) fastest_demand_ = took;
+    if (took > 2 * *fastest_demand_) last_suffer_ = now;
+  }
   if (!ok) {  // look at these granules again
     cursor_ = std::min(cursor_, op.run.first.value);
     hot_pos_ = 0;

@@ -6,9 +6,11 @@
 // Priorities: demand (an application access waits on missing granules) is answered at
 // once by Demand(), outside any depth limit; then queued prefetch requests; then
 // background work in the policy's order. Background and prefetch copies are limited to
-// `max_in_flight` at a time, cut to `busy_in_flight` for `busy_hold` after each demand
-// (the adaptive policy's back-off while the application is busy, after DRBD's resync
-// controller: a floor rate while application I/O is waiting).
+// `max_in_flight` at a time. The adaptive policy backs off to `busy_in_flight` for
+// `busy_hold` whenever a demand copy took more than twice the fastest demand copy seen
+// (the application is waiting behind background copies: after DRBD's resync
+// controller, a floor rate while application I/O suffers). Where the source is not the
+// bottleneck (demand copies stay fast) the background copy keeps its full depth.
 //
 // Policies (the baselines model the real systems' behaviour, see docs/design-notes.md):
 //   dmclone      fixed region (the granule), ascending, contiguous missing regions
@@ -18,6 +20,9 @@
 //   heat         fixed max_chunk chunks, hottest regions first, then ascending.
 //   adaptive     ferry: heat-sized chunks (ChunkPlanner), hottest regions first, cold
 //                chunks sized by measured throughput (ChunkSizer), back-off when busy.
+//                A demand copies exactly the missing granules the access needs; the
+//                rest of their chunk follows at prefetch priority (DESIGN.md "The live
+//                request path": the read waits only for its own granules).
 //   clairvoyant  adaptive's chunks in the order of the true next access (SetOrder), a
 //                bound for the simulator, not a policy for real use.
 // Every chunk is a run of missing granules cut from the ChunkMap, which stays the ground
@@ -50,6 +55,7 @@ struct CopyOp {
   Range bytes;
   CopyPriority priority = CopyPriority::kBackground;
   bool source_zero = false;  // the source reads as zero here: nothing to read
+  std::chrono::nanoseconds issued{0};  // scheduler time when it was issued
 };
 
 struct SchedulerOptions {
@@ -58,8 +64,9 @@ struct SchedulerOptions {
   uint64_t max_chunk = 2 << 20;   // Default: 2 MiB.
   int max_in_flight = 8;          // background + prefetch copies at once. Default: 8.
   int busy_in_flight = 1;         // adaptive, while the application is busy. Default: 1.
-  std::chrono::nanoseconds busy_hold{std::chrono::milliseconds(500)};  // Default: 500 ms after a demand.
+  std::chrono::nanoseconds busy_hold{std::chrono::milliseconds(500)};  // Default: 500 ms after a slow demand.
   bool adapt_chunk_size = true;   // adaptive/clairvoyant: cold chunks from measured throughput.
+  uint64_t initial_chunk = 0;     // the sizer's first cold size; 0: ChunkSizer::kStartSize (1 MiB).
   HeatOptions heat;               // granule_size is taken from the ChunkMap.
   double hot_quantile = 0.9;      // Default: the top 10% of touched granules are hot.
   std::chrono::nanoseconds replan_interval{std::chrono::seconds(1)};  // Default: 1 s.
@@ -116,7 +123,7 @@ class Scheduler {
   // The chunk of missing granules that holds g under the policy (zero runs forward).
   GranuleRun ChunkAt(uint64_t g) const;
   uint64_t ColdGranules() const;
-  CopyOp Issue(GranuleRun run, CopyPriority priority);
+  CopyOp Issue(GranuleRun run, CopyPriority priority, Time now);
   std::optional<uint64_t> NextBackgroundGranule();
   void Replan(Time now);
 
@@ -133,7 +140,8 @@ class Scheduler {
   std::deque<GranuleRun> prefetch_;
   int background_in_flight_ = 0;
   uint64_t next_id_ = 1;
-  std::optional<Time> last_demand_;
+  std::optional<Time> last_suffer_;   // when a demand copy last took too long
+  std::optional<Time> fastest_demand_;
   std::optional<Time> next_replan_;
   bool heat_dirty_ = false;
   uint64_t replans_ = 0;

@@ -110,31 +110,68 @@ TEST(SchedulerTest, AdaptiveCopiesHotRegionsFirstInSmallChunks) {
   while (i < runs.size() && runs[i].first.value / kRegion == 6) ++i;
   EXPECT_EQ(i, kRegion);
   EXPECT_EQ(runs[i].first.value / kRegion, 2u);
-  EXPECT_LT(runs[i].count, kRegion);
+  EXPECT_EQ(runs[i].count, kRegion);  // one touch in 32 granules: still a cold-sized chunk
   EXPECT_TRUE(s.done());
   EXPECT_EQ(runs.back().first.value / kRegion, 9u);
 }
 
-TEST(SchedulerTest, AdaptiveBacksOffWhileTheApplicationIsBusy) {
+TEST(SchedulerTest, AdaptiveBacksOffWhileDemandCopiesAreSlow) {
   ChunkMap map(100 * kRegion * kG, kG);
   SchedulerOptions o = Opts(Policy::kAdaptive);
   o.busy_in_flight = 1;
   o.busy_hold = milliseconds(500);
   Scheduler s(map, o, seconds(0));
-  auto d = s.Demand({GranuleIndex(90 * kRegion), 1}, seconds(1));
+  // A demand that takes 2 ms: the fastest seen, so no back-off.
+  auto d = s.Demand({GranuleIndex(90 * kRegion), 1}, milliseconds(1000));
   ASSERT_EQ(d.size(), 1u);
-  EXPECT_TRUE(s.Next(seconds(1)).has_value());
-  EXPECT_FALSE(s.Next(seconds(1)).has_value());  // floor of one while busy
-  int more = 0;
-  while (s.Next(seconds(2))) ++more;  // busy_hold has passed
-  EXPECT_EQ(more, 3);
-  // The dm-clone baseline does not back off.
+  s.OnCopyDone(d[0], true, milliseconds(1002));
+  int n = 0;
+  while (s.Next(milliseconds(1002))) ++n;
+  EXPECT_EQ(n, 4);
+  // A demand that waits 100 ms behind background copies: the floor of one in flight.
+  auto slow = s.Demand({GranuleIndex(95 * kRegion), 1}, milliseconds(1010));
+  ASSERT_EQ(slow.size(), 1u);
+  s.OnCopyDone(slow[0], true, milliseconds(1110));
+  CopyOp bg;
+  bg.run = {GranuleIndex(0), 1};
+  bg.priority = CopyPriority::kBackground;
+  for (int i = 0; i < 3; ++i) s.OnCopyDone(bg, true, milliseconds(1110));  // three of the four finish
+  EXPECT_EQ(s.background_in_flight(), 1);
+  EXPECT_FALSE(s.Next(milliseconds(1200)).has_value());
+  EXPECT_TRUE(s.Next(milliseconds(1700)).has_value());  // busy_hold has passed
+
+  // The dm-clone baseline never backs off.
   ChunkMap map2(100 * kRegion * kG, kG);
   Scheduler base(map2, Opts(Policy::kDmClone), seconds(0));
-  base.Demand({GranuleIndex(90 * kRegion), 1}, seconds(1));
-  int n = 0;
-  while (base.Next(seconds(1))) ++n;
-  EXPECT_EQ(n, 4);
+  auto bd = base.Demand({GranuleIndex(90 * kRegion), 1}, milliseconds(1000));
+  base.OnCopyDone(bd[0], true, milliseconds(1002));
+  auto bd2 = base.Demand({GranuleIndex(91 * kRegion), 1}, milliseconds(1010));
+  base.OnCopyDone(bd2[0], true, milliseconds(1500));
+  int m = 0;
+  while (base.Next(milliseconds(1500))) ++m;
+  EXPECT_EQ(m, 4);
+}
+
+TEST(SchedulerTest, AdaptiveDemandFetchesOnlyWhatTheAccessNeedsAndQueuesTheRest) {
+  ChunkMap map(10 * kRegion * kG, kG);
+  Scheduler s(map, Opts(Policy::kAdaptive), seconds(0));
+  auto d = s.Demand({GranuleIndex(5 * kRegion + 7), 1}, seconds(0));
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].run.first.value, 5 * kRegion + 7);
+  EXPECT_EQ(d[0].run.count, 1u);
+  // The rest of its (cold, whole-region) chunk comes next, before any background copy.
+  auto a = s.Next(seconds(0));
+  auto b = s.Next(seconds(0));
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->priority, CopyPriority::kPrefetch);
+  EXPECT_EQ(a->run.first.value, 5 * kRegion);
+  EXPECT_EQ(a->run.count, 7u);
+  EXPECT_EQ(b->priority, CopyPriority::kPrefetch);
+  EXPECT_EQ(b->run.first.value, 5 * kRegion + 8);
+  EXPECT_EQ(b->run.count, kRegion - 8);
+  auto c = s.Next(seconds(0));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->priority, CopyPriority::kBackground);
 }
 
 TEST(SchedulerTest, ClairvoyantFollowsTheGivenOrder) {

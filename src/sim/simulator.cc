@@ -40,6 +40,10 @@ class Run {
     o.max_chunk = sc.s.max_chunk;
     o.max_in_flight = sc.s.max_in_flight;
     o.adapt_chunk_size = sc.s.adapt_chunk_size;
+    // The modelled source is remote (a fixed latency per request), where a larger chunk
+    // never gives less throughput: start the sizer at the top rather than at the 1 MiB
+    // measured best for local copies; it still probes down.
+    o.initial_chunk = sc.s.max_chunk;
     return o;
   }
 

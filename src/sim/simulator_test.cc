@@ -90,10 +90,12 @@ TEST(SimulatorTest, HeatFirstBeatsAscendingOrderOnAHotTail) {
   EXPECT_GT(dm.read_stall_ratio, 0.35);
   EXPECT_LT(ad.read_stall_ratio, qs.read_stall_ratio);
   EXPECT_LT(ad.read_stall_ratio, 0.05);
-  // Clairvoyant knows the order of the accesses but not the link's queue: demand copies
-  // it did not foresee still wait behind its own background copies, so on a workload
-  // that adaptive also gets nearly right the two are within a few reads of each other.
-  EXPECT_LE(cv.read_stalls, ad.read_stalls + ad.read_stalls / 10 + 1);
+  // Clairvoyant knows the order of the accesses but not the link's queue: a read of a
+  // granule whose copy is queued still waits, so on a workload adaptive also gets
+  // nearly right the two are within a few reads of each other (here both copy the hot
+  // set first at about the rate the reads reach new granules).
+  EXPECT_LE(cv.read_stalls, ad.read_stalls + ad.read_stalls / 5 + 1);
+  EXPECT_LT(cv.read_stalls, qs.read_stalls);
   EXPECT_LT(ad.read_latency_us.p99, dm.read_latency_us.p99);
   // The same bandwidth, the same volume: migration times within 5%.
   EXPECT_NEAR(ad.migration_time_s, dm.migration_time_s, 0.05 * dm.migration_time_s);
