@@ -8,21 +8,83 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 
 #include "cli/cli.h"
 #include "cli/trace_input.h"
 #include "ferry/trace.h"
 #include "ferry/units.h"
 #include "trace/summary.h"
+#include "trace/synth.h"
+#include "trace/writer.h"
 
 namespace ferry::cli {
 namespace {
 
 struct TraceArgs {
   TraceInput in;
-  std::string out, target = "volume";
+  std::string out, target = "volume", to = "fio";
   bool json = false;
 };
+
+// The output stream: OUT, or standard output for "-".
+class Output {
+ public:
+  Status Open(const std::string& path) {
+    path_ = path;
+    if (path == "-") return OkStatus();
+    file_.open(path, std::ios::trunc);
+    if (!file_) return InvalidArgument("cannot create " + path + ": " + std::strerror(errno));
+    return OkStatus();
+  }
+  std::ostream& stream() { return path_ == "-" ? std::cout : file_; }
+  Status Close() {
+    stream().flush();
+    if (file_.is_open()) file_.close();
+    if (!stream() || (path_ != "-" && file_.fail())) return InvalidArgument("writing " + path_ + " failed");
+    return OkStatus();
+  }
+
+ private:
+  std::string path_;
+  std::ofstream file_;
+};
+
+// Copies every event (of one device, if chosen) from `reader` to a new `to` trace at
+// `out`; returns the number written.
+Result<uint64_t> WriteTrace(TraceReader& reader, int64_t dev, const std::string& to, const std::string& target,
+                            const std::string& out_path) {
+  FERRY_ASSIGN_OR_RETURN(TraceFormat format, ParseTraceFormat(to));
+  Output out;
+  // Check the format before creating the file.
+  std::ostringstream probe;
+  FERRY_RETURN_IF_ERROR(MakeTraceWriter(format, probe, target).status());
+  FERRY_RETURN_IF_ERROR(out.Open(out_path));
+  FERRY_ASSIGN_OR_RETURN(auto w, MakeTraceWriter(format, out.stream(), target));
+  IoEvent e;
+  uint64_t n = 0;
+  for (;;) {
+    FERRY_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
+    if (!more) break;
+    if (dev >= 0 && e.device != static_cast<uint32_t>(dev)) continue;
+    w->Write(e);
+    ++n;
+  }
+  w->Finish();
+  FERRY_RETURN_IF_ERROR(out.Close());
+  return n;
+}
+
+void SayWritten(const std::string& out, uint64_t n, const std::string& to) {
+  if (out == "-") return;
+  if (to == "fio") {
+    std::cerr << fmt::format("ferry: wrote {} records to {} (fio iolog v3; replay with fio --read_iolog={} "
+                             "--replay_redirect=DEVICE)\n",
+                             n, out, out);
+  } else {
+    std::cerr << fmt::format("ferry: wrote {} records to {} ({})\n", n, out, to);
+  }
+}
 
 int Fail(int code, const std::string& m) {
   std::cerr << "ferry: " << m << std::endl;
@@ -66,35 +128,61 @@ int RunInfo(TraceArgs& a) {
 int RunConvert(TraceArgs& a) {
   auto r = OpenTraceInput(a.in);
   if (!r.ok()) return Fail(TraceExitCode(a.in), r.status().message());
-  std::ofstream file;
-  if (a.out != "-") {
-    file.open(a.out, std::ios::trunc);
-    if (!file) return Fail(kExitFailure, "cannot create " + a.out + ": " + std::strerror(errno));
-  }
-  std::ostream& out = a.out == "-" ? std::cout : file;
-  FioIologWriter w(out, a.target);
-  IoEvent e;
-  uint64_t n = 0;
-  for (;;) {
-    auto more = (*r)->Next(&e);
-    if (!more.ok()) {
-      ReportSkipped(a.in);
-      return Fail(kExitFailure, more.status().message());
-    }
-    if (!*more) break;
-    if (a.in.dev >= 0 && e.device != static_cast<uint32_t>(a.in.dev)) continue;
-    w.Write(e);
-    ++n;
-  }
-  w.Finish();
-  out.flush();
+  if (!ParseTraceFormat(a.to).ok()) return Fail(kExitUsage, "invalid --to '" + a.to + "': use fio or msr");
+  auto n = WriteTrace(**r, a.in.dev, a.to, a.target, a.out);
   ReportSkipped(a.in);
-  if (!out) return Fail(kExitFailure, "writing " + a.out + " failed");
-  if (a.out != "-") {
-    std::cerr << fmt::format("ferry: wrote {} records to {} (fio iolog v3; replay with fio --read_iolog={} "
-                             "--replay_redirect=DEVICE)\n",
-                             n, a.out, a.out);
+  if (!n.ok()) return Fail(n.status().code() == StatusCode::kInvalidArgument && !ParseTraceFormat(a.to).ok() ? kExitUsage : kExitFailure,
+                           n.status().message());
+  SayWritten(a.out, *n, a.to);
+  return kExitOk;
+}
+
+struct SynthArgs {
+  std::string out, to = "fio", target = "volume";
+  std::string volume_size = "4G", duration = "120s", io_size = "4K", hot_size = "128M", stream_io = "128K";
+  std::string hot_share = "60%", stream_share = "20%", write_share = "30%", phase_change = "50%";
+  double iops = SynthOptions{}.iops;
+  int streams = SynthOptions{}.streams;
+  uint64_t seed = 1;
+};
+
+int RunSynth(const SynthArgs& a) {
+  SynthOptions o;
+  Status st;
+  auto size = [&](const std::string& text, const char* flag, uint64_t* out) {
+    if (!st.ok()) return;
+    auto v = ParseSize(text, flag);
+    if (v.ok()) *out = *v; else st = v.status();
+  };
+  auto share = [&](const std::string& text, const char* flag, double* out) {
+    if (!st.ok()) return;
+    auto v = ParseShare(text, flag);
+    if (v.ok()) *out = *v; else st = v.status();
+  };
+  size(a.volume_size, "--volume-size", &o.volume_size);
+  size(a.io_size, "--io-size", &o.io_size);
+  size(a.hot_size, "--hot-size", &o.hot_size);
+  size(a.stream_io, "--stream-io", &o.stream_io);
+  share(a.hot_share, "--hot-share", &o.hot_share);
+  share(a.stream_share, "--stream-share", &o.stream_share);
+  share(a.write_share, "--write-share", &o.write_share);
+  share(a.phase_change, "--phase-change", &o.phase_change);
+  if (st.ok()) {
+    auto d = ParseDuration(a.duration, "--duration");
+    if (d.ok()) o.duration = *d; else st = d.status();
   }
+  o.iops = a.iops;
+  o.streams = a.streams;
+  o.seed = a.seed;
+  if (!st.ok()) return Fail(kExitUsage, st.message());
+  auto r = NewSyntheticTrace(o);
+  if (!r.ok()) return Fail(kExitUsage, r.status().message());
+  if (!ParseTraceFormat(a.to).ok() || (a.to != "fio" && a.to != "msr")) {
+    return Fail(kExitUsage, "invalid --to '" + a.to + "': use fio or msr");
+  }
+  auto n = WriteTrace(**r, -1, a.to, a.target, a.out);
+  if (!n.ok()) return Fail(kExitFailure, n.status().message());
+  SayWritten(a.out, *n, a.to);
   return kExitOk;
 }
 
@@ -102,7 +190,8 @@ int RunConvert(TraceArgs& a) {
 
 void AddTraceCommands(CLI::App& app, std::function<int()>* run) {
   auto args = std::make_shared<TraceArgs>();
-  auto* trace = app.add_subcommand("trace", "Read block I/O traces: show what is in one, convert it for fio.");
+  auto* trace = app.add_subcommand("trace", "Block I/O traces: show what is in one, convert it for fio, "
+                                            "make a synthetic one.");
   trace->require_subcommand(1);
   auto common = [args](CLI::App* c) { AddTraceInputOptions(c, &args->in); };
   auto* info = trace->add_subcommand("info", "Records, read/write mix, time span, volume, footprint, "
@@ -119,7 +208,33 @@ void AddTraceCommands(CLI::App& app, std::function<int()>* run) {
   convert->add_option("--target", args->target, "file name written into the log (default: volume); "
                                                 "fio --replay_redirect overrides it")
       ->option_text("NAME");
+  convert->add_option("--to", args->to, "output format: fio (iolog v3, the default) or msr (MSR-Cambridge CSV)")
+      ->option_text("FORMAT");
   convert->callback([args, run] { *run = [args] { return RunConvert(*args); }; });
+
+  auto sa = std::make_shared<SynthArgs>();
+  auto* synth = trace->add_subcommand("synth", "Write a synthetic workload with known structure: a hot set that "
+                                               "moves halfway, sequential streams, random reads and writes.");
+  synth->add_option("OUT", sa->out, "trace file to write ('-': standard output)")->required();
+  synth->add_option("--to", sa->to, "fio (iolog v3, the default) or msr")->option_text("FORMAT");
+  synth->add_option("--target", sa->target, "file name written into a fio log (default: volume)")->option_text("NAME");
+  synth->add_option("--volume-size", sa->volume_size, "volume the workload spans (default: 4G)")->option_text("SIZE");
+  synth->add_option("--duration", sa->duration, "length of the trace (default: 120s)")->option_text("DURATION");
+  synth->add_option("--iops", sa->iops, "mean request rate (default: 500)")->option_text("N");
+  synth->add_option("--io-size", sa->io_size, "size of hot and random requests (default: 4K)")->option_text("SIZE");
+  synth->add_option("--hot-size", sa->hot_size, "size of the hot set (default: 128M)")->option_text("SIZE");
+  synth->add_option("--hot-share", sa->hot_share, "share of requests to the hot set (default: 60%)")->option_text("SHARE");
+  synth->add_option("--streams", sa->streams, "sequential readers (default: 2)")->option_text("N");
+  synth->add_option("--stream-share", sa->stream_share, "share of requests from the streams (default: 20%)")
+      ->option_text("SHARE");
+  synth->add_option("--stream-io", sa->stream_io, "size of stream requests (default: 128K)")->option_text("SIZE");
+  synth->add_option("--write-share", sa->write_share, "share of hot and random requests that write (default: 30%)")
+      ->option_text("SHARE");
+  synth->add_option("--phase-change", sa->phase_change, "when the hot set moves, as a share of the duration "
+                                                        "(default: 50%; 0 for never)")
+      ->option_text("SHARE");
+  synth->add_option("--seed", sa->seed, "random seed; the same seed gives the same trace (default: 1)")->option_text("N");
+  synth->callback([sa, run] { *run = [sa] { return RunSynth(*sa); }; });
 }
 
 }  // namespace ferry::cli

@@ -1,6 +1,7 @@
 // HeatProfile: where a workload lives over time, for `ferry heat`: accesses binned by
 // offset and time (the heat-map picture), hot/warm/cold bytes over time as the sliding
-// window sees them, and the hottest ranges of the whole trace.
+// window sees them, and the hottest ranges of the whole trace (the volume in up to 4096
+// aligned buckets, the busiest ones, adjacent ones merged).
 #pragma once
 
 #include <chrono>

@@ -106,7 +106,10 @@ CopyOp Scheduler::Issue(GranuleRun run, CopyPriority priority, Time now) {
   op.priority = priority;
   op.source_zero = SourceZero(run.first.value);
   map_.Set(run, GranuleState::kInFlight);
-  if (priority != CopyPriority::kDemand) ++background_in_flight_;
+  if (priority != CopyPriority::kDemand) {
+    ++background_in_flight_;
+    background_bytes_ += op.bytes.length;
+  }
   return op;
 }
 
@@ -174,8 +177,13 @@ std::optional<CopyOp> Scheduler::Next(Time now) {
   }
   int depth = options_.max_in_flight;
   const bool backs_off = p == Policy::kAdaptive || p == Policy::kClairvoyant;
-  if (backs_off && last_suffer_ && now - *last_suffer_ < options_.busy_hold) depth = options_.busy_in_flight;
   if (background_in_flight_ >= std::max(1, depth)) return std::nullopt;
+  // Backing off: at most busy_bytes in flight (at least one copy), so a demand waits
+  // behind little while the link stays busy.
+  if (backs_off && last_suffer_ && now - *last_suffer_ < options_.busy_hold && background_in_flight_ > 0 &&
+      background_bytes_ >= options_.busy_bytes) {
+    return std::nullopt;
+  }
 
   while (!prefetch_.empty()) {
     GranuleRun& want = prefetch_.front();
@@ -203,7 +211,10 @@ std::optional<CopyOp> Scheduler::Next(Time now) {
 
 void Scheduler::OnCopyDone(const CopyOp& op, bool ok, Time now) {
   map_.Set(op.run, ok ? GranuleState::kPresent : GranuleState::kMissing);
-  if (op.priority != CopyPriority::kDemand) --background_in_flight_;
+  if (op.priority != CopyPriority::kDemand) {
+    --background_in_flight_;
+    background_bytes_ -= op.bytes.length;
+  }
   if (ok && op.priority == CopyPriority::kDemand) {
     const Time took = now - op.issued;
     if (!fastest_demand_ || took < *fastest_demand_) fastest_demand_ = took;

@@ -6,8 +6,8 @@
 // Priorities: demand (an application access waits on missing granules) is answered at
 // once by Demand(), outside any depth limit; then queued prefetch requests; then
 // background work in the policy's order. Background and prefetch copies are limited to
-// `max_in_flight` at a time. The adaptive policy backs off to `busy_in_flight` for
-// `busy_hold` whenever a demand copy took more than twice the fastest demand copy seen
+// `max_in_flight` at a time. The adaptive policy backs off to `busy_bytes` in flight
+// for `busy_hold` whenever a demand copy took more than twice the fastest demand copy seen
 // (the application is waiting behind background copies: after DRBD's resync
 // controller, a floor rate while application I/O suffers). Where the source is not the
 // bottleneck (demand copies stay fast) the background copy keeps its full depth.
@@ -63,7 +63,10 @@ struct SchedulerOptions {
   uint64_t min_chunk = 64 << 10;  // Default: 64 KiB.
   uint64_t max_chunk = 2 << 20;   // Default: 2 MiB.
   int max_in_flight = 8;          // background + prefetch copies at once. Default: 8.
-  int busy_in_flight = 1;         // adaptive, while the application is busy. Default: 1.
+  // Adaptive, while the application suffers: background bytes in flight (a floor of one
+  // copy). Default: 4 MiB, two default max chunks: the link stays busy, a demand waits
+  // behind at most that.
+  uint64_t busy_bytes = 4 << 20;
   std::chrono::nanoseconds busy_hold{std::chrono::milliseconds(500)};  // Default: 500 ms after a slow demand.
   bool adapt_chunk_size = true;   // adaptive/clairvoyant: cold chunks from measured throughput.
   uint64_t initial_chunk = 0;     // the sizer's first cold size; 0: ChunkSizer::kStartSize (1 MiB).
@@ -139,6 +142,7 @@ class Scheduler {
   uint64_t cursor_ = 0;
   std::deque<GranuleRun> prefetch_;
   int background_in_flight_ = 0;
+  uint64_t background_bytes_ = 0;
   uint64_t next_id_ = 1;
   std::optional<Time> last_suffer_;   // when a demand copy last took too long
   std::optional<Time> fastest_demand_;

@@ -118,24 +118,21 @@ TEST(SchedulerTest, AdaptiveCopiesHotRegionsFirstInSmallChunks) {
 TEST(SchedulerTest, AdaptiveBacksOffWhileDemandCopiesAreSlow) {
   ChunkMap map(100 * kRegion * kG, kG);
   SchedulerOptions o = Opts(Policy::kAdaptive);
-  o.busy_in_flight = 1;
+  o.busy_bytes = 1 << 20;  // one cold chunk (the sizer starts at 1 MiB)
   o.busy_hold = milliseconds(500);
   Scheduler s(map, o, seconds(0));
   // A demand that takes 2 ms: the fastest seen, so no back-off.
   auto d = s.Demand({GranuleIndex(90 * kRegion), 1}, milliseconds(1000));
   ASSERT_EQ(d.size(), 1u);
   s.OnCopyDone(d[0], true, milliseconds(1002));
-  int n = 0;
-  while (s.Next(milliseconds(1002))) ++n;
-  EXPECT_EQ(n, 4);
-  // A demand that waits 100 ms behind background copies: the floor of one in flight.
+  std::vector<CopyOp> bg;
+  while (auto op = s.Next(milliseconds(1002))) bg.push_back(*op);
+  EXPECT_EQ(bg.size(), 4u);
+  // A demand that waits 100 ms behind background copies: back off to one cold chunk.
   auto slow = s.Demand({GranuleIndex(95 * kRegion), 1}, milliseconds(1010));
   ASSERT_EQ(slow.size(), 1u);
   s.OnCopyDone(slow[0], true, milliseconds(1110));
-  CopyOp bg;
-  bg.run = {GranuleIndex(0), 1};
-  bg.priority = CopyPriority::kBackground;
-  for (int i = 0; i < 3; ++i) s.OnCopyDone(bg, true, milliseconds(1110));  // three of the four finish
+  for (int i = 0; i < 3; ++i) s.OnCopyDone(bg[i], true, milliseconds(1110));  // three of the four finish
   EXPECT_EQ(s.background_in_flight(), 1);
   EXPECT_FALSE(s.Next(milliseconds(1200)).has_value());
   EXPECT_TRUE(s.Next(milliseconds(1700)).has_value());  // busy_hold has passed

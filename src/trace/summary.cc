@@ -39,16 +39,4 @@ Result<TraceSummary> Summarize(TraceReader& reader, std::optional<uint32_t> devi
   return s;
 }
 
-FioIologWriter::FioIologWriter(std::ostream& out, std::string target) : out_(out), target_(std::move(target)) {
-  out_ << "fio version 3 iolog\n0 " << target_ << " add\n0 " << target_ << " open\n";
-}
-
-void FioIologWriter::Write(const IoEvent& e) {
-  last_us_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(e.time).count());
-  out_ << last_us_ << ' ' << target_ << (e.op == IoOp::kRead ? " read " : " write ") << e.offset << ' ' << e.length
-       << '\n';
-}
-
-void FioIologWriter::Finish() { out_ << last_us_ << ' ' << target_ << " close\n"; }
-
 }  // namespace ferry

@@ -1,4 +1,4 @@
-// Trace summaries (`ferry trace info`) and the fio iolog v3 writer (`ferry trace convert`).
+// Trace summaries (`ferry trace info`).
 #pragma once
 
 #include <chrono>
@@ -24,19 +24,5 @@ struct TraceSummary {
 
 // Reads the whole trace; with `device`, only that device's records count.
 Result<TraceSummary> Summarize(TraceReader& reader, std::optional<uint32_t> device = std::nullopt);
-
-// Writes events as a fio iolog v3 for the file or device `target` (microsecond
-// timestamps), which `fio --read_iolog` replays.
-class FioIologWriter {
- public:
-  FioIologWriter(std::ostream& out, std::string target);
-  void Write(const IoEvent& e);
-  void Finish();
-
- private:
-  std::ostream& out_;
-  std::string target_;
-  uint64_t last_us_ = 0;
-};
 
 }  // namespace ferry

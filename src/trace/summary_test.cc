@@ -36,26 +36,5 @@ TEST(SummaryTest, CountsMixSpanFootprintSequentialityReaccess) {
   EXPECT_EQ(s0->records, 3u);
 }
 
-TEST(SummaryTest, FioWriterOutputReadsBackAsTheSameEvents) {
-  TestTempDir tmp;
-  auto in = ReadAllEvents(OpenMsrTrace(kData + "/msr_sample.csv", {}));
-  ASSERT_TRUE(in.ok());
-  {
-    std::ofstream out(tmp.Path("out.log"));
-    FioIologWriter w(out, "/dev/vdb");
-    for (const auto& e : *in) w.Write(e);
-    w.Finish();
-  }
-  auto back = ReadAllEvents(OpenTrace(tmp.Path("out.log"), TraceFormat::kAuto, {}));
-  ASSERT_TRUE(back.ok()) << back.status().message();
-  ASSERT_EQ(back->size(), in->size());
-  for (size_t i = 0; i < in->size(); ++i) {
-    EXPECT_EQ((*back)[i].offset, (*in)[i].offset);
-    EXPECT_EQ((*back)[i].length, (*in)[i].length);
-    EXPECT_EQ((*back)[i].op, (*in)[i].op);
-    EXPECT_EQ((*back)[i].time, (*in)[i].time);  // whole microseconds in the sample
-  }
-}
-
 }  // namespace
 }  // namespace ferry
