@@ -135,6 +135,14 @@ int RunMigrate(MigrateArgs& a) {
   }
 
   // Every check comes before anything is written to the destination or the journal.
+  LoadedTrace history;
+  if (!a.trace.path.empty()) {
+    auto t = LoadTraceInput(a.trace);
+    if (!t.ok()) return Fail(TraceExitCode(a.trace), t.status().WithContext("--trace"));
+    history = std::move(t).value();
+    o.history = &history.events;
+  }
+
   auto src = OpenSource(a.src);
   if (!src.ok()) return FailOpen(src.status());
   JournalIdentity id{VolumeIdentity(a.src), VolumeIdentity(a.dst), (*src)->size(), o.granule_size};
@@ -173,14 +181,6 @@ int RunMigrate(MigrateArgs& a) {
     auto j = Journal::Create(a.journal, id);
     if (!j.ok()) return Fail(kExitFailure, j.status());
     journal = std::move(j).value();
-  }
-
-  LoadedTrace history;
-  if (!a.trace.path.empty()) {
-    auto t = LoadTraceInput(a.trace);
-    if (!t.ok()) return Fail(TraceExitCode(a.trace), t.status().WithContext("--trace"));
-    history = std::move(t).value();
-    o.history = &history.events;
   }
 
   InstallSignalHandlers();

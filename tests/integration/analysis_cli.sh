@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# ferry trace synth, ferry heat, ferry simulate and ferry migrate --trace, run as a user
+# would: a synthetic trace, its heat map and reports, every policy simulated (the JSON
+# schema of docs/cli.md, deterministic), bad input, and a migration ordered by a trace.
+source "$(dirname "$0")/lib/common.bash"
+
+"$FERRY" trace synth "$T/w.log" --volume-size 1G --duration 40s --iops 400 --hot-size 32M 2>/dev/null
+"$FERRY" trace synth "$T/w2.log" --volume-size 1G --duration 40s --iops 400 --hot-size 32M 2>/dev/null
+cmp -s "$T/w.log" "$T/w2.log" || die "trace synth is not deterministic for a seed"
+"$FERRY" trace synth "$T/w.csv" --to msr --volume-size 1G --duration 40s --iops 400 --hot-size 32M 2>/dev/null
+"$FERRY" trace info --json "$T/w.log" >"$T/a"
+"$FERRY" trace info --json "$T/w.csv" >"$T/b"
+[ "$(json_field "$T/a" records)" = "$(json_field "$T/b" records)" ] || die "fio and msr outputs differ in records"
+"$FERRY" trace convert --to msr "$T/w.log" "$T/c.csv" 2>/dev/null
+"$FERRY" trace info --json "$T/c.csv" >"$T/c"
+[ "$(json_field "$T/c" records)" = "$(json_field "$T/a" records)" ] || die "convert --to msr lost records"
+expect_exit 2 "invalid --to 'vscsi'" "$FERRY" trace synth "$T/x" --to vscsi
+expect_exit 2 "hot-share plus --stream-share" "$FERRY" trace synth "$T/x" --hot-share 90%
+expect_exit 2 "invalid --duration" "$FERRY" trace synth "$T/x" --duration soon
+[ ! -e "$T/x" ] || die "a refused synth created its output"
+pass "trace synth: deterministic, fio and msr, bad options"
+
+"$FERRY" heat "$T/w.log" --json --report "$T/heat.html" >"$T/heat.json"
+python3 - "$T/heat.json" <<'PY' || die "heat --json: unexpected content"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["volume_size"] <= 1 << 30 and j["events"] > 10000, j
+top = j["hottest_ranges"][0]
+# The hot set starts at 1/8 of the volume (128 MiB) and moves to 5/8 (640 MiB).
+assert top["offset"] in range(128 << 20, 160 << 20) or top["offset"] in range(640 << 20, 672 << 20), top
+c = j["classes"][-1]
+assert c["hot_bytes"] + c["warm_bytes"] + c["cold_bytes"] >= j["volume_size"] - (64 << 10), c
+PY
+grep -q "<svg" "$T/heat.html" || die "heat report has no picture"
+! grep -qE "<script|https?://[^\"]*\.(js|css)" "$T/heat.html" || die "heat report is not self-contained"
+"$FERRY" heat "$T/w.log" | grep -q "hottest ranges:" || die "heat: no text summary"
+expect_exit 2 "--window must be at least --slide" "$FERRY" heat "$T/w.log" --window 1s --slide 5s
+expect_exit 1 "cannot open trace" "$FERRY" heat "$T/none.log"
+pass "heat: JSON, self-contained HTML report, text, bad options"
+
+"$FERRY" simulate "$T/w.log" --json --report "$T/sim.html" >"$T/sim.json"
+"$FERRY" simulate "$T/w.log" --json >"$T/sim2.json"
+cmp -s "$T/sim.json" "$T/sim2.json" || die "simulate is not deterministic"
+python3 - "$T/sim.json" <<'PY' || die "simulate --json: schema or ordering wrong"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert set(j) == {"scenario", "results"}
+r = {x["policy"]: x for x in j["results"]}
+assert list(r) == ["dmclone", "qemu-stream", "heat", "adaptive", "clairvoyant"], list(r)
+keys = {"policy", "predictor", "reads", "read_stalls", "read_stall_ratio", "write_stalls", "read_latency_us",
+        "migration_time_s", "bytes_from_source", "copy_ops"}
+for x in r.values():
+    assert keys <= set(x), keys - set(x)
+    assert set(x["read_latency_us"]) == {"p50", "p99", "p999", "mean"}
+    assert x["completed"] and x["bytes_from_source"] >= j["scenario"]["volume_size"]
+# On a workload with a hot set, ferry stalls less than both baselines, and the
+# clairvoyant bound is no worse than ferry by more than a few reads.
+a, d, q, c = (r[p]["read_stall_ratio"] for p in ("adaptive", "dmclone", "qemu-stream", "clairvoyant"))
+assert a < min(d, q), (a, d, q)
+assert c <= a * 1.1, (c, a)
+PY
+for chart in "Read latency CDF" "Read stalls over time" "Migration progress"; do
+  grep -q "$chart" "$T/sim.html" || die "simulate report lacks '$chart'"
+done
+"$FERRY" simulate "$T/w.log" --policy adaptive --time-scale 2 --report "$T/s2.html" | grep -q "stretched by 2x" \
+  || die "a stretched trace is not said to be stretched"
+grep -q "stretched by 2x" "$T/s2.html" || die "the report does not say the trace is stretched"
+expect_exit 2 "unknown policy 'fastest'" "$FERRY" simulate "$T/w.log" --policy fastest
+expect_exit 2 "invalid --warmup '150%'" "$FERRY" simulate "$T/w.log" --warmup 150%
+expect_exit 2 "invalid --source-latency" "$FERRY" simulate "$T/w.log" --source-latency fast
+expect_exit 1 "device 7 has no records.*its devices are 0" "$FERRY" simulate "$T/w.log" --dev 7
+printf 'fio version 3 iolog\n' >"$T/empty.log"
+expect_exit 1 "no read or write records" "$FERRY" simulate "$T/empty.log"
+head -c 4096 /dev/urandom >"$T/garbage"
+expect_exit 1 "cannot tell the format" "$FERRY" simulate "$T/garbage"
+pass "simulate: JSON schema, determinism, HTML report, time scale, bad input"
+
+# A migration ordered by the trace: the copy is complete and exact, and a bad trace is
+# refused before the destination is created.
+make_image "$T/src.img" 1G 3 30
+"$FERRY" migrate "$T/src.img" "$T/dst.img" --trace "$T/w.log" --progress none --json >"$T/m.json"
+cmp "$T/src.img" "$T/dst.img" || die "migrate --trace: destination differs"
+expect_exit 1 "--trace: cannot open trace" "$FERRY" migrate "$T/src.img" "$T/dst2.img" --trace "$T/none.log"
+expect_exit 2 "invalid --policy 'clairvoyant'" "$FERRY" migrate "$T/src.img" "$T/dst2.img" --policy clairvoyant
+[ ! -e "$T/dst2.img" ] || die "a refused migrate created its destination"
+for p in dmclone qemu-stream heat; do
+  "$FERRY" migrate "$T/src.img" "$T/dst-$p.img" --policy "$p" --trace "$T/w.log" --progress none >/dev/null
+  cmp "$T/src.img" "$T/dst-$p.img" || die "migrate --policy $p: destination differs"
+done
+pass "migrate --trace and --policy: exact copies; bad trace and policy refused"
