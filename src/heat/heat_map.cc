@@ -34,18 +34,6 @@ HeatMap::HeatMap(const HeatOptions& options)
   max_closed_ = static_cast<size_t>(slots - 1);
 }
 
-void HeatMap::CloseSlot() {
-  std::vector<std::pair<uint64_t, uint32_t>> slot;
-  slot.reserve(open_.size());
-  for (const auto& [g, c] : open_) {
-    closed_total_[g] += c;
-    slot.emplace_back(g, c);
-  }
-  open_.clear();
-  closed_.push_back(std::move(slot));
-  closed_index_.push_back(open_slot_);
-}
-
 void HeatMap::AdvanceTo(std::chrono::nanoseconds now) {
   const int64_t slot = now.count() / options_.slide.count();
   if (open_slot_ < 0) {
@@ -53,21 +41,23 @@ void HeatMap::AdvanceTo(std::chrono::nanoseconds now) {
     return;
   }
   if (slot <= open_slot_) return;
-  CloseSlot();
+  const size_t used = open_.size();
+  closed_.emplace_back(open_slot_, std::move(open_));
+  open_ = Counts();
+  open_.reserve(used);  // the next slot likely touches as many: no regrowth
   open_slot_ = slot;
   // Slots with index <= slot - slots have left the window: at most max_closed_ remain.
   const int64_t oldest_kept = slot - static_cast<int64_t>(max_closed_);
-  while (!closed_.empty() && closed_index_.front() < oldest_kept) {
-    for (const auto& [g, c] : closed_.front()) {
-      auto it = closed_total_.find(g);
-      if (it->second == c) {
-        closed_total_.erase(it);
+  while (!closed_.empty() && closed_.front().first < oldest_kept) {
+    if (closed_.front().first <= total_through_ && !rebuild_) {
+      if (leaving_.size() >= max_closed_ + 1) {
+        rebuild_ = true;  // queries are rare: start over at the next one
+        leaving_.clear();
       } else {
-        it->second -= c;
+        leaving_.push_back(std::move(closed_.front().second));
       }
     }
     closed_.pop_front();
-    closed_index_.pop_front();
   }
 }
 
@@ -79,36 +69,66 @@ void HeatMap::Record(uint64_t offset, uint64_t length, std::chrono::nanoseconds 
   total_touches_ += last - first + 1;
 }
 
+const HeatMap::Counts& HeatMap::ClosedTotal() const {
+  if (rebuild_) {
+    closed_total_.clear();
+    total_through_ = -1;
+    rebuild_ = false;
+  }
+  for (const Counts& gone : leaving_) {
+    for (const auto& [g, c] : gone) {
+      auto it = closed_total_.find(g);
+      if (it->second == c) {
+        closed_total_.erase(it);
+      } else {
+        it->second -= c;
+      }
+    }
+  }
+  leaving_.clear();
+  for (const auto& [index, counts] : closed_) {
+    if (index <= total_through_) continue;
+    for (const auto& [g, c] : counts) closed_total_[g] += c;
+    total_through_ = index;
+  }
+  return closed_total_;
+}
+
 uint32_t HeatMap::Count(uint64_t g) const {
   uint32_t n = 0;
   if (auto it = open_.find(g); it != open_.end()) n += it->second;
-  if (auto it = closed_total_.find(g); it != closed_total_.end()) n += it->second;
+  const Counts& closed = ClosedTotal();
+  if (auto it = closed.find(g); it != closed.end()) n += it->second;
   return n;
 }
 
 size_t HeatMap::touched() const {
-  size_t n = closed_total_.size();
-  for (const auto& [g, c] : open_) n += !closed_total_.contains(g);
+  const Counts& closed = ClosedTotal();
+  size_t n = closed.size();
+  for (const auto& [g, c] : open_) n += !closed.contains(g);
   return n;
 }
 
-std::vector<GranuleHeat> HeatMap::Snapshot() const {
+std::vector<GranuleHeat> HeatMap::Snapshot(bool sorted) const {
+  const Counts& closed = ClosedTotal();
   std::vector<GranuleHeat> out;
-  out.reserve(closed_total_.size() + open_.size());
-  for (const auto& [g, c] : closed_total_) out.push_back({g, c});
-  for (const auto& [g, c] : open_) {
-    if (!closed_total_.contains(g)) out.push_back({g, c});
+  out.reserve(closed.size() + open_.size());
+  for (const auto& [g, c] : closed) {
+    auto it = open_.find(g);
+    out.push_back({g, c + (it == open_.end() ? 0 : it->second)});
   }
-  std::sort(out.begin(), out.end(), [](const GranuleHeat& a, const GranuleHeat& b) { return a.granule < b.granule; });
-  for (auto& h : out) {
-    if (auto it = open_.find(h.granule); it != open_.end() && closed_total_.contains(h.granule)) h.count += it->second;
+  for (const auto& [g, c] : open_) {
+    if (!closed.contains(g)) out.push_back({g, c});
+  }
+  if (sorted) {
+    std::sort(out.begin(), out.end(), [](const GranuleHeat& a, const GranuleHeat& b) { return a.granule < b.granule; });
   }
   return out;
 }
 
 HeatThresholds HeatMap::QuantileThresholds(double hot_quantile) const {
   std::vector<uint32_t> counts;
-  for (const auto& h : Snapshot()) counts.push_back(h.count);
+  for (const auto& h : Snapshot(false)) counts.push_back(h.count);
   HeatThresholds t;
   if (counts.empty()) return t;
   hot_quantile = std::clamp(hot_quantile, 0.0, 1.0);

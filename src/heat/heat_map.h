@@ -2,13 +2,14 @@
 // (DESIGN.md "Architecture": heat map), the input of the chunk planner and the
 // scheduler's hot-first order, and of `ferry heat`.
 //
-// The window is a ring of `slide`-long slots. An access adds one to each granule it
-// touches in the open slot; when time passes a slot boundary the slot closes (its counts
-// join the window's totals) and slots older than `window` leave (their counts are taken
-// back). So a count is the number of accesses in the last `window` rounded up to whole
-// slides, and memory is proportional to the granules touched in that window. One hash
-// update per touched granule per access (absl::flat_hash_map) keeps ingest cheap
-// (bench/heat_bench.cc).
+// The window is a ring of `slide`-long slots, each a hash map of counts. An access adds
+// one to each granule it touches in the open slot; when time passes a slot boundary the
+// slot closes, and slots older than `window` leave. So a count is the number of
+// accesses in the last `window` rounded up to whole slides, and memory is proportional
+// to the granules touched in that window. Ingest is one hash update per touched granule
+// (absl::flat_hash_map) and nothing per slot; the closed slots' sum is brought up to
+// date at the first query after slots close or leave, at the cost of the slots that
+// changed (bench/policy_bench.cc).
 //
 // Thread-compatible: callers serialise access.
 #pragma once
@@ -68,8 +69,9 @@ class HeatMap {
   uint32_t Count(uint64_t g) const;
   // Granules with a non-zero count in the window.
   size_t touched() const;
-  // Every touched granule with its count, ascending by granule.
-  std::vector<GranuleHeat> Snapshot() const;
+  // Every touched granule with its count, ascending by granule (or in no particular
+  // order, which is cheaper, when not `sorted`).
+  std::vector<GranuleHeat> Snapshot(bool sorted = true) const;
   // Thresholds from the distribution of counts over touched granules: hot is the count
   // at quantile `hot_quantile` (e.g. 0.9: the top 10% of touched granules are hot),
   // warm is any touched granule. At least {1, 2}.
@@ -79,16 +81,22 @@ class HeatMap {
 
  private:
   using Counts = absl::flat_hash_map<uint64_t, uint32_t>;
-  void CloseSlot();
+  // The closed slots' counts summed; rebuilt on the first query after a slot closes.
+  const Counts& ClosedTotal() const;
 
   HeatOptions options_;
   int granule_shift_;
   size_t max_closed_;        // closed slots kept: window / slide rounded up, minus the open one
   int64_t open_slot_ = -1;   // index (time / slide) of the open slot; -1 before the first access
   Counts open_;              // counts of the open slot
-  Counts closed_total_;      // sum of the closed slots in the window
-  std::deque<std::vector<std::pair<uint64_t, uint32_t>>> closed_;  // oldest first
-  std::deque<int64_t> closed_index_;
+  std::deque<std::pair<int64_t, Counts>> closed_;  // (slot index, counts), oldest first
+  // The sum of the closed slots with index <= total_through_, kept up to date lazily:
+  // a query adds the slots closed since and takes back those that left (kept in
+  // leaving_ until then, at most a window's worth; beyond that, a full rebuild).
+  mutable Counts closed_total_;
+  mutable int64_t total_through_ = -1;
+  mutable std::deque<Counts> leaving_;
+  mutable bool rebuild_ = false;
   uint64_t total_touches_ = 0;
 };
 

@@ -51,6 +51,24 @@ TEST(HeatMapTest, AJumpPastTheWholeWindowEmptiesIt) {
   EXPECT_EQ(h.touched(), 0u);
 }
 
+TEST(HeatMapTest, CountsStayRightWhetherQueriedOftenOrRarely) {
+  // The same accesses, one map queried after every slide, one only at the end (its
+  // lazily kept total is rebuilt), must agree with a count done by hand.
+  HeatMap often(Opts(20, 5)), rarely(Opts(20, 5));
+  for (int t = 0; t < 200; ++t) {
+    for (HeatMap* h : {&often, &rarely}) h->Record((t % 7) * kG, kG, seconds(t));
+    if (t % 5 == 0) often.touched();
+  }
+  for (uint64_t g = 0; g < 7; ++g) {
+    // The window holds slots 36..39 (t = 180..199).
+    uint32_t want = 0;
+    for (int t = 180; t < 200; ++t) want += (t % 7) == static_cast<int>(g);
+    EXPECT_EQ(often.Count(g), want) << g;
+    EXPECT_EQ(rarely.Count(g), want) << g;
+  }
+  EXPECT_EQ(often.Snapshot().size(), 7u);
+}
+
 TEST(HeatMapTest, AWindowNotAMultipleOfTheSlideRoundsUp) {
   HeatMap h(Opts(7, 5));  // two slots
   h.Record(0, kG, seconds(0));

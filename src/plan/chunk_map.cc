@@ -65,10 +65,11 @@ void ChunkMap::Set(GranuleRun run, GranuleState state) {
   if (state == GranuleState::kInFlight) in_flight_count_ += n;
 }
 
-std::optional<GranuleRun> ChunkMap::NextMissing(GranuleIndex from, uint64_t max_count) const {
+std::optional<GranuleRun> ChunkMap::NextMissing(GranuleIndex from, uint64_t max_count, uint64_t end) const {
+  end = std::min(end, granule_count_);
   uint64_t i = from.value;
   // Skip granules that are present or in flight, a word at a time.
-  while (i < granule_count_) {
+  while (i < end) {
     uint64_t shift = i & 63;
     uint64_t busy = (present_[i >> 6] | in_flight_[i >> 6]) >> shift;
     int ones = std::countr_one(busy);  // busy granules from i on, within this word
@@ -78,9 +79,9 @@ std::optional<GranuleRun> ChunkMap::NextMissing(GranuleIndex from, uint64_t max_
     }
     i = (i | 63) + 1;
   }
-  if (i >= granule_count_ || max_count == 0) return std::nullopt;
+  if (i >= end || max_count == 0) return std::nullopt;
   uint64_t j = i;
-  while (j < granule_count_ && j - i < max_count && !Bit(present_, j) && !Bit(in_flight_, j)) ++j;
+  while (j < end && j - i < max_count && !Bit(present_, j) && !Bit(in_flight_, j)) ++j;
   return GranuleRun{GranuleIndex(i), j - i};
 }
 

@@ -46,9 +46,9 @@ class ChunkMap {
   GranuleState state(GranuleIndex g) const;
   void Set(GranuleRun run, GranuleState state);
 
-  // The first run of missing granules at or after `from`, at most `max_count` long.
-  // Marks nothing.
-  std::optional<GranuleRun> NextMissing(GranuleIndex from, uint64_t max_count) const;
+  // The first run of missing granules at or after `from` and before `end`, at most
+  // `max_count` long. Marks nothing. Scans a word (64 granules) at a time.
+  std::optional<GranuleRun> NextMissing(GranuleIndex from, uint64_t max_count, uint64_t end = UINT64_MAX) const;
 
   uint64_t present_count() const { return present_count_; }
   uint64_t in_flight_count() const { return in_flight_count_; }

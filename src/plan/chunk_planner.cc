@@ -6,6 +6,8 @@
 #include <cassert>
 #include <cmath>
 
+#include <absl/container/flat_hash_map.h>
+
 namespace ferry {
 
 ChunkPlanner::ChunkPlanner(const ChunkMap& map, const PlanOptions& options)
@@ -29,25 +31,57 @@ void ChunkPlanner::Replan(const std::vector<GranuleHeat>& heat) {
     hot = std::max<uint32_t>(2, counts[k]);
   }
   const uint64_t n = map_.granule_count();
-  size_t i = 0;
-  while (i < heat.size()) {
-    const uint64_t region = heat[i].granule / region_granules_;
+  auto add_region = [&](uint64_t region, uint64_t sum, uint64_t hot_count, uint64_t warm_count) {
     HeatRegion r;
     r.first_granule = region * region_granules_;
-    if (r.first_granule >= n) break;  // heat beyond the volume's end
     r.granules = std::min(region_granules_, n - r.first_granule);
-    uint64_t sum = 0, hot_count = 0, warm_count = 0;
-    for (; i < heat.size() && heat[i].granule / region_granules_ == region; ++i) {
-      if (heat[i].granule >= n) continue;
-      sum += heat[i].count;
-      if (heat[i].count >= hot) ++hot_count; else ++warm_count;
-    }
-    auto missing = map_.NextMissing(GranuleIndex(r.first_granule), 1);
-    if (!missing || missing->first.value >= r.first_granule + r.granules) continue;  // nothing left to copy
+    if (!map_.NextMissing(GranuleIndex(r.first_granule), 1, r.first_granule + r.granules)) return;  // all copied
     const double g = static_cast<double>(r.granules);
     r.heat = static_cast<double>(sum) / g;
     r.hotness = (static_cast<double>(hot_count) + 0.5 * static_cast<double>(warm_count)) / g;
     by_offset_.push_back(r);
+  };
+  auto by_granule = [](const GranuleHeat& a, const GranuleHeat& b) { return a.granule < b.granule; };
+  // Many touched granules in hash order: sorting them beats summing into a hash table
+  // too large for the cache (bench/policy_bench.cc, BM_Replan16TiB).
+  constexpr size_t kSortAbove = 256 << 10;
+  std::vector<GranuleHeat> sorted_copy;
+  const bool sorted = std::is_sorted(heat.begin(), heat.end(), by_granule);
+  if (!sorted && heat.size() > kSortAbove) {
+    sorted_copy = heat;
+    std::sort(sorted_copy.begin(), sorted_copy.end(), by_granule);
+  }
+  const std::vector<GranuleHeat>& in = sorted_copy.empty() ? heat : sorted_copy;
+  if (sorted || !sorted_copy.empty()) {
+    // One pass, region by region.
+    const auto& heat = in;
+    size_t i = 0;
+    while (i < heat.size() && heat[i].granule < n) {
+      const uint64_t region = heat[i].granule / region_granules_;
+      uint64_t sum = 0, hot_count = 0, warm_count = 0;
+      for (; i < heat.size() && heat[i].granule < n && heat[i].granule / region_granules_ == region; ++i) {
+        sum += heat[i].count;
+        (heat[i].count >= hot ? hot_count : warm_count) += 1;
+      }
+      add_region(region, sum, hot_count, warm_count);
+    }
+  } else {
+    // Hash order (a HeatMap snapshot): sum per region, then sort only the regions.
+    struct Sums {
+      uint64_t sum = 0, hot = 0, warm = 0;
+    };
+    absl::flat_hash_map<uint64_t, Sums> regions;
+    regions.reserve(std::min<size_t>(heat.size(), static_cast<size_t>(n / region_granules_ + 1)));
+    for (const GranuleHeat& h : heat) {
+      if (h.granule >= n) continue;  // heat beyond the volume's end
+      Sums& s = regions[h.granule / region_granules_];
+      s.sum += h.count;
+      (h.count >= hot ? s.hot : s.warm) += 1;
+    }
+    by_offset_.reserve(regions.size());
+    for (const auto& [region, s] : regions) add_region(region, s.sum, s.hot, s.warm);
+    std::sort(by_offset_.begin(), by_offset_.end(),
+              [](const HeatRegion& a, const HeatRegion& b) { return a.first_granule < b.first_granule; });
   }
   hot_order_ = by_offset_;
   std::stable_sort(hot_order_.begin(), hot_order_.end(),

@@ -54,8 +54,8 @@ class ChunkPlanner {
   // `options` must satisfy granule <= min_chunk <= max_chunk, all powers of two.
   ChunkPlanner(const ChunkMap& map, const PlanOptions& options);
 
-  // Scores regions from `heat` (a HeatMap snapshot, ascending by granule); regions with
-  // no missing granule left are dropped.
+  // Scores regions from `heat` (a HeatMap snapshot, in any order); regions with no
+  // missing granule left are dropped.
   void Replan(const std::vector<GranuleHeat>& heat);
 
   // Regions that hold missing granules and heat, hottest first (ties: lower offset).

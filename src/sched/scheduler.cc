@@ -56,7 +56,6 @@ void Scheduler::SetOrder(std::vector<uint64_t> granules) {
 
 void Scheduler::OnAppIo(const IoEvent& e) {
   heat_.Record(e);
-  heat_dirty_ = true;
 }
 
 bool Scheduler::SourceZero(uint64_t g) const {
@@ -119,7 +118,7 @@ std::vector<CopyOp> Scheduler::Demand(GranuleRun run, Time now) {
   const Policy p = options_.policy;
   uint64_t g = run.first.value;
   while (g < end) {
-    auto m = map_.NextMissing(GranuleIndex(g), end - g);
+    auto m = map_.NextMissing(GranuleIndex(g), end - g, end);
     if (!m || m->first.value >= end) break;
     if (p == Policy::kHeat) {
       // The heat baseline fetches its whole fixed chunk.
@@ -153,7 +152,7 @@ std::optional<uint64_t> Scheduler::NextBackgroundGranule() {
   const auto& hot = planner_.hot_order();
   while (hot_pos_ < hot.size()) {
     const HeatRegion& r = hot[hot_pos_];
-    auto m = map_.NextMissing(GranuleIndex(r.first_granule), 1);
+    auto m = map_.NextMissing(GranuleIndex(r.first_granule), 1, r.first_granule + r.granules);
     if (m && m->first.value < r.first_granule + r.granules) return m->first.value;
     ++hot_pos_;
   }
@@ -163,16 +162,24 @@ std::optional<uint64_t> Scheduler::NextBackgroundGranule() {
 }
 
 void Scheduler::Replan(Time now) {
-  planner_.Replan(heat_.Snapshot());
+  const std::vector<GranuleHeat> heat = heat_.Snapshot(/*sorted=*/false);
+  planner_.Replan(heat);
   hot_pos_ = 0;
-  heat_dirty_ = false;
+  touches_at_replan_ = heat_.total_touches();
+  touched_at_replan_ = heat.size();
   next_replan_ = now + options_.replan_interval;
   ++replans_;
 }
 
 std::optional<CopyOp> Scheduler::Next(Time now) {
   const Policy p = options_.policy;
-  if (p != Policy::kDmClone && p != Policy::kQemuStream && (!next_replan_ || (heat_dirty_ && now >= *next_replan_))) {
+  // Re-plan as the heat changes: at most every replan_interval, and only once the
+  // accesses since the last plan amount to `replan_change` of the granules it saw.
+  if (p != Policy::kDmClone && p != Policy::kQemuStream &&
+      (!next_replan_ ||
+       (now >= *next_replan_ &&
+        static_cast<double>(heat_.total_touches() - touches_at_replan_) >=
+            std::max(1.0, options_.replan_change * static_cast<double>(touched_at_replan_))))) {
     Replan(now);
   }
   int depth = options_.max_in_flight;
@@ -188,7 +195,7 @@ std::optional<CopyOp> Scheduler::Next(Time now) {
   while (!prefetch_.empty()) {
     GranuleRun& want = prefetch_.front();
     const uint64_t end = std::min(want.first.value + want.count, map_.granule_count());
-    auto m = map_.NextMissing(want.first, 1);
+    auto m = map_.NextMissing(want.first, 1, end);
     if (!m || m->first.value >= end) {
       prefetch_.pop_front();
       continue;
@@ -234,7 +241,7 @@ void Scheduler::OnCopyDone(const CopyOp& op, bool ok, Time now) {
 void Scheduler::MarkWritten(GranuleRun run) {
   const uint64_t end = std::min(run.first.value + run.count, map_.granule_count());
   uint64_t g = run.first.value;
-  while (auto m = map_.NextMissing(GranuleIndex(g), end - g)) {
+  while (auto m = map_.NextMissing(GranuleIndex(g), end - g, end)) {
     if (m->first.value >= end) break;
     map_.Set(*m, GranuleState::kPresent);
     g = m->first.value + m->count;

@@ -73,6 +73,9 @@ struct SchedulerOptions {
   HeatOptions heat;               // granule_size is taken from the ChunkMap.
   double hot_quantile = 0.9;      // Default: the top 10% of touched granules are hot.
   std::chrono::nanoseconds replan_interval{std::chrono::seconds(1)};  // Default: 1 s.
+  // Re-plan only once new accesses amount to this share of the granules the last plan
+  // saw. Default: 10%.
+  double replan_change = 0.1;
 };
 
 class Scheduler {
@@ -147,7 +150,8 @@ class Scheduler {
   std::optional<Time> last_suffer_;   // when a demand copy last took too long
   std::optional<Time> fastest_demand_;
   std::optional<Time> next_replan_;
-  bool heat_dirty_ = false;
+  uint64_t touches_at_replan_ = 0;
+  size_t touched_at_replan_ = 0;
   uint64_t replans_ = 0;
 };
 
