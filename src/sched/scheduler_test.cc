@@ -80,6 +80,20 @@ TEST(SchedulerTest, BackgroundStopsAtTheInFlightLimitButDemandDoesNot) {
   EXPECT_TRUE(s.Next(seconds(0)).has_value());
 }
 
+TEST(SchedulerTest, DemandNeverFetchesBeyondTheAccess) {
+  // The access's first granule is already in flight: the demand covers the other two
+  // exactly, not a third granule past the access (a bug the simulator once had).
+  ChunkMap map(kRegion * kG, kG);
+  Scheduler s(map, Opts(Policy::kQemuStream), seconds(0));
+  auto first = s.Demand({GranuleIndex(4), 1}, seconds(0));
+  ASSERT_EQ(first.size(), 1u);
+  auto d = s.Demand({GranuleIndex(4), 3}, seconds(0));
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].run.first.value, 5u);
+  EXPECT_EQ(d[0].run.count, 2u);
+  EXPECT_EQ(map.state(GranuleIndex(7)), GranuleState::kMissing);
+}
+
 TEST(SchedulerTest, PrefetchComesBeforeBackground) {
   ChunkMap map(100 * kRegion * kG, kG);
   Scheduler s(map, Opts(Policy::kHeat), seconds(0));
