@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "cli/parsed_flags.h"
 #include "cli/trace_input.h"
 #include "ferry/units.h"
 #include "heat/profile.h"
@@ -31,27 +32,6 @@ Status WriteFile(const std::string& path, const std::string& text) {
   if (!f) return InvalidArgument("writing " + path + " failed");
   return OkStatus();
 }
-
-// Sizes and durations given as text; parsed after CLI11 so errors name the flag.
-struct Parsed {
-  Status status;
-  template <typename T>
-  void Size(const std::string& text, const char* flag, T* out) {
-    if (!status.ok() || text.empty()) return;
-    auto v = ParseSize(text, flag);
-    if (v.ok()) *out = *v; else status = v.status();
-  }
-  void Duration(const std::string& text, const char* flag, std::chrono::nanoseconds* out) {
-    if (!status.ok() || text.empty()) return;
-    auto v = ParseDuration(text, flag);
-    if (v.ok()) *out = *v; else status = v.status();
-  }
-  void Share(const std::string& text, const char* flag, double* out) {
-    if (!status.ok() || text.empty()) return;
-    auto v = ParseShare(text, flag);
-    if (v.ok()) *out = *v; else status = v.status();
-  }
-};
 
 double GiB(uint64_t b) { return static_cast<double>(b) / (1ull << 30); }
 
@@ -108,7 +88,7 @@ std::string HeatReport(const HeatArgs& a, const LoadedTrace& t, const HeatProfil
 
 int RunHeat(HeatArgs& a) {
   HeatProfileOptions o;
-  Parsed p;
+  ParsedFlags p;
   p.Size(a.granule, "--granule", &o.heat.granule_size);
   p.Duration(a.window, "--window", &o.heat.window);
   p.Duration(a.slide, "--slide", &o.heat.slide);
@@ -313,7 +293,7 @@ std::string SimReport(const SimArgs& a, const nlohmann::json& scenario, const st
 
 int RunSimulate(SimArgs& a) {
   SimScenario s;
-  Parsed p;
+  ParsedFlags p;
   p.Size(a.granule, "--granule", &s.granule_size);
   p.Size(a.max_chunk, "--max-chunk", &s.max_chunk);
   p.Duration(a.source_latency, "--source-latency", &s.source_latency);

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli/cli.h"
+#include "cli/parsed_flags.h"
 #include "cli/trace_input.h"
 #include "ferry/trace.h"
 #include "ferry/units.h"
@@ -148,33 +149,20 @@ struct SynthArgs {
 
 int RunSynth(const SynthArgs& a) {
   SynthOptions o;
-  Status st;
-  auto size = [&](const std::string& text, const char* flag, uint64_t* out) {
-    if (!st.ok()) return;
-    auto v = ParseSize(text, flag);
-    if (v.ok()) *out = *v; else st = v.status();
-  };
-  auto share = [&](const std::string& text, const char* flag, double* out) {
-    if (!st.ok()) return;
-    auto v = ParseShare(text, flag);
-    if (v.ok()) *out = *v; else st = v.status();
-  };
-  size(a.volume_size, "--volume-size", &o.volume_size);
-  size(a.io_size, "--io-size", &o.io_size);
-  size(a.hot_size, "--hot-size", &o.hot_size);
-  size(a.stream_io, "--stream-io", &o.stream_io);
-  share(a.hot_share, "--hot-share", &o.hot_share);
-  share(a.stream_share, "--stream-share", &o.stream_share);
-  share(a.write_share, "--write-share", &o.write_share);
-  share(a.phase_change, "--phase-change", &o.phase_change);
-  if (st.ok()) {
-    auto d = ParseDuration(a.duration, "--duration");
-    if (d.ok()) o.duration = *d; else st = d.status();
-  }
+  ParsedFlags p;
+  p.Size(a.volume_size, "--volume-size", &o.volume_size);
+  p.Size(a.io_size, "--io-size", &o.io_size);
+  p.Size(a.hot_size, "--hot-size", &o.hot_size);
+  p.Size(a.stream_io, "--stream-io", &o.stream_io);
+  p.Share(a.hot_share, "--hot-share", &o.hot_share);
+  p.Share(a.stream_share, "--stream-share", &o.stream_share);
+  p.Share(a.write_share, "--write-share", &o.write_share);
+  p.Share(a.phase_change, "--phase-change", &o.phase_change);
+  p.Duration(a.duration, "--duration", &o.duration);
   o.iops = a.iops;
   o.streams = a.streams;
   o.seed = a.seed;
-  if (!st.ok()) return Fail(kExitUsage, st.message());
+  if (!p.status.ok()) return Fail(kExitUsage, p.status.message());
   auto r = NewSyntheticTrace(o);
   if (!r.ok()) return Fail(kExitUsage, r.status().message());
   if (!ParseTraceFormat(a.to).ok() || (a.to != "fio" && a.to != "msr")) {
