@@ -39,7 +39,8 @@ double GiB(uint64_t b) { return static_cast<double>(b) / (1ull << 30); }
 
 struct HeatArgs {
   TraceInput in;
-  std::string granule = "64K", window = "60s", slide = "5s", hot = "90%", volume_size;
+  std::string granule = "64K", window = "60s", slide = "5s", hot = "10%", volume_size;
+  uint32_t hot_count = 0;
   int top = 10;
   std::string report;
   bool json = false;
@@ -49,10 +50,11 @@ std::string HeatReport(const HeatArgs& a, const LoadedTrace& t, const HeatProfil
   using namespace report;
   std::string body = fmt::format(
       "<p>{} (device {}): {} events over {:.1f} s, volume {}; granule {}, window {:.0f} s sliding by {:.0f} s; "
-      "hot = the top {:.0f}% of touched granules by accesses in the window.</p>",
+      "hot = {}.</p>",
       Escape(a.in.path), t.device, p.events, p.span_s, FormatSize(p.volume_size), FormatSize(o.heat.granule_size),
       std::chrono::duration<double>(o.heat.window).count(), std::chrono::duration<double>(o.heat.slide).count(),
-      100 * (1 - o.hot_quantile));
+      o.hot_count ? fmt::format("{} or more accesses in the window", o.hot_count)
+                  : fmt::format("the top {:.0f}% of touched granules by accesses in the window", 100 * (1 - o.hot_quantile)));
   Grid g;
   g.rows = static_cast<size_t>(p.rows);
   g.cols = static_cast<size_t>(p.cols);
@@ -99,6 +101,7 @@ int RunHeat(HeatArgs& a) {
   // --hot 10% means the top 10% are hot: the quantile is 1 - share.
   o.hot_quantile = 1 - o.hot_quantile;
   o.top_ranges = a.top;
+  o.hot_count = a.hot_count;
   auto t = LoadTraceInput(a.in);
   if (!t.ok()) return Fail(TraceExitCode(a.in), t.status().message());
   HeatProfile prof = BuildHeatProfile(t->events, o);
@@ -120,7 +123,7 @@ int RunHeat(HeatArgs& a) {
                         {"volume_size", prof.volume_size}, {"granule", o.heat.granule_size},
                         {"window_s", std::chrono::duration<double>(o.heat.window).count()},
                         {"slide_s", std::chrono::duration<double>(o.heat.slide).count()},
-                        {"hot_share", 1 - o.hot_quantile}, {"touched_bytes", prof.touched_granules * o.heat.granule_size},
+                        {"hot_share", 1 - o.hot_quantile}, {"hot_count", o.hot_count}, {"touched_bytes", prof.touched_granules * o.heat.granule_size},
                         {"classes", classes}, {"hottest_ranges", hottest}};
     if (!a.report.empty()) j["report"] = a.report;
     std::cout << j.dump() << std::endl;
@@ -375,6 +378,8 @@ void AddHeatCommand(CLI::App& app, std::function<int()>* run) {
   c->add_option("--slide", a->slide, "window step (default: 5s)")->option_text("DURATION");
   c->add_option("--hot", a->hot, "share of touched granules counted hot, the most accessed (default: 10%)")
       ->option_text("SHARE");
+  c->add_option("--hot-count", a->hot_count, "instead of --hot: a granule with N or more accesses in the window is hot")
+      ->option_text("N");
   c->add_option("--volume-size", a->volume_size, "volume size (default: the end of the highest access)")->option_text("SIZE");
   c->add_option("--top", a->top, "hottest ranges to list (default: 10)")->option_text("N");
   c->add_option("--report", a->report, "write a self-contained HTML report")->option_text("FILE.html");

@@ -27,7 +27,7 @@ HeatProfile BuildHeatProfile(const std::vector<IoEvent>& events, const HeatProfi
   auto sample = [&](double time_s) {
     ClassSample s;
     s.time_s = time_s;
-    HeatThresholds th = heat.QuantileThresholds(o.hot_quantile);
+    HeatThresholds th = o.hot_count ? HeatThresholds{1, o.hot_count} : heat.QuantileThresholds(o.hot_quantile);
     s.hot_threshold = th.hot;
     uint64_t hot = 0, warm = 0;
     for (const GranuleHeat& h : heat.Snapshot()) {

@@ -15,6 +15,7 @@ namespace ferry {
 struct HeatProfileOptions {
   HeatOptions heat;
   double hot_quantile = 0.9;   // Default: the top 10% of touched granules are hot.
+  uint32_t hot_count = 0;      // > 0: hot is this many accesses or more in the window, instead
   uint64_t volume_size = 0;    // 0: the end of the highest access
   int time_bins = 120;
   int offset_bins = 80;

@@ -45,6 +45,15 @@ TEST(HeatProfileTest, BinsAccessesAndFindsTheHottestRange) {
   // At 50 s the 60 s window still holds the hot range; at the end only part of it.
   EXPECT_EQ(p.classes[4].hot_bytes + p.classes[4].warm_bytes, 4 * kG);
   EXPECT_EQ(p.classes.back().hot_bytes + p.classes.back().warm_bytes + p.classes.back().cold_bytes, p.volume_size);
+
+  // A fixed threshold instead of the quantile: at 50 s each hot granule has 12 or 13
+  // accesses in the window.
+  o.hot_count = 13;
+  HeatProfile fixed = BuildHeatProfile(ev, o);
+  EXPECT_EQ(fixed.classes[4].hot_threshold, 13u);
+  EXPECT_EQ(fixed.classes[4].hot_bytes, 2 * kG);
+  o.hot_count = 12;
+  EXPECT_EQ(BuildHeatProfile(ev, o).classes[4].hot_bytes, 4 * kG);
 }
 
 }  // namespace

@@ -31,6 +31,14 @@ assert top["offset"] in range(128 << 20, 160 << 20) or top["offset"] in range(64
 c = j["classes"][-1]
 assert c["hot_bytes"] + c["warm_bytes"] + c["cold_bytes"] >= j["volume_size"] - (64 << 10), c
 PY
+"$FERRY" heat "$T/w.log" --json --hot 50% >"$T/heat50.json"
+"$FERRY" heat "$T/w.log" --json --hot-count 1000000 >"$T/heatmax.json"
+python3 - "$T/heat.json" "$T/heat50.json" "$T/heatmax.json" <<'PY' || die "heat --hot / --hot-count do not move the hot class"
+import json, sys
+h10, h50, hmax = (json.load(open(f))["classes"] for f in sys.argv[1:])
+assert h10[-1]["hot_bytes"] <= h50[-1]["hot_bytes"], (h10[-1], h50[-1])
+assert all(c["hot_bytes"] == 0 and c["hot_threshold"] == 1000000 for c in hmax)
+PY
 grep -q "<svg" "$T/heat.html" || die "heat report has no picture"
 ! grep -qE "<script|https?://[^\"]*\.(js|css)" "$T/heat.html" || die "heat report is not self-contained"
 "$FERRY" heat "$T/w.log" | grep -q "hottest ranges:" || die "heat: no text summary"
