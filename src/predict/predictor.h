@@ -1,0 +1,64 @@
+// Predictors (DESIGN.md "Prediction"): they see the stream of application I/O and
+// answer which granules will be touched soon, with a likelihood. A prediction becomes a
+// prefetch request to the Scheduler; PredictionTracker keeps each predictor's
+// precision, recall (coverage) and timeliness.
+//
+// Implementations: `stride` (majority trend over recent deltas per stream, after Leap,
+// USENIX ATC'20) and `markov` (successor counts between chunks). Thread-compatible.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <absl/container/flat_hash_map.h>
+
+#include "ferry/status.h"
+#include "ferry/trace.h"
+
+namespace ferry {
+
+// Granules [granule, granule + count) expected to be touched soon.
+struct Prediction {
+  uint64_t granule = 0;
+  uint64_t count = 1;
+  double likelihood = 0;  // 0..1
+};
+
+class Predictor {
+ public:
+  virtual ~Predictor() = default;
+  virtual const char* name() const = 0;
+  // One application access to granules [first, last]; appends the predictions it gives
+  // rise to (best first) to *out.
+  virtual void Observe(uint64_t first, uint64_t last, IoOp op, std::vector<Prediction>* out) = 0;
+};
+
+// "none" (nullptr), "stride", "markov". kInvalidArgument for anything else.
+Result<std::unique_ptr<Predictor>> MakePredictor(const std::string& name);
+
+// Precision: predicted granules that were then accessed, over granules predicted.
+// Recall: accesses to granules that had been predicted, over all granule accesses
+// observed while tracking. Timeliness: of the predicted granules accessed, the share
+// that were already present when accessed.
+class PredictionTracker {
+ public:
+  // A granule predicted now (counted once until it is accessed).
+  void Predicted(uint64_t granule);
+  // A granule accessed; `present` says whether it was already present.
+  void Accessed(uint64_t granule, bool present);
+
+  uint64_t predicted() const { return predicted_; }
+  uint64_t hits() const { return hits_; }
+  double precision() const { return predicted_ ? static_cast<double>(hits_) / static_cast<double>(predicted_) : 0; }
+  double recall() const { return accesses_ ? static_cast<double>(hits_) / static_cast<double>(accesses_) : 0; }
+  double timeliness() const { return hits_ ? static_cast<double>(timely_) / static_cast<double>(hits_) : 0; }
+
+ private:
+  absl::flat_hash_map<uint64_t, bool> outstanding_;
+  uint64_t predicted_ = 0, hits_ = 0, timely_ = 0, accesses_ = 0;
+};
+
+}  // namespace ferry

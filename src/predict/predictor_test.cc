@@ -1,0 +1,110 @@
+#include "predict/predictor.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "predict/markov.h"
+#include "predict/stride.h"
+
+namespace ferry {
+namespace {
+
+// Feeds single-granule accesses; returns the tracker's view.
+PredictionTracker Replay(Predictor& p, const std::vector<uint64_t>& accesses) {
+  PredictionTracker t;
+  std::vector<Prediction> out;
+  for (uint64_t g : accesses) {
+    t.Accessed(g, false);
+    out.clear();
+    p.Observe(g, g, IoOp::kRead, &out);
+    for (const Prediction& pr : out) {
+      for (uint64_t k = 0; k < pr.count; ++k) t.Predicted(pr.granule + k);
+    }
+  }
+  return t;
+}
+
+std::vector<uint64_t> RandomAccesses(int n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<uint64_t> v;
+  for (int i = 0; i < n; ++i) v.push_back(rng() % (1ull << 30));
+  return v;
+}
+
+TEST(StrideTest, LearnsAPureStride) {
+  std::vector<uint64_t> a;
+  for (uint64_t i = 0; i < 1000; ++i) a.push_back(5000 + 3 * i);
+  StridePredictor p;
+  PredictionTracker t = Replay(p, a);
+  EXPECT_GT(t.precision(), 0.95);
+  EXPECT_GT(t.recall(), 0.95);
+}
+
+TEST(StrideTest, FollowsInterleavedStreams) {
+  std::vector<uint64_t> a;
+  for (uint64_t i = 0; i < 1000; ++i) {
+    a.push_back(1000 + i);          // a sequential reader
+    a.push_back(1000000 + 4 * i);   // a strided one far away
+    a.push_back(9000000 - 2 * i);   // a backward one
+  }
+  StridePredictor p;
+  PredictionTracker t = Replay(p, a);
+  EXPECT_GT(t.precision(), 0.9);
+  EXPECT_GT(t.recall(), 0.9);
+}
+
+TEST(StrideTest, StaysQuietOnARandomStream) {
+  StridePredictor p;
+  PredictionTracker t = Replay(p, RandomAccesses(5000, 1));
+  EXPECT_LT(t.predicted(), 50u);  // under 1% of accesses lead to a prediction
+}
+
+TEST(MarkovTest, LearnsARepeatingSequenceThatStrideCannot) {
+  const std::vector<uint64_t> cycle = {17, 5, 900, 42, 3, 77777, 12, 640};
+  std::vector<uint64_t> a;
+  for (int r = 0; r < 50; ++r) a.insert(a.end(), cycle.begin(), cycle.end());
+  MarkovPredictor m;
+  PredictionTracker tm = Replay(m, a);
+  EXPECT_GT(tm.precision(), 0.95);
+  EXPECT_GT(tm.recall(), 0.9);
+  StridePredictor s;
+  PredictionTracker ts = Replay(s, a);
+  EXPECT_LT(ts.recall(), 0.1);
+}
+
+TEST(MarkovTest, StaysQuietOnARandomStreamAndBoundsItsMemory) {
+  MarkovOptions o;
+  o.max_chunks = 1000;
+  MarkovPredictor m(o);
+  PredictionTracker t = Replay(m, RandomAccesses(20000, 2));
+  EXPECT_LT(t.predicted(), 20u);
+  EXPECT_LE(m.chunks(), 1001u);
+}
+
+TEST(PredictionTrackerTest, CountsPrecisionRecallAndTimeliness) {
+  PredictionTracker t;
+  t.Predicted(1);
+  t.Predicted(2);
+  t.Predicted(2);  // counted once
+  t.Predicted(3);
+  t.Accessed(1, true);
+  t.Accessed(2, false);
+  t.Accessed(9, false);
+  t.Accessed(10, false);
+  EXPECT_EQ(t.predicted(), 3u);
+  EXPECT_EQ(t.hits(), 2u);
+  EXPECT_DOUBLE_EQ(t.precision(), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(t.recall(), 0.5);
+  EXPECT_DOUBLE_EQ(t.timeliness(), 0.5);
+}
+
+TEST(MakePredictorTest, NamesAreChecked) {
+  EXPECT_EQ(MakePredictor("none").value(), nullptr);
+  EXPECT_STREQ(MakePredictor("stride").value()->name(), "stride");
+  EXPECT_STREQ(MakePredictor("markov").value()->name(), "markov");
+  EXPECT_FALSE(MakePredictor("oracle").ok());
+}
+
+}  // namespace
+}  // namespace ferry

@@ -1,0 +1,59 @@
+#include "predict/stride.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace ferry {
+
+void StridePredictor::Observe(uint64_t first, uint64_t last, IoOp, std::vector<Prediction>* out) {
+  ++clock_;
+  const uint64_t span = last - first + 1;
+  // The nearest stream, by distance from its last access.
+  Stream* s = nullptr;
+  int64_t best = o_.max_gap + 1;
+  for (Stream& st : streams_) {
+    const int64_t d = std::llabs(static_cast<int64_t>(first) - static_cast<int64_t>(st.last));
+    if (d < best) best = d, s = &st;
+  }
+  if (!s) {
+    if (streams_.size() < static_cast<size_t>(o_.max_streams)) {
+      streams_.emplace_back();
+      s = &streams_.back();
+    } else {
+      s = &*std::min_element(streams_.begin(), streams_.end(),
+                             [](const Stream& a, const Stream& b) { return a.used < b.used; });
+      *s = Stream();
+    }
+    s->last = last;
+    s->used = clock_;
+    return;
+  }
+  s->used = clock_;
+  // Leap: grow the depth after a hit, shrink it after a miss.
+  const bool hit = std::find(s->ahead.begin(), s->ahead.end(), first) != s->ahead.end();
+  if (!s->ahead.empty()) s->depth = hit ? std::min(o_.max_depth, s->depth * 2) : std::max(1, s->depth / 2);
+  s->deltas.push_back(static_cast<int64_t>(first) - static_cast<int64_t>(s->last));
+  if (s->deltas.size() > static_cast<size_t>(o_.window)) s->deltas.pop_front();
+  s->last = last;
+  s->ahead.clear();
+
+  // Boyer-Moore majority vote, then a count to confirm a strict majority.
+  int64_t cand = 0;
+  int votes = 0;
+  for (int64_t d : s->deltas) {
+    if (votes == 0) cand = d, votes = 1;
+    else votes += d == cand ? 1 : -1;
+  }
+  const auto n = std::count(s->deltas.begin(), s->deltas.end(), cand);
+  if (cand == 0 || s->deltas.size() < 3 || 2 * static_cast<size_t>(n) <= s->deltas.size()) return;
+  const double likelihood = static_cast<double>(n) / static_cast<double>(s->deltas.size());
+  int64_t next = static_cast<int64_t>(first);
+  for (int i = 0; i < s->depth; ++i) {
+    next += cand;
+    if (next < 0) break;
+    s->ahead.push_back(static_cast<uint64_t>(next));
+    out->push_back({static_cast<uint64_t>(next), span, likelihood});
+  }
+}
+
+}  // namespace ferry
