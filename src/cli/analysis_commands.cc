@@ -13,6 +13,7 @@
 #include "cli/trace_input.h"
 #include "ferry/units.h"
 #include "heat/profile.h"
+#include "predict/predictor.h"
 #include "report/html.h"
 #include "sim/simulator.h"
 
@@ -156,6 +157,7 @@ int RunHeat(HeatArgs& a) {
 struct SimArgs {
   TraceInput in;
   std::string policy = "all";
+  std::string predictor = "none";
   std::string granule = "64K", min_chunk, max_chunk = "2M", source_latency = "2ms", source_bw, dest_latency = "100us";
   std::string warmup = "25%", volume_size;
   double time_scale = 1.0;
@@ -202,11 +204,21 @@ nlohmann::json ResultJson(const SimResult& r) {
           {"migration_time_s", r.migration_time_s},
           {"bytes_from_source", r.bytes_from_source},
           {"copy_ops", r.copy_ops},
-          {"demand_ops", r.demand_ops}};
+          {"demand_ops", r.demand_ops},
+          {"precision", r.precision},
+          {"recall", r.recall},
+          {"timeliness", r.timeliness},
+          {"wasted_bytes", r.wasted_bytes},
+          {"predict_cpu_s", r.predict_cpu_s},
+          {"train_cpu_s", r.train_cpu_s}};
 }
 
 std::vector<std::string> ResultRow(const SimResult& r, uint64_t volume) {
+  const bool predicts = r.predictor != "none";
   return {PolicyName(r.policy),
+          r.predictor,
+          predicts ? fmt::format("{:.3f}", r.precision) : "-",
+          predicts ? fmt::format("{:.3f}", r.recall) : "-",
           std::to_string(r.reads),
           std::to_string(r.read_stalls),
           fmt::format("{:.4f}", r.read_stall_ratio),
@@ -220,7 +232,7 @@ std::vector<std::string> ResultRow(const SimResult& r, uint64_t volume) {
           std::to_string(r.copy_ops)};
 }
 
-const std::vector<std::string> kHeader = {"policy", "reads", "read stalls", "stall ratio", "write stalls", "p50 us",
+const std::vector<std::string> kHeader = {"policy", "predictor", "precision", "recall", "reads", "read stalls", "stall ratio", "write stalls", "p50 us",
                                           "p99 us", "p99.9 us", "mean us", "migration s", "source/volume", "copy ops"};
 
 std::string SimReport(const SimArgs& a, const nlohmann::json& scenario, const std::vector<SimResult>& results, uint64_t volume) {
@@ -250,7 +262,8 @@ std::string SimReport(const SimArgs& a, const nlohmann::json& scenario, const st
   double end = 1;
   for (const auto& r : results) end = std::max(end, r.migration_time_s);
   for (const auto& r : results) {
-    Series c{PolicyName(r.policy), {}};
+    const std::string label = r.predictor == "none" ? PolicyName(r.policy) : std::string(PolicyName(r.policy)) + "+" + r.predictor;
+    Series c{label, {}};
     const auto& l = r.read_latencies_us;
     const size_t step = std::max<size_t>(1, l.size() / 400);
     for (size_t i = 0; i < l.size(); i += step) c.points.emplace_back(l[i], static_cast<double>(i + 1) / static_cast<double>(l.size()));
@@ -261,10 +274,10 @@ std::string SimReport(const SimArgs& a, const nlohmann::json& scenario, const st
     for (double t : r.stall_times_s) {
       if (t <= end) bins[std::min(kBins - 1, static_cast<int>(t / end * kBins))] += 1;
     }
-    Series s{PolicyName(r.policy), {}};
+    Series s{label, {}};
     for (int i = 0; i < kBins; ++i) s.points.emplace_back(end * i / kBins, bins[static_cast<size_t>(i)]);
     stalls.push_back(std::move(s));
-    Series pr{PolicyName(r.policy), {}};
+    Series pr{label, {}};
     for (auto [t, share] : r.progress) pr.points.emplace_back(t, 100 * share);
     progress.push_back(std::move(pr));
   }
@@ -317,6 +330,12 @@ int RunSimulate(SimArgs& a) {
     if (!pol.ok()) return Fail(kExitUsage, pol.status().message() + " (or all)");
     policies = {*pol};
   }
+  std::vector<std::string> predictors = {a.predictor};
+  if (a.predictor == "all") {
+    predictors = {"none", "stride", "markov"};
+  } else if (auto p = MakePredictor(a.predictor); !p.ok()) {
+    return Fail(kExitUsage, p.status().message() + " (or all)");
+  }
   auto t = LoadTraceInput(a.in);
   if (!t.ok()) return Fail(TraceExitCode(a.in), t.status().message());
   auto r = ResolveScenario(t->events, s);
@@ -325,7 +344,14 @@ int RunSimulate(SimArgs& a) {
     std::cerr << fmt::format("ferry: {} events lie beyond --volume-size and are ignored\n", r->clipped_events);
   }
   std::vector<SimResult> results;
-  for (Policy pol : policies) results.push_back(Simulate(t->events, *r, pol));
+  for (Policy pol : policies) {
+    // The baselines model systems without prediction: they run once, with none.
+    for (const std::string& pred : PolicyUsesPredictor(pol) ? predictors : std::vector<std::string>{"none"}) {
+      SimOptions so;
+      so.predictor = pred;
+      results.push_back(Simulate(t->events, *r, pol, so));
+    }
+  }
 
   nlohmann::json scenario = ScenarioJson(a, *t, *r);
   if (!a.report.empty()) {
@@ -395,6 +421,9 @@ void AddSimulateCommand(CLI::App& app, std::function<int()>* run) {
   AddTraceInputOptions(c, &a->in);
   c->add_option("--policy", a->policy, "dmclone, qemu-stream, heat, adaptive, clairvoyant or all (the default)")
       ->option_text("POLICY");
+  c->add_option("--predictor", a->predictor, "none (the default), stride, markov or all: predictions become "
+                                              "prefetches for the adaptive and heat policies")
+      ->option_text("NAME");
   c->add_option("--granule", a->granule, "tracking unit (default: 64K)")->option_text("SIZE");
   c->add_option("--min-chunk", a->min_chunk, "smallest copy (default: the granule)")->option_text("SIZE");
   c->add_option("--max-chunk", a->max_chunk, "largest copy (default: 2M)")->option_text("SIZE");

@@ -50,6 +50,7 @@ class PredictionTracker {
   // A granule accessed; `present` says whether it was already present.
   void Accessed(uint64_t granule, bool present);
 
+  bool outstanding(uint64_t granule) const { return outstanding_.contains(granule); }
   uint64_t predicted() const { return predicted_; }
   uint64_t hits() const { return hits_; }
   double precision() const { return predicted_ ? static_cast<double>(hits_) / static_cast<double>(predicted_) : 0; }

@@ -131,7 +131,7 @@ std::vector<CopyOp> Scheduler::Demand(GranuleRun run, Time now) {
     // ferry's demand fetch); ferry's policies queue the rest of their chunk.
     if (p == Policy::kAdaptive || p == Policy::kClairvoyant) {
       GranuleRun chunk = ChunkAt(m->first.value);
-      if (chunk.count > m->count) prefetch_.push_front(chunk);
+      if (chunk.count > m->count) prefetch_.push_front({chunk, 2.0, false});
     }
     ops.push_back(Issue(*m, CopyPriority::kDemand, now));
     g = m->first.value + m->count;
@@ -139,8 +139,13 @@ std::vector<CopyOp> Scheduler::Demand(GranuleRun run, Time now) {
   return ops;
 }
 
-void Scheduler::Prefetch(GranuleRun run) {
-  if (run.count > 0) prefetch_.push_back(run);
+void Scheduler::Prefetch(GranuleRun run, double likelihood) {
+  if (run.count == 0) return;
+  auto pos = std::find_if(prefetch_.begin(), prefetch_.end(),
+                          [&](const PrefetchWant& w) { return w.likelihood < likelihood; });
+  if (prefetch_.size() >= kMaxPrefetch && pos == prefetch_.end()) return;  // less likely than all kept
+  prefetch_.insert(pos, {run, likelihood, true});
+  if (prefetch_.size() > kMaxPrefetch) prefetch_.pop_back();
 }
 
 std::optional<uint64_t> Scheduler::NextBackgroundGranule() {
@@ -193,7 +198,8 @@ std::optional<CopyOp> Scheduler::Next(Time now) {
   }
 
   while (!prefetch_.empty()) {
-    GranuleRun& want = prefetch_.front();
+    GranuleRun& want = prefetch_.front().run;
+    const bool predicted = prefetch_.front().predicted;
     const uint64_t end = std::min(want.first.value + want.count, map_.granule_count());
     auto m = map_.NextMissing(want.first, 1, end);
     if (!m || m->first.value >= end) {
@@ -204,7 +210,9 @@ std::optional<CopyOp> Scheduler::Next(Time now) {
     want.count = end > chunk.first.value + chunk.count ? end - (chunk.first.value + chunk.count) : 0;
     want.first = GranuleIndex(chunk.first.value + chunk.count);
     if (want.count == 0) prefetch_.pop_front();
-    return Issue(chunk, CopyPriority::kPrefetch, now);
+    CopyOp op = Issue(chunk, CopyPriority::kPrefetch, now);
+    op.predicted = predicted;
+    return op;
   }
 
   auto g = NextBackgroundGranule();

@@ -56,6 +56,7 @@ struct CopyOp {
   CopyPriority priority = CopyPriority::kBackground;
   bool source_zero = false;  // the source reads as zero here: nothing to read
   std::chrono::nanoseconds issued{0};  // scheduler time when it was issued
+  bool predicted = false;    // a prefetch a predictor asked for (not a demand's rest)
 };
 
 struct SchedulerOptions {
@@ -107,8 +108,12 @@ class Scheduler {
   // issue now, covering every missing (not in-flight) granule of `run`, highest
   // priority. Granules already in flight are not repeated: the caller waits for them.
   std::vector<CopyOp> Demand(GranuleRun run, Time now);
-  // A predictor expects `run` to be touched soon: queued ahead of background work.
-  void Prefetch(GranuleRun run);
+  // A predictor expects `run` to be touched soon with `likelihood` (0..1): queued
+  // ahead of background work, most likely first. The queue keeps the kMaxPrefetch most
+  // likely requests; the rest of a demand's chunk goes ahead of all of them.
+  static constexpr size_t kMaxPrefetch = 1024;
+  void Prefetch(GranuleRun run, double likelihood = 0.5);
+  size_t prefetch_queued() const { return prefetch_.size(); }
   // The next prefetch or background copy, or nullopt when none may start now (the
   // in-flight limit) or nothing is left. The caller issues it and reports OnCopyDone.
   std::optional<CopyOp> Next(Time now);
@@ -143,7 +148,12 @@ class Scheduler {
   size_t order_pos_ = 0;
   size_t hot_pos_ = 0;
   uint64_t cursor_ = 0;
-  std::deque<GranuleRun> prefetch_;
+  struct PrefetchWant {
+    GranuleRun run;
+    double likelihood = 0;
+    bool predicted = false;
+  };
+  std::deque<PrefetchWant> prefetch_;
   int background_in_flight_ = 0;
   uint64_t background_bytes_ = 0;
   uint64_t next_id_ = 1;

@@ -110,6 +110,25 @@ TEST(SchedulerTest, PrefetchComesBeforeBackground) {
   EXPECT_EQ(c->run.first.value, 0u);
 }
 
+TEST(SchedulerTest, PrefetchesGoMostLikelyFirst) {
+  ChunkMap map(100 * kRegion * kG, kG);
+  Scheduler s(map, Opts(Policy::kHeat), seconds(0));
+  s.Prefetch({GranuleIndex(10 * kRegion), 1}, 0.2);
+  s.Prefetch({GranuleIndex(20 * kRegion), 1}, 0.9);
+  s.Prefetch({GranuleIndex(30 * kRegion), 1}, 0.5);
+  std::vector<uint64_t> order;
+  for (int i = 0; i < 3; ++i) {
+    auto op = s.Next(seconds(0));
+    ASSERT_TRUE(op);
+    EXPECT_TRUE(op->predicted);
+    order.push_back(op->run.first.value / kRegion);
+  }
+  EXPECT_EQ(order, (std::vector<uint64_t>{20, 30, 10}));
+  // The queue is bounded: the least likely requests are dropped.
+  for (size_t i = 0; i < Scheduler::kMaxPrefetch + 10; ++i) s.Prefetch({GranuleIndex(50 * kRegion), 1}, 0.1);
+  EXPECT_EQ(s.prefetch_queued(), Scheduler::kMaxPrefetch);
+}
+
 TEST(SchedulerTest, AdaptiveCopiesHotRegionsFirstInSmallChunks) {
   ChunkMap map(10 * kRegion * kG, kG);
   Scheduler s(map, Opts(Policy::kAdaptive), seconds(0));

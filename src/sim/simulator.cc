@@ -11,6 +11,7 @@
 #include <limits>
 #include <queue>
 
+#include "predict/predictor.h"
 #include "sched/scheduler.h"
 
 namespace ferry {
@@ -28,6 +29,12 @@ class Run {
         map_(sc.volume_size, sc.s.granule_size),
         sched_(map_, SchedulerOptionsFor(sc, policy), sc.migration_start) {
     result_.policy = policy;
+    if (PolicyUsesPredictor(policy) && options.predictor != "none") {
+      auto p = MakePredictor(options.predictor);
+      assert(p.ok());
+      predictor_ = std::move(p).value();
+      result_.predictor = options.predictor;
+    }
   }
 
   SimResult Go();
@@ -63,6 +70,11 @@ class Run {
     ops_.emplace(op.id, op);
     ++result_.copy_ops;
     if (op.priority == CopyPriority::kDemand) ++result_.demand_ops;
+    if (op.predicted) {
+      for (uint64_t g = op.run.first.value; g < op.run.first.value + op.run.count; ++g) {
+        if (tracker_.outstanding(g)) prefetched_.insert(g);
+      }
+    }
     if (options_.on_copy) options_.on_copy(op.bytes);
   }
 
@@ -95,6 +107,8 @@ class Run {
   }
 
   void Read(const IoEvent& e, uint64_t first, uint64_t last, Time now);
+  // Feeds the predictor; after the start, its predictions become prefetch requests.
+  void Predict(uint64_t first, uint64_t last, IoOp op, bool migrating);
   void Write(const IoEvent& e, uint64_t first, uint64_t last, Time now);
 
   const std::vector<IoEvent>& events_;
@@ -109,8 +123,30 @@ class Run {
   using Pending = std::pair<Time, uint64_t>;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> pending_;
   double last_share_ = 0;
-  uint64_t read_stall_bytes_ = 0;
+  std::unique_ptr<Predictor> predictor_;
+  PredictionTracker tracker_;
+  absl::flat_hash_set<uint64_t> prefetched_;  // predicted granules copied, not yet accessed
+  std::vector<Prediction> predictions_;
+  std::chrono::steady_clock::duration predict_cpu_{0};
 };
+
+void Run::Predict(uint64_t first, uint64_t last, IoOp op, bool migrating) {
+  if (!predictor_) return;
+  predictions_.clear();
+  const auto t0 = std::chrono::steady_clock::now();
+  predictor_->Observe(first, last, op, &predictions_);
+  predict_cpu_ += std::chrono::steady_clock::now() - t0;
+  if (!migrating) return;
+  const uint64_t n = map_.granule_count();
+  for (const Prediction& p : predictions_) {
+    if (p.granule >= n) continue;
+    const uint64_t count = std::min(p.count, n - p.granule);
+    for (uint64_t g = p.granule; g < p.granule + count; ++g) tracker_.Predicted(g);
+    if (map_.NextMissing(GranuleIndex(p.granule), 1, p.granule + count)) {
+      sched_.Prefetch({GranuleIndex(p.granule), count}, p.likelihood);
+    }
+  }
+}
 
 void Run::Read(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
   ++result_.reads;
@@ -168,7 +204,14 @@ void Run::Write(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
 SimResult Run::Go() {
   const uint64_t gsize = map_.granule_size();
   size_t i = 0;
-  for (; i < events_.size() && events_[i].time < sc_.migration_start; ++i) sched_.OnAppIo(events_[i]);
+  for (; i < events_.size() && events_[i].time < sc_.migration_start; ++i) {
+    const IoEvent& e = events_[i];
+    sched_.OnAppIo(e);
+    if (predictor_ && e.offset < map_.volume_size()) {
+      Predict(e.offset / gsize, std::min(e.offset + std::max<uint64_t>(e.length, 1) - 1, map_.volume_size() - 1) / gsize,
+              e.op, false);
+    }
+  }
   if (sched_.options().policy == Policy::kClairvoyant) {
     // The true order of next access after the start (whole-granule writes need no data).
     std::vector<uint64_t> order;
@@ -207,16 +250,30 @@ SimResult Run::Go() {
     sched_.OnAppIo(e);
     const uint64_t first = e.offset / gsize;
     const uint64_t last = std::min(e.offset + std::max<uint64_t>(e.length, 1) - 1, map_.volume_size() - 1) / gsize;
+    if (predictor_) {
+      for (uint64_t g = first; g <= last; ++g) {
+        tracker_.Accessed(g, map_.state(GranuleIndex(g)) == GranuleState::kPresent);
+        prefetched_.erase(g);
+      }
+    }
     if (e.op == IoOp::kRead) {
       Read(e, first, last, now);
     } else {
       Write(e, first, last, now);
     }
+    Predict(first, last, e.op, true);
   }
   if (sched_.done() && !result_.completed) {  // nothing to copy at all
     result_.completed = true;
   }
   result_.replans = sched_.replans();
+  if (predictor_) {
+    result_.precision = tracker_.precision();
+    result_.recall = tracker_.recall();
+    result_.timeliness = tracker_.timeliness();
+    result_.wasted_bytes = prefetched_.size() * gsize;
+    result_.predict_cpu_s = std::chrono::duration<double>(predict_cpu_).count();
+  }
 
   auto& lat = result_.read_latencies_us;
   std::sort(lat.begin(), lat.end());
@@ -231,6 +288,8 @@ SimResult Run::Go() {
 }
 
 }  // namespace
+
+bool PolicyUsesPredictor(Policy policy) { return policy == Policy::kAdaptive || policy == Policy::kHeat; }
 
 Result<ResolvedScenario> ResolveScenario(std::vector<IoEvent>& events, const SimScenario& s) {
   if (events.empty()) return InvalidArgument("the trace has no events to replay");

@@ -77,6 +77,11 @@ struct SimResult {
   uint64_t bytes_from_source = 0;
   uint64_t copy_ops = 0, demand_ops = 0;
   uint64_t replans = 0;
+  // Prediction (predictor != "none"): see predict/predictor.h. wasted_bytes: granules
+  // prefetched on a prediction and not accessed afterwards in the trace.
+  double precision = 0, recall = 0, timeliness = 0;
+  uint64_t wasted_bytes = 0;
+  double predict_cpu_s = 0, train_cpu_s = 0;
   // For reports: sorted read latencies (us); progress points (s since the migration
   // start, share present); the times of stalled reads (s since the start).
   std::vector<double> read_latencies_us;
@@ -87,9 +92,16 @@ struct SimResult {
 struct SimOptions {
   // Called for each copy the scheduler issues (the decision log).
   std::function<void(const Range&)> on_copy;
+  // A predictor (MakePredictor's names) whose predictions become prefetch requests;
+  // used by the adaptive and heat policies, "none" for the others.
+  std::string predictor = "none";
 };
 
+// Whether `policy` takes predictions (the baselines model systems that do not).
+bool PolicyUsesPredictor(Policy policy);
+
 // Runs one policy over the resolved scenario (events as ResolveScenario left them).
+// An unknown predictor name is a programmer error (the CLI checks with MakePredictor).
 SimResult Simulate(const std::vector<IoEvent>& events, const ResolvedScenario& scenario, Policy policy,
                    const SimOptions& options = {});
 

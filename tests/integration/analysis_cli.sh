@@ -73,6 +73,18 @@ done
 "$FERRY" simulate "$T/w.log" --policy adaptive --time-scale 2 --report "$T/s2.html" | grep -q "stretched by 2x" \
   || die "a stretched trace is not said to be stretched"
 grep -q "stretched by 2x" "$T/s2.html" || die "the report does not say the trace is stretched"
+"$FERRY" simulate "$T/w.log" --policy adaptive --predictor all --json >"$T/pred.json"
+python3 - "$T/pred.json" <<'PY' || die "simulate --predictor all: wrong results"
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+assert [(x["policy"], x["predictor"]) for x in r] == [("adaptive", "none"), ("adaptive", "stride"), ("adaptive", "markov")], r
+for x in r:
+    assert {"precision", "recall", "timeliness", "wasted_bytes", "predict_cpu_s", "train_cpu_s"} <= set(x)
+    assert 0 <= x["precision"] <= 1 and 0 <= x["recall"] <= 1
+# The synthetic streams are sequential: stride predicts some of them right.
+assert r[1]["precision"] > 0.3 and r[1]["recall"] > 0.05, r[1]
+PY
+expect_exit 2 "unknown predictor 'oracle'" "$FERRY" simulate "$T/w.log" --predictor oracle
 expect_exit 2 "unknown policy 'fastest'" "$FERRY" simulate "$T/w.log" --policy fastest
 expect_exit 2 "invalid --warmup '150%'" "$FERRY" simulate "$T/w.log" --warmup 150%
 expect_exit 2 "invalid --source-latency" "$FERRY" simulate "$T/w.log" --source-latency fast
