@@ -10,6 +10,7 @@
 #include "heat/heat_map.h"
 #include "plan/chunk_map.h"
 #include "plan/chunk_planner.h"
+#include "predict/predictor.h"
 #include "sim/simulator.h"
 #include "trace/synth.h"
 
@@ -84,6 +85,26 @@ void BM_Replan16TiB(benchmark::State& state) {
 // First argument 0: the heat in hash order (as the scheduler passes it, so grouping is
 // part of the cost); 1: already in granule order. Second: touched granules.
 BENCHMARK(BM_Replan16TiB)->Args({0, 100000})->Args({0, 1000000})->Args({1, 1000000})->Unit(benchmark::kMillisecond);
+
+// Predictor cost per event (issue 4: stride and markov under 1 us), on 400 K events of
+// the synthetic mix (its streams give stride something to follow).
+void BM_Predict(benchmark::State& state, const char* name) {
+  const auto ev = Workload(2000, std::chrono::seconds(200), 16ull << 30);
+  std::vector<Prediction> out;
+  for (auto _ : state) {
+    auto p = MakePredictor(name).value();
+    for (const IoEvent& e : ev) {
+      out.clear();
+      p->Observe(e.offset >> 16, (e.offset + e.length - 1) >> 16, e.op, &out);
+      benchmark::DoNotOptimize(out.data());
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * ev.size()));
+  state.counters["target_ns_per_event"] = 1000;
+}
+BENCHMARK_CAPTURE(BM_Predict, stride, "stride")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Predict, markov, "markov")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Predict, ensemble, "ensemble")->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace ferry

@@ -332,7 +332,7 @@ int RunSimulate(SimArgs& a) {
   }
   std::vector<std::string> predictors = {a.predictor};
   if (a.predictor == "all") {
-    predictors = {"none", "stride", "markov"};
+    predictors = {"none", "stride", "markov", "ensemble"};
   } else if (auto p = MakePredictor(a.predictor); !p.ok()) {
     return Fail(kExitUsage, p.status().message() + " (or all)");
   }

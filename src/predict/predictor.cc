@@ -1,6 +1,7 @@
 // Predictor factory and PredictionTracker (see predictor.h).
 #include "predict/predictor.h"
 
+#include "predict/ensemble.h"
 #include "predict/markov.h"
 #include "predict/stride.h"
 
@@ -10,7 +11,13 @@ Result<std::unique_ptr<Predictor>> MakePredictor(const std::string& name) {
   if (name == "none") return std::unique_ptr<Predictor>();
   if (name == "stride") return std::unique_ptr<Predictor>(new StridePredictor());
   if (name == "markov") return std::unique_ptr<Predictor>(new MarkovPredictor());
-  return InvalidArgument("unknown predictor '" + name + "': use none, stride or markov");
+  if (name == "ensemble") {
+    std::vector<std::unique_ptr<Predictor>> members;
+    members.emplace_back(new StridePredictor());
+    members.emplace_back(new MarkovPredictor());
+    return std::unique_ptr<Predictor>(new EnsemblePredictor(std::move(members)));
+  }
+  return InvalidArgument("unknown predictor '" + name + "': use none, stride, markov or ensemble");
 }
 
 void PredictionTracker::Predicted(uint64_t granule) {

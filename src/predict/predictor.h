@@ -4,7 +4,8 @@
 // precision, recall (coverage) and timeliness.
 //
 // Implementations: `stride` (majority trend over recent deltas per stream, after Leap,
-// USENIX ATC'20) and `markov` (successor counts between chunks). Thread-compatible.
+// USENIX ATC'20), `markov` (successor counts between chunks) and `ensemble` (weights
+// the others by measured precision). Thread-compatible.
 #pragma once
 
 #include <chrono>
@@ -36,7 +37,8 @@ class Predictor {
   virtual void Observe(uint64_t first, uint64_t last, IoOp op, std::vector<Prediction>* out) = 0;
 };
 
-// "none" (nullptr), "stride", "markov". kInvalidArgument for anything else.
+// "none" (nullptr), "stride", "markov", "ensemble" (stride and markov by multiplicative
+// weights). kInvalidArgument for anything else.
 Result<std::unique_ptr<Predictor>> MakePredictor(const std::string& name);
 
 // Precision: predicted granules that were then accessed, over granules predicted.

@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "predict/ensemble.h"
 #include "predict/markov.h"
 #include "predict/stride.h"
 
@@ -82,6 +83,37 @@ TEST(MarkovTest, StaysQuietOnARandomStreamAndBoundsItsMemory) {
   EXPECT_LE(m.chunks(), 1001u);
 }
 
+std::unique_ptr<EnsemblePredictor> Ensemble() {
+  std::vector<std::unique_ptr<Predictor>> m;
+  m.emplace_back(new StridePredictor());
+  m.emplace_back(new MarkovPredictor());
+  return std::make_unique<EnsemblePredictor>(std::move(m));
+}
+
+TEST(EnsembleTest, FollowsWhicheverMemberIsRight) {
+  std::vector<uint64_t> stride;
+  for (uint64_t i = 0; i < 2000; ++i) stride.push_back(5000 + 3 * i);
+  auto e = Ensemble();
+  PredictionTracker ts = Replay(*e, stride);
+  EXPECT_GT(ts.precision(), 0.9);
+  EXPECT_GT(ts.recall(), 0.9);
+
+  const std::vector<uint64_t> cycle = {17, 5, 900, 42, 3, 77777, 12, 640};
+  std::vector<uint64_t> rep;
+  for (int r = 0; r < 200; ++r) rep.insert(rep.end(), cycle.begin(), cycle.end());
+  auto e2 = Ensemble();
+  PredictionTracker tm = Replay(*e2, rep);
+  EXPECT_GT(tm.recall(), 0.8);
+  EXPECT_GT(tm.precision(), 0.8);
+  EXPECT_GT(e2->shares()[1], e2->shares()[0]);  // markov earned the weight
+}
+
+TEST(EnsembleTest, StaysQuietOnARandomStream) {
+  auto e = Ensemble();
+  PredictionTracker t = Replay(*e, RandomAccesses(5000, 3));
+  EXPECT_LT(t.predicted(), 50u);
+}
+
 TEST(PredictionTrackerTest, CountsPrecisionRecallAndTimeliness) {
   PredictionTracker t;
   t.Predicted(1);
@@ -103,6 +135,7 @@ TEST(MakePredictorTest, NamesAreChecked) {
   EXPECT_EQ(MakePredictor("none").value(), nullptr);
   EXPECT_STREQ(MakePredictor("stride").value()->name(), "stride");
   EXPECT_STREQ(MakePredictor("markov").value()->name(), "markov");
+  EXPECT_STREQ(MakePredictor("ensemble").value()->name(), "ensemble");
   EXPECT_FALSE(MakePredictor("oracle").ok());
 }
 
