@@ -77,7 +77,7 @@ grep -q "stretched by 2x" "$T/s2.html" || die "the report does not say the trace
 python3 - "$T/pred.json" <<'PY' || die "simulate --predictor all: wrong results"
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
-assert [(x["policy"], x["predictor"]) for x in r] == [("adaptive", "none"), ("adaptive", "stride"), ("adaptive", "markov")], r
+assert [(x["policy"], x["predictor"]) for x in r] == [("adaptive", p) for p in ("none", "stride", "markov", "ensemble")], r
 for x in r:
     assert {"precision", "recall", "timeliness", "wasted_bytes", "predict_cpu_s", "train_cpu_s"} <= set(x)
     assert 0 <= x["precision"] <= 1 and 0 <= x["recall"] <= 1
