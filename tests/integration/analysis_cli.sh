@@ -92,7 +92,7 @@ expect_exit 1 "device 7 has no records.*its devices are 0" "$FERRY" simulate "$T
 printf 'fio version 3 iolog\n' >"$T/empty.log"
 expect_exit 1 "no read or write records" "$FERRY" simulate "$T/empty.log"
 head -c 4096 /dev/urandom >"$T/garbage"
-expect_exit 1 "cannot tell the format" "$FERRY" simulate "$T/garbage"
+expect_exit 1 "garbage.*give --format" "$FERRY" simulate "$T/garbage"
 pass "simulate: JSON schema, determinism, HTML report, time scale, bad input"
 
 # A migration ordered by the trace: the copy is complete and exact, and a bad trace is
