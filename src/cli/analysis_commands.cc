@@ -254,6 +254,21 @@ std::string SimReport(const SimArgs& a, const nlohmann::json& scenario, const st
   std::vector<std::vector<std::string>> rows;
   for (const auto& r : results) rows.push_back(ResultRow(r, volume));
   body += "<h2>Policies</h2>" + Table(kHeader, rows);
+  std::vector<std::vector<std::string>> pred_rows;
+  for (const auto& r : results) {
+    if (r.predictor == "none") continue;
+    pred_rows.push_back({PolicyName(r.policy), r.predictor, fmt::format("{:.3f}", r.precision),
+                         fmt::format("{:.3f}", r.recall), fmt::format("{:.3f}", r.timeliness), FormatSize(r.wasted_bytes),
+                         fmt::format("{:.3f}", r.predict_cpu_s), fmt::format("{:.4f}", r.read_stall_ratio)});
+  }
+  if (!pred_rows.empty()) {
+    body += "<h2>Predictors</h2>" +
+            Table({"policy", "predictor", "precision", "recall", "timeliness", "wasted", "predict CPU s", "stall ratio"},
+                  pred_rows) +
+            "<p class=note>precision: predicted granules accessed afterwards / predicted; recall: accesses that had "
+            "been predicted / all accesses after the start; timeliness: of those, the share already present; wasted: "
+            "bytes prefetched on a prediction and never accessed afterwards.</p>";
+  }
   body += "<p class=note>dmclone: ascending copy, reads of data not yet copied go to the source; qemu-stream: "
           "ascending 512 KiB copy with copy-on-read; heat: fixed chunks hottest first; adaptive: ferry; "
           "clairvoyant: the order of true next access (a bound, not a policy).</p>";

@@ -73,7 +73,8 @@ done
 "$FERRY" simulate "$T/w.log" --policy adaptive --time-scale 2 --report "$T/s2.html" | grep -q "stretched by 2x" \
   || die "a stretched trace is not said to be stretched"
 grep -q "stretched by 2x" "$T/s2.html" || die "the report does not say the trace is stretched"
-"$FERRY" simulate "$T/w.log" --policy adaptive --predictor all --json >"$T/pred.json"
+"$FERRY" simulate "$T/w.log" --policy adaptive --predictor all --json --report "$T/pred.html" >"$T/pred.json"
+grep -q "<h2>Predictors</h2>" "$T/pred.html" || die "the report has no predictor table"
 python3 - "$T/pred.json" <<'PY' || die "simulate --predictor all: wrong results"
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
