@@ -20,10 +20,6 @@
 namespace ferry::cli {
 namespace {
 
-int Fail(int code, const std::string& m) {
-  std::cerr << "ferry: " << m << std::endl;
-  return code;
-}
 
 Status WriteFile(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::trunc);

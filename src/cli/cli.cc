@@ -36,11 +36,7 @@ void InstallSignalHandlers() {
   sigaction(SIGHUP, &sa, nullptr);  // the terminal went away: stop cleanly too
 }
 
-// Prints "ferry: <message>" and returns `code`.
-int Fail(int code, const std::string& message) {
-  std::cerr << "ferry: " << message << std::endl;
-  return code;
-}
+using ferry::cli::Fail;  // the message form, from cli.h
 int Fail(int code, const Status& s) { return Fail(code, s.message()); }
 // A volume that cannot be opened: a malformed name is a usage error, anything else a failure.
 int FailOpen(const Status& s) { return Fail(s.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure, s); }
@@ -341,6 +337,11 @@ int RunStatus(const std::string& path, bool json) {
 }
 
 }  // namespace
+
+int Fail(int code, const std::string& message) {
+  std::cerr << "ferry: " << message << std::endl;
+  return code;
+}
 
 int Main(int argc, char** argv) {
   CLI::App app{

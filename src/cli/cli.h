@@ -2,6 +2,8 @@
 // Exit codes: 0 success, 1 failure, 2 usage error, 3 verification mismatch.
 #pragma once
 
+#include <string>
+
 namespace ferry::cli {
 
 constexpr int kExitOk = 0;
@@ -10,5 +12,8 @@ constexpr int kExitUsage = 2;
 constexpr int kExitMismatch = 3;
 
 int Main(int argc, char** argv);
+
+// Prints "ferry: <message>" on stderr and returns `code`.
+int Fail(int code, const std::string& message);
 
 }  // namespace ferry::cli

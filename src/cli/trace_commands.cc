@@ -8,7 +8,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 
 #include "cli/cli.h"
 #include "cli/parsed_flags.h"
@@ -56,10 +55,10 @@ class Output {
 Result<uint64_t> WriteTrace(TraceReader& reader, int64_t dev, const std::string& to, const std::string& target,
                             const std::string& out_path) {
   FERRY_ASSIGN_OR_RETURN(TraceFormat format, ParseTraceFormat(to));
+  if (!TraceFormatWritable(format)) {  // checked before the file is created
+    return InvalidArgument(std::string("ferry cannot write ") + TraceFormatName(format) + " traces: use --to fio or --to msr");
+  }
   Output out;
-  // Check the format before creating the file.
-  std::ostringstream probe;
-  FERRY_RETURN_IF_ERROR(MakeTraceWriter(format, probe, target).status());
   FERRY_RETURN_IF_ERROR(out.Open(out_path));
   FERRY_ASSIGN_OR_RETURN(auto w, MakeTraceWriter(format, out.stream(), target));
   IoEvent e;
@@ -87,10 +86,6 @@ void SayWritten(const std::string& out, uint64_t n, const std::string& to) {
   }
 }
 
-int Fail(int code, const std::string& m) {
-  std::cerr << "ferry: " << m << std::endl;
-  return code;
-}
 
 int RunInfo(TraceArgs& a) {
   auto r = OpenTraceInput(a.in);
@@ -132,8 +127,7 @@ int RunConvert(TraceArgs& a) {
   if (!ParseTraceFormat(a.to).ok()) return Fail(kExitUsage, "invalid --to '" + a.to + "': use fio or msr");
   auto n = WriteTrace(**r, a.in.dev, a.to, a.target, a.out);
   ReportSkipped(a.in);
-  if (!n.ok()) return Fail(n.status().code() == StatusCode::kInvalidArgument && !ParseTraceFormat(a.to).ok() ? kExitUsage : kExitFailure,
-                           n.status().message());
+  if (!n.ok()) return Fail(kExitFailure, n.status().message());
   SayWritten(a.out, *n, a.to);
   return kExitOk;
 }
@@ -165,7 +159,7 @@ int RunSynth(const SynthArgs& a) {
   if (!p.status.ok()) return Fail(kExitUsage, p.status.message());
   auto r = NewSyntheticTrace(o);
   if (!r.ok()) return Fail(kExitUsage, r.status().message());
-  if (!ParseTraceFormat(a.to).ok() || (a.to != "fio" && a.to != "msr")) {
+  if (auto f = ParseTraceFormat(a.to); !f.ok() || !TraceFormatWritable(*f)) {
     return Fail(kExitUsage, "invalid --to '" + a.to + "': use fio or msr");
   }
   auto n = WriteTrace(**r, -1, a.to, a.target, a.out);

@@ -35,7 +35,8 @@ std::chrono::nanoseconds HistoryEnd(const MigrateOptions& o) {
   return end;
 }
 
-SchedulerOptions SchedulerOptionsFor(const MigrateOptions& o) {
+// `history_end`: HistoryEnd(o), the recorded history's span.
+SchedulerOptions SchedulerOptionsFor(const MigrateOptions& o, std::chrono::nanoseconds history_end) {
   SchedulerOptions s;
   s.policy = o.policy;
   s.min_chunk = o.min_chunk;
@@ -44,9 +45,8 @@ SchedulerOptions SchedulerOptionsFor(const MigrateOptions& o) {
   s.adapt_chunk_size = o.adapt_chunk_size;
   if (o.history && !o.history->empty()) {
     // The whole recorded history is one heat window.
-    const std::chrono::nanoseconds span = HistoryEnd(o);
-    s.heat.slide = std::max<std::chrono::nanoseconds>(std::chrono::seconds(1), span / 1000);
-    s.heat.window = span + 2 * s.heat.slide;
+    s.heat.slide = std::max<std::chrono::nanoseconds>(std::chrono::seconds(1), history_end / 1000);
+    s.heat.window = history_end + 2 * s.heat.slide;
   }
   return s;
 }
@@ -58,7 +58,7 @@ class Migration {
         map_(src.size(), o.granule_size),
         start_(Clock::now()),
         history_end_(HistoryEnd(o)),
-        sched_(map_, SchedulerOptionsFor(o), Now()),
+        sched_(map_, SchedulerOptionsFor(o, history_end_), Now()),
         limiter_(o.rate_limit) {}
 
   Result<MigrateStats> Run();

@@ -126,11 +126,11 @@ std::vector<GranuleHeat> HeatMap::Snapshot(bool sorted) const {
   return out;
 }
 
-HeatThresholds HeatMap::QuantileThresholds(double hot_quantile) const {
-  std::vector<uint32_t> counts;
-  for (const auto& h : Snapshot(false)) counts.push_back(h.count);
+HeatThresholds QuantileThresholds(const std::vector<GranuleHeat>& heat, double hot_quantile) {
   HeatThresholds t;
-  if (counts.empty()) return t;
+  if (heat.empty()) return t;
+  std::vector<uint32_t> counts(heat.size());
+  for (size_t i = 0; i < heat.size(); ++i) counts[i] = heat[i].count;
   hot_quantile = std::clamp(hot_quantile, 0.0, 1.0);
   size_t k = std::min(counts.size() - 1, static_cast<size_t>(hot_quantile * static_cast<double>(counts.size())));
   std::nth_element(counts.begin(), counts.begin() + static_cast<ptrdiff_t>(k), counts.end());

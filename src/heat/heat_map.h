@@ -50,6 +50,11 @@ struct GranuleHeat {
   uint32_t count = 0;
 };
 
+// Thresholds from the distribution of counts over `heat` (touched granules, any order):
+// hot is the count at quantile `hot_quantile` (e.g. 0.9: the top 10% are hot), warm is
+// any touched granule. At least {1, 2}.
+HeatThresholds QuantileThresholds(const std::vector<GranuleHeat>& heat, double hot_quantile);
+
 class HeatMap {
  public:
   // `granule_size` must be a power of two; `slide` > 0 and <= `window` (callers validate,
@@ -72,10 +77,10 @@ class HeatMap {
   // Every touched granule with its count, ascending by granule (or in no particular
   // order, which is cheaper, when not `sorted`).
   std::vector<GranuleHeat> Snapshot(bool sorted = true) const;
-  // Thresholds from the distribution of counts over touched granules: hot is the count
-  // at quantile `hot_quantile` (e.g. 0.9: the top 10% of touched granules are hot),
-  // warm is any touched granule. At least {1, 2}.
-  HeatThresholds QuantileThresholds(double hot_quantile) const;
+  // QuantileThresholds over this window's touched granules.
+  HeatThresholds QuantileThresholds(double hot_quantile) const {
+    return ferry::QuantileThresholds(Snapshot(false), hot_quantile);
+  }
   // Total accesses recorded since construction (granule touches, not events).
   uint64_t total_touches() const { return total_touches_; }
 

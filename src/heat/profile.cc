@@ -27,10 +27,11 @@ HeatProfile BuildHeatProfile(const std::vector<IoEvent>& events, const HeatProfi
   auto sample = [&](double time_s) {
     ClassSample s;
     s.time_s = time_s;
-    HeatThresholds th = o.hot_count ? HeatThresholds{1, o.hot_count} : heat.QuantileThresholds(o.hot_quantile);
+    const std::vector<GranuleHeat> snapshot = heat.Snapshot(/*sorted=*/false);
+    HeatThresholds th = o.hot_count ? HeatThresholds{1, o.hot_count} : QuantileThresholds(snapshot, o.hot_quantile);
     s.hot_threshold = th.hot;
     uint64_t hot = 0, warm = 0;
-    for (const GranuleHeat& h : heat.Snapshot()) {
+    for (const GranuleHeat& h : snapshot) {
       if (h.granule >= volume_granules) continue;
       (th.Classify(h.count) == HeatClass::kHot ? hot : warm) += 1;
     }

@@ -20,16 +20,7 @@ ChunkPlanner::ChunkPlanner(const ChunkMap& map, const PlanOptions& options)
 
 void ChunkPlanner::Replan(const std::vector<GranuleHeat>& heat) {
   by_offset_.clear();
-  // The hot threshold: the hot_quantile count of the touched granules.
-  uint32_t hot = 2;
-  if (!heat.empty()) {
-    std::vector<uint32_t> counts(heat.size());
-    for (size_t i = 0; i < heat.size(); ++i) counts[i] = heat[i].count;
-    size_t k = std::min(counts.size() - 1,
-                        static_cast<size_t>(std::clamp(options_.hot_quantile, 0.0, 1.0) * static_cast<double>(counts.size())));
-    std::nth_element(counts.begin(), counts.begin() + static_cast<ptrdiff_t>(k), counts.end());
-    hot = std::max<uint32_t>(2, counts[k]);
-  }
+  const uint32_t hot = QuantileThresholds(heat, options_.hot_quantile).hot;
   const uint64_t n = map_.granule_count();
   auto add_region = [&](uint64_t region, uint64_t sum, uint64_t hot_count, uint64_t warm_count) {
     HeatRegion r;

@@ -99,6 +99,13 @@ class Run {
     }
   }
 
+  // The granules [first, last] an access touches (zero length: one); the access must
+  // start inside the volume, and is clipped to it.
+  std::pair<uint64_t, uint64_t> Granules(const IoEvent& e) const {
+    const uint64_t g = map_.granule_size();
+    return {e.offset / g, std::min(e.offset + std::max<uint64_t>(e.length, 1) - 1, map_.volume_size() - 1) / g};
+  }
+
   // When granule g will be present (now if it is).
   Time ReadyAt(uint64_t g, Time now) const {
     if (map_.state(GranuleIndex(g)) == GranuleState::kPresent) return now;
@@ -208,8 +215,8 @@ SimResult Run::Go() {
     const IoEvent& e = events_[i];
     sched_.OnAppIo(e);
     if (predictor_ && e.offset < map_.volume_size()) {
-      Predict(e.offset / gsize, std::min(e.offset + std::max<uint64_t>(e.length, 1) - 1, map_.volume_size() - 1) / gsize,
-              e.op, false);
+      const auto [first, last] = Granules(e);
+      Predict(first, last, e.op, false);
     }
   }
   if (sched_.options().policy == Policy::kClairvoyant) {
@@ -219,8 +226,7 @@ SimResult Run::Go() {
     for (size_t k = i; k < events_.size(); ++k) {
       const IoEvent& e = events_[k];
       if (e.offset >= map_.volume_size()) continue;
-      const uint64_t first = e.offset / gsize;
-      const uint64_t last = std::min(e.offset + std::max<uint64_t>(e.length, 1) - 1, map_.volume_size() - 1) / gsize;
+      const auto [first, last] = Granules(e);
       for (uint64_t g = first; g <= last; ++g) {
         const bool whole_write = e.op == IoOp::kWrite && e.offset <= g * gsize && e.offset + e.length >= (g + 1) * gsize;
         if (!whole_write && seen.insert(g).second) order.push_back(g);
@@ -248,8 +254,7 @@ SimResult Run::Go() {
     const IoEvent& e = events_[i++];
     if (e.offset >= map_.volume_size()) continue;
     sched_.OnAppIo(e);
-    const uint64_t first = e.offset / gsize;
-    const uint64_t last = std::min(e.offset + std::max<uint64_t>(e.length, 1) - 1, map_.volume_size() - 1) / gsize;
+    const auto [first, last] = Granules(e);
     if (predictor_) {
       for (uint64_t g = first; g <= last; ++g) {
         tracker_.Accessed(g, map_.state(GranuleIndex(g)) == GranuleState::kPresent);

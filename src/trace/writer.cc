@@ -45,14 +45,15 @@ class MsrCsvWriter : public TraceWriter {
 
 }  // namespace
 
+bool TraceFormatWritable(TraceFormat format) { return format == TraceFormat::kFioIolog || format == TraceFormat::kMsr; }
+
 Result<std::unique_ptr<TraceWriter>> MakeTraceWriter(TraceFormat format, std::ostream& out, const std::string& target) {
-  switch (format) {
-    case TraceFormat::kFioIolog: return std::unique_ptr<TraceWriter>(new FioIologWriter(out, target));
-    case TraceFormat::kMsr: return std::unique_ptr<TraceWriter>(new MsrCsvWriter(out, target));
-    default:
-      return InvalidArgument(std::string("ferry cannot write ") + TraceFormatName(format) +
-                             " traces: use --to fio or --to msr");
+  if (!TraceFormatWritable(format)) {
+    return InvalidArgument(std::string("ferry cannot write ") + TraceFormatName(format) +
+                           " traces: use --to fio or --to msr");
   }
+  if (format == TraceFormat::kMsr) return std::unique_ptr<TraceWriter>(new MsrCsvWriter(out, target));
+  return std::unique_ptr<TraceWriter>(new FioIologWriter(out, target));
 }
 
 }  // namespace ferry

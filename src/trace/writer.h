@@ -19,6 +19,9 @@ class TraceWriter {
   virtual void Finish() = 0;
 };
 
+// Whether ferry writes `format` (fio, msr).
+bool TraceFormatWritable(TraceFormat format);
+
 // A writer of `format` to `out` (fio or msr). For fio, `target` is the file or device
 // named in the log (fio --replay_redirect overrides it); for msr it is the Hostname.
 // kInvalidArgument for a format ferry only reads.
