@@ -55,6 +55,31 @@ TEST(StrideTest, FollowsInterleavedStreams) {
   EXPECT_GT(t.recall(), 0.9);
 }
 
+TEST(StrideTest, KeepsASlowReaderAmongScatteredWrites) {
+  // The hadoop trace's shape: 128 KiB reads (two granules) between hundreds of
+  // scattered writes. Streams are per kind, and a trendless stream is replaced first,
+  // so the reader keeps its stream; its stride is two granules, first to first.
+  std::mt19937_64 rng(7);
+  StridePredictor p;
+  std::vector<Prediction> out;
+  std::vector<uint64_t> predicted;
+  int hits = 0;
+  for (uint64_t i = 0; i < 200; ++i) {
+    for (int w = 0; w < 300; ++w) {
+      const uint64_t g = rng() % (1ull << 30);
+      out.clear();
+      p.Observe(g, g, IoOp::kWrite, &out);
+    }
+    const uint64_t first = 5000000 + 2 * i;
+    hits += std::find(predicted.begin(), predicted.end(), first) != predicted.end();
+    out.clear();
+    p.Observe(first, first + 1, IoOp::kRead, &out);
+    predicted.clear();
+    for (const Prediction& pr : out) predicted.push_back(pr.granule);
+  }
+  EXPECT_GT(hits, 190);
+}
+
 TEST(StrideTest, StaysQuietOnARandomStream) {
   StridePredictor p;
   PredictionTracker t = Replay(p, RandomAccesses(5000, 1));

@@ -1,7 +1,9 @@
 // StridePredictor: majority-trend detection over recent deltas per stream (Leap, Al
-// Maruf and Chowdhury, USENIX ATC'20). Accesses are assigned to the stream whose last
-// access is nearest (within `max_gap` granules; up to `max_streams` streams, the least
-// recently used replaced). Each stream keeps its last `window` deltas; when one delta
+// Maruf and Chowdhury, USENIX ATC'20). Reads and writes have separate tables of up to
+// `max_streams` streams each; an access is assigned to the stream of its kind whose last
+// access is nearest (within `max_gap` granules). A new stream replaces the least recently used one without a
+// trend, or the least recently used of all when every stream has one, so a slow
+// sequential reader is not pushed out by a burst of scattered writes. Each stream keeps its last `window` deltas; when one delta
 // is a strict majority (Boyer-Moore vote, then a count), the stream predicts the next
 // `depth` accesses along it. As in Leap, the prefetch depth doubles after a hit (the
 // stream's access was predicted) up to `max_depth` and halves after a miss; with no
@@ -31,14 +33,15 @@ class StridePredictor : public Predictor {
 
  private:
   struct Stream {
-    uint64_t last = 0;            // last granule accessed
+    uint64_t first = 0, last = 0;  // the last access's granules
     std::deque<int64_t> deltas;   // most recent last
     int depth = 1;
     std::vector<uint64_t> ahead;  // granules predicted last time
     uint64_t used = 0;            // for LRU
+    bool trend = false;           // a majority delta at the last access
   };
   StrideOptions o_;
-  std::vector<Stream> streams_;
+  std::vector<Stream> streams_[2];  // reads, writes
   uint64_t clock_ = 0;
 };
 

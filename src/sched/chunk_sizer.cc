@@ -41,6 +41,7 @@ void ChunkSizer::OnCompleted(uint64_t bytes, Clock::time_point now) {
   window_start_ = now;
   window_bytes_ = 0;
   window_ops_ = 0;
+  best_throughput_ = std::max(best_throughput_, throughput);
 
   if (!probing_) {  // a window at the base size
     base_throughput_ = throughput;
@@ -52,7 +53,9 @@ void ChunkSizer::OnCompleted(uint64_t bytes, Clock::time_point now) {
     return;
   }
   probing_ = false;
-  if (throughput > base_throughput_ * (1 + kSignificant)) {  // the probe is better: go on
+  const bool better = throughput > base_throughput_ * (1 + kSignificant);
+  const bool smaller_enough = prefer_small_ && size_ < base_size_ && throughput >= best_throughput_ * (1 - kSignificant);
+  if (better || smaller_enough) {  // the probe is better (or smaller, and good enough): go on
     base_size_ = size_;
     base_throughput_ = throughput;
     failed_probes_ = 0;

@@ -32,6 +32,11 @@ class ChunkSizer {
              Clock::duration window = std::chrono::milliseconds(100), int min_ops = 8, uint64_t start = 0);
 
   uint64_t size() const { return size_; }
+  // While an application waits on copies (a live migration), a smaller chunk is worth
+  // having for its own sake: a demand queues behind less, and the copy order is finer.
+  // Then a probe down is kept when it gives at least (1 - 10%) of the best throughput
+  // seen, which bounds the cost at 10%. Off for a plain copy.
+  void set_prefer_small(bool on) { prefer_small_ = on; }
   // Records that `bytes` finished at `now`; may change size().
   void OnCompleted(uint64_t bytes, Clock::time_point now);
 
@@ -46,6 +51,8 @@ class ChunkSizer {
   uint64_t size_;
   uint64_t base_size_;
   double base_throughput_ = 0;  // bytes/s measured at base_size_ (0: not yet)
+  double best_throughput_ = 0;  // the most seen in any window
+  bool prefer_small_ = false;
   bool probing_ = false;        // size_ is a probe away from base_size_
   bool growing_ = true;
   int hold_ = 0;                // windows left at the base before the next probe

@@ -12,9 +12,11 @@ using std::chrono::microseconds;
 
 // Drives the sizer with a modelled device: each op costs latency + size/bandwidth,
 // `depth` ops in flight. Returns the size it settles on.
-uint64_t Settle(double latency_s, double bw, uint64_t min, uint64_t max) {
+uint64_t Settle(double latency_s, double bw, uint64_t min, uint64_t max, bool prefer_small = false,
+                uint64_t start = 0) {
   Clock::time_point t{};
-  ChunkSizer s(min, max, t);
+  ChunkSizer s(min, max, t, std::chrono::milliseconds(100), 8, start);
+  s.set_prefer_small(prefer_small);
   for (int i = 0; i < 20000; ++i) {
     uint64_t size = s.size();
     double op_s = latency_s + static_cast<double>(size) / bw;
@@ -46,6 +48,16 @@ TEST(ChunkSizerTest, StaysWithinBounds) {
   EXPECT_LE(s, 1u << 20);
   s = Settle(0.0, 1e9, 64 << 10, 1 << 20);
   EXPECT_GE(s, 64u << 10);
+}
+
+TEST(ChunkSizerTest, PrefersSmallerChunksOnlyWhenTheyCostLittle) {
+  // Bandwidth-bound (no latency): every size gives the same throughput. A plain copy
+  // stays where it started; with an application waiting it walks down to the minimum.
+  EXPECT_EQ(Settle(0.0, 1e8, 64 << 10, 2 << 20, false, 2 << 20), 2u << 20);
+  EXPECT_EQ(Settle(0.0, 1e8, 64 << 10, 2 << 20, true, 2 << 20), 64u << 10);
+  // Latency-bound (20 ms a request): halving the chunk loses far more than 10%, so it
+  // still climbs to MiBs.
+  EXPECT_GE(Settle(0.020, 1e9, 64 << 10, 64 << 20, true), 8u << 20);
 }
 
 TEST(ChunkSizerTest, FixedWhenMinEqualsMax) {

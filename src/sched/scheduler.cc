@@ -206,7 +206,13 @@ std::optional<CopyOp> Scheduler::Next(Time now) {
       prefetch_.pop_front();
       continue;
     }
+    // A prediction is copied as predicted (its missing run, at most a chunk); the rest
+    // of a demand's chunk as the chunk.
     GranuleRun chunk = ChunkAt(m->first.value);
+    if (predicted) {
+      const GranuleRun run = *map_.NextMissing(m->first, end - m->first.value, end);
+      chunk = {run.first, std::min(chunk.first.value + chunk.count, run.first.value + run.count) - run.first.value};
+    }
     want.count = end > chunk.first.value + chunk.count ? end - (chunk.first.value + chunk.count) : 0;
     want.first = GranuleIndex(chunk.first.value + chunk.count);
     if (want.count == 0) prefetch_.pop_front();
@@ -234,6 +240,7 @@ void Scheduler::OnCopyDone(const CopyOp& op, bool ok, Time now) {
     const Time took = now - op.issued;
     if (!fastest_demand_ || took < *fastest_demand_) fastest_demand_ = took;
     if (took > 2 * *fastest_demand_) last_suffer_ = now;
+    sizer_.set_prefer_small(true);
   }
   if (!ok) {  // look at these granules again
     cursor_ = std::min(cursor_, op.run.first.value);
@@ -241,7 +248,7 @@ void Scheduler::OnCopyDone(const CopyOp& op, bool ok, Time now) {
     order_pos_ = 0;
     return;
   }
-  if (op.priority == CopyPriority::kBackground && !op.source_zero && options_.adapt_chunk_size) {
+  if (!op.source_zero && options_.adapt_chunk_size) {
     sizer_.OnCompleted(op.bytes.length, AsTimePoint(now));
   }
 }
