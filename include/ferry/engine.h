@@ -24,6 +24,8 @@
 
 namespace ferry {
 
+class Predictor;  // predict/predictor.h
+
 struct Progress {
   uint64_t total_bytes = 0;  // bytes the run has to account for
   uint64_t done_bytes = 0;   // of which done (copied, skipped, or already present)
@@ -52,6 +54,10 @@ struct MigrateOptions {
   // Recorded application I/O (`--trace`), the access history that orders the copy: the
   // whole history counts as one heat window. Not owned; may be null.
   const std::vector<IoEvent>* history = nullptr;
+  // Predicts from the history what the workload touches next (predict/predictor.h):
+  // it observes the history, trains on it, and the continuation it predicts is copied
+  // first, most likely first. Not owned; may be null.
+  Predictor* predictor = nullptr;
   // Called, under the engine's lock, for each copy as the scheduler issues it: the
   // decision log that tests compare with the simulator's.
   std::function<void(const Range&)> on_copy;
@@ -60,6 +66,7 @@ struct MigrateOptions {
 };
 
 struct MigrateStats {
+  uint64_t predicted_granules = 0;  // queued first on the predictor's word
   uint64_t volume_size = 0;
   uint64_t bytes_copied = 0;   // read from the source and written
   uint64_t bytes_skipped = 0;  // holes and zero blocks: zeroed on DST, or nothing

@@ -154,6 +154,7 @@ struct SimArgs {
   TraceInput in;
   std::string policy = "all";
   std::string predictor = "none";
+  std::string model;
   std::string granule = "64K", min_chunk, max_chunk = "2M", source_latency = "2ms", source_bw, dest_latency = "100us";
   std::string warmup = "25%", volume_size;
   double time_scale = 1.0;
@@ -255,11 +256,13 @@ std::string SimReport(const SimArgs& a, const nlohmann::json& scenario, const st
     if (r.predictor == "none") continue;
     pred_rows.push_back({PolicyName(r.policy), r.predictor, fmt::format("{:.3f}", r.precision),
                          fmt::format("{:.3f}", r.recall), fmt::format("{:.3f}", r.timeliness), FormatSize(r.wasted_bytes),
-                         fmt::format("{:.3f}", r.predict_cpu_s), fmt::format("{:.4f}", r.read_stall_ratio)});
+                         fmt::format("{:.3f}", r.predict_cpu_s), fmt::format("{:.3f}", r.train_cpu_s),
+                         fmt::format("{:.4f}", r.read_stall_ratio)});
   }
   if (!pred_rows.empty()) {
     body += "<h2>Predictors</h2>" +
-            Table({"policy", "predictor", "precision", "recall", "timeliness", "wasted", "predict CPU s", "stall ratio"},
+            Table({"policy", "predictor", "precision", "recall", "timeliness", "wasted", "predict CPU s", "train CPU s",
+                   "stall ratio"},
                   pred_rows) +
             "<p class=note>precision: predicted granules accessed afterwards / predicted; recall: accesses that had "
             "been predicted / all accesses after the start; timeliness: of those, the share already present; wasted: "
@@ -342,10 +345,17 @@ int RunSimulate(SimArgs& a) {
     policies = {*pol};
   }
   std::vector<std::string> predictors = {a.predictor};
-  if (a.predictor == "all") {
-    predictors = {"none", "stride", "markov", "ensemble"};
-  } else if (auto p = MakePredictor(a.predictor); !p.ok()) {
-    return Fail(kExitUsage, p.status().message() + " (or all)");
+  if (a.predictor == "all") predictors = PredictorNames();
+  for (const std::string& name : predictors) {  // names, and the model file, before the trace is read
+    PredictorConfig pc;
+    pc.model = a.model;
+    pc.granule_size = s.granule_size;
+    if (a.predictor == "all" && !a.model.empty() && name != "lstm" && name != "ensemble") continue;
+    if (auto p = MakePredictor(name, pc); !p.ok()) {
+      if (p.status().code() == StatusCode::kNotSupported) return Fail(kExitFailure, p.status().message());
+      const bool unknown = p.status().message().rfind("unknown predictor", 0) == 0;
+      return Fail(kExitUsage, p.status().message() + (unknown ? " (or all)" : ""));
+    }
   }
   auto t = LoadTraceInput(a.in);
   if (!t.ok()) return Fail(TraceExitCode(a.in), t.status().message());
@@ -360,6 +370,7 @@ int RunSimulate(SimArgs& a) {
     for (const std::string& pred : PolicyUsesPredictor(pol) ? predictors : std::vector<std::string>{"none"}) {
       SimOptions so;
       so.predictor = pred;
+      if (pred == "lstm" || pred == "ensemble") so.model = a.model;
       results.push_back(Simulate(t->events, *r, pol, so));
     }
   }
@@ -432,9 +443,12 @@ void AddSimulateCommand(CLI::App& app, std::function<int()>* run) {
   AddTraceInputOptions(c, &a->in);
   c->add_option("--policy", a->policy, "dmclone, qemu-stream, heat, adaptive, clairvoyant or all (the default)")
       ->option_text("POLICY");
-  c->add_option("--predictor", a->predictor, "none (the default), stride, markov or all: predictions become "
-                                              "prefetches for the adaptive and heat policies")
+  c->add_option("--predictor", a->predictor, "none (the default), stride, markov, lstm, ensemble or all: "
+                                              "predictions become prefetches for the adaptive and heat policies")
       ->option_text("NAME");
+  c->add_option("--model", a->model, "start the LSTM from this model (ferry train) instead of training it on the "
+                                      "warm-up")
+      ->option_text("FILE");
   c->add_option("--granule", a->granule, "tracking unit (default: 64K)")->option_text("SIZE");
   c->add_option("--min-chunk", a->min_chunk, "smallest copy (default: the granule)")->option_text("SIZE");
   c->add_option("--max-chunk", a->max_chunk, "largest copy (default: 2M)")->option_text("SIZE");

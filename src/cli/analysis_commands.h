@@ -11,5 +11,7 @@ namespace ferry::cli {
 // exit code) when the command is chosen.
 void AddHeatCommand(CLI::App& app, std::function<int()>* run);
 void AddSimulateCommand(CLI::App& app, std::function<int()>* run);
+// `ferry train` (model_commands.cc).
+void AddTrainCommand(CLI::App& app, std::function<int()>* run);
 
 }  // namespace ferry::cli

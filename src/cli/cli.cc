@@ -15,6 +15,7 @@
 #include "cli/analysis_commands.h"
 #include "cli/trace_commands.h"
 #include "cli/trace_input.h"
+#include "predict/predictor.h"
 #include "ferry/engine.h"
 #include "ferry/journal.h"
 #include "ferry/units.h"
@@ -99,6 +100,7 @@ struct MigrateArgs {
   bool verify = false, release_source = false, json = false;
   std::string progress = "auto";
   std::string policy = "adaptive";
+  std::string predictor = "none", model;
   TraceInput trace;
 };
 
@@ -131,6 +133,23 @@ int RunMigrate(MigrateArgs& a) {
   }
 
   // Every check comes before anything is written to the destination or the journal.
+  std::unique_ptr<Predictor> predictor;
+  if (a.predictor != "none" || !a.model.empty()) {
+    if (a.trace.path.empty()) {
+      return Fail(kExitUsage, "--predictor and --model predict from the workload's history: give --trace FILE");
+    }
+    if (*policy != Policy::kAdaptive && *policy != Policy::kHeat) {
+      return Fail(kExitUsage, "--predictor works with --policy adaptive or heat, not " + a.policy);
+    }
+    PredictorConfig pc;
+    pc.model = a.model;
+    pc.granule_size = o.granule_size;
+    pc.background_training = false;  // it trains once, on the trace, before the copy
+    auto p = MakePredictor(a.predictor == "none" ? "lstm" : a.predictor, pc);
+    if (!p.ok()) return Fail(p.status().code() == StatusCode::kNotSupported ? kExitFailure : kExitUsage, p.status());
+    predictor = std::move(p).value();
+    o.predictor = predictor.get();
+  }
   LoadedTrace history;
   if (!a.trace.path.empty()) {
     auto t = LoadTraceInput(a.trace);
@@ -203,6 +222,8 @@ int RunMigrate(MigrateArgs& a) {
                             {"throughput_bps", stats->seconds > 0 ? (stats->volume_size - stats->bytes_resumed) /
                                                                         stats->seconds
                                                                   : 0.0},
+                            {"predictor", predictor ? predictor->name() : "none"},
+                            {"predicted_bytes", stats->predicted_granules * o.granule_size},
                             {"verify", nullptr},
                             {"source_released", false}};
   if (!a.json) {
@@ -216,7 +237,12 @@ int RunMigrate(MigrateArgs& a) {
                              FormatSize(stats->bytes_copied), FormatSize(stats->bytes_skipped),
                              FormatSize(stats->bytes_resumed), stats->copy_ops);
     if (stats->retries) std::cout << fmt::format(", {} retries", stats->retries);
-    std::cout << fmt::format(", last chunk size {}\n", FormatSize(stats->final_chunk_size)) << std::flush;
+    std::cout << fmt::format(", last chunk size {}\n", FormatSize(stats->final_chunk_size));
+    if (predictor) {
+      std::cout << fmt::format("  predictor {}: {} predicted from the trace, copied first\n", predictor->name(),
+                               FormatSize(stats->predicted_granules * o.granule_size));
+    }
+    std::cout << std::flush;
   }
 
   int code = kExitOk;
@@ -384,6 +410,13 @@ int Main(int argc, char** argv) {
                                                 "hottest first")
       ->option_text("FILE");
   AddTraceInputOptions(migrate, &ma.trace, "trace");
+  migrate->add_option("--predictor", ma.predictor, "with --trace: none (the default), stride, markov, lstm or "
+                                                   "ensemble; what it predicts the workload touches next is copied "
+                                                   "first")
+      ->option_text("NAME");
+  migrate->add_option("--model", ma.model, "an LSTM model from 'ferry train' (implies --predictor lstm unless "
+                                           "ensemble is given)")
+      ->option_text("FILE");
 
   std::string vsrc, vdst, vprogress = "auto";
   int vthreads = VerifyOptions{}.threads;
@@ -405,6 +438,7 @@ int Main(int argc, char** argv) {
   AddTraceCommands(app, &run_trace);
   AddHeatCommand(app, &run_trace);
   AddSimulateCommand(app, &run_trace);
+  AddTrainCommand(app, &run_trace);
 
   try {
     app.parse(argc, argv);

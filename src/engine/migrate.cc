@@ -12,6 +12,8 @@
 #include <optional>
 #include <thread>
 
+#include <absl/container/flat_hash_set.h>
+
 #include "common/interval_set.h"
 #include "common/zero.h"
 #include "engine/progress_meter.h"
@@ -19,6 +21,7 @@
 #include "ferry/engine.h"
 #include "ferry/units.h"
 #include "plan/chunk_map.h"
+#include "predict/predictor.h"
 #include "sched/scheduler.h"
 #include "volume/zero_map.h"
 
@@ -72,6 +75,10 @@ class Migration {
   }
   std::optional<Work> Next();
   void Worker();
+  // Runs the predictor over the history and queues the continuation it predicts;
+  // returns the granules queued.
+  uint64_t QueuePredicted();
+  static constexpr int kPredictionSteps = 256;
   // Bytes one attempt at a chunk accounted for; published only when it succeeds.
   struct Tally {
     uint64_t copied = 0, skipped = 0;
@@ -195,6 +202,36 @@ Status Migration::Commit() {
   return journal_->Commit(present, state).WithContext("committing the journal");
 }
 
+uint64_t Migration::QueuePredicted() {
+  Predictor& p = *o_.predictor;
+  const uint64_t g = map_.granule_size(), n = map_.granule_count();
+  std::vector<Prediction> out;
+  for (const IoEvent& e : *o_.history) {
+    if (e.offset >= src_.size()) continue;
+    const uint64_t end = std::min(e.offset + std::max<uint64_t>(e.length, 1), src_.size());
+    out.clear();
+    p.Observe(e.offset / g, (end - 1) / g, e.op, &out);
+  }
+  p.Train();
+  // The continuation: follow the most likely prediction, each step's predictions
+  // queued with the likelihood of the path that leads to them.
+  absl::flat_hash_set<uint64_t> queued;
+  double path = 1;
+  for (int step = 0; step < kPredictionSteps && !out.empty(); ++step) {
+    for (const Prediction& pr : out) {
+      if (pr.granule >= n) continue;
+      const uint64_t count = std::min(pr.count, n - pr.granule);
+      sched_.Prefetch({GranuleIndex(pr.granule), count}, path * pr.likelihood);
+      for (uint64_t k = 0; k < count; ++k) queued.insert(pr.granule + k);
+    }
+    const Prediction next = out.front();
+    path *= next.likelihood;
+    out.clear();
+    p.Observe(next.granule, next.granule + next.count - 1, IoOp::kRead, &out);
+  }
+  return queued.size();
+}
+
 Result<MigrateStats> Migration::Run() {
   const auto start = Clock::now();
   MigrateStats stats;
@@ -209,6 +246,7 @@ Result<MigrateStats> Migration::Run() {
   sched_.SetSourceZero(&src_zero_);
   if (o_.history) {
     for (const IoEvent& e : *o_.history) sched_.OnAppIo(e);
+    if (o_.predictor) stats.predicted_granules = QueuePredicted();
   }
 
   ProgressMeter meter(o_.on_progress, o_.progress_interval, src_.size(), stats.bytes_resumed);

@@ -1,10 +1,14 @@
 // EnsemblePredictor: multiplicative weights over other predictors by their measured
-// precision (DESIGN.md "Prediction"; Littlestone and Warmuth's weighted majority). Each
-// member's predictions are remembered for `horizon` accesses: a prediction accessed in
-// that time multiplies the member's weight by (1 + eta), one that expires unused by
-// (1 - eta). The ensemble passes on the predictions of members whose share of the total
-// weight is at least `min_share`, with likelihood scaled by that share, so a member
-// that keeps guessing wrong falls silent while a right one speaks.
+// precision (DESIGN.md "Prediction"; after Littlestone and Warmuth's weighted majority).
+// Each member's predictions are remembered for `horizon` accesses: a prediction
+// accessed in that time multiplies the member's weight by (1 + eta), one that expires
+// unused by (1 - eta); weights stay within [floor, 1]. The members are not rivals for
+// one answer but cover different patterns (stride the sequential runs, Markov the
+// repeats, the LSTM longer contexts), so the weights are not normalised against each
+// other: a member is heard while its own weight is at least `min_weight`, which holds
+// while its precision is above about 53% (eta 0.1), and its likelihoods are scaled by
+// its weight. A member that keeps guessing wrong falls silent however few or many
+// predictions the others make, and recovers when it is right again (docs/design-notes.md).
 #pragma once
 
 #include <deque>
@@ -21,7 +25,8 @@ namespace ferry {
 struct EnsembleOptions {
   double eta = 0.1;
   int horizon = 1024;      // accesses a prediction stays open (MSR server workloads revisit after hundreds)
-  double min_share = 0.2;  // of the total weight, for a member to be heard
+  double min_weight = 0.25;  // for a member to be heard
+  double floor = 1e-3;       // the least weight: a silenced member can recover
 };
 
 class EnsemblePredictor : public Predictor {
@@ -29,8 +34,10 @@ class EnsemblePredictor : public Predictor {
   EnsemblePredictor(std::vector<std::unique_ptr<Predictor>> members, const EnsembleOptions& options = {});
   const char* name() const override { return "ensemble"; }
   void Observe(uint64_t first, uint64_t last, IoOp op, std::vector<Prediction>* out) override;
-  // The members' weights, normalised to sum to 1, in member order.
-  std::vector<double> shares() const;
+  void Train() override;
+  double train_cpu_s() const override;
+  // The members' weights, in member order.
+  std::vector<double> weights() const;
 
  private:
   struct Member {

@@ -2,22 +2,46 @@
 #include "predict/predictor.h"
 
 #include "predict/ensemble.h"
+#include "predict/lstm.h"
 #include "predict/markov.h"
 #include "predict/stride.h"
 
 namespace ferry {
 
-Result<std::unique_ptr<Predictor>> MakePredictor(const std::string& name) {
+const std::vector<std::string>& PredictorNames() {
+  static const std::vector<std::string> names = {"none", "stride", "markov", "lstm", "ensemble"};
+  return names;
+}
+
+namespace {
+
+Result<std::unique_ptr<Predictor>> MakeLstm(const PredictorConfig& c) {
+  LstmOptions o;
+  o.granule_size = c.granule_size;
+  o.background = c.background_training;
+  return c.model.empty() ? NewLstmPredictor(o) : LoadLstmPredictor(c.model, o);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Predictor>> MakePredictor(const std::string& name, const PredictorConfig& config) {
+  if (!config.model.empty() && name != "lstm" && name != "ensemble") {
+    return InvalidArgument("--model is an LSTM model: it needs --predictor lstm or ensemble, not " + name);
+  }
   if (name == "none") return std::unique_ptr<Predictor>();
   if (name == "stride") return std::unique_ptr<Predictor>(new StridePredictor());
   if (name == "markov") return std::unique_ptr<Predictor>(new MarkovPredictor());
+  if (name == "lstm") return MakeLstm(config);
   if (name == "ensemble") {
+    auto lstm = MakeLstm(config);
+    if (!lstm.ok()) return lstm.status();
     std::vector<std::unique_ptr<Predictor>> members;
     members.emplace_back(new StridePredictor());
     members.emplace_back(new MarkovPredictor());
+    members.push_back(std::move(lstm).value());
     return std::unique_ptr<Predictor>(new EnsemblePredictor(std::move(members)));
   }
-  return InvalidArgument("unknown predictor '" + name + "': use none, stride, markov or ensemble");
+  return InvalidArgument("unknown predictor '" + name + "': use none, stride, markov, lstm or ensemble");
 }
 
 void PredictionTracker::Predicted(uint64_t granule) {

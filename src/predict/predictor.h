@@ -4,8 +4,9 @@
 // precision, recall (coverage) and timeliness.
 //
 // Implementations: `stride` (majority trend over recent deltas per stream, after Leap,
-// USENIX ATC'20), `markov` (successor counts between chunks) and `ensemble` (weights
-// the others by measured precision). Thread-compatible.
+// USENIX ATC'20), `markov` (successor counts between chunks), `lstm` (an LSTM over
+// delta tokens, predict/lstm.h) and `ensemble` (weights the others by measured
+// precision). Thread-compatible.
 #pragma once
 
 #include <chrono>
@@ -35,11 +36,25 @@ class Predictor {
   // One application access to granules [first, last]; appends the predictions it gives
   // rise to (best first) to *out.
   virtual void Observe(uint64_t first, uint64_t last, IoOp op, std::vector<Prediction>* out) = 0;
+  // The recorded history (the accesses observed so far) is over: a learned model
+  // trains on it now, on the calling thread. Default: nothing to do.
+  virtual void Train() {}
+  // CPU time spent training so far, in seconds.
+  virtual double train_cpu_s() const { return 0; }
 };
 
-// "none" (nullptr), "stride", "markov", "ensemble" (stride and markov by multiplicative
-// weights). kInvalidArgument for anything else.
-Result<std::unique_ptr<Predictor>> MakePredictor(const std::string& name);
+struct PredictorConfig {
+  std::string model;                 // lstm: a saved model to start from ("": train)
+  uint64_t granule_size = 64 << 10;  // lstm: the granule its deltas are counted in
+  bool background_training = true;   // lstm: false retrains inline (deterministic)
+};
+
+// "none" (nullptr), "stride", "markov", "lstm", "ensemble" (the other three by
+// multiplicative weights). kInvalidArgument for anything else, or for a model file that
+// cannot be loaded, or given to a predictor without an LSTM.
+Result<std::unique_ptr<Predictor>> MakePredictor(const std::string& name, const PredictorConfig& config = {});
+// The names MakePredictor accepts, "none" first.
+const std::vector<std::string>& PredictorNames();
 
 // Precision: predicted granules that were then accessed, over granules predicted.
 // Recall: accesses to granules that had been predicted, over all granule accesses

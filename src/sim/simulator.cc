@@ -30,7 +30,11 @@ class Run {
         sched_(map_, SchedulerOptionsFor(sc, policy), sc.migration_start) {
     result_.policy = policy;
     if (PolicyUsesPredictor(policy) && options.predictor != "none") {
-      auto p = MakePredictor(options.predictor);
+      PredictorConfig pc;
+      pc.model = options.model;
+      pc.granule_size = sc.s.granule_size;
+      pc.background_training = false;
+      auto p = MakePredictor(options.predictor, pc);
       assert(p.ok());
       predictor_ = std::move(p).value();
       result_.predictor = options.predictor;
@@ -134,15 +138,17 @@ class Run {
   PredictionTracker tracker_;
   absl::flat_hash_set<uint64_t> prefetched_;  // predicted granules copied, not yet accessed
   std::vector<Prediction> predictions_;
-  std::chrono::steady_clock::duration predict_cpu_{0};
+  double predict_cpu_ = 0;  // seconds
 };
 
 void Run::Predict(uint64_t first, uint64_t last, IoOp op, bool migrating) {
   if (!predictor_) return;
   predictions_.clear();
+  const double train0 = predictor_->train_cpu_s();
   const auto t0 = std::chrono::steady_clock::now();
   predictor_->Observe(first, last, op, &predictions_);
-  predict_cpu_ += std::chrono::steady_clock::now() - t0;
+  predict_cpu_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() -
+                  (predictor_->train_cpu_s() - train0);  // an inline retraining is training
   if (!migrating) return;
   const uint64_t n = map_.granule_count();
   for (const Prediction& p : predictions_) {
@@ -219,6 +225,7 @@ SimResult Run::Go() {
       Predict(first, last, e.op, false);
     }
   }
+  if (predictor_) predictor_->Train();  // the history is over
   if (sched_.options().policy == Policy::kClairvoyant) {
     // The true order of next access after the start (whole-granule writes need no data).
     std::vector<uint64_t> order;
@@ -277,7 +284,8 @@ SimResult Run::Go() {
     result_.recall = tracker_.recall();
     result_.timeliness = tracker_.timeliness();
     result_.wasted_bytes = prefetched_.size() * gsize;
-    result_.predict_cpu_s = std::chrono::duration<double>(predict_cpu_).count();
+    result_.train_cpu_s = predictor_->train_cpu_s();
+    result_.predict_cpu_s = predict_cpu_;
   }
 
   auto& lat = result_.read_latencies_us;

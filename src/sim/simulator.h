@@ -93,15 +93,19 @@ struct SimOptions {
   // Called for each copy the scheduler issues (the decision log).
   std::function<void(const Range&)> on_copy;
   // A predictor (MakePredictor's names) whose predictions become prefetch requests;
-  // used by the adaptive and heat policies, "none" for the others.
+  // used by the adaptive and heat policies, "none" for the others. A learned model
+  // trains on the accesses before the migration start (or starts from `model`), then
+  // retrains inline (the simulator's time is not the wall clock's, and its results are
+  // deterministic); that CPU time is train_cpu_s.
   std::string predictor = "none";
+  std::string model;  // PredictorConfig::model
 };
 
 // Whether `policy` takes predictions (the baselines model systems that do not).
 bool PolicyUsesPredictor(Policy policy);
 
 // Runs one policy over the resolved scenario (events as ResolveScenario left them).
-// An unknown predictor name is a programmer error (the CLI checks with MakePredictor).
+// A predictor MakePredictor refuses is a programmer error (the CLI checks first).
 SimResult Simulate(const std::vector<IoEvent>& events, const ResolvedScenario& scenario, Policy policy,
                    const SimOptions& options = {});
 

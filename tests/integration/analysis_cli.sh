@@ -78,7 +78,9 @@ grep -q "<h2>Predictors</h2>" "$T/pred.html" || die "the report has no predictor
 python3 - "$T/pred.json" <<'PY' || die "simulate --predictor all: wrong results"
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
-assert [(x["policy"], x["predictor"]) for x in r] == [("adaptive", p) for p in ("none", "stride", "markov", "ensemble")], r
+assert [(x["policy"], x["predictor"]) for x in r] == [("adaptive", p) for p in ("none", "stride", "markov", "lstm", "ensemble")], r
+# The LSTM trained on the warm-up (and retrained inline); the others do not train.
+assert r[3]["train_cpu_s"] > 0 and r[4]["train_cpu_s"] > 0 and r[1]["train_cpu_s"] == 0, r
 for x in r:
     assert {"precision", "recall", "timeliness", "wasted_bytes", "predict_cpu_s", "train_cpu_s"} <= set(x)
     assert 0 <= x["precision"] <= 1 and 0 <= x["recall"] <= 1
@@ -96,6 +98,36 @@ head -c 4096 /dev/urandom >"$T/garbage"
 expect_exit 1 "garbage.*give --format" "$FERRY" simulate "$T/garbage"
 pass "simulate: JSON schema, determinism, HTML report, time scale, bad input"
 
+# ferry train: a model from a trace, used by simulate and migrate; bad models refused.
+"$FERRY" train "$T/w.log" --model "$T/w.model" --epochs 2 --json >"$T/train.json"
+python3 - "$T/train.json" <<'PY' || die "train --json: unexpected content"
+import json, sys
+j = json.load(open(sys.argv[1]))
+e = j["epochs"]
+assert len(e) == 2 and e[0]["tokens"] > 10000 and all(x["seconds"] > 0 and x["cpu_s"] > 0 for x in e), j
+assert e[1]["loss"] < e[0]["loss"], e
+PY
+[ -s "$T/w.model" ] || die "train wrote no model"
+"$FERRY" simulate "$T/w.log" --policy adaptive --predictor lstm --model "$T/w.model" --json >"$T/sm.json"
+[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["predictor"])' "$T/sm.json")" = lstm ] ||
+  die "simulate --model: no lstm result"
+expect_exit 2 "model '.*nothere.pt' does not exist: train one with 'ferry train" \
+  "$FERRY" simulate "$T/w.log" --predictor lstm --model "$T/nothere.pt"
+head -c 5000 /dev/urandom >"$T/junk.pt"
+expect_exit 2 "junk.pt' is not a ferry LSTM model" "$FERRY" simulate "$T/w.log" --predictor lstm --model "$T/junk.pt"
+expect_exit 2 "trained with 65536-byte granules, this run uses 4096" \
+  "$FERRY" simulate "$T/w.log" --predictor lstm --model "$T/w.model" --granule 4K
+expect_exit 2 "needs --predictor lstm or ensemble, not stride" \
+  "$FERRY" simulate "$T/w.log" --predictor stride --model "$T/w.model"
+expect_exit 2 "not a directory" "$FERRY" train "$T/w.log" --model "$T/no/such/dir/m.pt"
+expect_exit 1 "no read or write records" "$FERRY" train "$T/empty.log" --model "$T/e.pt"
+head -20 "$T/w.log" >"$T/short.log"
+expect_exit 1 "too few repeating deltas" "$FERRY" train "$T/short.log" --model "$T/e.pt"
+[ ! -e "$T/e.pt" ] || die "a failed train wrote a model"
+expect_exit 1 "needs libferry_lstm.so, which was not found" \
+  env FERRY_LSTM_LIB="$T/none.so" "$FERRY" simulate "$T/w.log" --predictor lstm
+pass "train: epochs, a model simulate loads; missing, corrupt and mismatched models refused"
+
 # A migration ordered by the trace: the copy is complete and exact, and a bad trace is
 # refused before the destination is created.
 make_image "$T/src.img" 1G 3 30
@@ -108,4 +140,18 @@ for p in dmclone qemu-stream heat; do
   "$FERRY" migrate "$T/src.img" "$T/dst-$p.img" --policy "$p" --trace "$T/w.log" --progress none >/dev/null
   cmp "$T/src.img" "$T/dst-$p.img" || die "migrate --policy $p: destination differs"
 done
+for p in stride ensemble; do
+  "$FERRY" migrate "$T/src.img" "$T/dst-p$p.img" --trace "$T/w.log" --predictor "$p" --progress none --json >"$T/mp.json"
+  cmp "$T/src.img" "$T/dst-p$p.img" || die "migrate --predictor $p: destination differs"
+  [ "$(json_field "$T/mp.json" predictor)" = "$p" ] || die "migrate --predictor $p: not in the summary"
+done
+[ "$(json_field "$T/mp.json" predicted_bytes)" -gt 0 ] || die "migrate --predictor ensemble predicted nothing"
+"$FERRY" migrate "$T/src.img" "$T/dst-model.img" --trace "$T/w.log" --model "$T/w.model" --progress none >/dev/null
+cmp "$T/src.img" "$T/dst-model.img" || die "migrate --model: destination differs"
+expect_exit 2 "give --trace FILE" "$FERRY" migrate "$T/src.img" "$T/dst3.img" --predictor stride
+expect_exit 2 "with --policy adaptive or heat" "$FERRY" migrate "$T/src.img" "$T/dst3.img" --trace "$T/w.log" \
+  --predictor stride --policy dmclone
+expect_exit 2 "junk.pt' is not a ferry LSTM model" "$FERRY" migrate "$T/src.img" "$T/dst3.img" --trace "$T/w.log" \
+  --model "$T/junk.pt"
+[ ! -e "$T/dst3.img" ] || die "a refused migrate created its destination"
 pass "migrate --trace and --policy: exact copies; bad trace and policy refused"

@@ -1,0 +1,93 @@
+// LstmPredictor: an LSTM over delta tokens (Hashemi et al., "Learning Memory Access
+// Patterns", ICML'18), built with LibTorch. Each access's token is the delta, in
+// granules, from the previous access's first granule; the vocabulary is the `vocab` - 1
+// most frequent deltas of the training data (token 0: any other delta). The model
+// (embedding, one LSTM layer, a linear layer over the vocabulary) reads the token
+// sequence and predicts the next delta: its `top_k` most likely deltas, at least
+// `min_likelihood` each, become predictions of the next access.
+//
+// Training: Train() learns from the accesses observed so far (the warm-up history) on
+// the calling thread; a model can instead come from a file (`--model`). Online, a
+// model not trained yet trains after `first_train` accesses, and then every
+// `retrain_every` accesses the model trains one more epoch on the last `history`
+// accesses: on a background thread whose CPU use is held to `cpu_budget` of a core
+// (it sleeps between batches), or inline when `background` is false (the simulator,
+// whose time is not the wall clock's, and which must be deterministic). The trained
+// weights are published to inference (LstmCell) as a whole.
+//
+// LibTorch appears in lstm.cc only; this header does not include it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "predict/predictor.h"
+
+namespace ferry {
+
+struct LstmOptions {
+  int vocab = 256;  // tokens, including the "other delta" token
+  int embed = 32;
+  int hidden = 64;
+  int seq_len = 32;       // backpropagation-through-time window
+  int batch = 32;         // windows per optimiser step
+  double learning_rate = 5e-3;
+  int epochs = 4;         // Train()'s passes over the history
+  int top_k = 2;
+  double min_likelihood = 0.2;
+  uint64_t retrain_every = 50000;  // accesses between online epochs; 0: never
+  uint64_t first_train = 4000;     // an untrained model trains once it has seen this many
+  size_t history = 100000;         // accesses kept for training
+  double cpu_budget = 0.25;        // of one core, for background training
+  bool background = true;          // false: online epochs run inline in Observe
+  uint64_t granule_size = 64 << 10;  // deltas are in granules: a model is for one size
+  uint64_t seed = 1;
+};
+
+struct LstmEpoch {
+  int epoch = 0;
+  size_t tokens = 0;
+  double loss = 0;      // mean cross-entropy
+  double accuracy = 0;  // top-1 next-token accuracy on the training windows
+  double seconds = 0;   // wall time of the epoch
+  double cpu_s = 0;     // CPU time of the epoch
+};
+
+// The LSTM lives in its own shared library, libferry_lstm.so, loaded on first use: the
+// LibTorch libraries it links take about 0.45 s to load and initialise, which every
+// ferry command would otherwise pay (docs/design-notes.md). It is looked for at
+// $FERRY_LSTM_LIB, then beside the binary that asks (ferry, a test, the nbdkit
+// plugin), then in ../lib/ferry from there, then on the library path. Errors say where
+// it looked (kNotSupported).
+
+// A new, untrained LSTM predictor.
+Result<std::unique_ptr<Predictor>> NewLstmPredictor(const LstmOptions& options = {});
+// One saved by SaveLstmModel; `options` gives everything but the model's shape and
+// vocabulary. Errors name the file and say what is wrong with it.
+Result<std::unique_ptr<Predictor>> LoadLstmPredictor(const std::string& path, const LstmOptions& options = {});
+// For a predictor made by the two above: trains `epochs` epochs on the accesses it has
+// observed, on this thread (one row per epoch; none when there are too few accesses to
+// learn from); writes its model (waiting for a background epoch to finish first).
+std::vector<LstmEpoch> TrainLstmEpochs(Predictor& lstm);
+Status SaveLstmModel(Predictor& lstm, const std::string& path);
+
+// The library's entry points (an ABI between one build's ferry and its library).
+struct LstmApi {
+  int version;
+  Predictor* (*create)(const LstmOptions& options);
+  Predictor* (*load)(const std::string& path, const LstmOptions& options, Status* error);
+  std::vector<LstmEpoch> (*train_epochs)(Predictor& lstm);
+  Status (*save)(Predictor& lstm, const std::string& path);
+  // The largest difference between LstmCell's logits and LibTorch's forward over the
+  // last `steps` tokens observed (a trained predictor; -1 if untrained).
+  double (*cell_error)(Predictor& lstm, int steps);
+  // The most recent epoch finished (epoch 0 if none).
+  LstmEpoch (*last_epoch)(Predictor& lstm);
+};
+constexpr int kLstmApiVersion = 1;
+// The library's own entry points, for tests; kNotSupported when it cannot be loaded.
+Result<const LstmApi*> LstmLibrary();
+
+}  // namespace ferry

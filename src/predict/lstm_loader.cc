@@ -1,0 +1,78 @@
+// Finds and loads libferry_lstm.so (see lstm.h for why the LSTM is a separate library).
+#include <dlfcn.h>
+
+#include <filesystem>
+#include <mutex>
+
+#include "predict/lstm.h"
+
+namespace ferry {
+namespace {
+
+constexpr const char* kLibrary = "libferry_lstm.so";
+
+Result<const LstmApi*> LoadApi() {
+  std::vector<std::string> tried;
+  if (const char* env = std::getenv("FERRY_LSTM_LIB"); env && *env) {
+    tried.push_back(env);
+  } else {
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void*>(&LoadApi), &info) && info.dli_fname) {
+      std::error_code ec;
+      const std::filesystem::path self = std::filesystem::canonical(info.dli_fname, ec);
+      if (!ec) {
+        tried.push_back((self.parent_path() / kLibrary).string());
+        tried.push_back((self.parent_path().parent_path() / "lib" / "ferry" / kLibrary).string());
+      }
+    }
+    tried.push_back(kLibrary);
+  }
+  std::string errors;
+  for (const std::string& path : tried) {
+    void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      errors += std::string(errors.empty() ? "" : "; ") + dlerror();
+      continue;
+    }
+    auto entry = reinterpret_cast<const LstmApi* (*)()>(dlsym(h, "ferry_lstm_api"));
+    if (!entry) return NotSupported(path + " has no ferry_lstm_api: it is not ferry's LSTM library");
+    const LstmApi* api = entry();
+    if (api->version != kLstmApiVersion) {
+      return NotSupported(path + " is from another ferry build (API " + std::to_string(api->version) + ", want " +
+                      std::to_string(kLstmApiVersion) + ")");
+    }
+    return api;
+  }
+  return NotSupported("the LSTM predictor needs " + std::string(kLibrary) + ", which was not found (" + errors +
+                  "): build it with ferry, or set FERRY_LSTM_LIB to its path");
+}
+
+}  // namespace
+
+Result<const LstmApi*> LstmLibrary() {
+  static std::once_flag once;
+  static Result<const LstmApi*> api = NotSupported("not loaded");
+  std::call_once(once, [] { api = LoadApi(); });
+  return api;
+}
+
+Result<std::unique_ptr<Predictor>> NewLstmPredictor(const LstmOptions& options) {
+  auto api = LstmLibrary();
+  if (!api.ok()) return api.status();
+  return std::unique_ptr<Predictor>((*api)->create(options));
+}
+
+Result<std::unique_ptr<Predictor>> LoadLstmPredictor(const std::string& path, const LstmOptions& options) {
+  auto api = LstmLibrary();
+  if (!api.ok()) return api.status();
+  Status error;
+  Predictor* p = (*api)->load(path, options, &error);
+  if (!p) return error;
+  return std::unique_ptr<Predictor>(p);
+}
+
+std::vector<LstmEpoch> TrainLstmEpochs(Predictor& lstm) { return LstmLibrary().value()->train_epochs(lstm); }
+
+Status SaveLstmModel(Predictor& lstm, const std::string& path) { return LstmLibrary().value()->save(lstm, path); }
+
+}  // namespace ferry
