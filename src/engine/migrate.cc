@@ -221,7 +221,7 @@ uint64_t Migration::QueuePredicted() {
     for (const Prediction& pr : out) {
       if (pr.granule >= n) continue;
       const uint64_t count = std::min(pr.count, n - pr.granule);
-      sched_.Prefetch({GranuleIndex(pr.granule), count}, path * pr.likelihood);
+      sched_.Prefetch({GranuleIndex(pr.granule), count}, path * pr.likelihood, static_cast<uint32_t>(step) + pr.ahead);
       for (uint64_t k = 0; k < count; ++k) queued.insert(pr.granule + k);
     }
     const Prediction next = out.front();

@@ -49,10 +49,15 @@ void EnsemblePredictor::Observe(uint64_t first, uint64_t last, IoOp op, std::vec
       for (uint64_t g = p.granule; g < p.granule + p.count; ++g) {
         if (m.open.emplace(g, clock_).second) m.order.emplace_back(clock_, g);
       }
-      if (m.weight >= o_.min_weight) out->push_back({p.granule, p.count, p.likelihood * m.weight});
+      if (m.weight >= o_.min_weight) out->push_back({p.granule, p.count, p.likelihood * m.weight, p.ahead});
     }
   }
-  std::stable_sort(out->begin(), out->end(), [](const Prediction& a, const Prediction& b) { return a.likelihood > b.likelihood; });
+  // Most likely first; ties by address so the order does not depend on the sort.
+  std::sort(out->begin(), out->end(), [](const Prediction& a, const Prediction& b) {
+    if (a.likelihood != b.likelihood) return a.likelihood > b.likelihood;
+    if (a.granule != b.granule) return a.granule < b.granule;
+    return a.count < b.count;
+  });
 }
 
 }  // namespace ferry

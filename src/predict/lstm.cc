@@ -13,7 +13,7 @@
 #include <random>
 #include <thread>
 
-#include <absl/container/flat_hash_map.h>
+#include <unordered_map>
 #include <torch/torch.h>
 
 #include "predict/lstm_cell.h"
@@ -57,18 +57,21 @@ void OneTorchThread() {
   });
 }
 
-// What inference needs, published as a whole: the weights and the vocabulary.
+// What inference needs, published as a whole: the weights and the vocabulary. The maps
+// here are std::unordered_map, not absl's: in this shared library built under TSan,
+// lookups in a copied absl::flat_hash_map missed keys it held (the prebuilt libabsl is
+// not instrumented), and the vocabulary is small enough that the choice costs nothing.
 struct Published {
   LstmWeights w;
   std::vector<int64_t> deltas;                // token -> delta (token 0: other)
-  absl::flat_hash_map<int64_t, int> index;    // delta -> token
+  std::unordered_map<int64_t, int> index;    // delta -> token
 };
 
 // The trainable model. Owned by one thread at a time: the caller of Train(), or the
 // background trainer while it runs.
 struct Model {
   std::vector<int64_t> deltas;  // the vocabulary, token -> delta
-  absl::flat_hash_map<int64_t, int> index;
+  std::unordered_map<int64_t, int> index;
   Net net{nullptr};
   std::unique_ptr<torch::optim::Adam> optimizer;
   int epochs = 0;
@@ -182,7 +185,7 @@ struct Model {
 // The vocabulary of a delta history: token 0 for "other", then the vocab - 1 most
 // frequent deltas seen at least twice (ties: the smaller delta first, deterministic).
 std::vector<int64_t> BuildVocab(const std::vector<int64_t>& ds, int vocab) {
-  absl::flat_hash_map<int64_t, uint64_t> count;
+  std::unordered_map<int64_t, uint64_t> count;
   for (int64_t d : ds) ++count[d];
   std::vector<std::pair<uint64_t, int64_t>> by;
   for (const auto& [d, c] : count) {

@@ -27,6 +27,7 @@ struct Prediction {
   uint64_t granule = 0;
   uint64_t count = 1;
   double likelihood = 0;  // 0..1
+  uint32_t ahead = 1;      // expected time: the access it is expected at, counting the next as 1
 };
 
 class Predictor {

@@ -59,7 +59,7 @@ void StridePredictor::Observe(uint64_t first, uint64_t last, IoOp op, std::vecto
     next += cand;
     if (next < 0) break;
     s->ahead.push_back(static_cast<uint64_t>(next));
-    out->push_back({static_cast<uint64_t>(next), span, likelihood});
+    out->push_back({static_cast<uint64_t>(next), span, likelihood, static_cast<uint32_t>(i + 1)});
   }
 }
 

@@ -139,8 +139,9 @@ std::vector<CopyOp> Scheduler::Demand(GranuleRun run, Time now) {
   return ops;
 }
 
-void Scheduler::Prefetch(GranuleRun run, double likelihood) {
+void Scheduler::Prefetch(GranuleRun run, double likelihood, uint32_t ahead) {
   if (run.count == 0) return;
+  likelihood /= std::max<uint32_t>(1, ahead);
   auto pos = std::find_if(prefetch_.begin(), prefetch_.end(),
                           [&](const PrefetchWant& w) { return w.likelihood < likelihood; });
   if (prefetch_.size() >= kMaxPrefetch && pos == prefetch_.end()) return;  // less likely than all kept
@@ -197,9 +198,11 @@ std::optional<CopyOp> Scheduler::Next(Time now) {
     return std::nullopt;
   }
 
+  const int predicted_cap = std::max(1, static_cast<int>(options_.prefetch_share * depth));
   while (!prefetch_.empty()) {
     GranuleRun& want = prefetch_.front().run;
     const bool predicted = prefetch_.front().predicted;
+    if (predicted && predicted_in_flight_ >= predicted_cap) break;  // background's turn
     const uint64_t end = std::min(want.first.value + want.count, map_.granule_count());
     auto m = map_.NextMissing(want.first, 1, end);
     if (!m || m->first.value >= end) {
@@ -218,6 +221,7 @@ std::optional<CopyOp> Scheduler::Next(Time now) {
     if (want.count == 0) prefetch_.pop_front();
     CopyOp op = Issue(chunk, CopyPriority::kPrefetch, now);
     op.predicted = predicted;
+    predicted_in_flight_ += predicted;
     return op;
   }
 
@@ -232,6 +236,7 @@ std::optional<CopyOp> Scheduler::Next(Time now) {
 
 void Scheduler::OnCopyDone(const CopyOp& op, bool ok, Time now) {
   map_.Set(op.run, ok ? GranuleState::kPresent : GranuleState::kMissing);
+  predicted_in_flight_ -= op.predicted;
   if (op.priority != CopyPriority::kDemand) {
     --background_in_flight_;
     background_bytes_ -= op.bytes.length;

@@ -77,6 +77,9 @@ struct SchedulerOptions {
   // Re-plan only once new accesses amount to this share of the granules the last plan
   // saw. Default: 10%.
   double replan_change = 0.1;
+  // Predicted prefetches in flight, at most this share of max_in_flight (at least one).
+  // Default: half.
+  double prefetch_share = 0.5;
 };
 
 class Scheduler {
@@ -108,11 +111,14 @@ class Scheduler {
   // issue now, covering every missing (not in-flight) granule of `run`, highest
   // priority. Granules already in flight are not repeated: the caller waits for them.
   std::vector<CopyOp> Demand(GranuleRun run, Time now);
-  // A predictor expects `run` to be touched soon with `likelihood` (0..1): queued
-  // ahead of background work, most likely first. The queue keeps the kMaxPrefetch most
-  // likely requests; the rest of a demand's chunk goes ahead of all of them.
+  // A predictor expects `run` to be touched with `likelihood` (0..1) at the `ahead`-th
+  // access from now: queued ahead of background work, by urgency (likelihood / ahead,
+  // highest first). The queue keeps the kMaxPrefetch most urgent requests; the rest of
+  // a demand's chunk goes ahead of all of them. Predicted copies take at most
+  // `prefetch_share` of the in-flight slots, so background work always moves and the
+  // migration finishes in its time however much is predicted.
   static constexpr size_t kMaxPrefetch = 1024;
-  void Prefetch(GranuleRun run, double likelihood = 0.5);
+  void Prefetch(GranuleRun run, double likelihood = 0.5, uint32_t ahead = 1);
   size_t prefetch_queued() const { return prefetch_.size(); }
   // The next prefetch or background copy, or nullopt when none may start now (the
   // in-flight limit) or nothing is left. The caller issues it and reports OnCopyDone.
@@ -155,6 +161,7 @@ class Scheduler {
   };
   std::deque<PrefetchWant> prefetch_;
   int background_in_flight_ = 0;
+  int predicted_in_flight_ = 0;
   uint64_t background_bytes_ = 0;
   uint64_t next_id_ = 1;
   std::optional<Time> last_suffer_;   // when a demand copy last took too long

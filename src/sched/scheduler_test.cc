@@ -116,17 +116,34 @@ TEST(SchedulerTest, PrefetchesGoMostLikelyFirst) {
   s.Prefetch({GranuleIndex(10 * kRegion), 1}, 0.2);
   s.Prefetch({GranuleIndex(20 * kRegion), 1}, 0.9);
   s.Prefetch({GranuleIndex(30 * kRegion), 1}, 0.5);
+  s.Prefetch({GranuleIndex(40 * kRegion), 1}, 0.8, 4);  // likely, but four accesses away: urgency 0.2
   std::vector<uint64_t> order;
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 4; ++i) {
     auto op = s.Next(seconds(0));
     ASSERT_TRUE(op);
     EXPECT_TRUE(op->predicted);
     order.push_back(op->run.first.value / kRegion);
+    s.OnCopyDone(*op, true, seconds(0));
   }
-  EXPECT_EQ(order, (std::vector<uint64_t>{20, 30, 10}));
+  EXPECT_EQ(order, (std::vector<uint64_t>{20, 30, 10, 40}));
   // The queue is bounded: the least likely requests are dropped.
   for (size_t i = 0; i < Scheduler::kMaxPrefetch + 10; ++i) s.Prefetch({GranuleIndex(50 * kRegion), 1}, 0.1);
   EXPECT_EQ(s.prefetch_queued(), Scheduler::kMaxPrefetch);
+}
+
+TEST(SchedulerTest, PredictionsTakeAtMostTheirShareOfTheSlots) {
+  // However much is predicted, half the in-flight slots (2 of 4) stay for background
+  // work, so the migration keeps moving.
+  ChunkMap map(100 * kRegion * kG, kG);
+  Scheduler s(map, Opts(Policy::kAdaptive), seconds(0));
+  for (uint64_t i = 0; i < 50; ++i) s.Prefetch({GranuleIndex(50 * kRegion + i * 4), 1}, 0.9);
+  int predicted = 0, background = 0;
+  while (auto op = s.Next(seconds(0))) {
+    predicted += op->predicted;
+    background += op->priority == CopyPriority::kBackground;
+  }
+  EXPECT_EQ(predicted, 2);
+  EXPECT_EQ(background, 2);
 }
 
 TEST(SchedulerTest, AdaptiveCopiesHotRegionsFirstInSmallChunks) {

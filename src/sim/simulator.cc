@@ -156,7 +156,7 @@ void Run::Predict(uint64_t first, uint64_t last, IoOp op, bool migrating) {
     const uint64_t count = std::min(p.count, n - p.granule);
     for (uint64_t g = p.granule; g < p.granule + count; ++g) tracker_.Predicted(g);
     if (map_.NextMissing(GranuleIndex(p.granule), 1, p.granule + count)) {
-      sched_.Prefetch({GranuleIndex(p.granule), count}, p.likelihood);
+      sched_.Prefetch({GranuleIndex(p.granule), count}, p.likelihood, p.ahead);
     }
   }
 }
