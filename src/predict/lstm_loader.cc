@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <mutex>
+#include <string_view>
 
 #include "predict/lstm.h"
 
@@ -16,10 +17,17 @@ Result<const LstmApi*> LoadApi() {
   if (const char* env = std::getenv("FERRY_LSTM_LIB"); env && *env) {
     tried.push_back(env);
   } else {
+    // The object this code is in: the ferry binary, or a plugin that links it. For the
+    // main program dladdr gives argv[0], a bare name when it was found on PATH.
     Dl_info info;
-    if (dladdr(reinterpret_cast<void*>(&LoadApi), &info) && info.dli_fname) {
+    std::string here = "/proc/self/exe";
+    if (dladdr(reinterpret_cast<void*>(&LoadApi), &info) && info.dli_fname &&
+        std::string_view(info.dli_fname).find('/') != std::string_view::npos) {
+      here = info.dli_fname;
+    }
+    {
       std::error_code ec;
-      const std::filesystem::path self = std::filesystem::canonical(info.dli_fname, ec);
+      const std::filesystem::path self = std::filesystem::canonical(here, ec);
       if (!ec) {
         tried.push_back((self.parent_path() / kLibrary).string());
         tried.push_back((self.parent_path().parent_path() / "lib" / "ferry" / kLibrary).string());

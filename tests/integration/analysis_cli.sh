@@ -126,6 +126,9 @@ expect_exit 1 "too few repeating deltas" "$FERRY" train "$T/short.log" --model "
 [ ! -e "$T/e.pt" ] || die "a failed train wrote a model"
 expect_exit 1 "needs libferry_lstm.so, which was not found" \
   env FERRY_LSTM_LIB="$T/none.so" "$FERRY" simulate "$T/w.log" --predictor lstm
+# Run as a user runs it, found on PATH: the library is still found beside the binary.
+(cd "$T" && PATH="$(dirname "$FERRY"):$PATH" ferry simulate w.log --policy adaptive --predictor lstm \
+  --model w.model --json >/dev/null) || die "ferry found on PATH does not find libferry_lstm.so beside it"
 pass "train: epochs, a model simulate loads; missing, corrupt and mismatched models refused"
 
 # A migration ordered by the trace: the copy is complete and exact, and a bad trace is
