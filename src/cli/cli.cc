@@ -18,6 +18,7 @@
 #include "predict/predictor.h"
 #include "ferry/engine.h"
 #include "ferry/journal.h"
+#include "ferry/live.h"
 #include "ferry/units.h"
 #include "ferry/volume.h"
 
@@ -128,9 +129,6 @@ int RunMigrate(MigrateArgs& a) {
   if (a.release_source && !a.verify) {
     return Fail(kExitUsage, "--release-source needs --verify: the source is released only after a successful verify");
   }
-  if (SameVolume(a.src, a.dst) || VolumeIdentity(a.src) == VolumeIdentity(a.dst)) {
-    return Fail(kExitUsage, "SRC and DST are the same volume (" + a.src + "): give a different destination");
-  }
 
   // Every check comes before anything is written to the destination or the journal.
   std::unique_ptr<Predictor> predictor;
@@ -158,50 +156,28 @@ int RunMigrate(MigrateArgs& a) {
     o.history = &history.events;
   }
 
-  auto src = OpenSource(a.src);
-  if (!src.ok()) return FailOpen(src.status());
-  JournalIdentity id{VolumeIdentity(a.src), VolumeIdentity(a.dst), (*src)->size(), o.granule_size};
-  std::unique_ptr<Journal> journal;
-  if (!a.journal.empty() && Journal::Exists(a.journal)) {
-    auto j = Journal::Open(a.journal, id);
-    if (!j.ok()) return Fail(kExitFailure, j.status());
-    journal = std::move(j).value();
-    if (journal->state() == JournalState::kReleased) {
-      if (a.json) {
-        std::cout << nlohmann::json{{"source", a.src}, {"destination", a.dst}, {"nothing_to_do", true},
-                                    {"state", JournalStateName(journal->state())}}
-                         .dump()
-                  << std::endl;
-      } else {
-        std::cout << "the migration recorded in " << a.journal
-                  << " is complete and its source was released; nothing to do\n";
-      }
-      return kExitOk;
+  auto opened = OpenMigration(a.src, a.dst, a.journal, o.granule_size);
+  if (!opened.ok()) return FailOpen(opened.status());
+  auto src = std::move(opened->source);
+  auto dst = std::move(opened->destination);
+  std::unique_ptr<Journal> journal = std::move(opened->journal);
+  if (journal && journal->state() == JournalState::kReleased) {
+    if (a.json) {
+      std::cout << nlohmann::json{{"source", a.src}, {"destination", a.dst}, {"nothing_to_do", true},
+                                  {"state", JournalStateName(journal->state())}}
+                       .dump()
+                << std::endl;
+    } else {
+      std::cout << "the migration recorded in " << a.journal
+                << " is complete and its source was released; nothing to do\n";
     }
-  } else if (!a.journal.empty()) {
-    if (Status s = Journal::CheckCreatable(a.journal); !s.ok()) return Fail(kExitFailure, s);
-  }
-  OpenOptions dst_options;
-  dst_options.writable = true;
-  dst_options.create_size = (*src)->size();
-  auto dst = OpenVolume(a.dst, dst_options);
-  if (!dst.ok()) return FailOpen(dst.status().WithContext("destination"));
-  if ((*dst)->size() < (*src)->size()) {
-    return Fail(kExitFailure, fmt::format("destination {} is {} ({} bytes), smaller than the source {} ({} bytes); "
-                                          "use a destination of at least {} bytes",
-                                          a.dst, FormatSize((*dst)->size()), (*dst)->size(), a.src,
-                                          (*src)->size(), (*src)->size()));
-  }
-  if (!a.journal.empty() && !journal) {
-    auto j = Journal::Create(a.journal, id);
-    if (!j.ok()) return Fail(kExitFailure, j.status());
-    journal = std::move(j).value();
+    return kExitOk;
   }
 
   InstallSignalHandlers();
   o.cancel = &g_cancel;
   o.on_progress = MakeProgressPrinter(*mode, "copy");
-  auto stats = Migrate(**src, **dst, journal.get(), o);
+  auto stats = Migrate(*src, *dst, journal.get(), o);
   FinishProgress(*mode);
   if (!stats.ok()) {
     std::string hint = journal ? "; progress is saved in " + a.journal + ": rerun the same command to resume"
@@ -251,7 +227,7 @@ int RunMigrate(MigrateArgs& a) {
     vo.threads = a.threads;
     vo.cancel = &g_cancel;
     vo.on_progress = MakeProgressPrinter(*mode, "verify");
-    auto v = Verify(**src, **dst, vo);
+    auto v = Verify(*src, *dst, vo);
     FinishProgress(*mode);
     if (!v.ok()) return Fail(kExitFailure, v.status().WithContext("verify"));
     summary["verify"] = VerifyJson(*v);
@@ -266,7 +242,7 @@ int RunMigrate(MigrateArgs& a) {
         }
       }
       if (a.release_source) {
-        src->reset();  // close the read-only handle before reopening for the release
+        src.reset();  // close the read-only handle before reopening for the release
         OpenOptions w;
         w.writable = true;
         auto rw = OpenVolume(a.src, w);

@@ -8,18 +8,13 @@
 #include "common/test_temp_dir.h"
 #include "ferry/engine.h"
 #include "volume/fault_volume.h"
+#include "volume/test_read_volume.h"
 
 namespace ferry {
 namespace {
 
 constexpr uint64_t kG = 64 << 10;
 constexpr uint64_t kSize = 8 << 20;  // 128 granules
-
-std::vector<std::byte> ReadAll(Volume& v) {
-  std::vector<std::byte> b(v.size());
-  EXPECT_TRUE(v.Read(0, b).ok());
-  return b;
-}
 
 // Random data with zero granules at every 4th granule and a zero tail.
 std::unique_ptr<Volume> MakeSource(uint64_t size = kSize, uint32_t seed = 1) {

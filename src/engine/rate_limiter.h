@@ -2,6 +2,7 @@
 // (`--rate`). Acquire(n) blocks the caller until its n bytes may go. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -13,13 +14,17 @@ class RateLimiter {
   using Clock = std::chrono::steady_clock;
   explicit RateLimiter(uint64_t bytes_per_second) : rate_(bytes_per_second) {}
 
+  // A new rate from now on (0: unlimited); what is booked stays booked.
+  void SetRate(uint64_t bytes_per_second) { rate_ = bytes_per_second; }
+  uint64_t rate() const { return rate_; }
+
   // Returns the time at which `bytes` may start, and books them; 0 rate: now.
   Clock::time_point Reserve(uint64_t bytes, Clock::time_point now);
   // Reserve(), then sleep until the reserved time.
   void Acquire(uint64_t bytes);
 
  private:
-  const uint64_t rate_;
+  std::atomic<uint64_t> rate_;
   std::mutex mu_;
   Clock::time_point next_{};
 };

@@ -247,10 +247,8 @@ void Scheduler::OnCopyDone(const CopyOp& op, bool ok, Time now) {
     if (took > 2 * *fastest_demand_) last_suffer_ = now;
     sizer_.set_prefer_small(true);
   }
-  if (!ok) {  // look at these granules again
-    cursor_ = std::min(cursor_, op.run.first.value);
-    hot_pos_ = 0;
-    order_pos_ = 0;
+  if (!ok) {
+    Revisit(op.run.first.value);
     return;
   }
   if (!op.source_zero && options_.adapt_chunk_size) {
@@ -267,6 +265,31 @@ void Scheduler::MarkWritten(GranuleRun run) {
     g = m->first.value + m->count;
     if (g >= end) break;
   }
+}
+
+std::vector<GranuleRun> Scheduler::ReserveForWrite(GranuleRun run) {
+  std::vector<GranuleRun> reserved;
+  const uint64_t end = std::min(run.first.value + run.count, map_.granule_count());
+  uint64_t g = run.first.value;
+  while (g < end) {
+    auto m = map_.NextMissing(GranuleIndex(g), end - g, end);
+    if (!m || m->first.value >= end) break;
+    map_.Set(*m, GranuleState::kInFlight);
+    reserved.push_back(*m);
+    g = m->first.value + m->count;
+  }
+  return reserved;
+}
+
+void Scheduler::OnWriteDone(const std::vector<GranuleRun>& reserved, bool ok) {
+  for (const GranuleRun& r : reserved) map_.Set(r, ok ? GranuleState::kPresent : GranuleState::kMissing);
+  if (!ok && !reserved.empty()) Revisit(reserved.front().first.value);
+}
+
+void Scheduler::Revisit(uint64_t g) {
+  cursor_ = std::min(cursor_, g);
+  hot_pos_ = 0;
+  order_pos_ = 0;
 }
 
 }  // namespace ferry

@@ -128,6 +128,12 @@ class Scheduler {
   // The application wrote (or trimmed) the whole of these granules: present without a
   // copy. Granules in flight are left alone (the caller waits for their copy first).
   void MarkWritten(GranuleRun run);
+  // The live write path (invariants 3 and 4): the application is about to write the
+  // whole of these granules, none of them in flight. The missing ones are reserved (set
+  // in flight) so no copy starts on them, and returned; OnWriteDone then marks them
+  // present (`ok`) or missing again (the write failed: the source still has them).
+  std::vector<GranuleRun> ReserveForWrite(GranuleRun run);
+  void OnWriteDone(const std::vector<GranuleRun>& reserved, bool ok);
 
   bool done() const { return map_.complete(); }
   int background_in_flight() const { return background_in_flight_; }
@@ -143,6 +149,8 @@ class Scheduler {
   CopyOp Issue(GranuleRun run, CopyPriority priority, Time now);
   std::optional<uint64_t> NextBackgroundGranule();
   void Replan(Time now);
+  // Granules from `g` on went missing again: the background orders look at them again.
+  void Revisit(uint64_t g);
 
   ChunkMap& map_;
   SchedulerOptions options_;

@@ -1,0 +1,127 @@
+// ferry/live.h: a live migration, the engine behind `ferry serve` (DESIGN.md "The live
+// request path" and "Data safety").
+//
+// The application keeps using the volume while it moves: every request goes through
+// LiveMigration, which serves it from the destination when the destination holds the
+// current data of every granule it touches, and otherwise first copies the missing
+// granules from the source (a demand copy, the highest priority) or waits for a copy
+// already in flight. Meanwhile background threads copy the rest in the scheduler's
+// order, and every request feeds the heat map and the predictor, whose predictions are
+// copied ahead of the background order.
+//
+// The invariants it keeps (DESIGN.md numbers):
+//   1 the source is only read;
+//   2 a granule is read from the destination only once it is present (copied, or
+//     written whole by the application);
+//   3 a write to a granule whose copy is in flight waits for that copy, then lands;
+//   4 a write that covers part of a missing granule first brings the granule in; a
+//     write covering whole granules skips their copy;
+//   5 the journal records a granule only after its destination data is flushed, on
+//     every Flush() (and FUA request) and at least every commit_interval;
+//   6 restarting with the same journal after a crash at any instant continues and ends
+//     with the destination a crash-free run gives (writes never flushed excepted).
+// Once every granule is present the migration is complete: the journal says so, the
+// background threads end, and requests go to the destination alone.
+//
+// Thread-safe: requests may come from many threads (nbdkit's parallel thread model).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ferry/engine.h"
+#include "ferry/journal.h"
+#include "ferry/status.h"
+#include "ferry/volume.h"
+
+namespace ferry {
+
+class Predictor;  // predict/predictor.h
+
+// What a live migration has done so far.
+struct LiveStats {
+  uint64_t volume_size = 0;
+  uint64_t present_bytes = 0;      // destination holds the current data
+  uint64_t bytes_copied = 0;       // read from the source and written, this run
+  uint64_t bytes_resumed = 0;      // present from the journal at the start
+  uint64_t reads = 0, writes = 0;  // application requests, this run
+  uint64_t read_stalls = 0;        // reads that waited for the source
+  uint64_t write_stalls = 0;       // writes that waited for a copy (invariants 3, 4)
+  uint64_t demand_bytes = 0;       // copied because a request waited for them
+  uint64_t copy_errors = 0;        // copies that failed after their retries
+  uint64_t predicted_bytes = 0;    // queued on the predictor's word
+  double precision = 0, recall = 0;  // the predictor's (predict/predictor.h)
+  bool complete = false;
+  bool paused = false;
+  double seconds = 0;
+  double rate_bps = 0;  // recent background + demand copy rate
+  std::string last_error;
+};
+
+class LiveMigration {
+ public:
+  // Starts migrating `source` to `destination` (at least as large), resuming from
+  // `journal` when it records progress. `predictor` may be null. Background threads
+  // start at once; options.cancel, history and on_progress are not used.
+  // `on_complete`, when set, is called once (from a background thread) when the last
+  // granule is present and the journal says so.
+  static Result<std::unique_ptr<LiveMigration>> Start(std::unique_ptr<Volume> source,
+                                                      std::unique_ptr<Volume> destination,
+                                                      std::unique_ptr<Journal> journal,
+                                                      std::shared_ptr<Predictor> predictor,
+                                                      const MigrateOptions& options,
+                                                      std::function<void()> on_complete = nullptr);
+  // Stops (see Stop()).
+  ~LiveMigration();
+
+  uint64_t size() const;
+  VolumeCapabilities destination_capabilities() const;
+
+  // The request path. Errors are the volume's (kIoError for a source read that failed
+  // after its retries: the caller reports EIO, never data it does not have).
+  Status Read(uint64_t offset, std::span<std::byte> buf);
+  Status Write(uint64_t offset, std::span<const std::byte> buf, bool fua);
+  Status Zero(uint64_t offset, uint64_t length, bool fua);
+  // Whole granules of the range are discarded on the destination and need no copy;
+  // the partial ends are left alone (a discard is advisory).
+  Status Trim(uint64_t offset, uint64_t length, bool fua);
+  // Flushes the destination, then commits the journal (invariant 5).
+  Status Flush();
+  // Allocation: the destination's for present granules, the source's for the rest.
+  Status Extents(uint64_t offset, uint64_t length, std::vector<Extent>* out);
+  // A client's hint that it will read the range soon: queued as a prefetch.
+  void Cache(uint64_t offset, uint64_t length);
+
+  // Control: pause or resume the background copy (requests are still served, copying
+  // on demand); change the source read rate of the background copy (0: unlimited).
+  void Pause(bool paused);
+  void SetRate(uint64_t bytes_per_second);
+
+  LiveStats stats() const;
+  // Stops the background copy, waits for copies in flight and commits the journal.
+  // Requests after Stop() still work (on demand only). Idempotent.
+  Status Stop();
+
+ private:
+  struct Impl;
+  explicit LiveMigration(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Opens what a migration needs, with every check made before anything is written: the
+// source read-only; the journal (its identity checked, invariant 7) or, when `journal`
+// names no file yet, checks that one can be created; the destination writable (a
+// missing regular file is created at the source's size) and at least as large as the
+// source; then creates the journal. `journal` may be empty (no journal).
+struct OpenedMigration {
+  std::unique_ptr<Volume> source, destination;
+  std::unique_ptr<Journal> journal;
+};
+Result<OpenedMigration> OpenMigration(const std::string& source, const std::string& destination,
+                                      const std::string& journal, uint64_t granule_size);
+
+}  // namespace ferry
