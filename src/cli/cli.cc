@@ -15,6 +15,7 @@
 #include "cli/analysis_commands.h"
 #include "cli/trace_commands.h"
 #include "cli/trace_input.h"
+#include "engine/live_status.h"
 #include "predict/predictor.h"
 #include "ferry/engine.h"
 #include "ferry/journal.h"
@@ -299,6 +300,12 @@ int RunStatus(const std::string& path, bool json) {
                                             static_cast<double>(i.identity.volume_size)
                                       : 100.0;
   const char* activity = i.locked ? "running" : i.state == JournalState::kCopying ? "interrupted" : "finished";
+  // A running `ferry serve` also keeps a live status file beside the journal.
+  nlohmann::json live;
+  if (i.locked) {
+    auto l = ReadLiveStatus(LiveStatusPath(path));
+    if (l.ok() && l->value("running", false)) live = *l;
+  }
   if (json) {
     nlohmann::json j = {{"journal", path},
                         {"migration_id", i.migration_id},
@@ -316,6 +323,7 @@ int RunStatus(const std::string& path, bool json) {
                         {"writer_pid", i.writer_pid},
                         {"created_unix", i.created_unix},
                         {"committed_unix", static_cast<double>(i.committed_unix_ns) / 1e9}};
+    if (!live.is_null()) j["live"] = live;
     std::cout << j.dump() << std::endl;
     return kExitOk;
   }
@@ -335,6 +343,25 @@ int RunStatus(const std::string& path, bool json) {
                                ? ": rerun the same ferry migrate command to resume"
                                : "")
             << fmt::format("last commit:  {} (generation {})\n", when, i.generation);
+  if (!live.is_null()) {
+    const uint64_t reads = live.value("reads", uint64_t{0}), stalls = live.value("read_stalls", uint64_t{0});
+    std::cout << fmt::format("live:         {:.1f}% present, {}{}{}\n", live.value("percent", 0.0),
+                             FormatRate(live.value("rate_bps", 0.0)), live.value("paused", false) ? ", paused" : "",
+                             live.value("complete", false) ? ", complete: serving from the destination" : "")
+              << fmt::format("requests:     {} reads ({} waited for the source, {:.2f}%), {} writes ({} waited)\n",
+                             reads, stalls, reads ? 100.0 * static_cast<double>(stalls) / static_cast<double>(reads) : 0.0,
+                             live.value("writes", uint64_t{0}), live.value("write_stalls", uint64_t{0}));
+    const std::string predictor = live.value("predictor", std::string("none"));
+    if (predictor != "none") {
+      std::cout << fmt::format("predictor:    {}: precision {:.3f}, recall {:.3f}, {} queued\n", predictor,
+                               live.value("precision", 0.0), live.value("recall", 0.0),
+                               FormatSize(live.value("predicted_bytes", uint64_t{0})));
+    }
+    if (live.value("copy_errors", uint64_t{0})) {
+      std::cout << fmt::format("errors:       {} copies failed, last: {}\n", live.value("copy_errors", uint64_t{0}),
+                               live.value("last_error", std::string()));
+    }
+  }
   return kExitOk;
 }
 
@@ -415,6 +442,7 @@ int Main(int argc, char** argv) {
   AddHeatCommand(app, &run_trace);
   AddSimulateCommand(app, &run_trace);
   AddTrainCommand(app, &run_trace);
+  AddServeCommand(app, &run_trace);
 
   try {
     app.parse(argc, argv);

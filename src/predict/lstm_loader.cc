@@ -1,10 +1,9 @@
 // Finds and loads libferry_lstm.so (see lstm.h for why the LSTM is a separate library).
 #include <dlfcn.h>
 
-#include <filesystem>
 #include <mutex>
-#include <string_view>
 
+#include "common/self_path.h"
 #include "predict/lstm.h"
 
 namespace ferry {
@@ -17,22 +16,7 @@ Result<const LstmApi*> LoadApi() {
   if (const char* env = std::getenv("FERRY_LSTM_LIB"); env && *env) {
     tried.push_back(env);
   } else {
-    // The object this code is in: the ferry binary, or a plugin that links it. For the
-    // main program dladdr gives argv[0], a bare name when it was found on PATH.
-    Dl_info info;
-    std::string here = "/proc/self/exe";
-    if (dladdr(reinterpret_cast<void*>(&LoadApi), &info) && info.dli_fname &&
-        std::string_view(info.dli_fname).find('/') != std::string_view::npos) {
-      here = info.dli_fname;
-    }
-    {
-      std::error_code ec;
-      const std::filesystem::path self = std::filesystem::canonical(here, ec);
-      if (!ec) {
-        tried.push_back((self.parent_path() / kLibrary).string());
-        tried.push_back((self.parent_path().parent_path() / "lib" / "ferry" / kLibrary).string());
-      }
-    }
+    tried = CompanionPaths(kLibrary);
     tried.push_back(kLibrary);
   }
   std::string errors;

@@ -1,0 +1,135 @@
+// `ferry serve SRC DST --journal FILE` (docs/cli.md): exports the volume over NBD while
+// it migrates. nbdkit serves; ferry's plugin (src/nbdkit/plugin.cc) runs the migration
+// inside it. This command only finds the plugin, turns its flags into nbdkit's command
+// line and becomes nbdkit (exec), so signals, --run and the exit status are nbdkit's.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/analysis_commands.h"
+#include "cli/cli.h"
+#include "common/self_path.h"
+#include "ferry/volume.h"
+
+namespace ferry::cli {
+namespace {
+
+constexpr const char* kPlugin = "nbdkit-ferry-plugin.so";
+
+struct ServeArgs {
+  std::string src, dst, journal, socket, listen, run, status;
+  std::string policy = "adaptive", predictor = "none", model, rate, granule = "64K";
+  int threads = 8;
+  bool exit_when_done = false, verbose = false, print_command = false;
+};
+
+std::string FindPlugin() {
+  if (const char* env = std::getenv("FERRY_NBDKIT_PLUGIN"); env && *env) return env;
+  for (const std::string& p : CompanionPaths(kPlugin)) {
+    if (std::filesystem::exists(p)) return p;
+  }
+  return "";
+}
+
+// Paths become absolute (nbdkit may change directory); NBD URIs stay as they are.
+std::string Absolute(const std::string& spec) {
+  if (spec.empty() || IsNbdUri(spec)) return spec;
+  return std::filesystem::absolute(spec).lexically_normal().string();
+}
+
+int RunServe(ServeArgs& a) {
+  if (!a.socket.empty() && !a.listen.empty()) return Fail(kExitUsage, "give --socket or --listen, not both");
+  if (a.socket.empty() && a.listen.empty() && a.run.empty()) {
+    return Fail(kExitUsage,
+                "where should clients connect? give --socket PATH, --listen HOST:PORT, or --run CMD (a private socket)");
+  }
+  std::string host, port;
+  if (!a.listen.empty()) {
+    const size_t colon = a.listen.rfind(':');
+    if (colon == std::string::npos || colon + 1 == a.listen.size() ||
+        a.listen.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
+      return Fail(kExitUsage, "--listen '" + a.listen + "': give HOST:PORT, e.g. 127.0.0.1:10809");
+    }
+    host = a.listen.substr(0, colon);
+    port = a.listen.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  }
+  const std::string plugin = FindPlugin();
+  if (plugin.empty()) {
+    return Fail(kExitFailure, std::string("cannot find ") + kPlugin +
+                                  " beside the ferry binary: build it with ferry, or set FERRY_NBDKIT_PLUGIN to its path");
+  }
+  std::vector<std::string> args = {"nbdkit", "--foreground"};
+  if (a.verbose) args.push_back("--verbose");
+  if (!a.socket.empty()) {
+    args.insert(args.end(), {"--unix", Absolute(a.socket)});
+  } else if (!a.listen.empty()) {
+    if (!host.empty()) args.insert(args.end(), {"--ipaddr", host});
+    args.insert(args.end(), {"--port", port});
+  } else {
+    args.insert(args.end(), {"--unix", "-"});
+  }
+  if (!a.run.empty()) args.insert(args.end(), {"--run", a.run});
+  args.push_back(plugin);
+  args.push_back("source=" + Absolute(a.src));
+  args.push_back("dest=" + Absolute(a.dst));
+  args.push_back("journal=" + Absolute(a.journal));
+  args.push_back("policy=" + a.policy);
+  args.push_back("predictor=" + a.predictor);
+  args.push_back("granule=" + a.granule);
+  args.push_back("threads=" + std::to_string(a.threads));
+  if (!a.model.empty()) args.push_back("model=" + Absolute(a.model));
+  if (!a.rate.empty()) args.push_back("rate=" + a.rate);
+  if (!a.status.empty()) args.push_back("status=" + Absolute(a.status));
+  if (a.exit_when_done) args.push_back("exit-when-done=true");
+  if (a.print_command) {
+    for (size_t i = 0; i < args.size(); ++i) std::cout << (i ? " " : "") << args[i];
+    std::cout << std::endl;
+    return kExitOk;
+  }
+  std::vector<char*> argv;
+  for (std::string& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  std::cout.flush();
+  ::execvp("nbdkit", argv.data());
+  return Fail(kExitFailure, std::string("cannot run nbdkit: ") + std::strerror(errno) +
+                                ": install it (scripts/setup installs nbdkit)");
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app, std::function<int()>* run) {
+  auto a = std::make_shared<ServeArgs>();
+  auto* c = app.add_subcommand(
+      "serve",
+      "Export SRC over NBD while migrating it to DST: clients use the volume from the first second; "
+      "reads of data not yet copied are fetched on demand, writes land on DST, the rest is copied "
+      "in the background, hottest and predicted first. Runs nbdkit with ferry's plugin; Ctrl-C stops "
+      "and leaves DST resumable from the journal.");
+  c->add_option("SRC", a->src, "the volume to migrate: a path or an NBD URI (only read)")->required();
+  c->add_option("DST", a->dst, "where it goes: a path (created at SRC's size when missing) or an NBD URI")->required();
+  c->add_option("--journal", a->journal, "progress record, for resume after a crash or a stop")->required();
+  c->add_option("--socket", a->socket, "serve on this Unix socket (nbd+unix:///?socket=PATH)");
+  c->add_option("--listen", a->listen, "serve on TCP HOST:PORT (nbd://HOST:PORT)");
+  c->add_option("--run", a->run,
+                "start CMD once serving, with $uri (and $unixsocket) set, and stop when it exits "
+                "(nbdkit's captive mode); without --socket or --listen the socket is private");
+  c->add_option("--policy", a->policy, "copy order: adaptive (default), heat, dmclone or qemu-stream");
+  c->add_option("--predictor", a->predictor,
+                "none (default), stride, markov, lstm or ensemble: predictions of the next accesses are copied first");
+  c->add_option("--model", a->model, "a model saved by 'ferry train', for --predictor lstm or ensemble");
+  c->add_option("--rate", a->rate, "background read rate from SRC per second, e.g. 100M (default: unlimited; "
+                                   "reads that wait are never held back)");
+  c->add_option("--granule", a->granule, "tracking unit, a power of two from 4K (default: 64K)");
+  c->add_option("--threads", a->threads, "background copies in flight (default: 8)");
+  c->add_option("--status", a->status, "live progress file read by 'ferry status' (default: JOURNAL.live)");
+  c->add_flag("--exit-when-done", a->exit_when_done, "stop serving once every granule is on DST");
+  c->add_flag("-v,--verbose", a->verbose, "nbdkit's debug messages");
+  c->add_flag("--print-command", a->print_command, "print the nbdkit command line instead of running it");
+  c->callback([run, a] { *run = [a] { return RunServe(*a); }; });
+}
+
+}  // namespace ferry::cli

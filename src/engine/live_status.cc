@@ -1,0 +1,107 @@
+// The live status file (see live_status.h).
+#include "engine/live_status.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "ferry/units.h"
+
+namespace ferry {
+
+std::string LiveStatusPath(const std::string& journal) { return journal + ".live"; }
+
+nlohmann::json LiveStatusJson(const LiveStats& st, const std::string& predictor, const std::string& policy,
+                              bool running) {
+  return {{"running", running},
+          {"pid", static_cast<int64_t>(::getpid())},
+          {"policy", policy},
+          {"predictor", predictor},
+          {"volume_size", st.volume_size},
+          {"present_bytes", st.present_bytes},
+          {"percent", st.volume_size ? 100.0 * static_cast<double>(st.present_bytes) / static_cast<double>(st.volume_size) : 100.0},
+          {"complete", st.complete},
+          {"paused", st.paused},
+          {"bytes_copied", st.bytes_copied},
+          {"demand_bytes", st.demand_bytes},
+          {"predicted_bytes", st.predicted_bytes},
+          {"rate_bps", st.rate_bps},
+          {"reads", st.reads},
+          {"read_stalls", st.read_stalls},
+          {"writes", st.writes},
+          {"write_stalls", st.write_stalls},
+          {"copy_errors", st.copy_errors},
+          {"precision", st.precision},
+          {"recall", st.recall},
+          {"seconds", st.seconds},
+          {"last_error", st.last_error},
+          {"updated_unix", static_cast<int64_t>(::time(nullptr))}};
+}
+
+Status WriteLiveStatus(const std::string& path, const LiveStats& st, const std::string& predictor,
+                       const std::string& policy, bool running) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << LiveStatusJson(st, predictor, policy, running).dump() << "\n";
+    if (!f) return IoError("cannot write the status file '" + tmp + "': " + std::strerror(errno));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return IoError("cannot write the status file '" + path + "': " + std::strerror(errno));
+  }
+  return OkStatus();
+}
+
+Result<nlohmann::json> ReadLiveStatus(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return NotFound("no live status file '" + path + "'");
+  auto j = nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Corrupt("the live status file '" + path + "' is not ferry's JSON");
+  return j;
+}
+
+std::string LiveSummary(const LiveStats& st, const std::string& journal) {
+  const double pct =
+      st.volume_size ? 100.0 * static_cast<double>(st.present_bytes) / static_cast<double>(st.volume_size) : 100.0;
+  std::string s = fmt::format("ferry: {} {} of {} ({:.1f}%) in {:.1f} s; copied {} ({} on demand); "
+                              "{} reads ({} waited for the source), {} writes ({} waited for a copy)",
+                              st.complete ? "migrated" : "stopped at", FormatSize(st.present_bytes),
+                              FormatSize(st.volume_size), pct, st.seconds, FormatSize(st.bytes_copied),
+                              FormatSize(st.demand_bytes), st.reads, st.read_stalls, st.writes, st.write_stalls);
+  if (st.copy_errors) s += fmt::format("; {} copies failed (last: {})", st.copy_errors, st.last_error);
+  s += st.complete ? "; the destination is complete" : "; rerun with journal " + journal + " to continue";
+  return s;
+}
+
+StatusWriter::StatusWriter(std::string path, const LiveMigration& live, std::string predictor, std::string policy,
+                           std::chrono::milliseconds interval)
+    : path_(std::move(path)), predictor_(std::move(predictor)), policy_(std::move(policy)), live_(live),
+      interval_(interval) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+StatusWriter::~StatusWriter() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void StatusWriter::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    lock.unlock();
+    (void)WriteLiveStatus(path_, live_.stats(), predictor_, policy_, /*running=*/true);  // best effort
+    lock.lock();
+    cv_.wait_for(lock, interval_, [this] { return stop_; });
+  }
+}
+
+}  // namespace ferry

@@ -1,0 +1,51 @@
+// The live status file of a running `ferry serve` (JOURNAL.live by default): a small
+// JSON object rewritten atomically every second, read by `ferry status JOURNAL`. Also
+// the one-line summary `ferry serve` prints when it ends.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "ferry/live.h"
+#include "ferry/status.h"
+
+namespace ferry {
+
+// The status path for a journal when none is given.
+std::string LiveStatusPath(const std::string& journal);
+
+nlohmann::json LiveStatusJson(const LiveStats& st, const std::string& predictor, const std::string& policy,
+                              bool running);
+// Writes the status file (beside it and renamed, so a reader never sees half).
+Status WriteLiveStatus(const std::string& path, const LiveStats& st, const std::string& predictor,
+                       const std::string& policy, bool running);
+// Reads one; kNotFound when there is none.
+Result<nlohmann::json> ReadLiveStatus(const std::string& path);
+
+// "migrated 40.0 MiB of 1.00 GiB (3.9%) in 2.1 s; 120 reads (3 waited), 50 writes; journal J"
+std::string LiveSummary(const LiveStats& st, const std::string& journal);
+
+// Rewrites the status file every `interval` from a thread of its own, until destroyed.
+class StatusWriter {
+ public:
+  StatusWriter(std::string path, const LiveMigration& live, std::string predictor, std::string policy,
+               std::chrono::milliseconds interval = std::chrono::milliseconds(1000));
+  ~StatusWriter();
+
+ private:
+  void Run();
+  const std::string path_, predictor_, policy_;
+  const LiveMigration& live_;
+  const std::chrono::milliseconds interval_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace ferry

@@ -1,0 +1,309 @@
+// nbdkit-ferry-plugin: exports a volume while ferry migrates it (`ferry serve`, or
+// `nbdkit ferry source=SRC dest=DST journal=J`; docs/cli.md "serve"). A thin adapter:
+// nbdkit speaks NBD, LiveMigration (ferry/live.h) does the rest.
+//
+// Parameters are checked in config_complete; get_ready opens the volumes and the
+// journal once to report any error before nbdkit serves (and before it forks), and
+// closes them; after_fork opens them again and starts the background threads (threads
+// do not survive nbdkit's fork). The thread model is parallel and multi-conn is safe:
+// every connection shares the one migration, and a flush on any of them flushes the
+// destination and commits the journal.
+#define NBDKIT_API_VERSION 2
+#include <nbdkit-plugin.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "ferry/engine.h"
+#include "ferry/live.h"
+#include "ferry/policy.h"
+#include "ferry/units.h"
+#include "engine/live_status.h"
+#include "predict/predictor.h"
+
+#define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
+
+namespace ferry {
+namespace {
+
+struct Config {
+  std::string source, dest, journal, model, predictor = "none", policy = "adaptive", status;
+  uint64_t granule = 64 << 10, rate = 0, min_chunk = 0, max_chunk = 0;
+  int threads = MigrateOptions{}.threads;
+  bool exit_when_done = false;
+  MigrateOptions options;
+};
+
+Config g_config;
+std::unique_ptr<LiveMigration> g_live;
+std::unique_ptr<StatusWriter> g_status;
+
+int Errno(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kNotSupported: return EOPNOTSUPP;
+    case StatusCode::kInvalidArgument: return EINVAL;
+    case StatusCode::kPermissionDenied: return EPERM;
+    default: return EIO;
+  }
+}
+
+// Reports a failed request to nbdkit: the message to its log, the errno to the client.
+int Fail(const Status& s) {
+  nbdkit_error("%s", s.message().c_str());
+  nbdkit_set_error(Errno(s));
+  return -1;
+}
+
+int Size(const char* key, const char* value, uint64_t* out) {
+  auto v = ParseSize(value, key);
+  if (!v.ok()) {
+    nbdkit_error("%s", v.status().message().c_str());
+    return -1;
+  }
+  *out = *v;
+  return 0;
+}
+
+int ConfigKey(const char* key, const char* value) {
+  const std::string k = key;
+  Config& c = g_config;
+  if (k == "source") {
+    c.source = value;
+  } else if (k == "dest" || k == "destination") {
+    c.dest = value;
+  } else if (k == "journal") {
+    c.journal = value;
+  } else if (k == "policy") {
+    c.policy = value;
+  } else if (k == "predictor") {
+    c.predictor = value;
+  } else if (k == "model") {
+    c.model = value;
+  } else if (k == "status") {
+    c.status = value;
+  } else if (k == "granule") {
+    return Size(key, value, &c.granule);
+  } else if (k == "min-chunk") {
+    return Size(key, value, &c.min_chunk);
+  } else if (k == "max-chunk") {
+    return Size(key, value, &c.max_chunk);
+  } else if (k == "rate") {
+    return Size(key, value, &c.rate);
+  } else if (k == "threads") {
+    if (nbdkit_parse_int("threads", value, &c.threads) == -1) return -1;
+  } else if (k == "exit-when-done") {
+    const int b = nbdkit_parse_bool(value);
+    if (b == -1) return -1;
+    c.exit_when_done = b;
+  } else {
+    nbdkit_error("unknown parameter '%s': see 'nbdkit ferry --help'", key);
+    return -1;
+  }
+  return 0;
+}
+
+int ConfigComplete() {
+  Config& c = g_config;
+  if (c.source.empty() || c.dest.empty() || c.journal.empty()) {
+    nbdkit_error("source=, dest= and journal= are required: nbdkit ferry source=SRC dest=DST journal=FILE");
+    return -1;
+  }
+  MigrateOptions& o = c.options;
+  o.granule_size = c.granule;
+  o.min_chunk = c.min_chunk ? c.min_chunk : c.granule;
+  o.max_chunk = c.max_chunk ? c.max_chunk : std::max(o.max_chunk, o.min_chunk);
+  o.threads = c.threads;
+  o.rate_limit = c.rate;
+  if (Status s = ValidateMigrateOptions(o); !s.ok()) {
+    nbdkit_error("%s", s.message().c_str());
+    return -1;
+  }
+  auto policy = ParsePolicy(c.policy);
+  if (!policy.ok() || *policy == Policy::kClairvoyant) {
+    nbdkit_error("invalid policy '%s': use adaptive (the default), heat, dmclone or qemu-stream", c.policy.c_str());
+    return -1;
+  }
+  o.policy = *policy;
+  if (c.predictor != "none" && *policy != Policy::kAdaptive && *policy != Policy::kHeat) {
+    nbdkit_error("predictor=%s works with policy adaptive or heat, not %s", c.predictor.c_str(), c.policy.c_str());
+    return -1;
+  }
+  bool known = false;
+  for (const std::string& n : PredictorNames()) known |= n == c.predictor;
+  if (!known) {
+    nbdkit_error("unknown predictor '%s': use none, stride, markov, lstm or ensemble", c.predictor.c_str());
+    return -1;
+  }
+  if (c.status.empty()) c.status = c.journal + ".live";
+  return 0;
+}
+
+Result<std::unique_ptr<Predictor>> NewPredictor() {
+  const Config& c = g_config;
+  if (c.predictor == "none" && c.model.empty()) return std::unique_ptr<Predictor>();
+  PredictorConfig pc;
+  pc.model = c.model;
+  pc.granule_size = c.granule;
+  pc.background_training = true;
+  return MakePredictor(c.predictor == "none" ? "lstm" : c.predictor, pc);
+}
+
+// Opens the volumes, the journal and the predictor, and starts the migration (start) or
+// only checks that all of it can be done (!start).
+int OpenAll(bool start) {
+  const Config& c = g_config;
+  auto predictor = NewPredictor();
+  if (!predictor.ok()) {
+    nbdkit_error("%s", predictor.status().message().c_str());
+    return -1;
+  }
+  auto opened = OpenMigration(c.source, c.dest, c.journal, c.granule);
+  if (!opened.ok()) {
+    nbdkit_error("%s", opened.status().message().c_str());
+    return -1;
+  }
+  if (opened->journal->state() >= JournalState::kReleased) {
+    nbdkit_error("the migration recorded in %s released its source: serve the destination %s itself",
+                 c.journal.c_str(), c.dest.c_str());
+    return -1;
+  }
+  if (!start) return 0;
+  std::function<void()> on_complete;
+  if (c.exit_when_done) on_complete = [] { nbdkit_shutdown(); };
+  auto live = LiveMigration::Start(std::move(opened->source), std::move(opened->destination),
+                                   std::move(opened->journal), std::shared_ptr<Predictor>(std::move(*predictor)),
+                                   c.options, on_complete);
+  if (!live.ok()) {
+    nbdkit_error("%s", live.status().message().c_str());
+    return -1;
+  }
+  g_live = std::move(live).value();
+  g_status = std::make_unique<StatusWriter>(c.status, *g_live, c.predictor, c.policy);
+  return 0;
+}
+
+int GetReady() { return OpenAll(false); }
+int AfterFork() { return OpenAll(true); }
+
+void Cleanup() {
+  if (!g_live) return;
+  g_status.reset();  // stops its thread
+  Status s = g_live->Stop();
+  const LiveStats st = g_live->stats();
+  (void)WriteLiveStatus(g_config.status, st, g_config.predictor, g_config.policy, /*running=*/false);
+  if (!s.ok()) nbdkit_error("%s", s.message().c_str());
+  fprintf(stderr, "%s\n", LiveSummary(st, g_config.journal).c_str());
+  g_live.reset();
+}
+
+void* OpenConnection(int /*readonly*/) { return g_live.get(); }
+
+int64_t GetSize(void* h) { return static_cast<int64_t>(static_cast<LiveMigration*>(h)->size()); }
+int Yes(void*) { return 1; }
+int CanFua(void*) { return NBDKIT_FUA_NATIVE; }
+int CanCache(void*) { return NBDKIT_CACHE_NATIVE; }
+
+int Pread(void* h, void* buf, uint32_t count, uint64_t offset, uint32_t) {
+  Status s = static_cast<LiveMigration*>(h)->Read(offset, {static_cast<std::byte*>(buf), count});
+  return s.ok() ? 0 : Fail(s);
+}
+
+int Pwrite(void* h, const void* buf, uint32_t count, uint64_t offset, uint32_t flags) {
+  Status s = static_cast<LiveMigration*>(h)->Write(offset, {static_cast<const std::byte*>(buf), count},
+                                                   flags & NBDKIT_FLAG_FUA);
+  return s.ok() ? 0 : Fail(s);
+}
+
+int FlushReq(void* h, uint32_t) {
+  Status s = static_cast<LiveMigration*>(h)->Flush();
+  return s.ok() ? 0 : Fail(s);
+}
+
+int TrimReq(void* h, uint32_t count, uint64_t offset, uint32_t flags) {
+  Status s = static_cast<LiveMigration*>(h)->Trim(offset, count, flags & NBDKIT_FLAG_FUA);
+  return s.ok() ? 0 : Fail(s);
+}
+
+int ZeroReq(void* h, uint32_t count, uint64_t offset, uint32_t flags) {
+  if (flags & NBDKIT_FLAG_FAST_ZERO) {  // a zero may copy granule ends: not fast
+    nbdkit_set_error(ENOTSUP);
+    return -1;
+  }
+  Status s = static_cast<LiveMigration*>(h)->Zero(offset, count, flags & NBDKIT_FLAG_FUA);
+  return s.ok() ? 0 : Fail(s);
+}
+
+int ExtentsReq(void* h, uint32_t count, uint64_t offset, uint32_t, struct nbdkit_extents* extents) {
+  std::vector<Extent> out;
+  Status s = static_cast<LiveMigration*>(h)->Extents(offset, count, &out);
+  if (!s.ok()) return Fail(s);
+  for (const Extent& e : out) {
+    const uint32_t type = e.zero ? (NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO) : 0;
+    if (nbdkit_add_extent(extents, e.offset, e.length, type) == -1) return -1;
+  }
+  return 0;
+}
+
+int CacheReq(void* h, uint32_t count, uint64_t offset, uint32_t) {
+  static_cast<LiveMigration*>(h)->Cache(offset, count);
+  return 0;
+}
+
+nbdkit_plugin MakePlugin() {
+  nbdkit_plugin p{};
+  p.name = "ferry";
+  p.longname = "ferry live migration";
+  p.version = "0.1";
+  p.description = "exports a volume while ferry migrates it from source to dest";
+  p.config = ConfigKey;
+  p.config_complete = ConfigComplete;
+  p.config_help =
+      "source=SRC          (required) the volume to migrate: a path or an NBD URI, only read\n"
+      "dest=DST            (required) where it goes: a path (created at the source's size) or an NBD URI\n"
+      "journal=FILE        (required) progress, for resume after a crash\n"
+      "policy=NAME         adaptive (default), heat, dmclone or qemu-stream\n"
+      "predictor=NAME      none (default), stride, markov, lstm or ensemble\n"
+      "model=FILE          a model saved by 'ferry train' (predictor lstm or ensemble)\n"
+      "rate=SIZE           background read rate from the source per second (default: unlimited)\n"
+      "granule=SIZE        tracking unit (default 64K); min-chunk=SIZE, max-chunk=SIZE\n"
+      "threads=N           background copies in flight (default 8)\n"
+      "exit-when-done=BOOL shut nbdkit down once every granule is on the destination\n"
+      "status=FILE         live progress for 'ferry status' (default: JOURNAL.live)";
+  p.magic_config_key = nullptr;
+  p.get_ready = GetReady;
+  p.after_fork = AfterFork;
+  p.cleanup = Cleanup;
+  p.open = OpenConnection;
+  p.get_size = GetSize;
+  p.can_write = Yes;
+  p.can_flush = Yes;
+  p.can_trim = Yes;
+  p.can_zero = Yes;
+  p.can_fua = CanFua;
+  p.can_multi_conn = Yes;
+  p.can_extents = Yes;
+  p.can_cache = CanCache;
+  p.pread = Pread;
+  p.pwrite = Pwrite;
+  p.flush = FlushReq;
+  p.trim = TrimReq;
+  p.zero = ZeroReq;
+  p.extents = ExtentsReq;
+  p.cache = CacheReq;
+  p.errno_is_preserved = 0;
+  return p;
+}
+
+nbdkit_plugin plugin = MakePlugin();
+
+}  // namespace
+}  // namespace ferry
+
+using ferry::plugin;
+NBDKIT_REGISTER_PLUGIN(plugin)
