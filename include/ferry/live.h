@@ -35,6 +35,7 @@
 
 #include "ferry/engine.h"
 #include "ferry/journal.h"
+#include "ferry/policy.h"
 #include "ferry/status.h"
 #include "ferry/volume.h"
 
@@ -111,6 +112,11 @@ class LiveMigration {
   explicit LiveMigration(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Checks a live migration's policy and predictor names: the policy (adaptive, heat,
+// dmclone, qemu-stream; clairvoyant needs the future) and a predictor MakePredictor
+// knows, which only adaptive and heat use. kInvalidArgument naming what is wrong.
+Result<Policy> LivePolicy(const std::string& policy, const std::string& predictor);
 
 // Opens what a migration needs, with every check made before anything is written: the
 // source read-only; the journal (its identity checked, invariant 7) or, when `journal`

@@ -2,6 +2,9 @@
 // it migrates. nbdkit serves; ferry's plugin (src/nbdkit/plugin.cc) runs the migration
 // inside it. This command only finds the plugin, turns its flags into nbdkit's command
 // line and becomes nbdkit (exec), so signals, --run and the exit status are nbdkit's.
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +15,7 @@
 #include "cli/analysis_commands.h"
 #include "cli/cli.h"
 #include "common/self_path.h"
+#include "ferry/live.h"
 #include "ferry/volume.h"
 
 namespace ferry::cli {
@@ -32,6 +36,25 @@ std::string FindPlugin() {
     if (std::filesystem::exists(p)) return p;
   }
   return "";
+}
+
+// A Unix socket left by a server that was killed is removed (nbdkit will not bind over
+// it); one a live server listens on is an error.
+Status ClearStaleSocket(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return OkStatus();
+  if (!S_ISSOCK(st.st_mode)) return InvalidArgument("--socket " + path + " exists and is not a socket: give another path");
+  sockaddr_un addr{};
+  if (path.size() >= sizeof addr.sun_path) return InvalidArgument("--socket " + path + ": the path is too long");
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size());
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return OkStatus();
+  const bool live = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  if (live) return FailedPrecondition("--socket " + path + " is in use by a running server: stop it or give another path");
+  ::unlink(path.c_str());
+  return OkStatus();
 }
 
 // Paths become absolute (nbdkit may change directory); NBD URIs stay as they are.
@@ -57,6 +80,7 @@ int RunServe(ServeArgs& a) {
     port = a.listen.substr(colon + 1);
     if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   }
+  if (auto p = LivePolicy(a.policy, a.predictor); !p.ok()) return Fail(kExitUsage, p.status().message());
   const std::string plugin = FindPlugin();
   if (plugin.empty()) {
     return Fail(kExitFailure, std::string("cannot find ") + kPlugin +
@@ -65,6 +89,9 @@ int RunServe(ServeArgs& a) {
   std::vector<std::string> args = {"nbdkit", "--foreground"};
   if (a.verbose) args.push_back("--verbose");
   if (!a.socket.empty()) {
+    if (Status s = ClearStaleSocket(Absolute(a.socket)); !s.ok()) {
+      return Fail(s.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure, s.message());
+    }
     args.insert(args.end(), {"--unix", Absolute(a.socket)});
   } else if (!a.listen.empty()) {
     if (!host.empty()) args.insert(args.end(), {"--ipaddr", host});

@@ -89,6 +89,7 @@ class Migration {
   void SetRate(uint64_t rate) { limiter_.SetRate(rate); }
   LiveStats Stats();
   bool complete() const { return complete_.load(std::memory_order_acquire); }
+  uint64_t size() const { return map_.volume_size(); }
 
  private:
   using Work = CopyOp;
@@ -309,6 +310,7 @@ Status Migration::Prepare(MigrateStats* stats) {
   }
   if (journal_) map_.LoadPresent(journal_->present());
   stats->bytes_resumed = map_.present_bytes();
+  live_stats_.bytes_resumed = stats->bytes_resumed;
   FERRY_RETURN_IF_ERROR(ReadZeroMap(src_, &src_zero_).WithContext(src_.name()));
   FERRY_RETURN_IF_ERROR(ReadZeroMap(dst_, &dst_zero_).WithContext(dst_.name()));
   sched_.SetSourceZero(&src_zero_);
@@ -378,7 +380,6 @@ void Migration::StartLive(std::function<void()> on_complete) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     running_ = o_.threads;
-    if (map_.complete()) complete_ = true;
   }
   for (int i = 0; i < o_.threads; ++i) threads_.emplace_back([this] { Worker(); });
   supervisor_ = std::thread([this] { Supervise(); });
@@ -391,7 +392,7 @@ void Migration::Supervise() {
   uint64_t last_copied = bytes_copied_;
   auto last_time = Clock::now();
   while (!stop_) {
-    cv_.wait_until(lock, next_commit, [this] { return stop_ || (map_.complete() && !complete_); });
+    cv_.wait_until(lock, next_commit, [&] { return stop_ || (map_.complete() && !announced); });
     if (stop_) break;
     const bool now_complete = map_.complete();
     const auto t = Clock::now();
@@ -584,8 +585,8 @@ Status Migration::WriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua,
   const uint64_t first = run.first.value, last = first + run.count - 1;
   // The ends that the request covers only in part (the volume's short last granule is
   // covered whole when the request reaches the volume's end).
-  const bool head_partial = offset % g != 0 || (run.count == 1 && offset + length < std::min((first + 1) * g, src_.size()));
-  const bool tail_partial = (offset + length) % g != 0 && offset + length < src_.size();
+  const bool head_partial = offset % g != 0 || (run.count == 1 && offset + length < std::min((first + 1) * g, map_.volume_size()));
+  const bool tail_partial = (offset + length) % g != 0 && offset + length < map_.volume_size();
   std::unique_lock<std::mutex> lock(mu_);
   Observe(offset, length, op);
   bool waited = false;
@@ -624,7 +625,7 @@ Status Migration::Trim(uint64_t offset, uint64_t length, bool fua) {
   // Only whole granules: the partial ends are left as they are (a discard is a hint).
   const uint64_t g = map_.granule_size();
   const uint64_t lo = (offset + g - 1) / g * g;
-  const uint64_t hi = offset + length >= src_.size() ? offset + length : (offset + length) / g * g;
+  const uint64_t hi = offset + length >= map_.volume_size() ? offset + length : (offset + length) / g * g;
   if (hi <= lo) return fua ? Flush() : OkStatus();
   // A destination that cannot discard is zeroed instead: a missing granule is then
   // present without a copy, and reads as zeroes, as a discarded block may.
@@ -677,7 +678,7 @@ void Migration::Cache(uint64_t offset, uint64_t length) {
 LiveStats Migration::Stats() {
   std::lock_guard<std::mutex> lock(mu_);
   LiveStats st = live_stats_;
-  st.volume_size = src_.size();
+  st.volume_size = map_.volume_size();
   st.present_bytes = map_.present_bytes();
   st.bytes_copied = bytes_copied_;
   st.reads = reads_;
@@ -753,11 +754,17 @@ Result<std::unique_ptr<LiveMigration>> LiveMigration::Start(std::unique_ptr<Volu
   impl->m = std::make_unique<Migration>(*impl->src, *impl->dst, impl->journal.get(), impl->options, /*live=*/true);
   MigrateStats prepared;
   FERRY_RETURN_IF_ERROR(impl->m->Prepare(&prepared));
-  impl->m->StartLive(std::move(on_complete));
+  // Once complete, requests never reach the source (every granule is present and stays
+  // so; the workers have ended): it is closed, so its server may go.
+  Impl* raw = impl.get();
+  impl->m->StartLive([raw, on_complete = std::move(on_complete)] {
+    raw->src.reset();
+    if (on_complete) on_complete();
+  });
   return std::unique_ptr<LiveMigration>(new LiveMigration(std::move(impl)));
 }
 
-uint64_t LiveMigration::size() const { return impl_->src->size(); }
+uint64_t LiveMigration::size() const { return impl_->m->size(); }
 VolumeCapabilities LiveMigration::destination_capabilities() const { return impl_->dst->capabilities(); }
 Status LiveMigration::Read(uint64_t offset, std::span<std::byte> buf) { return impl_->m->Read(offset, buf); }
 Status LiveMigration::Write(uint64_t offset, std::span<const std::byte> buf, bool fua) {
@@ -774,6 +781,21 @@ void LiveMigration::Pause(bool paused) { impl_->m->Pause(paused); }
 void LiveMigration::SetRate(uint64_t bytes_per_second) { impl_->m->SetRate(bytes_per_second); }
 LiveStats LiveMigration::stats() const { return impl_->m->Stats(); }
 Status LiveMigration::Stop() { return impl_->m->StopLive(); }
+
+Result<Policy> LivePolicy(const std::string& policy, const std::string& predictor) {
+  auto p = ParsePolicy(policy);
+  if (!p.ok() || *p == Policy::kClairvoyant) {
+    return InvalidArgument("invalid policy '" + policy + "': use adaptive (the default), heat, dmclone or qemu-stream");
+  }
+  const auto& names = PredictorNames();
+  if (std::find(names.begin(), names.end(), predictor) == names.end()) {
+    return InvalidArgument("unknown predictor '" + predictor + "': use none, stride, markov, lstm or ensemble");
+  }
+  if (predictor != "none" && *p != Policy::kAdaptive && *p != Policy::kHeat) {
+    return InvalidArgument("predictor " + predictor + " works with policy adaptive or heat, not " + policy);
+  }
+  return *p;
+}
 
 Result<OpenedMigration> OpenMigration(const std::string& source, const std::string& destination,
                                       const std::string& journal, uint64_t granule_size) {

@@ -124,22 +124,12 @@ int ConfigComplete() {
     nbdkit_error("%s", s.message().c_str());
     return -1;
   }
-  auto policy = ParsePolicy(c.policy);
-  if (!policy.ok() || *policy == Policy::kClairvoyant) {
-    nbdkit_error("invalid policy '%s': use adaptive (the default), heat, dmclone or qemu-stream", c.policy.c_str());
+  auto policy = LivePolicy(c.policy, c.predictor);
+  if (!policy.ok()) {
+    nbdkit_error("%s", policy.status().message().c_str());
     return -1;
   }
   o.policy = *policy;
-  if (c.predictor != "none" && *policy != Policy::kAdaptive && *policy != Policy::kHeat) {
-    nbdkit_error("predictor=%s works with policy adaptive or heat, not %s", c.predictor.c_str(), c.policy.c_str());
-    return -1;
-  }
-  bool known = false;
-  for (const std::string& n : PredictorNames()) known |= n == c.predictor;
-  if (!known) {
-    nbdkit_error("unknown predictor '%s': use none, stride, markov, lstm or ensemble", c.predictor.c_str());
-    return -1;
-  }
   if (c.status.empty()) c.status = c.journal + ".live";
   return 0;
 }
