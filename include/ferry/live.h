@@ -98,7 +98,7 @@ class LiveMigration {
   void Cache(uint64_t offset, uint64_t length);
 
   // Control: pause or resume the background copy (requests are still served, copying
-  // on demand); change the source read rate of the background copy (0: unlimited).
+  // on demand; a pause returns once the copies already started are done); change the source read rate of the background copy (0: unlimited).
   void Pause(bool paused);
   void SetRate(uint64_t bytes_per_second);
 

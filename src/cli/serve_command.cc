@@ -2,6 +2,7 @@
 // it migrates. nbdkit serves; ferry's plugin (src/nbdkit/plugin.cc) runs the migration
 // inside it. This command only finds the plugin, turns its flags into nbdkit's command
 // line and becomes nbdkit (exec), so signals, --run and the exit status are nbdkit's.
+#include <link.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -55,6 +56,30 @@ Status ClearStaleSocket(const std::string& path) {
   if (live) return FailedPrecondition("--socket " + path + " is in use by a running server: stop it or give another path");
   ::unlink(path.c_str());
   return OkStatus();
+}
+
+// A sanitizer build of ferry (scripts/test) has a sanitized plugin, which only loads into
+// nbdkit with the sanitizer's runtime first: preload the one this process runs with.
+// The plugin puts LD_PRELOAD back as it was (FERRY_SAVED_LD_PRELOAD) when it loads, so
+// that --run's command does not start with the runtime (/bin/sh crashes under it).
+void PreloadSanitizerRuntime() {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  std::string runtime;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* out) {
+        const std::string name = info->dlpi_name ? info->dlpi_name : "";
+        if (name.find("libasan.so") != std::string::npos || name.find("libtsan.so") != std::string::npos) {
+          *static_cast<std::string*>(out) = name;
+          return 1;
+        }
+        return 0;
+      },
+      &runtime);
+  if (runtime.empty()) return;
+  const char* old = std::getenv("LD_PRELOAD");
+  ::setenv("FERRY_SAVED_LD_PRELOAD", old ? old : "", 1);
+  ::setenv("LD_PRELOAD", (old && *old ? runtime + ":" + old : runtime).c_str(), 1);
+#endif
 }
 
 // Paths become absolute (nbdkit may change directory); NBD URIs stay as they are.
@@ -121,6 +146,7 @@ int RunServe(ServeArgs& a) {
   for (std::string& s : args) argv.push_back(s.data());
   argv.push_back(nullptr);
   std::cout.flush();
+  PreloadSanitizerRuntime();
   ::execvp("nbdkit", argv.data());
   return Fail(kExitFailure, std::string("cannot run nbdkit: ") + std::strerror(errno) +
                                 ": install it (scripts/setup installs nbdkit)");

@@ -436,12 +436,12 @@ Status Migration::StopLive() {
 }
 
 void Migration::Pause(bool paused) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    paused_ = paused;
-    live_stats_.paused = paused;
-  }
+  std::unique_lock<std::mutex> lock(mu_);
+  paused_ = paused;
+  live_stats_.paused = paused;
   work_cv_.notify_all();
+  // Paused means quiet: the background copies already started finish first.
+  if (paused) granule_cv_.wait(lock, [this] { return sched_.background_in_flight() == 0 || stop_; });
 }
 
 GranuleRun Migration::RunOf(uint64_t offset, uint64_t length) const {

@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -178,6 +179,19 @@ int OpenAll(bool start) {
   return 0;
 }
 
+// ferry serve preloads a sanitizer's runtime for a sanitized plugin (serve_command.cc);
+// the commands nbdkit starts (--run) get the environment as it was.
+void Load() {
+  if (const char* saved = std::getenv("FERRY_SAVED_LD_PRELOAD")) {
+    if (*saved) {
+      ::setenv("LD_PRELOAD", saved, 1);
+    } else {
+      ::unsetenv("LD_PRELOAD");
+    }
+    ::unsetenv("FERRY_SAVED_LD_PRELOAD");
+  }
+}
+
 int GetReady() { return OpenAll(false); }
 int AfterFork() { return OpenAll(true); }
 
@@ -266,6 +280,7 @@ nbdkit_plugin MakePlugin() {
       "exit-when-done=BOOL shut nbdkit down once every granule is on the destination\n"
       "status=FILE         live progress for 'ferry status' (default: JOURNAL.live)";
   p.magic_config_key = nullptr;
+  p.load = Load;
   p.get_ready = GetReady;
   p.after_fork = AfterFork;
   p.cleanup = Cleanup;
