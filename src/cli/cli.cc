@@ -443,6 +443,7 @@ int Main(int argc, char** argv) {
   AddSimulateCommand(app, &run_trace);
   AddTrainCommand(app, &run_trace);
   AddServeCommand(app, &run_trace);
+  AddControlCommand(app, &run_trace);
 
   try {
     app.parse(argc, argv);

@@ -16,7 +16,9 @@
 #include "cli/analysis_commands.h"
 #include "cli/cli.h"
 #include "common/self_path.h"
+#include "engine/control.h"
 #include "ferry/live.h"
+#include "ferry/units.h"
 #include "ferry/volume.h"
 
 namespace ferry::cli {
@@ -152,7 +154,40 @@ int RunServe(ServeArgs& a) {
                                 ": install it (scripts/setup installs nbdkit)");
 }
 
+struct ControlArgs {
+  std::string journal, command, arg;
+};
+
+int RunControl(const ControlArgs& a) {
+  std::string line = a.command;
+  if (a.command == "rate") {
+    if (a.arg.empty()) return Fail(kExitUsage, "rate needs a SIZE per second, e.g. 'ferry control J rate 50M' (0: unlimited)");
+    if (auto r = ParseSize(a.arg, "rate"); !r.ok()) return Fail(kExitUsage, r.status().message());
+    line += " " + a.arg;
+  } else if (!a.arg.empty()) {
+    return Fail(kExitUsage, a.command + " takes no argument");
+  }
+  auto reply = SendControl(ControlSocketPath(a.journal), line);
+  if (!reply.ok()) return Fail(kExitFailure, reply.status().message());
+  if (reply->rfind("ok", 0) != 0) return Fail(kExitFailure, reply->substr(reply->find(' ') + 1));
+  std::cout << (reply->size() > 3 ? reply->substr(3) : "ok") << std::endl;
+  return kExitOk;
+}
+
 }  // namespace
+
+void AddControlCommand(CLI::App& app, std::function<int()>* run) {
+  auto a = std::make_shared<ControlArgs>();
+  auto* c = app.add_subcommand("control", "Control a running 'ferry serve': pause or resume its background copy, "
+                                          "change its rate, abort it (the destination stays resumable), or "
+                                          "print its live status as JSON.");
+  c->add_option("JOURNAL", a->journal, "the journal given to ferry serve --journal")->required();
+  c->add_option("COMMAND", a->command, "pause, resume, rate, abort or status")
+      ->required()
+      ->check(CLI::IsMember({"pause", "resume", "rate", "abort", "status"}));
+  c->add_option("SIZE", a->arg, "for rate: bytes per second, e.g. 50M (0: unlimited)");
+  c->callback([run, a] { *run = [a] { return RunControl(*a); }; });
+}
 
 void AddServeCommand(CLI::App& app, std::function<int()>* run) {
   auto a = std::make_shared<ServeArgs>();

@@ -25,6 +25,7 @@
 #include "ferry/live.h"
 #include "ferry/policy.h"
 #include "ferry/units.h"
+#include "engine/control.h"
 #include "engine/live_status.h"
 #include "predict/predictor.h"
 
@@ -44,6 +45,7 @@ struct Config {
 Config g_config;
 std::unique_ptr<LiveMigration> g_live;
 std::unique_ptr<StatusWriter> g_status;
+std::unique_ptr<ControlServer> g_control;
 
 int Errno(const Status& s) {
   switch (s.code()) {
@@ -176,6 +178,14 @@ int OpenAll(bool start) {
   }
   g_live = std::move(live).value();
   g_status = std::make_unique<StatusWriter>(c.status, *g_live, c.predictor, c.policy);
+  auto control = ControlServer::Start(
+      ControlSocketPath(c.journal), *g_live, [] { nbdkit_shutdown(); },
+      [] { return LiveStatusJson(g_live->stats(), g_config.predictor, g_config.policy, true).dump(); });
+  if (!control.ok()) {
+    nbdkit_error("%s", control.status().message().c_str());
+    return -1;
+  }
+  g_control = std::move(control).value();
   return 0;
 }
 
@@ -197,6 +207,7 @@ int AfterFork() { return OpenAll(true); }
 
 void Cleanup() {
   if (!g_live) return;
+  g_control.reset();
   g_status.reset();  // stops its thread
   Status s = g_live->Stop();
   const LiveStats st = g_live->stats();

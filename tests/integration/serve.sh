@@ -71,6 +71,24 @@ check_read $((40 * MiB - 10000)) 400000
 "$FERRY" status "$T/j" | grep -q "^live: .*present" || die "ferry status shows no live progress: $("$FERRY" status "$T/j")"
 pass "reads follow the model; partial writes, discards and zeroes of missing granules"
 
+# Control while running: pause holds the background copy, resume and rate move it on.
+[ "$("$FERRY" control "$T/j" pause)" = paused ] || die "control pause"
+p1=$(json_field <("$FERRY" control "$T/j" status) present_bytes)
+sleep 0.5
+p2=$(json_field <("$FERRY" control "$T/j" status) present_bytes)
+[ "$p1" = "$p2" ] || die "paused, yet the copy moved from $p1 to $p2"
+[ "$(json_field <("$FERRY" control "$T/j" status) paused)" = True ] || die "status does not say paused"
+check_read $((180 * MiB)) 4096  # served on demand while paused
+"$FERRY" control "$T/j" resume >/dev/null || die "control resume"
+[ "$("$FERRY" control "$T/j" rate 4M)" = "rate 4.00 MiB/s" ] || die "control rate: $("$FERRY" control "$T/j" rate 4M)"
+sleep 0.5
+p3=$(json_field <("$FERRY" control "$T/j" status) present_bytes)
+[ "$p3" -gt "$p2" ] || die "resumed, yet the copy did not move ($p2 -> $p3)"
+expect_exit 2 "rate needs a SIZE" "$FERRY" control "$T/j" rate
+expect_exit 2 "invalid rate 'fast'|rate" "$FERRY" control "$T/j" rate fast
+expect_exit 1 "no ferry serve is running for this journal" "$FERRY" control "$T/nothere" pause
+pass "control: pause, resume, rate, status"
+
 # 2. fio random writes with verify through the export, racing the background copy
 # (invariant 3), in a region of its own; checked again on the destination at the end.
 fio_job=(--name=v --ioengine=nbd --uri="$LIVE" --rw=randwrite --bs=4k --iodepth=8 --offset=128M --size=16M
@@ -153,8 +171,16 @@ rm -f "$T/trigger"
 check_read $((200 * MiB)) 4096
 sleep 1.2  # the live status file is rewritten every second
 "$FERRY" status "$T/j" | grep -q "copies failed" || die "status does not show the failed copies: $("$FERRY" status "$T/j")"
-serve_kill
 pass "source errors: EIO after retries, then the right data"
+
+# Abort from the command line: serving stops, the journal keeps what was done and a
+# restart continues (the destination is checked at the end of the run below).
+"$FERRY" control "$T/j" abort >/dev/null || die "control abort"
+rc=0
+wait $SERVE_PID || rc=$?
+[ $rc = 0 ] || die "ferry serve exited $rc after abort"
+[ "$(json_field <("$FERRY" status --json "$T/j") activity)" = interrupted ] || die "after abort the journal is not resumable"
+pass "control abort stops serving and leaves the migration resumable"
 
 # 7. --run (captive mode) and usage errors.
 out=$("$FERRY" serve "$SLOW" "$T/dst.img" --journal "$T/j" --run 'nbdinfo --size "$uri"' 2>>"$T/serve.log")
