@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Issue 5 benchmarks (b) and (c): each shared trace replayed by fio against a live
+migration, and the same scenario in `ferry simulate`.
+
+For each trace: the source is nbdkit's sparse-random plugin (the trace's volume size,
+about --data bytes of data in 16 MiB runs, the rest holes) behind the delay filter (2 ms
+a read); fio replays the trace (`ferry trace convert`, then --read_iolog, time scaled so
+the replay lasts about --seconds; fio's default queue depth of one: with more, fio 3.33's
+nbd engine disconnected with writes in flight and nbdkit 1.32 then failed an assertion,
+raw_send_socket `sock >= 0`) against three systems in turn, each from a fresh destination:
+
+  ferry       ferry serve --policy adaptive --predictor ensemble --rate R
+  dmclone     ferry serve --policy dmclone --rate R
+  nbdkit-cow  nbdkit's own stack: the cow filter with cow-on-read=true over the slow
+              source, hydrated by a background sequential read at R (fio --rate)
+
+R makes the background copy of the data take about half the replay (the simulator's
+default scenario). Printed per system: fio's read latency p50 / p99 (completion
+latency, microseconds) and read count; for ferry, the reads that waited for the source.
+Then (c): `ferry simulate` of the same trace, time scale, source latency and bandwidth,
+with no warm-up (ferry serve starts with no history), for adaptive+ensemble and dmclone.
+
+  bench/live_traces.py [--traces DIR] [--only NAME] [--seconds 60] [--data 1G] [--ferry PATH]
+"""
+import argparse
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def size_bytes(text):
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    return int(float(text[:-1]) * units[text[-1]]) if text[-1] in units else int(text)
+
+
+def fio_read_stats(path):
+    d = open(path).read()
+    job = json.loads(d[d.index("{"):])["jobs"][0]
+    r = job["read"]
+    p = r["clat_ns"].get("percentile", {})
+    return {"reads": r["total_ios"], "p50_us": p.get("50.000000", 0) / 1000, "p99_us": p.get("99.000000", 0) / 1000}
+
+
+def wait_socket(path, proc=None):
+    for _ in range(400):
+        if os.path.exists(path):
+            return
+        if proc and proc.poll() is not None:
+            sys.exit(f"live_traces: server for {path} exited")
+        time.sleep(0.05)
+    sys.exit(f"live_traces: nothing listens on {path}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--traces", default=os.path.join(TOP, "..", "shared", "traces"))
+    ap.add_argument("--only", default="")
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--data", default="1G")
+    ap.add_argument("--ferry", default=os.path.join(TOP, "build", "ferry"))
+    a = ap.parse_args()
+    for tool in ("nbdkit", "fio"):
+        if not shutil.which(tool):
+            sys.exit(f"live_traces: {tool} is missing: run scripts/setup")
+    traces = sorted(t for t in glob.glob(os.path.join(a.traces, "*")) if not t.endswith(".md") and a.only in t)
+    if not traces:
+        sys.exit(f"live_traces: no traces in {a.traces}")
+    data = size_bytes(a.data)
+    work = tempfile.mkdtemp(prefix="ferry-live-", dir="/var/tmp")
+    try:
+        for trace in traces:
+            bench_trace(a, trace, data, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_trace(a, trace, data, work):
+    name = os.path.basename(trace)
+    info = json.loads(subprocess.run([a.ferry, "trace", "info", "--json", trace], check=True,
+                                     capture_output=True, text=True).stdout)
+    size = (info["volume_bytes"] + (1 << 20) - 1) // (1 << 20) * (1 << 20)
+    span = info["span_s"]
+    percent = min(100.0, 100.0 * data / size)
+    # fio's replay_time_scale is a rate in percent: 200 replays twice as fast.
+    scale = max(1, round(100 * span / a.seconds))
+    replay_s = span * 100 / scale
+    data_bytes = size * percent / 100
+    rate = max(1 << 20, int(data_bytes / (replay_s / 2)))
+    log = os.path.join(work, "w.log")
+    run([a.ferry, "trace", "convert", trace, log], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print(f"\n**{name}**: volume {size / 2**30:.1f} GiB with {data_bytes / 2**30:.2f} GiB of data, "
+          f"{info['records']} records over {span:.1f} s replayed in {replay_s:.0f} s (fio replay_time_scale={scale}), "
+          f"source 2 ms a read, background rate {rate / 2**20:.1f} MiB/s\n")
+
+    src_sock = os.path.join(work, "src.sock")
+    src = subprocess.Popen(["nbdkit", "-f", "-U", src_sock, "-r", "--filter=delay", "sparse-random", str(size),
+                            "seed=1", f"percent={percent}", "delay-read=2ms"])
+    rows = []
+    try:
+        wait_socket(src_sock, src)
+        src_uri = f"nbd+unix:///?socket={src_sock}"
+        fio = ["fio", "--name=replay", "--ioengine=nbd", f"--read_iolog={log}", f"--replay_time_scale={scale}",
+               "--percentile_list=50:99", "--output-format=json"]
+        for label, extra in (("ferry adaptive+ensemble", ["--policy", "adaptive", "--predictor", "ensemble"]),
+                             ("ferry --policy dmclone", ["--policy", "dmclone"])):
+            for f in glob.glob(os.path.join(work, "dst.img*")) + glob.glob(os.path.join(work, "j*")):
+                os.remove(f)
+            out = os.path.join(work, "fio.json")
+            live = os.path.join(work, "live.json")
+            j = os.path.join(work, "j")
+            cmd = (" ".join(fio) + f' --uri="$uri" > {out}; {a.ferry} control {j} status > {live}')
+            run([a.ferry, "serve", src_uri, os.path.join(work, "dst.img"), "--journal", j, "--rate", str(rate),
+                 "--run", cmd] + extra, stderr=subprocess.DEVNULL)
+            st = fio_read_stats(out)
+            lv = json.loads(open(live).read())
+            st.update(waited=lv["read_stalls"], percent=lv["percent"])
+            rows.append((label, st))
+        # nbdkit's own stack: cow filter, cow-on-read, a background sequential read.
+        cow_sock = os.path.join(work, "cow.sock")
+        cow = subprocess.Popen(["nbdkit", "-f", "-U", cow_sock, "--filter=cow", "nbd", f"socket={src_sock}",
+                                "cow-on-read=true"], env=dict(os.environ, TMPDIR=work))
+        try:
+            wait_socket(cow_sock, cow)
+            cow_uri = f"nbd+unix:///?socket={cow_sock}"
+            hydrate = subprocess.Popen(["fio", "--name=hydrate", "--ioengine=nbd", f"--uri={cow_uri}", "--rw=read",
+                                        "--bs=2M", f"--rate={rate}", "--time_based", f"--runtime={int(replay_s) + 5}",
+                                        "--output=/dev/null"])
+            out = os.path.join(work, "fio.json")
+            run(fio + [f"--uri={cow_uri}", f"--output={out}"], stdout=subprocess.DEVNULL)
+            hydrate.terminate()
+            hydrate.wait()
+            rows.append(("nbdkit cow-on-read", fio_read_stats(out)))
+        finally:
+            cow.terminate()
+            cow.wait()
+    finally:
+        src.terminate()
+        src.wait()
+
+    print("| system | fio reads | read p50 us | read p99 us | reads that waited (ferry) | copied when fio ended |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, st in rows:
+        waited = f"{st['waited']} ({100 * st['waited'] / max(1, st['reads']):.1f}%)" if "waited" in st else "-"
+        pct = f"{st['percent']:.0f}%" if "percent" in st else "-"
+        print(f"| {label} | {st['reads']} | {st['p50_us']:.0f} | {st['p99_us']:.0f} | {waited} | {pct} |")
+
+    # (c) the simulator, same scenario.
+    sim = json.loads(subprocess.run(
+        [a.ferry, "simulate", trace, "--policy", "all", "--predictor", "ensemble", "--warmup", "0",
+         "--source-latency", "2ms", "--source-bw", str(rate), "--time-scale", f"{100 / scale:.6f}", "--json"],
+        check=True, capture_output=True, text=True).stdout)
+    print("\nferry simulate, same trace, time scale, source latency and rate, no warm-up:\n")
+    print("| simulated | reads | read p50 us | read p99 us | read stalls |")
+    print("|---|---:|---:|---:|---:|")
+    for r in sim["results"]:
+        if (r["policy"], r["predictor"]) in (("adaptive", "ensemble"), ("dmclone", "none")):
+            lat = r["read_latency_us"]
+            print(f"| {r['policy']}+{r['predictor']} | {r['reads']} | {lat['p50']:.0f} | {lat['p99']:.0f} | "
+                  f"{r['read_stalls']} ({100 * r['read_stall_ratio']:.1f}%) |")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
