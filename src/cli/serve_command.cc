@@ -81,6 +81,12 @@ void PreloadSanitizerRuntime() {
   const char* old = std::getenv("LD_PRELOAD");
   ::setenv("FERRY_SAVED_LD_PRELOAD", old ? old : "", 1);
   ::setenv("LD_PRELOAD", (old && *old ? runtime + ":" + old : runtime).c_str(), 1);
+#if defined(__SANITIZE_ADDRESS__)
+  // nbdkit itself leaks a little at exit (280 bytes in nbdkit 1.32), which LeakSanitizer
+  // would turn into exit 1; the engine's own leaks are checked by its unit tests.
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  ::setenv("ASAN_OPTIONS", (std::string(asan && *asan ? asan : "") + (asan && *asan ? ":" : "") + "detect_leaks=0").c_str(), 1);
+#endif
 #endif
 }
 
