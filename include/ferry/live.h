@@ -60,7 +60,29 @@ struct LiveStats {
   bool paused = false;
   double seconds = 0;
   double rate_bps = 0;  // recent background + demand copy rate
+  double read_p50_us = 0, read_p99_us = 0;  // time in ferry, over the whole run
   std::string last_error;
+};
+
+// What a live migration did over time, for its report (report/live_report.h). One row
+// per interval of about a second; when there are more than kMaxRows, neighbours merge
+// and each row covers twice as long.
+struct LiveRow {
+  double start_s = 0, end_s = 0;  // seconds since the start
+  uint64_t present_bytes = 0;     // at the end of the row
+  uint64_t demand_bytes = 0, prefetch_bytes = 0, background_bytes = 0;  // made present by copies
+  uint64_t reads = 0, read_stalls = 0, writes = 0, write_stalls = 0;
+  std::vector<uint64_t> read_latency;  // LatencyHistogram counts (common/latency_histogram.h)
+  // Over the volume's offsets in `LiveHistory::map_bins` equal bins: bytes the
+  // application read or wrote, and bytes copies made present.
+  std::vector<uint64_t> io_map, copy_map;
+};
+struct LiveHistory {
+  static constexpr size_t kMaxRows = 512;
+  uint64_t volume_size = 0;
+  size_t map_bins = 0;
+  std::vector<LiveRow> rows;
+  std::vector<uint64_t> read_latency, write_latency;  // the whole run's histograms
 };
 
 class LiveMigration {
@@ -103,6 +125,7 @@ class LiveMigration {
   void SetRate(uint64_t bytes_per_second);
 
   LiveStats stats() const;
+  LiveHistory history() const;
   // Stops the background copy, waits for copies in flight and commits the journal.
   // Requests after Stop() still work (on demand only). Idempotent.
   Status Stop();

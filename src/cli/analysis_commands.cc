@@ -15,20 +15,15 @@
 #include "heat/profile.h"
 #include "predict/predictor.h"
 #include "report/html.h"
+#include "report/live_report.h"
 #include "sim/simulator.h"
+#include "volume/zero_map.h"
 
 namespace ferry::cli {
 namespace {
 
 
-Status WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::trunc);
-  if (!f) return InvalidArgument("cannot create " + path + ": " + std::strerror(errno));
-  f << text;
-  f.close();
-  if (!f) return InvalidArgument("writing " + path + " failed");
-  return OkStatus();
-}
+using report::WriteFile;
 
 double GiB(uint64_t b) { return static_cast<double>(b) / (1ull << 30); }
 
@@ -156,7 +151,7 @@ struct SimArgs {
   std::string predictor = "none";
   std::string model;
   std::string granule = "64K", min_chunk, max_chunk = "2M", source_latency = "2ms", source_bw, dest_latency = "100us";
-  std::string warmup = "25%", volume_size;
+  std::string warmup = "25%", volume_size, source;
   double time_scale = 1.0;
   int threads = SimScenario{}.max_in_flight;
   std::string report;
@@ -183,7 +178,9 @@ nlohmann::json ScenarioJson(const SimArgs& a, const LoadedTrace& t, const Resolv
           {"in_flight", r.s.max_in_flight},
           {"trace_span_s", std::chrono::duration<double>(r.trace_end - r.trace_start).count()},
           {"migration_start_s", std::chrono::duration<double>(r.migration_start - r.trace_start).count()},
-          {"bare_copy_s", static_cast<double>(r.volume_size) / static_cast<double>(r.source_bw)},
+          {"data_bytes", r.data_bytes},
+          {"source", a.source},
+          {"bare_copy_s", static_cast<double>(r.data_bytes) / static_cast<double>(r.source_bw)},
           {"migration_window_s", window}};
 }
 
@@ -295,14 +292,7 @@ std::string SimReport(const SimArgs& a, const nlohmann::json& scenario, const st
     for (auto [t, share] : r.progress) pr.points.emplace_back(t, 100 * share);
     progress.push_back(std::move(pr));
   }
-  ChartOptions o;
-  o.title = "Read latency CDF (reads after the migration start)";
-  o.x_label = "latency (us, log scale)";
-  o.y_label = "share of reads";
-  o.log_x = true;
-  o.step = true;
-  o.y_min = 0;
-  o.y_max = 1;
+  ChartOptions o = LatencyCdfOptions("Read latency CDF (reads after the migration start)", "share of reads");
   body += LineChart(cdf, o);
   o = {};
   o.title = fmt::format("Read stalls over time ({:.2f} s bins)", end / 100);
@@ -357,6 +347,15 @@ int RunSimulate(SimArgs& a) {
       return Fail(kExitUsage, p.status().message() + (unknown ? " (or all)" : ""));
     }
   }
+  if (!a.source.empty()) {
+    // The source's size and holes, as the engine would find them.
+    auto v = OpenVolume(a.source, OpenOptions{});
+    if (!v.ok()) return Fail(kExitFailure, v.status().WithContext("--source").message());
+    if (s.volume_size == 0) s.volume_size = (*v)->size();
+    auto zero = std::make_shared<IntervalSet>();
+    if (Status z = ReadZeroMap(**v, zero.get()); !z.ok()) return Fail(kExitFailure, z.WithContext("--source " + a.source).message());
+    s.source_zero = std::move(zero);
+  }
   auto t = LoadTraceInput(a.in);
   if (!t.ok()) return Fail(TraceExitCode(a.in), t.status().message());
   auto r = ResolveScenario(t->events, s);
@@ -387,8 +386,9 @@ int RunSimulate(SimArgs& a) {
     std::cout << out.dump() << std::endl;
     return kExitOk;
   }
-  std::cout << fmt::format("trace {} (device {}): {} events, volume {}; migration starts at {:.1f} s of {:.1f} s\n",
+  std::cout << fmt::format("trace {} (device {}): {} events, volume {}{}; migration starts at {:.1f} s of {:.1f} s\n",
                            a.in.path, t->device, r->events, FormatSize(r->volume_size),
+                           a.source.empty() ? "" : fmt::format(" ({} of data in {})", FormatSize(r->data_bytes), a.source),
                            scenario["migration_start_s"].get<double>(), scenario["trace_span_s"].get<double>())
             << fmt::format("source {} latency, {} (bare copy {:.1f} s); destination {} latency\n", a.source_latency,
                            FormatRate(static_cast<double>(r->source_bw)), scenario["bare_copy_s"].get<double>(),
@@ -462,6 +462,10 @@ void AddSimulateCommand(CLI::App& app, std::function<int()>* run) {
   c->add_option("--time-scale", a->time_scale, "multiply trace times by this (stretch a short trace)")
       ->option_text("X");
   c->add_option("--volume-size", a->volume_size, "volume size (default: the end of the highest access)")->option_text("SIZE");
+  c->add_option("--source", a->source,
+                "the volume to be migrated (a path or an NBD URI): its size is the volume's and its holes are copied "
+                "without a source read, as ferry migrate and ferry serve do")
+      ->option_text("SRC");
   c->add_option("--threads", a->threads, "background copies in flight (default: 8, as ferry migrate)")->option_text("N");
   c->add_option("--report", a->report, "write a self-contained HTML report")->option_text("FILE.html");
   c->add_flag("--json", a->json, "print as one JSON object");

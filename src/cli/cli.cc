@@ -351,6 +351,10 @@ int RunStatus(const std::string& path, bool json) {
               << fmt::format("requests:     {} reads ({} waited for the source, {:.2f}%), {} writes ({} waited)\n",
                              reads, stalls, reads ? 100.0 * static_cast<double>(stalls) / static_cast<double>(reads) : 0.0,
                              live.value("writes", uint64_t{0}), live.value("write_stalls", uint64_t{0}));
+    if (reads) {
+      std::cout << fmt::format("read latency: p50 {:.0f} us, p99 {:.0f} us (time in ferry)\n",
+                               live.value("read_p50_us", 0.0), live.value("read_p99_us", 0.0));
+    }
     const std::string predictor = live.value("predictor", std::string("none"));
     if (predictor != "none") {
       std::cout << fmt::format("predictor:    {}: precision {:.3f}, recall {:.3f}, {} queued\n", predictor,

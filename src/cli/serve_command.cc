@@ -27,7 +27,7 @@ namespace {
 constexpr const char* kPlugin = "nbdkit-ferry-plugin.so";
 
 struct ServeArgs {
-  std::string src, dst, journal, socket, listen, run, status;
+  std::string src, dst, journal, socket, listen, run, report;
   std::string policy = "adaptive", predictor = "none", model, rate, granule = "64K";
   int threads = 8;
   bool exit_when_done = false, verbose = false, print_command = false;
@@ -143,7 +143,7 @@ int RunServe(ServeArgs& a) {
   args.push_back("threads=" + std::to_string(a.threads));
   if (!a.model.empty()) args.push_back("model=" + Absolute(a.model));
   if (!a.rate.empty()) args.push_back("rate=" + a.rate);
-  if (!a.status.empty()) args.push_back("status=" + Absolute(a.status));
+  if (!a.report.empty()) args.push_back("report=" + Absolute(a.report));
   if (a.exit_when_done) args.push_back("exit-when-done=true");
   if (a.print_command) {
     for (size_t i = 0; i < args.size(); ++i) std::cout << (i ? " " : "") << args[i];
@@ -219,7 +219,8 @@ void AddServeCommand(CLI::App& app, std::function<int()>* run) {
                                    "reads that wait are never held back)");
   c->add_option("--granule", a->granule, "tracking unit, a power of two from 4K (default: 64K)");
   c->add_option("--threads", a->threads, "background copies in flight (default: 8)");
-  c->add_option("--status", a->status, "live progress file read by 'ferry status' (default: JOURNAL.live)");
+  c->add_option("--report", a->report, "write a self-contained HTML report of the run when it stops")
+      ->option_text("FILE.html");
   c->add_flag("--exit-when-done", a->exit_when_done, "stop serving once every granule is on DST");
   c->add_flag("-v,--verbose", a->verbose, "nbdkit's debug messages");
   c->add_flag("--print-command", a->print_command, "print the nbdkit command line instead of running it");

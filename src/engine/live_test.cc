@@ -85,6 +85,31 @@ TEST(LiveTest, ServesTheSourceDataWhileItMovesAndCompletes) {
   ASSERT_TRUE((*m)->Stop().ok());
   EXPECT_EQ(ReadAll(*f.dst_base), f.expected);
   EXPECT_EQ(ReadAll(*f.src_base), f.expected);  // invariant 1 (no writes here)
+  // The history for the report: every byte made present by one copy, the reads counted
+  // where they landed, the stalled reads with demand copies behind them.
+  const LiveHistory h = (*m)->history();
+  ASSERT_FALSE(h.rows.empty());
+  uint64_t made = 0, mapped = 0, demand = 0, reads = 0, stalls = 0, io = 0;
+  for (const LiveRow& r : h.rows) {
+    made += r.demand_bytes + r.prefetch_bytes + r.background_bytes;
+    demand += r.demand_bytes;
+    for (uint64_t b : r.copy_map) mapped += b;
+    for (uint64_t b : r.io_map) io += b;
+    reads += r.reads;
+    stalls += r.read_stalls;
+  }
+  EXPECT_EQ(made, kSize);
+  EXPECT_EQ(mapped, kSize);
+  EXPECT_EQ(reads, 200u);
+  EXPECT_EQ(io, 200u * buf.size());
+  EXPECT_EQ(stalls, st.read_stalls);
+  EXPECT_EQ(demand, st.demand_bytes);
+  EXPECT_GT(demand, 0u);
+  EXPECT_EQ(h.rows.back().present_bytes, kSize);
+  uint64_t timed = 0;
+  for (uint64_t c : h.read_latency) timed += c;
+  EXPECT_EQ(timed, 200u);
+  EXPECT_GT((*m)->stats().read_p99_us, 0);
 }
 
 TEST(LiveTest, APartialWriteToAMissingGranuleBringsItInFirst) {

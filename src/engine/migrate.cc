@@ -22,6 +22,7 @@
 
 #include "common/interval_set.h"
 #include "common/zero.h"
+#include "engine/live_record.h"
 #include "engine/progress_meter.h"
 #include "engine/rate_limiter.h"
 #include "ferry/engine.h"
@@ -69,7 +70,9 @@ class Migration {
         start_(Clock::now()),
         history_end_(HistoryEnd(o)),
         sched_(map_, SchedulerOptionsFor(o, history_end_), Now()),
-        limiter_(o.rate_limit) {}
+        limiter_(o.rate_limit) {
+    if (live_) recorder_ = std::make_unique<LiveRecorder>(src.size());
+  }
 
   // The bulk copy: Prepare, workers until nothing is left, commits from this thread.
   Result<MigrateStats> Run();
@@ -88,6 +91,7 @@ class Migration {
   void Pause(bool paused);
   void SetRate(uint64_t rate) { limiter_.SetRate(rate); }
   LiveStats Stats();
+  LiveHistory History() const { return recorder_->history(); }
   bool complete() const { return complete_.load(std::memory_order_acquire); }
   uint64_t size() const { return map_.volume_size(); }
 
@@ -104,6 +108,7 @@ class Migration {
   // returns the granules queued.
   uint64_t QueuePredicted();
   static constexpr int kPredictionSteps = 256;
+  static constexpr std::chrono::seconds kSampleInterval{1};
   // Bytes one attempt at a chunk accounted for; published only when it succeeds.
   struct Tally {
     uint64_t copied = 0, skipped = 0;
@@ -127,6 +132,10 @@ class Migration {
   // Writes (invariants 3, 4): partial ends brought in, copies in flight waited for, the
   // missing whole granules reserved; `apply` then changes the destination unlocked.
   Status WriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua, const std::function<Status()>& apply);
+  Status ReadUntimed(uint64_t offset, std::span<std::byte> buf);
+  Status WriteLikeUntimed(uint64_t offset, uint64_t length, IoOp op, bool fua, const std::function<Status()>& apply);
+  // Closes the recorder's interval (the supervisor, about once a second).
+  void SampleHistory();
 
   Volume& src_;
   Volume& dst_;
@@ -162,6 +171,7 @@ class Migration {
   RateLimiter limiter_;
   std::atomic<uint64_t> bytes_copied_{0}, bytes_skipped_{0}, copy_ops_{0}, retries_{0};
   std::atomic<uint64_t> reads_{0}, writes_{0};  // application requests
+  std::unique_ptr<LiveRecorder> recorder_;       // live only
 };
 
 std::optional<Migration::Work> Migration::Next() {
@@ -241,6 +251,7 @@ void Migration::Worker() {
     granule_cv_.notify_all();
     if (s.ok()) {
       ++copy_ops_;
+      if (recorder_) recorder_->Copied(w->bytes.offset, w->bytes.length, w->priority);
     } else if (live_) {
       // The application keeps running: note it, and try these granules again later.
       ++live_stats_.copy_errors;
@@ -387,13 +398,21 @@ void Migration::StartLive(std::function<void()> on_complete) {
 
 void Migration::Supervise() {
   auto next_commit = Clock::now() + o_.commit_interval;
+  auto next_sample = Clock::now() + kSampleInterval;
   bool announced = false;
   std::unique_lock<std::mutex> lock(mu_);
   uint64_t last_copied = bytes_copied_;
   auto last_time = Clock::now();
   while (!stop_) {
-    cv_.wait_until(lock, next_commit, [&] { return stop_ || (map_.complete() && !announced); });
+    cv_.wait_until(lock, std::min(next_commit, next_sample), [&] { return stop_ || (map_.complete() && !announced); });
     if (stop_) break;
+    if (Clock::now() >= next_sample) {
+      lock.unlock();
+      SampleHistory();
+      lock.lock();
+      next_sample += kSampleInterval;
+    }
+    if (Clock::now() < next_commit && !(map_.complete() && !announced)) continue;
     const bool now_complete = map_.complete();
     const auto t = Clock::now();
     if (t - last_time >= std::chrono::milliseconds(100)) {
@@ -432,7 +451,19 @@ Status Migration::StopLive() {
   for (auto& t : threads_) t.join();
   threads_.clear();
   supervisor_.join();
+  SampleHistory();
   return Commit();
+}
+
+void Migration::SampleHistory() {
+  uint64_t present, read_stalls, write_stalls;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    present = map_.present_bytes();
+    read_stalls = live_stats_.read_stalls;
+    write_stalls = live_stats_.write_stalls;
+  }
+  recorder_->Sample(ToSeconds(Clock::now() - start_), present, read_stalls, write_stalls);
 }
 
 void Migration::Pause(bool paused) {
@@ -513,7 +544,10 @@ Status Migration::EnsurePresent(std::unique_lock<std::mutex>& lock, GranuleRun r
       lock.lock();
       for (size_t i = 0; i < ops.size(); ++i) {
         sched_.OnCopyDone(ops[i], ok[i], Now());
-        if (ok[i]) live_stats_.demand_bytes += ops[i].bytes.length, ++copy_ops_;
+        if (!ok[i]) continue;
+        live_stats_.demand_bytes += ops[i].bytes.length;
+        ++copy_ops_;
+        recorder_->Copied(ops[i].bytes.offset, ops[i].bytes.length, ops[i].priority);
       }
       granule_cv_.notify_all();
       if (!first.ok()) {
@@ -530,6 +564,13 @@ Status Migration::EnsurePresent(std::unique_lock<std::mutex>& lock, GranuleRun r
 }
 
 Status Migration::Read(uint64_t offset, std::span<std::byte> buf) {
+  const auto t0 = Clock::now();
+  Status s = ReadUntimed(offset, buf);
+  recorder_->Request(offset, buf.size(), /*write=*/false, Clock::now() - t0);
+  return s;
+}
+
+Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf) {
   ++reads_;
   if (complete()) return dst_.Read(offset, buf);
   std::unique_lock<std::mutex> lock(mu_);
@@ -575,6 +616,14 @@ Status Migration::Read(uint64_t offset, std::span<std::byte> buf) {
 
 Status Migration::WriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua,
                             const std::function<Status()>& apply) {
+  const auto t0 = Clock::now();
+  Status s = WriteLikeUntimed(offset, length, op, fua, apply);
+  recorder_->Request(offset, length, /*write=*/true, Clock::now() - t0);
+  return s;
+}
+
+Status Migration::WriteLikeUntimed(uint64_t offset, uint64_t length, IoOp op, bool fua,
+                                   const std::function<Status()>& apply) {
   ++writes_;
   if (complete()) {
     FERRY_RETURN_IF_ERROR(apply());
@@ -687,6 +736,8 @@ LiveStats Migration::Stats() {
   st.seconds = ToSeconds(Clock::now() - start_);
   st.precision = tracker_.precision();
   st.recall = tracker_.recall();
+  st.read_p50_us = recorder_->ReadPercentile(0.5);
+  st.read_p99_us = recorder_->ReadPercentile(0.99);
   return st;
 }
 
@@ -780,6 +831,7 @@ void LiveMigration::Cache(uint64_t offset, uint64_t length) { impl_->m->Cache(of
 void LiveMigration::Pause(bool paused) { impl_->m->Pause(paused); }
 void LiveMigration::SetRate(uint64_t bytes_per_second) { impl_->m->SetRate(bytes_per_second); }
 LiveStats LiveMigration::stats() const { return impl_->m->Stats(); }
+LiveHistory LiveMigration::history() const { return impl_->m->History(); }
 Status LiveMigration::Stop() { return impl_->m->StopLive(); }
 
 Result<Policy> LivePolicy(const std::string& policy, const std::string& predictor) {

@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,6 +32,7 @@
 #include "engine/control.h"
 #include "engine/live_status.h"
 #include "predict/predictor.h"
+#include "report/live_report.h"
 
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
 
@@ -38,7 +40,7 @@ namespace ferry {
 namespace {
 
 struct Config {
-  std::string source, dest, journal, model, predictor = "none", policy = "adaptive", status;
+  std::string source, dest, journal, model, predictor = "none", policy = "adaptive", status, report;
   uint64_t granule = 64 << 10, rate = 0, min_chunk = 0, max_chunk = 0;
   int threads = MigrateOptions{}.threads;
   bool exit_when_done = false;
@@ -91,8 +93,8 @@ int ConfigKey(const char* key, const char* value) {
     c.predictor = value;
   } else if (k == "model") {
     c.model = value;
-  } else if (k == "status") {
-    c.status = value;
+  } else if (k == "report") {
+    c.report = value;
   } else if (k == "granule") {
     return Size(key, value, &c.granule);
   } else if (k == "min-chunk") {
@@ -136,7 +138,16 @@ int ConfigComplete() {
     return -1;
   }
   o.policy = *policy;
-  if (c.status.empty()) c.status = c.journal + ".live";
+  c.status = LiveStatusPath(c.journal);
+  if (!c.report.empty()) {
+    // Found out now, not when the run ends.
+    const std::string dir = c.report.find('/') == std::string::npos ? "." : c.report.substr(0, c.report.rfind('/') + 1);
+    if (::access(dir.c_str(), W_OK) != 0) {
+      nbdkit_error("report=%s: cannot write in %s (%s): give a report path in a writable directory",
+                   c.report.c_str(), dir.c_str(), std::strerror(errno));
+      return -1;
+    }
+  }
   return 0;
 }
 
@@ -220,6 +231,14 @@ void Cleanup() {
   (void)WriteLiveStatus(g_config.status, st, g_config.predictor, g_config.policy, /*running=*/false);
   if (!s.ok()) nbdkit_error("%s", s.message().c_str());
   fprintf(stderr, "%s\n", LiveSummary(st, g_config.journal).c_str());
+  if (!g_config.report.empty()) {
+    const report::LiveRunInfo info{g_config.source, g_config.dest, g_config.journal, g_config.policy, g_config.predictor};
+    if (Status w = report::WriteFile(g_config.report, report::LiveReport(info, st, g_live->history())); w.ok()) {
+      fprintf(stderr, "ferry: report %s\n", g_config.report.c_str());
+    } else {
+      nbdkit_error("the report: %s", w.message().c_str());
+    }
+  }
   g_live.reset();
 }
 
@@ -305,7 +324,7 @@ nbdkit_plugin MakePlugin() {
       "granule=SIZE        tracking unit (default 64K); min-chunk=SIZE, max-chunk=SIZE\n"
       "threads=N           background copies in flight (default 8)\n"
       "exit-when-done=BOOL shut nbdkit down once every granule is on the destination\n"
-      "status=FILE         live progress for 'ferry status' (default: JOURNAL.live)";
+      "report=FILE.html    write an HTML report of the run when nbdkit stops";
   p.magic_config_key = nullptr;
   p.load = Load;
   p.unload = Unload;

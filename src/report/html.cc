@@ -54,6 +54,18 @@ std::string Escape(std::string_view text) {
   return out;
 }
 
+ChartOptions LatencyCdfOptions(std::string title, std::string y_label) {
+  ChartOptions o;
+  o.title = std::move(title);
+  o.x_label = "latency (us, log scale)";
+  o.y_label = std::move(y_label);
+  o.log_x = true;
+  o.step = true;
+  o.y_min = 0;
+  o.y_max = 1;
+  return o;
+}
+
 std::string LineChart(const std::vector<Series>& series, const ChartOptions& o) {
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
   for (const auto& s : series) {

@@ -27,6 +27,9 @@ struct ChartOptions {
   int width = 760, height = 300;
 };
 
+// The options of a latency CDF: log-scale microseconds against a share from 0 to 1.
+ChartOptions LatencyCdfOptions(std::string title, std::string y_label);
+
 // A line chart of one or more series with axes, ticks and a legend, as an <svg>.
 std::string LineChart(const std::vector<Series>& series, const ChartOptions& options);
 

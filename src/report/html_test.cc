@@ -1,4 +1,9 @@
 #include "report/html.h"
+#include "report/live_report.h"
+
+#include <fmt/format.h>
+
+#include "common/latency_histogram.h"
 
 #include <gtest/gtest.h>
 
@@ -44,6 +49,49 @@ TEST(ReportTest, PageIsSelfContained) {
   EXPECT_EQ(p.find("<script"), std::string::npos);
   EXPECT_EQ(p.find("http://www.w3.org/1999"), std::string::npos);
   EXPECT_EQ(p.find("src="), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ferry::report
+
+namespace ferry::report {
+namespace {
+
+TEST(LiveReportTest, NamesTheRunAndDrawsItsChartsAndMaps) {
+  LiveStats st;
+  st.volume_size = 1 << 30;
+  st.present_bytes = 1 << 29;
+  st.reads = 10;
+  st.read_stalls = 2;
+  st.seconds = 3;
+  LiveHistory h;
+  h.volume_size = st.volume_size;
+  h.map_bins = 4;
+  for (int i = 0; i < 3; ++i) {
+    LiveRow r;
+    r.start_s = i;
+    r.end_s = i + 1;
+    r.present_bytes = static_cast<uint64_t>(i + 1) << 27;
+    r.background_bytes = 1 << 27;
+    r.reads = 3;
+    r.read_latency.assign(LatencyHistogram::kBuckets, 0);
+    r.read_latency[LatencyHistogram::Bucket(std::chrono::microseconds(300))] = 3;
+    LatencyHistogram::Merge(h.read_latency, r.read_latency);
+    r.io_map = {0, 4096, 0, 0};
+    r.copy_map = {1 << 27, 0, 0, 0};
+    h.rows.push_back(r);
+  }
+  const std::string html = LiveReport({"nbd://src<1>", "dst.img", "j", "adaptive", "ensemble"}, st, h);
+  EXPECT_NE(html.find("nbd://src&lt;1&gt;"), std::string::npos);
+  EXPECT_NE(html.find("Stopped before the end"), std::string::npos);
+  EXPECT_NE(html.find("2 (20.0%)"), std::string::npos);  // reads that waited
+  EXPECT_NE(html.find("Request latency CDF"), std::string::npos);
+  EXPECT_NE(html.find("The application's I/O"), std::string::npos);
+  EXPECT_NE(html.find("predictor precision"), std::string::npos);
+  EXPECT_EQ(std::count(html.begin(), html.end(), '<') - std::count(html.begin(), html.end(), '>'), 0);
+  // p50 of 300 us reads shows as about 300 us.
+  const double p50 = LatencyHistogram::Percentile(h.read_latency, 0.5);
+  EXPECT_NE(html.find(fmt::format("{:.0f} us", p50)), std::string::npos);
 }
 
 }  // namespace

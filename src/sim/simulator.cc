@@ -29,6 +29,7 @@ class Run {
         map_(sc.volume_size, sc.s.granule_size),
         sched_(map_, SchedulerOptionsFor(sc, policy), sc.migration_start) {
     result_.policy = policy;
+    if (sc.s.source_zero) sched_.SetSourceZero(sc.s.source_zero.get());
     if (PolicyUsesPredictor(policy) && options.predictor != "none") {
       PredictorConfig pc;
       pc.model = options.model;
@@ -68,7 +69,8 @@ class Run {
   }
 
   void Start(const CopyOp& op, Time now) {
-    const Time done = Transfer(op.bytes.length, now) + sc_.s.dest_latency;
+    // A run the source holds as zeroes is written (or skipped) with no source read.
+    const Time done = (op.source_zero ? now : Transfer(op.bytes.length, now)) + sc_.s.dest_latency;
     for (uint64_t g = op.run.first.value; g < op.run.first.value + op.run.count; ++g) ready_[g] = done;
     pending_.push({done, op.id});
     ops_.emplace(op.id, op);
@@ -342,11 +344,18 @@ Result<ResolvedScenario> ResolveScenario(std::vector<IoEvent>& events, const Sim
     }
     if (e.offset >= r.volume_size) ++r.clipped_events;
   }
-  // Default bandwidth: a bare copy takes half of the time left after the warm-up
-  // (DESIGN.md "Evaluation"); at least one second of window.
+  r.data_bytes = r.volume_size;
+  if (s.source_zero) {
+    for (const auto& z : s.source_zero->Ranges()) {
+      const uint64_t lo = std::min(z.offset, r.volume_size), hi = std::min(z.offset + z.length, r.volume_size);
+      r.data_bytes -= hi - lo;
+    }
+  }
+  // Default bandwidth: a bare copy of the data takes half of the time left after the
+  // warm-up (DESIGN.md "Evaluation"); at least one second of window.
   const double window_s = std::max(1.0, Seconds(r.trace_end - r.migration_start));
   r.source_bw = s.source_bw ? s.source_bw
-                            : std::max<uint64_t>(1, static_cast<uint64_t>(static_cast<double>(r.volume_size) / (0.5 * window_s)));
+                            : std::max<uint64_t>(1, static_cast<uint64_t>(static_cast<double>(r.data_bytes) / (0.5 * window_s)));
   return r;
 }
 

@@ -24,9 +24,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "common/interval_set.h"
 #include "ferry/policy.h"
 #include "ferry/range.h"
 #include "ferry/status.h"
@@ -46,6 +48,9 @@ struct SimScenario {
   uint64_t volume_size = 0;          // 0: the highest offset, rounded up to the granule.
   int max_in_flight = 8;             // background copies at once (the engine's --threads).
   bool adapt_chunk_size = true;      // cold chunks from measured (virtual) throughput.
+  // The source's ranges that read as zero (holes; `ferry simulate --source`): copied
+  // with no source read, as the engine does. Null: every byte is data.
+  std::shared_ptr<const IntervalSet> source_zero;
 };
 
 // The scenario with its defaults worked out for one trace.
@@ -56,6 +61,7 @@ struct ResolvedScenario {
   std::chrono::nanoseconds trace_start{0}, trace_end{0}, migration_start{0};
   uint64_t events = 0, warmup_events = 0, clipped_events = 0;
   uint64_t reads_after_start = 0;
+  uint64_t data_bytes = 0;  // the volume less the source's zero ranges
 };
 
 // Scales and sorts `events` by time (stable) in place and works out the scenario;

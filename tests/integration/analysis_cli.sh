@@ -96,7 +96,24 @@ printf 'fio version 3 iolog\n' >"$T/empty.log"
 expect_exit 1 "no read or write records" "$FERRY" simulate "$T/empty.log"
 head -c 4096 /dev/urandom >"$T/garbage"
 expect_exit 1 "garbage.*give --format" "$FERRY" simulate "$T/garbage"
-pass "simulate: JSON schema, determinism, HTML report, time scale, bad input"
+# --source: the volume's holes are copied without a source read.
+"$FERRY" simulate "$T/w.log" --policy dmclone --json >"$T/full.json"
+truncate -s "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["scenario"]["volume_size"])' "$T/full.json")" "$T/holes.img"
+dd if=/dev/urandom of="$T/holes.img" bs=1M count=16 conv=notrunc status=none
+"$FERRY" simulate "$T/w.log" --policy dmclone --source "$T/holes.img" --json >"$T/holes.json"
+python3 - "$T/full.json" "$T/holes.json" <<'PY' || die "simulate --source: holes not skipped"
+import json, sys
+full, holes = (json.load(open(p)) for p in sys.argv[1:])
+fs, hs = full["scenario"], holes["scenario"]
+assert hs["volume_size"] == fs["volume_size"], (hs["volume_size"], fs["volume_size"])
+assert hs["data_bytes"] == 16 << 20 and fs["data_bytes"] == fs["volume_size"], (hs["data_bytes"], fs["data_bytes"])
+fr, hr = full["results"][0], holes["results"][0]
+# dm-clone reads what is missing from the source, holes too: the copy itself reads only the data.
+assert hr["bytes_from_source"] < fr["bytes_from_source"] / 2, (hr["bytes_from_source"], fr["bytes_from_source"])
+assert hr["completed"]
+PY
+expect_exit 1 "--source: .*nope.img" "$FERRY" simulate "$T/w.log" --source "$T/nope.img"
+pass "simulate: JSON schema, determinism, HTML report, time scale, --source, bad input"
 
 # ferry train: a model from a trace, used by simulate and migrate; bad models refused.
 "$FERRY" train "$T/w.log" --model "$T/w.model" --epochs 2 --json >"$T/train.json"

@@ -143,13 +143,16 @@ pass "restart finished: destination = model, served with the source gone, source
 # 5. --exit-when-done: a fresh migration with nothing else to do ends by itself.
 SLOW=$(nbdkit_start slow -r --filter=delay file "$T/src.img" delay-read=2ms)
 rm -f "$T/dst.img" "$T/j" "$T/j.live"
-serve_start --exit-when-done
+serve_start --exit-when-done --report "$T/done.html"
 rc=0
 wait $SERVE_PID || rc=$?
 [ $rc = 0 ] || die "ferry serve --exit-when-done exited $rc: $(tail -3 "$T/serve.log")"
 cmp "$T/src.img" "$T/dst.img" || die "--exit-when-done: destination differs"
+grep -q "^ferry: report $T/done.html" "$T/serve.log" || die "ferry serve did not name its report"
+grep -q "Migration complete" "$T/done.html" || die "the report does not say the migration completed"
+grep -q "Copies (bytes made present) by offset and time" "$T/done.html" || die "the report has no copy map"
 server_stop slow
-pass "--exit-when-done ends once the destination is complete"
+pass "--exit-when-done ends once the destination is complete; --report written"
 
 # 6. Source errors (nbdkit's error filter): retried, then EIO to the client, never wrong
 # data; once the source answers again, so does the export.
@@ -157,7 +160,7 @@ SLOW=$(nbdkit_start flaky -r --filter=error --filter=delay file "$T/src.img" del
   error=EIO error-pread-rate=100% error-file="$T/trigger")
 rm -f "$T/dst.img" "$T/j" "$T/j.live"
 cp "$T/src.img" "$T/expected.img"
-serve_start --rate 1M
+serve_start --rate 1M --report "$T/abort.html"
 touch "$T/trigger"
 nbdsh_ -u "$LIVE" -c - <<PY || die "a failing source did not give EIO"
 import errno, sys
@@ -180,6 +183,8 @@ rc=0
 wait $SERVE_PID || rc=$?
 [ $rc = 0 ] || die "ferry serve exited $rc after abort"
 [ "$(json_field <("$FERRY" status --json "$T/j") activity)" = interrupted ] || die "after abort the journal is not resumable"
+grep -q "Stopped before the end" "$T/abort.html" || die "the report of an aborted run does not say so"
+grep -q "Request latency CDF" "$T/abort.html" || die "the report of a run with reads has no latency CDF"
 pass "control abort stops serving and leaves the migration resumable"
 
 # 7. --run (captive mode) and usage errors.
@@ -192,5 +197,7 @@ expect_exit 2 "--listen 'nope': give HOST:PORT" "$FERRY" serve "$SLOW" "$T/d.img
 expect_exit 2 "invalid policy 'fast'" "$FERRY" serve "$SLOW" "$T/d.img" --journal "$T/j2" --socket "$T/x.sock" --policy fast
 expect_exit 1 "journal .* belongs to another migration" \
   "$FERRY" serve "$SLOW" "$T/other.img" --journal "$T/j" --socket "$T/x.sock"
+expect_exit 1 "report=.*: cannot write in $T/nodir/" \
+  "$FERRY" serve "$SLOW" "$T/d.img" --journal "$T/j2" --socket "$T/x.sock" --report "$T/nodir/r.html"
 [ ! -e "$T/d.img" ] || die "a refused serve created the destination"
 pass "--run serves a captive command; bad flags and a foreign journal refused with one line"

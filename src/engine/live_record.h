@@ -1,0 +1,54 @@
+// Records a live migration's history (ferry/live.h LiveHistory) for its report. The
+// request path and the copy threads count with relaxed atomics, taking no lock; Sample()
+// closes an interval about once a second, from the supervisor.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+
+#include "common/latency_histogram.h"
+#include "ferry/live.h"
+
+namespace ferry {
+
+enum class CopyPriority : uint8_t;
+
+class LiveRecorder {
+ public:
+  static constexpr size_t kBins = 200;
+
+  explicit LiveRecorder(uint64_t volume_size);
+
+  void Request(uint64_t offset, uint64_t length, bool write, std::chrono::nanoseconds latency);
+  void Copied(uint64_t offset, uint64_t length, CopyPriority priority);
+
+  // Closes the interval ending `now_s` seconds after the start. The counters are the
+  // run's totals so far (the recorder keeps the differences).
+  void Sample(double now_s, uint64_t present_bytes, uint64_t read_stalls, uint64_t write_stalls);
+
+  LiveHistory history() const;
+  // Whole-run read latency percentiles in microseconds (0 when there were no reads).
+  double ReadPercentile(double q) const;
+
+ private:
+  void AddToMap(std::array<std::atomic<uint64_t>, kBins>& map, uint64_t offset, uint64_t length);
+  static std::vector<uint64_t> TakeMap(std::array<std::atomic<uint64_t>, kBins>& map);
+
+  const uint64_t volume_size_;
+  const uint64_t bin_bytes_;
+  // The current interval.
+  std::array<std::atomic<uint64_t>, kBins> io_map_{}, copy_map_{};
+  std::array<std::atomic<uint64_t>, 3> copied_{};  // by CopyPriority
+  std::atomic<uint64_t> reads_{0}, writes_{0};
+  LatencyHistogram read_latency_, write_latency_;
+
+  mutable std::mutex mu_;  // guards what follows
+  double last_s_ = 0;
+  uint64_t last_read_stalls_ = 0, last_write_stalls_ = 0;
+  LiveHistory history_;
+};
+
+}  // namespace ferry

@@ -1,0 +1,155 @@
+// The live migration report (see live_report.h).
+#include "report/live_report.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "common/latency_histogram.h"
+#include "ferry/units.h"
+#include "report/html.h"
+
+namespace ferry::report {
+namespace {
+
+double MiB(uint64_t b) { return static_cast<double>(b) / (1 << 20); }
+double GiB(uint64_t b) { return static_cast<double>(b) / (1ull << 30); }
+
+std::string Micros(double us) { return us >= 1000 ? fmt::format("{:.2f} ms", us / 1000) : fmt::format("{:.0f} us", us); }
+
+// The latency CDF of a histogram snapshot: one point per non-empty bucket.
+Series Cdf(const std::string& name, const std::vector<uint64_t>& counts) {
+  Series s{name, {}};
+  uint64_t total = 0, seen = 0;
+  for (uint64_t c : counts) total += c;
+  for (size_t i = 0; i < counts.size() && total; ++i) {
+    if (!counts[i]) continue;
+    seen += counts[i];
+    s.points.emplace_back(std::max(1.0, LatencyHistogram::BucketMicros(static_cast<int>(i))),
+                          static_cast<double>(seen) / static_cast<double>(total));
+  }
+  return s;
+}
+
+// A map of the volume over time: a row per offset bin, a column per history row.
+Grid VolumeMap(const LiveHistory& h, std::vector<uint64_t> LiveRow::*map, const std::string& title) {
+  Grid g;
+  g.rows = h.map_bins;
+  g.cols = h.rows.size();
+  g.cells.assign(g.rows * g.cols, 0);
+  for (size_t c = 0; c < g.cols; ++c) {
+    const auto& m = h.rows[c].*map;
+    for (size_t r = 0; r < std::min(g.rows, m.size()); ++r) g.cells[r * g.cols + c] = static_cast<double>(m[r]);
+  }
+  g.title = title;
+  g.x_label = "seconds since the start";
+  g.y_label = "offset (GiB)";
+  g.x_max = h.rows.empty() ? 1 : h.rows.back().end_s;
+  g.y_max = GiB(h.volume_size);
+  return g;
+}
+
+}  // namespace
+
+std::string LiveReport(const LiveRunInfo& info, const LiveStats& st, const LiveHistory& h) {
+  const double pct = st.volume_size ? 100.0 * static_cast<double>(st.present_bytes) / static_cast<double>(st.volume_size) : 100;
+  const auto& rl = h.read_latency;
+  const auto& wl = h.write_latency;
+  std::string body = fmt::format(
+      "<p>{} to {} (journal {}), volume {}, policy {}, predictor {}. {} after {:.1f} s: {} present ({:.1f}%).</p>",
+      Escape(info.source), Escape(info.destination), Escape(info.journal), FormatSize(st.volume_size),
+      Escape(info.policy), Escape(info.predictor), st.complete ? "Migration complete" : "Stopped before the end",
+      st.seconds, FormatSize(st.present_bytes), pct);
+  auto pcts = [](const std::vector<uint64_t>& c) {
+    return std::vector<std::string>{Micros(LatencyHistogram::Percentile(c, 0.5)), Micros(LatencyHistogram::Percentile(c, 0.9)),
+                                    Micros(LatencyHistogram::Percentile(c, 0.99)), Micros(LatencyHistogram::Percentile(c, 0.999)),
+                                    Micros(LatencyHistogram::Percentile(c, 1.0))};
+  };
+  std::vector<std::string> rrow = {"reads", std::to_string(st.reads), fmt::format("{} ({:.1f}%)", st.read_stalls,
+                                   st.reads ? 100.0 * static_cast<double>(st.read_stalls) / static_cast<double>(st.reads) : 0.0)};
+  std::vector<std::string> wrow = {"writes", std::to_string(st.writes), fmt::format("{} ({:.1f}%)", st.write_stalls,
+                                   st.writes ? 100.0 * static_cast<double>(st.write_stalls) / static_cast<double>(st.writes) : 0.0)};
+  for (auto& s : pcts(rl)) rrow.push_back(s);
+  for (auto& s : pcts(wl)) wrow.push_back(s);
+  body += "<h2>The application's requests</h2>" +
+          Table({"requests", "count", "waited", "p50", "p90", "p99", "p99.9", "max"}, {rrow, wrow}) +
+          "<p class=note>Latency is the time a request spent in ferry (the destination's I/O included, the network "
+          "not). A read waited when some of its data was not on the destination yet and came from the source; a write "
+          "waited for a copy of its granules in flight, or for the partly written ends to be brought in.</p>";
+  std::vector<std::vector<std::string>> copy_rows = {
+      {"on demand (a request waited)", FormatSize(st.demand_bytes)},
+      {"queued on the predictor's word", FormatSize(st.predicted_bytes)},
+      {"copied from the source this run (data, not holes)", FormatSize(st.bytes_copied)},
+      {"present from the journal at the start", FormatSize(st.bytes_resumed)},
+  };
+  if (info.predictor != "none") {
+    copy_rows.push_back({"predictor precision / recall", fmt::format("{:.3f} / {:.3f}", st.precision, st.recall)});
+  }
+  if (st.copy_errors) copy_rows.push_back({"copies failed", fmt::format("{} (last: {})", st.copy_errors, st.last_error)});
+  body += "<h2>The copy</h2>" + Table({"", ""}, copy_rows);
+
+  ChartOptions o = LatencyCdfOptions("Request latency CDF (time in ferry)", "share of requests");
+  std::vector<Series> cdf;
+  if (st.reads) cdf.push_back(Cdf("reads", rl));
+  if (st.writes) cdf.push_back(Cdf("writes", wl));
+  if (!cdf.empty()) body += LineChart(cdf, o);
+
+  Series progress{"present", {{0, 0}}}, demand{"demand", {}}, prefetch{"prefetch", {}}, background{"background", {}};
+  Series reads{"reads", {}}, stalls{"reads that waited", {}}, writes{"writes", {}}, p99{"read p99", {}};
+  if (!h.rows.empty() && st.volume_size) {
+    progress.points.front().second = 100.0 * static_cast<double>(h.rows.front().present_bytes) / static_cast<double>(st.volume_size);
+  }
+  for (const LiveRow& r : h.rows) {
+    const double dt = std::max(1e-3, r.end_s - r.start_s), t = r.end_s;
+    if (st.volume_size) progress.points.emplace_back(t, 100.0 * static_cast<double>(r.present_bytes) / static_cast<double>(st.volume_size));
+    demand.points.emplace_back(t, MiB(r.demand_bytes) / dt);
+    prefetch.points.emplace_back(t, MiB(r.prefetch_bytes) / dt);
+    background.points.emplace_back(t, MiB(r.background_bytes) / dt);
+    reads.points.emplace_back(t, static_cast<double>(r.reads) / dt);
+    stalls.points.emplace_back(t, static_cast<double>(r.read_stalls) / dt);
+    writes.points.emplace_back(t, static_cast<double>(r.writes) / dt);
+    if (r.reads) p99.points.emplace_back(t, LatencyHistogram::Percentile(r.read_latency, 0.99) / 1000);
+  }
+  if (!h.rows.empty()) progress.points.front().first = h.rows.front().start_s;
+  o = {};
+  o.x_label = "seconds since the start";
+  o.y_min = 0;
+  o.title = "Progress";
+  o.y_label = "% of the volume present";
+  o.y_max = 100;
+  body += LineChart({progress}, o);
+  o.y_max = NAN;
+  o.title = "Copy rate by kind (bytes made present)";
+  o.y_label = "MiB/s";
+  body += LineChart({demand, prefetch, background}, o);
+  o.title = "Requests";
+  o.y_label = "per second";
+  body += LineChart({reads, stalls, writes}, o);
+  if (!p99.points.empty()) {
+    o.title = "Read p99 per interval";
+    o.y_label = "ms";
+    body += LineChart({p99}, o);
+  }
+  if (!h.rows.empty()) {
+    body += HeatGrid(VolumeMap(h, &LiveRow::io_map, "The application's I/O (bytes) by offset and time"));
+    body += HeatGrid(VolumeMap(h, &LiveRow::copy_map, "Copies (bytes made present) by offset and time"));
+  }
+  body += "<p class=note>demand: copies a waiting request made; prefetch: copies the predictor or a client's cache "
+          "hint asked for; background: the policy's order. Holes and zero blocks of the source count as made "
+          "present without being read.</p>";
+  return Page("ferry serve: " + info.source + " to " + info.destination, body);
+}
+
+Status WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::trunc);
+  if (!f) return InvalidArgument("cannot create " + path + ": " + std::strerror(errno));
+  f << text;
+  f.close();
+  if (!f) return InvalidArgument("writing " + path + " failed: " + std::strerror(errno));
+  return OkStatus();
+}
+
+}  // namespace ferry::report
