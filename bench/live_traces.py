@@ -17,8 +17,10 @@ raw_send_socket `sock >= 0`) against three systems in turn, each from a fresh de
 R makes the background copy of the data take about half the replay (the simulator's
 default scenario). Printed per system: fio's read latency p50 / p99 (completion
 latency, microseconds) and read count; for ferry, the reads that waited for the source.
-Then (c): `ferry simulate` of the same trace, time scale, source latency and bandwidth,
-with no warm-up (ferry serve starts with no history), for adaptive+ensemble and dmclone.
+Then (c): `ferry simulate --source` of the same trace against the same source (its size
+and holes), time scale, 2 ms source latency, the same --rate, and a link that is not the
+limit (--source-bw 10G: the live source has no bandwidth cap), with no warm-up (ferry
+serve starts with no history), for adaptive+ensemble and dmclone, beside the live figures.
 
   bench/live_traces.py [--traces DIR] [--only NAME] [--seconds 60] [--data 1G] [--ferry PATH]
 """
@@ -144,6 +146,12 @@ def bench_trace(a, trace, data, work):
         finally:
             cow.terminate()
             cow.wait()
+        # (c) the simulator, same scenario, the source's holes read from the source itself.
+        sim = json.loads(subprocess.run(
+            [a.ferry, "simulate", trace, "--policy", "all", "--predictor", "ensemble", "--warmup", "0",
+             "--source", src_uri, "--source-latency", "2ms", "--source-bw", "10G", "--rate", str(rate),
+             "--time-scale", f"{100 / scale:.6f}", "--json"],
+            check=True, capture_output=True, text=True).stdout)
     finally:
         src.terminate()
         src.wait()
@@ -155,19 +163,21 @@ def bench_trace(a, trace, data, work):
         pct = f"{st['percent']:.0f}%" if "percent" in st else "-"
         print(f"| {label} | {st['reads']} | {st['p50_us']:.0f} | {st['p99_us']:.0f} | {waited} | {pct} |")
 
-    # (c) the simulator, same scenario.
-    sim = json.loads(subprocess.run(
-        [a.ferry, "simulate", trace, "--policy", "all", "--predictor", "ensemble", "--warmup", "0",
-         "--source-latency", "2ms", "--source-bw", str(rate), "--time-scale", f"{100 / scale:.6f}", "--json"],
-        check=True, capture_output=True, text=True).stdout)
-    print("\nferry simulate, same trace, time scale, source latency and rate, no warm-up:\n")
-    print("| simulated | reads | read p50 us | read p99 us | read stalls |")
-    print("|---|---:|---:|---:|---:|")
+    print("\n(c) `ferry simulate --source` of the same trace, time scale, source and rate, no warm-up, "
+          "against the live run above:\n")
+    print("| policy | live reads | sim reads | live p50 us | sim p50 us | live p99 us | sim p99 us | "
+          "live reads that waited | sim read stalls |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    live = dict(rows)
     for r in sim["results"]:
-        if (r["policy"], r["predictor"]) in (("adaptive", "ensemble"), ("dmclone", "none")):
-            lat = r["read_latency_us"]
-            print(f"| {r['policy']}+{r['predictor']} | {r['reads']} | {lat['p50']:.0f} | {lat['p99']:.0f} | "
-                  f"{r['read_stalls']} ({100 * r['read_stall_ratio']:.1f}%) |")
+        key = (r["policy"], r["predictor"])
+        label = {("adaptive", "ensemble"): "ferry adaptive+ensemble", ("dmclone", "none"): "ferry --policy dmclone"}.get(key)
+        if not label:
+            continue
+        lv, lat = live[label], r["read_latency_us"]
+        print(f"| {r['policy']}+{r['predictor']} | {lv['reads']} | {r['reads']} | {lv['p50_us']:.0f} | {lat['p50']:.0f} | "
+              f"{lv['p99_us']:.0f} | {lat['p99']:.0f} | {100 * lv['waited'] / max(1, lv['reads']):.1f}% | "
+              f"{100 * r['read_stall_ratio']:.1f}% |")
     sys.stdout.flush()
 
 

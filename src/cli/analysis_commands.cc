@@ -151,7 +151,7 @@ struct SimArgs {
   std::string predictor = "none";
   std::string model;
   std::string granule = "64K", min_chunk, max_chunk = "2M", source_latency = "2ms", source_bw, dest_latency = "100us";
-  std::string warmup = "25%", volume_size, source;
+  std::string warmup = "25%", volume_size, source, rate;
   double time_scale = 1.0;
   int threads = SimScenario{}.max_in_flight;
   std::string report;
@@ -172,6 +172,7 @@ nlohmann::json ScenarioJson(const SimArgs& a, const LoadedTrace& t, const Resolv
           {"max_chunk", r.s.max_chunk},
           {"source_latency_us", std::chrono::duration<double, std::micro>(r.s.source_latency).count()},
           {"source_bw", r.source_bw},
+          {"rate", r.s.rate},
           {"dest_latency_us", std::chrono::duration<double, std::micro>(r.s.dest_latency).count()},
           {"warmup", r.s.warmup},
           {"time_scale", r.s.time_scale},
@@ -318,6 +319,7 @@ int RunSimulate(SimArgs& a) {
   p.Size(a.max_chunk, "--max-chunk", &s.max_chunk);
   p.Duration(a.source_latency, "--source-latency", &s.source_latency);
   p.Size(a.source_bw, "--source-bw", &s.source_bw);
+  p.Size(a.rate, "--rate", &s.rate);
   p.Duration(a.dest_latency, "--dest-latency", &s.dest_latency);
   p.Share(a.warmup, "--warmup", &s.warmup);
   p.Size(a.volume_size, "--volume-size", &s.volume_size);
@@ -457,6 +459,9 @@ void AddSimulateCommand(CLI::App& app, std::function<int()>* run) {
                                               "migration window)")
       ->option_text("SIZE");
   c->add_option("--dest-latency", a->dest_latency, "per request (default: 100us)")->option_text("DURATION");
+  c->add_option("--rate", a->rate, "pace background and prefetch copies to SIZE bytes/s, as ferry serve --rate "
+                                   "does (demands are not held back; default: unpaced)")
+      ->option_text("SIZE");
   c->add_option("--warmup", a->warmup, "share of the trace observed before the migration starts (default: 25%)")
       ->option_text("SHARE");
   c->add_option("--time-scale", a->time_scale, "multiply trace times by this (stretch a short trace)")

@@ -89,7 +89,10 @@ class Migration {
   Status Extents(uint64_t offset, uint64_t length, std::vector<Extent>* out);
   void Cache(uint64_t offset, uint64_t length);
   void Pause(bool paused);
-  void SetRate(uint64_t rate) { limiter_.SetRate(rate); }
+  void SetRate(uint64_t rate) {
+    limiter_.SetRate(rate);
+    work_cv_.notify_all();  // workers waiting for the old rate
+  }
   LiveStats Stats();
   LiveHistory History() const { return recorder_->history(); }
   bool complete() const { return complete_.load(std::memory_order_acquire); }
@@ -191,7 +194,6 @@ Status Migration::ZeroOrSkip(uint64_t offset, uint64_t length, Tally* tally) {
 Status Migration::Copy(const Work& w, std::vector<std::byte>& buf, Tally* tally) {
   const uint64_t off = w.bytes.offset, len = w.bytes.length;
   if (w.source_zero) return ZeroOrSkip(off, len, tally);
-  if (w.priority != CopyPriority::kDemand) limiter_.Acquire(len);  // --rate paces the background, not a waiting read
   buf.resize(len);
   FERRY_RETURN_IF_ERROR(src_.Read(off, buf));
   // Zero detection per granule: write runs of data, zero (or skip) runs of zeroes.
@@ -260,6 +262,14 @@ void Migration::Worker() {
     } else {
       if (error_.ok()) error_ = s;
       stop_ = true;
+    }
+    if (!w->source_zero && w->priority != CopyPriority::kDemand && limiter_.rate() != 0) {
+      // --rate paces the background after each copy, with its granules already landed: a
+      // request never waits for a copy held back by the rate. A rate change or a stop
+      // ends the wait.
+      const uint64_t rate = limiter_.rate();
+      const auto until = limiter_.Reserve(w->bytes.length, RateLimiter::Clock::now());
+      work_cv_.wait_until(lock, until, [&] { return stop_ || limiter_.rate() != rate; });
     }
   }
   --running_;

@@ -54,6 +54,22 @@ TEST_F(MigrateTest, CopiesEverythingAndSkipsZeroGranules) {
   EXPECT_EQ(stats->bytes_copied, kSize - zero_granules * kG);
 }
 
+TEST_F(MigrateTest, RateLimitsTheCopy) {
+  // 6 MiB of data at 6 MiB/s: about a second, less the copies the workers start at once.
+  auto src = MakeSource();
+  auto dst = NewMemoryVolume("dst", kSize);
+  MigrateOptions o = Fast();
+  o.rate_limit = 6 << 20;
+  o.threads = 2;
+  o.max_chunk = 512 << 10;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto stats = Migrate(*src, *dst, nullptr, o);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(stats.ok()) << stats.status().message();
+  EXPECT_EQ(ReadAll(*dst), ReadAll(*src));
+  EXPECT_GE(s, static_cast<double>(stats->bytes_copied - 2 * o.max_chunk) / static_cast<double>(o.rate_limit) - 0.05);
+}
+
 TEST_F(MigrateTest, OverwritesStaleDestinationZeroesWithZeroes) {
   // A zero block of the source must become zero on a destination holding old data.
   auto src = MakeSource();

@@ -71,6 +71,11 @@ class Run {
   void Start(const CopyOp& op, Time now) {
     // A run the source holds as zeroes is written (or skipped) with no source read.
     const Time done = (op.source_zero ? now : Transfer(op.bytes.length, now)) + sc_.s.dest_latency;
+    if (sc_.s.rate && !op.source_zero && op.priority != CopyPriority::kDemand) {
+      // --rate: the next paced copy is issued once this one's bytes are paid for.
+      rate_free_ = std::max(rate_free_, now) +
+                   Time(static_cast<int64_t>(static_cast<double>(op.bytes.length) * 1e9 / static_cast<double>(sc_.s.rate)));
+    }
     for (uint64_t g = op.run.first.value; g < op.run.first.value + op.run.count; ++g) ready_[g] = done;
     pending_.push({done, op.id});
     ops_.emplace(op.id, op);
@@ -84,8 +89,13 @@ class Run {
     if (options_.on_copy) options_.on_copy(op.bytes);
   }
 
+  // Issues what the scheduler has, while --rate allows.
   void Pump(Time now) {
-    while (auto op = sched_.Next(now)) Start(*op, now);
+    while (now >= rate_free_) {
+      auto op = sched_.Next(now);
+      if (!op) return;
+      Start(*op, now);
+    }
   }
 
   void Complete(uint64_t id, Time now) {
@@ -131,6 +141,7 @@ class Run {
   Scheduler sched_;
   SimResult result_;
   Time link_free_{0};
+  Time rate_free_{0};  // when --rate lets the next paced copy start
   absl::flat_hash_map<uint64_t, Time> ready_;  // granule in flight -> when its copy lands
   absl::flat_hash_map<uint64_t, CopyOp> ops_;  // in flight by id
   using Pending = std::pair<Time, uint64_t>;
@@ -251,7 +262,11 @@ SimResult Run::Go() {
     Pump(now);
     const Time te = i < events_.size() ? events_[i].time : kNever;
     const Time tc = pending_.empty() ? kNever : pending_.top().first;
-    if (te == kNever && tc == kNever) break;
+    if (te == kNever && tc == kNever && (rate_free_ <= now || sched_.done())) break;
+    if (rate_free_ > now && rate_free_ < std::min(te, tc)) {  // --rate allows the next copy
+      now = rate_free_;
+      continue;
+    }
     if (tc <= te) {
       now = tc;
       const uint64_t id = pending_.top().second;

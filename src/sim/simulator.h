@@ -42,6 +42,8 @@ struct SimScenario {
   uint64_t max_chunk = 2 << 20;      // Default: 2 MiB.
   std::chrono::nanoseconds source_latency{std::chrono::milliseconds(2)};   // Default: 2 ms.
   uint64_t source_bw = 0;            // bytes/s; 0: a bare copy takes half the migration window.
+  uint64_t rate = 0;                 // bytes/s the background and prefetch copies are paced to
+                                     // (ferry's --rate; demands never wait for it); 0: unpaced.
   std::chrono::nanoseconds dest_latency{std::chrono::microseconds(100)};   // Default: 100 us.
   double warmup = 0.25;              // share of the trace span observed before the migration.
   double time_scale = 1.0;           // trace times are multiplied by this.

@@ -102,6 +102,23 @@ TEST(SimulatorTest, HeatFirstBeatsAscendingOrderOnAHotTail) {
   EXPECT_GE(dm.bytes_from_source, kVolume);
 }
 
+TEST(SimulatorTest, RatePacesTheBackgroundButNotDemands) {
+  SimScenario s;
+  s.warmup = 0;
+  s.source_bw = 10ull << 30;  // a link that is never the limit
+  SimResult fast = RunPolicy(HotTail(), Policy::kDmClone, s);
+  s.rate = 4 << 20;  // 256 MiB at 4 MiB/s: 64 s
+  SimResult paced = RunPolicy(HotTail(), Policy::kDmClone, s);
+  ASSERT_TRUE(fast.completed && paced.completed);
+  EXPECT_LT(fast.migration_time_s, 2);
+  EXPECT_GE(paced.migration_time_s, 63.5);
+  EXPECT_LE(paced.migration_time_s, 66);
+  // Adaptive's demands for the hot set go ahead of the paced background: reads of it
+  // stall only on their first touches.
+  SimResult adaptive = RunPolicy(HotTail(), Policy::kAdaptive, s);
+  EXPECT_LT(adaptive.read_latency_us.p99, 10000);
+}
+
 TEST(SimulatorTest, ReadsOfPresentDataCostTheDestinationLatency) {
   std::vector<IoEvent> ev;
   ev.push_back(Ev(IoOp::kRead, 0, 4096, seconds(0)));
