@@ -1,15 +1,24 @@
 // `ferry serve SRC DST --journal FILE` (docs/cli.md): exports the volume over NBD while
 // it migrates. nbdkit serves; ferry's plugin (src/nbdkit/plugin.cc) runs the migration
-// inside it. This command only finds the plugin, turns its flags into nbdkit's command
-// line and becomes nbdkit (exec), so signals, --run and the exit status are nbdkit's.
+// inside it. This command finds the plugin, turns its flags into nbdkit's command line
+// and runs nbdkit as its child, passing on SIGINT, SIGTERM and SIGHUP; the exit status
+// is nbdkit's. When nbdkit crashes while serving a socket (nbdkit 1.32 can fail an
+// assertion when a client disconnects with requests in flight), it is started again:
+// the journal holds every flushed write, so the new server continues the migration.
+#include <fcntl.h>
 #include <link.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <iostream>
 
@@ -90,6 +99,91 @@ void PreloadSanitizerRuntime() {
 #endif
 }
 
+volatile sig_atomic_t g_child = 0;
+volatile sig_atomic_t g_stopping = 0;
+
+void ForwardSignal(int sig) {
+  g_stopping = 1;
+  if (g_child > 0) ::kill(g_child, sig);
+}
+
+// Starts nbdkit; its pid, or -1 with errno when it could not be run (exec's errno comes
+// back through a close-on-exec pipe).
+pid_t StartNbdkit(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const std::string& s : args) argv.push_back(const_cast<char*>(s.c_str()));
+  argv.push_back(nullptr);
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) return -1;
+  const pid_t parent = ::getpid();
+  std::cout.flush();
+  std::cerr.flush();
+  const pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    ::close(pipefd[0]);
+    // The server goes with ferry serve, even on kill -9.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(1);
+    ::execvp(argv[0], argv.data());
+    const int err = errno;
+    (void)!::write(pipefd[1], &err, sizeof err);
+    ::_exit(127);
+  }
+  ::close(pipefd[1]);
+  int err = 0;
+  ssize_t n;
+  do n = ::read(pipefd[0], &err, sizeof err);
+  while (n < 0 && errno == EINTR);
+  ::close(pipefd[0]);
+  if (n == sizeof err) {
+    ::waitpid(pid, nullptr, 0);
+    errno = err;
+    return -1;
+  }
+  return pid;
+}
+
+bool IsCrash(int sig) { return sig == SIGABRT || sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE; }
+
+// Runs nbdkit until it ends; restarts it after a crash when `restart` (a socket served,
+// no --run), at most 5 times a minute. Returns the exit status (128 + signal when killed).
+int SuperviseNbdkit(const std::vector<std::string>& args, bool restart, const std::string& unix_socket) {
+  struct sigaction sa {};
+  sa.sa_handler = ForwardSignal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+  std::deque<std::chrono::steady_clock::time_point> crashes;
+  for (;;) {
+    const pid_t pid = StartNbdkit(args);
+    if (pid < 0) {
+      return Fail(kExitFailure, std::string("cannot run nbdkit: ") + std::strerror(errno) +
+                                    ": install it (scripts/setup installs nbdkit)");
+    }
+    g_child = pid;
+    if (g_stopping) ::kill(pid, SIGTERM);  // a signal that came while it started
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    g_child = 0;
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    const int sig = WTERMSIG(status);
+    const auto now = std::chrono::steady_clock::now();
+    while (!crashes.empty() && now - crashes.front() > std::chrono::minutes(1)) crashes.pop_front();
+    crashes.push_back(now);
+    if (!restart || g_stopping || !IsCrash(sig) || crashes.size() > 5) {
+      if (IsCrash(sig)) {
+        std::cerr << "ferry: nbdkit died on signal " << sig << " (" << ::strsignal(sig)
+                  << "); rerun the same ferry serve to continue from the journal\n";
+      }
+      return 128 + sig;
+    }
+    std::cerr << "ferry: nbdkit died on signal " << sig << " (" << ::strsignal(sig)
+              << "); restarting it, the migration continues from the journal\n";
+    if (!unix_socket.empty()) ::unlink(unix_socket.c_str());  // its server is gone
+  }
+}
+
 // Paths become absolute (nbdkit may change directory); NBD URIs stay as they are.
 std::string Absolute(const std::string& spec) {
   if (spec.empty() || IsNbdUri(spec)) return spec;
@@ -150,14 +244,8 @@ int RunServe(ServeArgs& a) {
     std::cout << std::endl;
     return kExitOk;
   }
-  std::vector<char*> argv;
-  for (std::string& s : args) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  std::cout.flush();
   PreloadSanitizerRuntime();
-  ::execvp("nbdkit", argv.data());
-  return Fail(kExitFailure, std::string("cannot run nbdkit: ") + std::strerror(errno) +
-                                ": install it (scripts/setup installs nbdkit)");
+  return SuperviseNbdkit(args, a.run.empty(), a.socket.empty() ? "" : Absolute(a.socket));
 }
 
 struct ControlArgs {

@@ -238,7 +238,20 @@ void Migration::Worker() {
   std::vector<std::byte> buf;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
+    if (const uint64_t rate = limiter_.rate(); rate != 0 && !paused_ && !stop_) {
+      // --rate: no new copy until the bytes booked so far are paid for. The wait comes
+      // before the scheduler hands out granules, so none waits in flight for the rate (a
+      // request for it would wait too). A rate change or a stop ends it.
+      const auto until = limiter_.PaidUntil();
+      if (until > RateLimiter::Clock::now()) {
+        work_cv_.wait_until(lock, until, [&] { return stop_ || limiter_.rate() != rate; });
+        continue;
+      }
+    }
     std::optional<Work> w = paused_ ? std::nullopt : Next();
+    if (w && !w->source_zero && w->priority != CopyPriority::kDemand) {
+      limiter_.Reserve(w->bytes.length, RateLimiter::Clock::now());
+    }
     if (!w) {
       // Bulk: nothing left to issue. Live: wait for work (a copy that failed, a
       // prediction, a resume) until every granule is present or the migration stops.
@@ -262,14 +275,6 @@ void Migration::Worker() {
     } else {
       if (error_.ok()) error_ = s;
       stop_ = true;
-    }
-    if (!w->source_zero && w->priority != CopyPriority::kDemand && limiter_.rate() != 0) {
-      // --rate paces the background after each copy, with its granules already landed: a
-      // request never waits for a copy held back by the rate. A rate change or a stop
-      // ends the wait.
-      const uint64_t rate = limiter_.rate();
-      const auto until = limiter_.Reserve(w->bytes.length, RateLimiter::Clock::now());
-      work_cv_.wait_until(lock, until, [&] { return stop_ || limiter_.rate() != rate; });
     }
   }
   --running_;

@@ -15,6 +15,12 @@ RateLimiter::Clock::time_point RateLimiter::Reserve(uint64_t bytes, Clock::time_
   return start;
 }
 
+RateLimiter::Clock::time_point RateLimiter::PaidUntil() {
+  if (rate_ == 0) return Clock::time_point{};
+  std::lock_guard<std::mutex> lock(mu_);
+  return next_;
+}
+
 void RateLimiter::Acquire(uint64_t bytes) {
   auto at = Reserve(bytes, Clock::now());
   std::this_thread::sleep_until(at);

@@ -22,6 +22,9 @@ class RateLimiter {
   Clock::time_point Reserve(uint64_t bytes, Clock::time_point now);
   // Reserve(), then sleep until the reserved time.
   void Acquire(uint64_t bytes);
+  // When the bytes reserved so far are paid for (a time in the past when they are, or
+  // the rate is 0).
+  Clock::time_point PaidUntil();
 
  private:
   std::atomic<uint64_t> rate_;

@@ -116,7 +116,22 @@ int ConfigKey(const char* key, const char* value) {
   return 0;
 }
 
-int ConfigComplete() {
+// In a sanitizer build, nbdkit's exit after a configuration error could deadlock in its
+// exit handlers under the preloaded runtime (see Unload): the error is printed, so end here.
+int ExitIfSanitized(int r) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  if (r == -1) {
+    std::fflush(nullptr);
+    ::_exit(1);
+  }
+#endif
+  return r;
+}
+
+int CheckConfig();
+int ConfigComplete() { return ExitIfSanitized(CheckConfig()); }
+
+int CheckConfig() {
   Config& c = g_config;
   if (c.source.empty() || c.dest.empty() || c.journal.empty()) {
     nbdkit_error("source=, dest= and journal= are required: nbdkit ferry source=SRC dest=DST journal=FILE");
@@ -311,7 +326,7 @@ nbdkit_plugin MakePlugin() {
   p.longname = "ferry live migration";
   p.version = "0.1";
   p.description = "exports a volume while ferry migrates it from source to dest";
-  p.config = ConfigKey;
+  p.config = [](const char* key, const char* value) { return ExitIfSanitized(ConfigKey(key, value)); };
   p.config_complete = ConfigComplete;
   p.config_help =
       "source=SRC          (required) the volume to migrate: a path or an NBD URI, only read\n"

@@ -38,8 +38,8 @@ serve_start() {  # ARGS...: ferry serve on $T/live.sock, in the background; SERV
   done
   die "ferry serve did not start: $(tail -3 "$T/serve.log")"
 }
-serve_kill() {
-  kill -9 $SERVE_PID 2>/dev/null || true
+serve_kill() {  # kill -9 the server (nbdkit, ferry serve's child); ferry serve then exits
+  pkill -KILL -P $SERVE_PID nbdkit 2>/dev/null || true
   wait $SERVE_PID 2>/dev/null || true
 }
 present() { json_field <("$FERRY" status --json "$T/j") present_bytes; }
@@ -112,8 +112,36 @@ for i in $(seq 1 20); do
   last=$now
 done
 [ "$last" -gt 0 ] || die "nothing was committed in 20 runs"
+# A kill -9 of ferry serve itself takes its nbdkit along (nothing serves a journal
+# that no ferry serve owns).
+serve_start --rate 8M
+child=$(pgrep -P $SERVE_PID nbdkit) || die "ferry serve runs no nbdkit child"
+kill -9 $SERVE_PID
+wait $SERVE_PID 2>/dev/null || true
+for _ in $(seq 1 100); do kill -0 "$child" 2>/dev/null || break; sleep 0.05; done
+! kill -0 "$child" 2>/dev/null || die "nbdkit $child outlived a kill -9 of ferry serve"
+now=$(present)
+[ "$now" -ge "$last" ] || die "kill of ferry serve: the journal went back from $last to $now bytes"
+last=$now
 [ "$last" -lt $((256 * MiB)) ] || die "the migration finished before the kills: the test proves nothing"
 pass "20 kill -9 after flushed writes; each restart continued ($last bytes present at the last kill)"
+
+# 3b. nbdkit crashing while serving a socket (nbdkit 1.32 fails an assertion when a
+# client disconnects with requests in flight) is restarted by ferry serve, and the
+# migration goes on from the journal.
+serve_start --rate 8M
+before=$(present)
+pkill -ABRT -P $SERVE_PID nbdkit || die "no nbdkit to crash"
+for _ in $(seq 1 200); do
+  grep -q "restarting it, the migration continues from the journal" "$T/serve.log" && nbdinfo --size "$LIVE" >/dev/null 2>&1 && break
+  sleep 0.05
+done
+grep -q "nbdkit died on signal 6 (Aborted); restarting it" "$T/serve.log" || die "ferry serve did not restart a crashed nbdkit: $(tail -3 "$T/serve.log")"
+check_read $((60 * MiB)) 300000
+[ "$(present)" -ge "$before" ] || die "the restarted server went back"
+kill -0 $SERVE_PID || die "ferry serve exited after restarting nbdkit"
+serve_kill
+pass "a crashed nbdkit is restarted and serves the same data, continuing the migration"
 
 # 4. A restart runs to the end. Once complete it serves from the destination alone:
 # with the source gone, reads still work. Then SIGTERM: a clean stop with a summary.
