@@ -181,7 +181,9 @@ nlohmann::json ScenarioJson(const SimArgs& a, const LoadedTrace& t, const Resolv
           {"migration_start_s", std::chrono::duration<double>(r.migration_start - r.trace_start).count()},
           {"data_bytes", r.data_bytes},
           {"source", a.source},
-          {"bare_copy_s", static_cast<double>(r.data_bytes) / static_cast<double>(r.source_bw)},
+          // At the link's bandwidth, or at --rate when that is lower.
+          {"bare_copy_s", static_cast<double>(r.data_bytes) /
+                              static_cast<double>(r.s.rate ? std::min(r.s.rate, r.source_bw) : r.source_bw)},
           {"migration_window_s", window}};
 }
 
@@ -392,9 +394,10 @@ int RunSimulate(SimArgs& a) {
                            a.in.path, t->device, r->events, FormatSize(r->volume_size),
                            a.source.empty() ? "" : fmt::format(" ({} of data in {})", FormatSize(r->data_bytes), a.source),
                            scenario["migration_start_s"].get<double>(), scenario["trace_span_s"].get<double>())
-            << fmt::format("source {} latency, {} (bare copy {:.1f} s); destination {} latency\n", a.source_latency,
-                           FormatRate(static_cast<double>(r->source_bw)), scenario["bare_copy_s"].get<double>(),
-                           a.dest_latency);
+            << fmt::format("source {} latency, {}{} (bare copy {:.1f} s); destination {} latency\n", a.source_latency,
+                           FormatRate(static_cast<double>(r->source_bw)),
+                           s.rate ? ", background paced to " + FormatRate(static_cast<double>(s.rate)) : "",
+                           scenario["bare_copy_s"].get<double>(), a.dest_latency);
   if (s.time_scale != 1.0) std::cout << fmt::format("trace time stretched by {}x\n", s.time_scale);
   std::vector<size_t> width(kHeader.size());
   std::vector<std::vector<std::string>> rows;

@@ -112,6 +112,16 @@ fr, hr = full["results"][0], holes["results"][0]
 assert hr["bytes_from_source"] < fr["bytes_from_source"] / 2, (hr["bytes_from_source"], fr["bytes_from_source"])
 assert hr["completed"]
 PY
+# --rate paces the background copy as ferry serve --rate does.
+"$FERRY" simulate "$T/w.log" --policy dmclone --source "$T/holes.img" --source-bw 10G --rate 8M --json >"$T/rate.json"
+python3 - "$T/rate.json" <<'PY' || die "simulate --rate: the copy is not paced"
+import json, sys
+j = json.load(open(sys.argv[1]))
+sc, r = j["scenario"], j["results"][0]
+assert sc["rate"] == 8 << 20 and abs(sc["bare_copy_s"] - 2.0) < 1e-6, sc
+assert r["completed"] and r["migration_time_s"] >= 1.75, r["migration_time_s"]  # 16 MiB at 8 MiB/s, less demands
+PY
+expect_exit 2 "invalid --rate" "$FERRY" simulate "$T/w.log" --rate fast
 expect_exit 1 "--source: .*nope.img" "$FERRY" simulate "$T/w.log" --source "$T/nope.img"
 pass "simulate: JSON schema, determinism, HTML report, time scale, --source, bad input"
 
