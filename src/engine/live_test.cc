@@ -86,7 +86,7 @@ TEST(LiveTest, ServesTheSourceDataWhileItMovesAndCompletes) {
   EXPECT_EQ(ReadAll(*f.dst_base), f.expected);
   EXPECT_EQ(ReadAll(*f.src_base), f.expected);  // invariant 1 (no writes here)
   // The history for the report: every byte made present by one copy, the reads counted
-  // where they landed, the stalled reads with demand copies behind them.
+  // where they landed, the stalls and demand copies as the statistics count them.
   const LiveHistory h = (*m)->history();
   ASSERT_FALSE(h.rows.empty());
   uint64_t made = 0, mapped = 0, demand = 0, reads = 0, stalls = 0, io = 0;
@@ -103,8 +103,7 @@ TEST(LiveTest, ServesTheSourceDataWhileItMovesAndCompletes) {
   EXPECT_EQ(reads, 200u);
   EXPECT_EQ(io, 200u * buf.size());
   EXPECT_EQ(stalls, st.read_stalls);
-  EXPECT_EQ(demand, st.demand_bytes);
-  EXPECT_GT(demand, 0u);
+  EXPECT_EQ(demand, st.demand_bytes);  // may be 0: a stalled read can wait for a copy already in flight
   EXPECT_EQ(h.rows.back().present_bytes, kSize);
   uint64_t timed = 0;
   for (uint64_t c : h.read_latency) timed += c;
