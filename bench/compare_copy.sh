@@ -30,14 +30,8 @@ while [ $# -gt 0 ]; do
     *) echo "compare_copy: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-top=$(cd "$(dirname "$0")/.." && pwd)
-ferry=${ferry:-$top/build/ferry}
-[ -x "$ferry" ] || { echo "compare_copy: $ferry not found: build first (scripts/test or cmake)" >&2; exit 1; }
-for t in nbdkit nbdcopy qemu-img python3; do
-  command -v $t >/dev/null || { echo "compare_copy: $t is missing: run scripts/setup" >&2; exit 1; }
-done
-dir=${dir:-$(mktemp -d /var/tmp/ferry-bench.XXXXXX)}
-mkdir -p "$dir"
+source "$(dirname "$0")/lib.bash"
+bench_prepare compare_copy nbdkit nbdcopy qemu-img python3
 cleanup() {
   for p in "$dir"/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true; done
   rm -rf "$dir"

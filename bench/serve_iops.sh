@@ -22,14 +22,8 @@ while [ $# -gt 0 ]; do
     *) echo "serve_iops: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-top=$(cd "$(dirname "$0")/.." && pwd)
-ferry=${ferry:-$top/build/ferry}
-[ -x "$ferry" ] || { echo "serve_iops: $ferry not found: build first (scripts/build)" >&2; exit 1; }
-for t in nbdkit fio nbdcopy python3; do
-  command -v $t >/dev/null || { echo "serve_iops: $t is missing: run scripts/setup" >&2; exit 1; }
-done
-dir=${dir:-$(mktemp -d /var/tmp/ferry-bench.XXXXXX)}
-mkdir -p "$dir"
+source "$(dirname "$0")/lib.bash"
+bench_prepare serve_iops nbdkit fio nbdcopy python3
 pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done' EXIT
 

@@ -15,7 +15,6 @@
 #include "heat/profile.h"
 #include "predict/predictor.h"
 #include "report/html.h"
-#include "report/live_report.h"
 #include "sim/simulator.h"
 #include "volume/zero_map.h"
 

@@ -32,6 +32,7 @@
 #include "engine/control.h"
 #include "engine/live_status.h"
 #include "predict/predictor.h"
+#include "report/html.h"
 #include "report/live_report.h"
 
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
@@ -40,7 +41,7 @@ namespace ferry {
 namespace {
 
 struct Config {
-  std::string source, dest, journal, model, predictor = "none", policy = "adaptive", status, report;
+  std::string source, dest, journal, model, predictor = "none", policy = "adaptive", report;
   uint64_t granule = 64 << 10, rate = 0, min_chunk = 0, max_chunk = 0;
   int threads = MigrateOptions{}.threads;
   bool exit_when_done = false;
@@ -128,9 +129,6 @@ int ExitIfSanitized(int r) {
   return r;
 }
 
-int CheckConfig();
-int ConfigComplete() { return ExitIfSanitized(CheckConfig()); }
-
 int CheckConfig() {
   Config& c = g_config;
   if (c.source.empty() || c.dest.empty() || c.journal.empty()) {
@@ -153,7 +151,6 @@ int CheckConfig() {
     return -1;
   }
   o.policy = *policy;
-  c.status = LiveStatusPath(c.journal);
   if (!c.report.empty()) {
     // Found out now, not when the run ends.
     const std::string dir = c.report.find('/') == std::string::npos ? "." : c.report.substr(0, c.report.rfind('/') + 1);
@@ -165,6 +162,8 @@ int CheckConfig() {
   }
   return 0;
 }
+
+int ConfigComplete() { return ExitIfSanitized(CheckConfig()); }
 
 Result<std::unique_ptr<Predictor>> NewPredictor() {
   const Config& c = g_config;
@@ -206,7 +205,7 @@ int OpenAll(bool start) {
     return -1;
   }
   g_live = std::move(live).value();
-  g_status = std::make_unique<StatusWriter>(c.status, *g_live, c.predictor, c.policy);
+  g_status = std::make_unique<StatusWriter>(LiveStatusPath(c.journal), *g_live, c.predictor, c.policy);
   auto control = ControlServer::Start(
       ControlSocketPath(c.journal), *g_live,
       // The same clean stop as SIGTERM (nbdkit_shutdown from this thread left an ASan
@@ -243,7 +242,7 @@ void Cleanup() {
   g_status.reset();  // stops its thread
   Status s = g_live->Stop();
   const LiveStats st = g_live->stats();
-  (void)WriteLiveStatus(g_config.status, st, g_config.predictor, g_config.policy, /*running=*/false);
+  (void)WriteLiveStatus(LiveStatusPath(g_config.journal), st, g_config.predictor, g_config.policy, /*running=*/false);
   if (!s.ok()) nbdkit_error("%s", s.message().c_str());
   fprintf(stderr, "%s\n", LiveSummary(st, g_config.journal).c_str());
   if (!g_config.report.empty()) {

@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <limits>
 
 namespace ferry::report {
@@ -182,6 +185,15 @@ std::string Table(const std::vector<std::string>& header, const std::vector<std:
     t += "</tr>";
   }
   return t + "</table>";
+}
+
+Status WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::trunc);
+  if (!f) return InvalidArgument("cannot create " + path + ": " + std::strerror(errno));
+  f << text;
+  f.close();
+  if (!f) return InvalidArgument("writing " + path + " failed: " + std::strerror(errno));
+  return OkStatus();
 }
 
 std::string Page(std::string_view title, std::string_view body) {

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "ferry/status.h"
+
 namespace ferry::report {
 
 // Escapes &, <, >, " for HTML text and attributes.
@@ -47,6 +49,9 @@ std::string HeatGrid(const Grid& grid);
 
 // An HTML table; cells are escaped.
 std::string Table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
+
+// Writes `text` to `path` (created or truncated); kInvalidArgument naming the path.
+Status WriteFile(const std::string& path, const std::string& text);
 
 // A complete page around `body` (already HTML), with a small inline stylesheet.
 std::string Page(std::string_view title, std::string_view body);

@@ -2,9 +2,6 @@
 #include "report/live_report.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 
 #include <fmt/format.h>
 
@@ -141,15 +138,6 @@ std::string LiveReport(const LiveRunInfo& info, const LiveStats& st, const LiveH
           "hint asked for; background: the policy's order. Holes and zero blocks of the source count as made "
           "present without being read.</p>";
   return Page("ferry serve: " + info.source + " to " + info.destination, body);
-}
-
-Status WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::trunc);
-  if (!f) return InvalidArgument("cannot create " + path + ": " + std::strerror(errno));
-  f << text;
-  f.close();
-  if (!f) return InvalidArgument("writing " + path + " failed: " + std::strerror(errno));
-  return OkStatus();
 }
 
 }  // namespace ferry::report

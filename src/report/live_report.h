@@ -6,7 +6,6 @@
 #include <string>
 
 #include "ferry/live.h"
-#include "ferry/status.h"
 
 namespace ferry::report {
 
@@ -15,8 +14,5 @@ struct LiveRunInfo {
 };
 
 std::string LiveReport(const LiveRunInfo& info, const LiveStats& stats, const LiveHistory& history);
-
-// Writes `text` to `path` (created or truncated); kIoError naming the path.
-Status WriteFile(const std::string& path, const std::string& text);
 
 }  // namespace ferry::report

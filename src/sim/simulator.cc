@@ -361,10 +361,7 @@ Result<ResolvedScenario> ResolveScenario(std::vector<IoEvent>& events, const Sim
   }
   r.data_bytes = r.volume_size;
   if (s.source_zero) {
-    for (const auto& z : s.source_zero->Ranges()) {
-      const uint64_t lo = std::min(z.offset, r.volume_size), hi = std::min(z.offset + z.length, r.volume_size);
-      r.data_bytes -= hi - lo;
-    }
+    for (const Range& z : s.source_zero->Intersection(0, r.volume_size)) r.data_bytes -= z.length;
   }
   // Default bandwidth: a bare copy of the data takes half of the time left after the
   // warm-up (DESIGN.md "Evaluation"); at least one second of window.
