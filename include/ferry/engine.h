@@ -40,7 +40,15 @@ struct MigrateOptions {
   uint64_t granule_size = 64 << 10;  // Default: 64 KiB (dm-clone's default region).
   uint64_t min_chunk = 64 << 10;     // Default: one granule.
   uint64_t max_chunk = 2 << 20;      // Default: 2 MiB (qemu-img convert's buffer; larger measured slower here).
-  int threads = 8;                   // copy requests in flight. Default: 8 (measured best, docs/benchmarks.md).
+  // Copy workers: the most copy requests in flight. How many are in flight is the
+  // source link controller's choice (sched/link.h). Default: 32.
+  int threads = 32;
+  // The queueing delay an application's source read may see behind copies while it is
+  // active (live). Default (zero): a quarter of the measured base latency.
+  std::chrono::nanoseconds latency_target{0};
+  // Copy bytes/s that go on while the application is active. Default (zero): a tenth
+  // of the measured delivery rate.
+  uint64_t min_rate = 0;
   uint64_t rate_limit = 0;           // bytes/s read from the source; 0: unlimited.
   std::chrono::milliseconds commit_interval{1000};  // journal commit period (invariant 5).
   int max_retries = 5;               // per failing request, for retryable errors.

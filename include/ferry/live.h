@@ -43,6 +43,18 @@ namespace ferry {
 
 class Predictor;  // predict/predictor.h
 
+// The source link as the engine models it (DESIGN.md "The source link").
+struct LiveLink {
+  double base_latency_ms = 0;    // least round trip, less transmission
+  double delivery_rate = 0;      // bytes/s
+  double queue_delay_ms = 0;     // smoothed wait of the application's source reads behind others
+  double latency_target_ms = 0;  // the queueing delay the controller holds copies to
+  uint64_t in_flight = 0;        // source read bytes in flight, every kind
+  uint64_t copy_in_flight = 0;   // of which copies (background, prefetch)
+  uint64_t budget = 0;           // copy bytes the controller allows in flight
+  bool app_active = false;       // the application waited on the source recently
+};
+
 // What a live migration has done so far.
 struct LiveStats {
   uint64_t volume_size = 0;
@@ -54,6 +66,9 @@ struct LiveStats {
   uint64_t write_stalls = 0;       // writes that waited for a copy (invariants 3, 4)
   uint64_t demand_bytes = 0;       // copied because a request waited for them
   uint64_t copy_errors = 0;        // copies that failed after their retries
+  uint64_t read_errors = 0;        // application reads the source failed (EIO to the client)
+  uint64_t read_through_bytes = 0; // application reads answered from the source
+  LiveLink link;                   // the source link now (sched/link.h)
   uint64_t predicted_bytes = 0;    // queued on the predictor's word
   double precision = 0, recall = 0;  // the predictor's (predict/predictor.h)
   bool complete = false;
@@ -71,6 +86,8 @@ struct LiveRow {
   double start_s = 0, end_s = 0;  // seconds since the start
   uint64_t present_bytes = 0;     // at the end of the row
   uint64_t demand_bytes = 0, prefetch_bytes = 0, background_bytes = 0;  // made present by copies
+  uint64_t read_through_bytes = 0;  // application reads answered from the source
+  LiveLink link;                    // at the end of the row
   uint64_t reads = 0, read_stalls = 0, writes = 0, write_stalls = 0;
   std::vector<uint64_t> read_latency;  // LatencyHistogram counts (common/latency_histogram.h)
   // Over the volume's offsets in `LiveHistory::map_bins` equal bins: bytes the

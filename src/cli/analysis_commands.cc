@@ -150,7 +150,7 @@ struct SimArgs {
   std::string predictor = "none";
   std::string model;
   std::string granule = "64K", min_chunk, max_chunk = "2M", source_latency = "2ms", source_bw, dest_latency = "100us";
-  std::string warmup = "25%", volume_size, source, rate;
+  std::string warmup = "25%", volume_size, source, rate, latency_target, min_rate;
   double time_scale = 1.0;
   int threads = SimScenario{}.max_in_flight;
   std::string report;
@@ -321,6 +321,8 @@ int RunSimulate(SimArgs& a) {
   p.Duration(a.source_latency, "--source-latency", &s.source_latency);
   p.Size(a.source_bw, "--source-bw", &s.source_bw);
   p.Size(a.rate, "--rate", &s.rate);
+  p.Duration(a.latency_target, "--latency-target", &s.latency_target);
+  p.Size(a.min_rate, "--min-rate", &s.min_rate);
   p.Duration(a.dest_latency, "--dest-latency", &s.dest_latency);
   p.Share(a.warmup, "--warmup", &s.warmup);
   p.Size(a.volume_size, "--volume-size", &s.volume_size);
@@ -473,7 +475,14 @@ void AddSimulateCommand(CLI::App& app, std::function<int()>* run) {
                 "the volume to be migrated (a path or an NBD URI): its size is the volume's and its holes are copied "
                 "without a source read, as ferry migrate and ferry serve do")
       ->option_text("SRC");
-  c->add_option("--threads", a->threads, "background copies in flight (default: 8, as ferry migrate)")->option_text("N");
+  c->add_option("--threads", a->threads, "copies in flight at most (default: 32, as ferry serve and migrate)")->option_text("N");
+  c->add_option("--latency-target", a->latency_target,
+                "adaptive: the queueing delay an application read on the source may see behind copies "
+                "(default: a quarter of the base latency, as ferry serve)")
+      ->option_text("DURATION");
+  c->add_option("--min-rate", a->min_rate, "adaptive: copy bytes/s that go on whatever the delay (default: a tenth "
+                                           "of the delivery rate, as ferry serve)")
+      ->option_text("SIZE");
   c->add_option("--report", a->report, "write a self-contained HTML report")->option_text("FILE.html");
   c->add_flag("--json", a->json, "print as one JSON object");
   c->callback([a, run] { *run = [a] { return RunSimulate(*a); }; });

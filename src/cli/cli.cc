@@ -355,6 +355,16 @@ int RunStatus(const std::string& path, bool json) {
       std::cout << fmt::format("read latency: p50 {:.0f} us, p99 {:.0f} us (time in ferry)\n",
                                live.value("read_p50_us", 0.0), live.value("read_p99_us", 0.0));
     }
+    if (live.contains("link") && live["link"].is_object()) {
+      const auto& l = live["link"];
+      std::cout << fmt::format("source link:  base latency {:.2f} ms, delivery {}, queueing {:.2f} ms (target {:.2f} ms); "
+                               "in flight {} ({} copies, budget {}){}\n",
+                               l.value("base_latency_ms", 0.0), FormatRate(l.value("delivery_rate", 0.0)),
+                               l.value("queue_delay_ms", 0.0), l.value("latency_target_ms", 0.0),
+                               FormatSize(l.value("in_flight", uint64_t{0})), FormatSize(l.value("copy_in_flight", uint64_t{0})),
+                               FormatSize(l.value("budget", uint64_t{0})),
+                               l.value("app_active", false) ? ", application waiting" : ", application idle");
+    }
     const std::string predictor = live.value("predictor", std::string("none"));
     if (predictor != "none") {
       std::cout << fmt::format("predictor:    {}: precision {:.3f}, recall {:.3f}, {} queued\n", predictor,

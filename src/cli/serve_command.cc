@@ -37,8 +37,8 @@ constexpr const char* kPlugin = "nbdkit-ferry-plugin.so";
 
 struct ServeArgs {
   std::string src, dst, journal, socket, listen, run, report;
-  std::string policy = "adaptive", predictor = "none", model, rate, granule = "64K";
-  int threads = 8;
+  std::string policy = "adaptive", predictor = "none", model, rate, granule = "64K", latency_target, min_rate;
+  int threads = MigrateOptions{}.threads;
   bool exit_when_done = false, verbose = false, print_command = false;
 };
 
@@ -208,6 +208,12 @@ int RunServe(ServeArgs& a) {
     if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   }
   if (auto p = LivePolicy(a.policy, a.predictor); !p.ok()) return Fail(kExitUsage, p.status().message());
+  if (!a.latency_target.empty()) {
+    if (auto d = ParseDuration(a.latency_target, "--latency-target"); !d.ok()) return Fail(kExitUsage, d.status().message());
+  }
+  if (!a.min_rate.empty()) {
+    if (auto r = ParseSize(a.min_rate, "--min-rate"); !r.ok()) return Fail(kExitUsage, r.status().message());
+  }
   const std::string plugin = FindPlugin();
   if (plugin.empty()) {
     return Fail(kExitFailure, std::string("cannot find ") + kPlugin +
@@ -237,6 +243,8 @@ int RunServe(ServeArgs& a) {
   args.push_back("threads=" + std::to_string(a.threads));
   if (!a.model.empty()) args.push_back("model=" + Absolute(a.model));
   if (!a.rate.empty()) args.push_back("rate=" + a.rate);
+  if (!a.latency_target.empty()) args.push_back("latency-target=" + a.latency_target);
+  if (!a.min_rate.empty()) args.push_back("min-rate=" + a.min_rate);
   if (!a.report.empty()) args.push_back("report=" + Absolute(a.report));
   if (a.exit_when_done) args.push_back("exit-when-done=true");
   if (a.print_command) {
@@ -306,7 +314,16 @@ void AddServeCommand(CLI::App& app, std::function<int()>* run) {
   c->add_option("--rate", a->rate, "background read rate from SRC per second, e.g. 100M (default: unlimited; "
                                    "reads that wait are never held back)");
   c->add_option("--granule", a->granule, "tracking unit, a power of two from 4K (default: 64K)");
-  c->add_option("--threads", a->threads, "background copies in flight (default: 8)");
+  c->add_option("--threads", a->threads,
+                "copy workers: the most copies in flight; how many are is the link controller's choice (default: 32)");
+  c->add_option("--latency-target", a->latency_target,
+                "the queueing delay a read that goes to SRC may see behind copies while the application waits on "
+                "SRC (default: a quarter of SRC's measured base latency)")
+      ->option_text("DURATION");
+  c->add_option("--min-rate", a->min_rate,
+                "copy at least SIZE bytes/s even while the application waits on SRC, so the migration ends "
+                "(default: a tenth of SRC's measured delivery rate)")
+      ->option_text("SIZE");
   c->add_option("--report", a->report, "write a self-contained HTML report of the run when it stops")
       ->option_text("FILE.html");
   c->add_flag("--exit-when-done", a->exit_when_done, "stop serving once every granule is on DST");

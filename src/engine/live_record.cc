@@ -47,6 +47,8 @@ void MergeInto(LiveRow& a, const LiveRow& b) {
   a.demand_bytes += b.demand_bytes;
   a.prefetch_bytes += b.prefetch_bytes;
   a.background_bytes += b.background_bytes;
+  a.read_through_bytes += b.read_through_bytes;
+  a.link = b.link;
   a.reads += b.reads;
   a.read_stalls += b.read_stalls;
   a.writes += b.writes;
@@ -58,9 +60,12 @@ void MergeInto(LiveRow& a, const LiveRow& b) {
 
 }  // namespace
 
-void LiveRecorder::Sample(double now_s, uint64_t present_bytes, uint64_t read_stalls, uint64_t write_stalls) {
+void LiveRecorder::Sample(double now_s, uint64_t present_bytes, uint64_t read_stalls, uint64_t write_stalls,
+                          const LiveLink& link) {
   std::lock_guard<std::mutex> lock(mu_);
   LiveRow r;
+  r.link = link;
+  r.read_through_bytes = read_through_.exchange(0, std::memory_order_relaxed);
   r.start_s = last_s_;
   r.end_s = now_s;
   r.present_bytes = present_bytes;

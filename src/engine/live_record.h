@@ -24,10 +24,12 @@ class LiveRecorder {
 
   void Request(uint64_t offset, uint64_t length, bool write, std::chrono::nanoseconds latency);
   void Copied(uint64_t offset, uint64_t length, CopyPriority priority);
+  void ReadThrough(uint64_t length) { read_through_.fetch_add(length, std::memory_order_relaxed); }
 
   // Closes the interval ending `now_s` seconds after the start. The counters are the
   // run's totals so far (the recorder keeps the differences).
-  void Sample(double now_s, uint64_t present_bytes, uint64_t read_stalls, uint64_t write_stalls);
+  void Sample(double now_s, uint64_t present_bytes, uint64_t read_stalls, uint64_t write_stalls,
+              const LiveLink& link = {});
 
   LiveHistory history() const;
   // Whole-run read latency percentiles in microseconds (0 when there were no reads).
@@ -43,6 +45,7 @@ class LiveRecorder {
   std::array<std::atomic<uint64_t>, kBins> io_map_{}, copy_map_{};
   std::array<std::atomic<uint64_t>, 3> copied_{};  // by CopyPriority
   std::atomic<uint64_t> reads_{0}, writes_{0};
+  std::atomic<uint64_t> read_through_{0};
   LatencyHistogram read_latency_, write_latency_;
 
   mutable std::mutex mu_;  // guards what follows

@@ -36,6 +36,16 @@ nlohmann::json LiveStatusJson(const LiveStats& st, const std::string& predictor,
           {"writes", st.writes},
           {"write_stalls", st.write_stalls},
           {"copy_errors", st.copy_errors},
+          {"read_errors", st.read_errors},
+          {"read_through_bytes", st.read_through_bytes},
+          {"link", {{"base_latency_ms", st.link.base_latency_ms},
+                    {"delivery_rate", st.link.delivery_rate},
+                    {"queue_delay_ms", st.link.queue_delay_ms},
+                    {"latency_target_ms", st.link.latency_target_ms},
+                    {"in_flight", st.link.in_flight},
+                    {"copy_in_flight", st.link.copy_in_flight},
+                    {"budget", st.link.budget},
+                    {"app_active", st.link.app_active}}},
           {"read_p50_us", st.read_p50_us},
           {"read_p99_us", st.read_p99_us},
           {"precision", st.precision},
@@ -76,6 +86,7 @@ std::string LiveSummary(const LiveStats& st, const std::string& journal) {
                               FormatSize(st.volume_size), pct, st.seconds, FormatSize(st.bytes_copied),
                               FormatSize(st.demand_bytes), st.reads, st.read_stalls, st.writes, st.write_stalls);
   if (st.copy_errors) s += fmt::format("; {} copies failed (last: {})", st.copy_errors, st.last_error);
+  if (st.read_errors) s += fmt::format("; {} reads failed on the source (last: {})", st.read_errors, st.last_error);
   s += st.complete ? "; the destination is complete" : "; rerun with journal " + journal + " to continue";
   return s;
 }

@@ -259,7 +259,7 @@ TEST(LiveTest, ASourceThatFailsIsAnErrorNeverWrongData) {
   f.src->ClearFaults();
   ASSERT_TRUE((*m)->Read(60 * kG + 10, buf).ok());
   EXPECT_EQ(0, std::memcmp(buf.data(), f.expected.data() + 60 * kG + 10, buf.size()));
-  EXPECT_GE((*m)->stats().copy_errors, 1u);
+  EXPECT_GE((*m)->stats().read_errors, 1u);
 }
 
 TEST(LiveTest, AFlushedWriteSurvivesACrashAndTheRestartFinishes) {

@@ -53,6 +53,8 @@ SchedulerOptions SchedulerOptionsFor(const MigrateOptions& o, std::chrono::nanos
   s.min_chunk = o.min_chunk;
   s.max_chunk = o.max_chunk;
   s.max_in_flight = o.threads;
+  s.link.latency_target = o.latency_target;
+  s.link.min_rate = o.min_rate;
   s.adapt_chunk_size = o.adapt_chunk_size;
   if (o.history && !o.history->empty()) {
     // The whole recorded history is one heat window.
@@ -118,6 +120,9 @@ class Migration {
   };
   Status CopyWithRetry(const Work& w, std::vector<std::byte>& buf);
   Status Copy(const Work& w, std::vector<std::byte>& buf, Tally* tally);
+  // A source read the link model hears of (sched/link.h); `app`: the application waits
+  // for it. Takes mu_ around the read, not during it.
+  Status SourceRead(uint64_t offset, std::span<std::byte> buf, bool app);
   Status ZeroOrSkip(uint64_t offset, uint64_t length, Tally* tally);
   Status Commit();
   // Supervises a live migration: commits every commit_interval, notices completion.
@@ -139,6 +144,8 @@ class Migration {
   Status WriteLikeUntimed(uint64_t offset, uint64_t length, IoOp op, bool fua, const std::function<Status()>& apply);
   // Closes the recorder's interval (the supervisor, about once a second).
   void SampleHistory();
+  // The link model now, for status and the report; `mu_` held.
+  LiveLink LinkNow() const;
 
   Volume& src_;
   Volume& dst_;
@@ -174,6 +181,7 @@ class Migration {
   RateLimiter limiter_;
   std::atomic<uint64_t> bytes_copied_{0}, bytes_skipped_{0}, copy_ops_{0}, retries_{0};
   std::atomic<uint64_t> reads_{0}, writes_{0};  // application requests
+  std::atomic<uint64_t> read_through_bytes_{0};
   std::unique_ptr<LiveRecorder> recorder_;       // live only
 };
 
@@ -191,11 +199,27 @@ Status Migration::ZeroOrSkip(uint64_t offset, uint64_t length, Tally* tally) {
   return dst_.Zero(offset, length);
 }
 
+Status Migration::SourceRead(uint64_t offset, std::span<std::byte> buf, bool app) {
+  LinkSend send;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    send = sched_.SourceSent(buf.size(), app, Now());
+  }
+  Status s = src_.Read(offset, buf);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (s.ok()) {
+    sched_.SourceAnswered(send, app, Now());
+  } else {
+    sched_.SourceFailed(send);
+  }
+  return s;
+}
+
 Status Migration::Copy(const Work& w, std::vector<std::byte>& buf, Tally* tally) {
   const uint64_t off = w.bytes.offset, len = w.bytes.length;
   if (w.source_zero) return ZeroOrSkip(off, len, tally);
   buf.resize(len);
-  FERRY_RETURN_IF_ERROR(src_.Read(off, buf));
+  FERRY_RETURN_IF_ERROR(SourceRead(off, buf, w.priority == CopyPriority::kDemand));
   // Zero detection per granule: write runs of data, zero (or skip) runs of zeroes.
   const uint64_t g = map_.granule_size();
   uint64_t i = 0;
@@ -470,15 +494,31 @@ Status Migration::StopLive() {
   return Commit();
 }
 
+LiveLink Migration::LinkNow() const {
+  const LinkSnapshot l = sched_.link().Snapshot(Now());
+  LiveLink out;
+  out.base_latency_ms = l.base_latency_s * 1e3;
+  out.delivery_rate = l.delivery_rate;
+  out.queue_delay_ms = l.queue_delay_s * 1e3;
+  out.latency_target_ms = l.latency_target_s * 1e3;
+  out.in_flight = l.in_flight;
+  out.copy_in_flight = sched_.copy_bytes_in_flight();
+  out.budget = l.budget;
+  out.app_active = l.app_active;
+  return out;
+}
+
 void Migration::SampleHistory() {
   uint64_t present, read_stalls, write_stalls;
+  LiveLink link;
   {
     std::lock_guard<std::mutex> lock(mu_);
     present = map_.present_bytes();
     read_stalls = live_stats_.read_stalls;
     write_stalls = live_stats_.write_stalls;
+    link = LinkNow();
   }
-  recorder_->Sample(ToSeconds(Clock::now() - start_), present, read_stalls, write_stalls);
+  recorder_->Sample(ToSeconds(Clock::now() - start_), present, read_stalls, write_stalls, link);
 }
 
 void Migration::Pause(bool paused) {
@@ -596,15 +636,17 @@ Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf) {
     return dst_.Read(offset, buf);
   }
   ++live_stats_.read_stalls;
-  if (sched_.HydratesOnRead()) {
+  if (!sched_.ReadsThrough()) {
     bool waited = false;
     FERRY_RETURN_IF_ERROR(EnsurePresent(lock, run, &waited));
     lock.unlock();
     return dst_.Read(offset, buf);  // invariant 2: every granule is present
   }
-  // dm-clone reads what is missing from the source without copying it: per granule run,
-  // the destination where present, the source elsewhere (a write that lands meanwhile
-  // is a request concurrent with this read: either answer is right).
+  // The read is answered with exactly its bytes, ahead of every copy: per granule run,
+  // the destination where present, the source elsewhere (missing, or in flight: the
+  // source still holds their current data, and a write that lands meanwhile is a
+  // request concurrent with this read, so either answer is right). Invariant 2 holds:
+  // no granule is served from the destination unless present.
   const uint64_t g = map_.granule_size();
   std::vector<std::pair<Range, bool>> parts;  // (bytes, from the destination)
   for (uint64_t i = run.first.value; i < run.first.value + run.count; ++i) {
@@ -619,13 +661,28 @@ Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf) {
   lock.unlock();
   for (const auto& [r, present] : parts) {
     std::span<std::byte> part = buf.subspan(r.offset - offset, r.length);
-    Status s = present ? dst_.Read(r.offset, part) : src_.Read(r.offset, part);
+    Status s = present ? dst_.Read(r.offset, part) : SourceRead(r.offset, part, /*app=*/true);
     for (int attempt = 0; !s.ok() && !present && s.retryable() && attempt < o_.max_retries; ++attempt) {
       std::this_thread::sleep_for(o_.retry_backoff * (1 << attempt));
-      s = src_.Read(r.offset, part);
+      s = SourceRead(r.offset, part, /*app=*/true);
     }
-    FERRY_RETURN_IF_ERROR(s);
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> relock(mu_);
+      ++live_stats_.read_errors;
+      live_stats_.last_error = s.message();
+      return s;
+    }
+    if (!present) {
+      read_through_bytes_ += r.length;
+      recorder_->ReadThrough(r.length);
+    }
   }
+  // Its granules follow at the front of the prefetch queue (adaptive), within the
+  // link's budget.
+  lock.lock();
+  sched_.OnReadThrough(run);
+  lock.unlock();
+  work_cv_.notify_all();
   return OkStatus();
 }
 
@@ -753,6 +810,8 @@ LiveStats Migration::Stats() {
   st.recall = tracker_.recall();
   st.read_p50_us = recorder_->ReadPercentile(0.5);
   st.read_p99_us = recorder_->ReadPercentile(0.99);
+  st.link = LinkNow();
+  st.read_through_bytes = read_through_bytes_;
   return st;
 }
 

@@ -42,7 +42,8 @@ namespace {
 
 struct Config {
   std::string source, dest, journal, model, predictor = "none", policy = "adaptive", report;
-  uint64_t granule = 64 << 10, rate = 0, min_chunk = 0, max_chunk = 0;
+  uint64_t granule = 64 << 10, rate = 0, min_chunk = 0, max_chunk = 0, min_rate = 0;
+  std::chrono::nanoseconds latency_target{0};
   int threads = MigrateOptions{}.threads;
   bool exit_when_done = false;
   MigrateOptions options;
@@ -104,6 +105,15 @@ int ConfigKey(const char* key, const char* value) {
     return Size(key, value, &c.max_chunk);
   } else if (k == "rate") {
     return Size(key, value, &c.rate);
+  } else if (k == "min-rate") {
+    return Size(key, value, &c.min_rate);
+  } else if (k == "latency-target") {
+    auto d = ParseDuration(value, "latency-target");
+    if (!d.ok()) {
+      nbdkit_error("%s", d.status().message().c_str());
+      return -1;
+    }
+    c.latency_target = *d;
   } else if (k == "threads") {
     if (nbdkit_parse_int("threads", value, &c.threads) == -1) return -1;
   } else if (k == "exit-when-done") {
@@ -141,6 +151,8 @@ int CheckConfig() {
   o.max_chunk = c.max_chunk ? c.max_chunk : std::max(o.max_chunk, o.min_chunk);
   o.threads = c.threads;
   o.rate_limit = c.rate;
+  o.min_rate = c.min_rate;
+  o.latency_target = c.latency_target;
   if (Status s = ValidateMigrateOptions(o); !s.ok()) {
     nbdkit_error("%s", s.message().c_str());
     return -1;

@@ -131,6 +131,29 @@ std::string LiveReport(const LiveRunInfo& info, const LiveStats& st, const LiveH
     body += LineChart({p99}, o);
   }
   if (!h.rows.empty()) {
+    // The source link as the engine modelled it (DESIGN.md "The source link").
+    Series base{"base latency", {}}, queue{"queueing delay (application reads)", {}}, target{"latency target", {}};
+    Series rate{"delivery rate", {}}, through{"read-through (application reads from the source)", {}};
+    Series in_flight{"copy bytes in flight", {}}, budget{"budget", {}};
+    for (const LiveRow& r : h.rows) {
+      const double dt = std::max(1e-3, r.end_s - r.start_s), t = r.end_s;
+      base.points.emplace_back(t, r.link.base_latency_ms);
+      queue.points.emplace_back(t, r.link.queue_delay_ms);
+      target.points.emplace_back(t, r.link.latency_target_ms);
+      rate.points.emplace_back(t, MiB(static_cast<uint64_t>(r.link.delivery_rate)));
+      through.points.emplace_back(t, MiB(r.read_through_bytes) / dt);
+      in_flight.points.emplace_back(t, MiB(r.link.copy_in_flight));
+      budget.points.emplace_back(t, MiB(r.link.budget));
+    }
+    o.title = "Source link: latency (sampled each interval)";
+    o.y_label = "ms";
+    body += LineChart({base, queue, target}, o);
+    o.title = "Source link: delivery rate and read-through rate";
+    o.y_label = "MiB/s";
+    body += LineChart({rate, through}, o);
+    o.title = "Source link: copy bytes in flight and the controller's budget (sampled each interval)";
+    o.y_label = "MiB";
+    body += LineChart({in_flight, budget}, o);
     body += HeatGrid(VolumeMap(h, &LiveRow::io_map, "The application's I/O (bytes) by offset and time"));
     body += HeatGrid(VolumeMap(h, &LiveRow::copy_map, "Copies (bytes made present) by offset and time"));
   }

@@ -23,6 +23,15 @@ HeatOptions HeatFor(const SchedulerOptions& o, const ChunkMap& map) {
   return h;
 }
 
+LinkOptions LinkFor(const SchedulerOptions& o) {
+  LinkOptions l = o.link;
+  l.min_chunk = o.min_chunk;
+  l.max_chunk = o.max_chunk;
+  return l;
+}
+
+bool Controlled(Policy p) { return p == Policy::kAdaptive || p == Policy::kClairvoyant; }
+
 PlanOptions PlanFor(const SchedulerOptions& o) {
   PlanOptions p;
   p.min_chunk = o.min_chunk;
@@ -45,7 +54,8 @@ const char* CopyPriorityName(CopyPriority p) {
 Scheduler::Scheduler(ChunkMap& map, const SchedulerOptions& options, Time now)
     : map_(map), options_(options), heat_(HeatFor(options, map)), planner_(map, PlanFor(options)),
       sizer_(options.min_chunk, options.max_chunk, AsTimePoint(now), std::chrono::milliseconds(100), 8,
-             options.initial_chunk) {
+             options.initial_chunk),
+      link_(LinkFor(options)) {
   assert(options.min_chunk >= map.granule_size() && options.max_chunk >= options.min_chunk);
 }
 
@@ -54,8 +64,28 @@ void Scheduler::SetOrder(std::vector<uint64_t> granules) {
   order_pos_ = 0;
 }
 
-void Scheduler::OnAppIo(const IoEvent& e) {
-  heat_.Record(e);
+void Scheduler::OnAppIo(const IoEvent& e) { heat_.Record(e); }
+
+bool Scheduler::ReadsThrough() const {
+  const Policy p = options_.policy;
+  return p == Policy::kDmClone || Controlled(p);
+}
+
+void Scheduler::OnReadThrough(GranuleRun run) {
+  if (!Controlled(options_.policy)) return;
+  const uint64_t end = std::min(run.first.value + run.count, map_.granule_count());
+  // The read's own granules first, then the rest of their chunks: pushed in reverse so
+  // the first granule ends up at the front.
+  std::vector<PrefetchWant> wants;
+  for (uint64_t g = run.first.value; g < end;) {
+    auto m = map_.NextMissing(GranuleIndex(g), end - g, end);
+    if (!m || m->first.value >= end) break;
+    wants.push_back({*m, 3.0, false});
+    const GranuleRun chunk = ChunkAt(m->first.value);
+    if (chunk.count > m->count) wants.push_back({chunk, 2.0, false});
+    g = m->first.value + m->count;
+  }
+  for (auto it = wants.rbegin(); it != wants.rend(); ++it) prefetch_.push_front(*it);
 }
 
 bool Scheduler::SourceZero(uint64_t g) const {
@@ -65,8 +95,11 @@ bool Scheduler::SourceZero(uint64_t g) const {
 }
 
 uint64_t Scheduler::ColdGranules() const {
-  const bool adaptive = options_.policy == Policy::kAdaptive || options_.policy == Policy::kClairvoyant;
-  const uint64_t bytes = adaptive && options_.adapt_chunk_size ? sizer_.size() : options_.max_chunk;
+  const bool adaptive = Controlled(options_.policy);
+  uint64_t bytes = adaptive && options_.adapt_chunk_size ? sizer_.size() : options_.max_chunk;
+  // The link's chunk limit (last_now_: the scheduler's latest time): while the
+  // application is active, no chunk holds the link longer than the budget allows.
+  if (adaptive) bytes = std::min(bytes, link_.ChunkLimit(last_now_));
   return std::max<uint64_t>(1, bytes / map_.granule_size());
 }
 
@@ -108,6 +141,7 @@ CopyOp Scheduler::Issue(GranuleRun run, CopyPriority priority, Time now) {
   if (priority != CopyPriority::kDemand) {
     ++background_in_flight_;
     background_bytes_ += op.bytes.length;
+    if (!op.source_zero) link_bytes_ += op.bytes.length;
   }
   return op;
 }
@@ -188,21 +222,33 @@ std::optional<CopyOp> Scheduler::Next(Time now) {
             std::max(1.0, options_.replan_change * static_cast<double>(touched_at_replan_))))) {
     Replan(now);
   }
-  int depth = options_.max_in_flight;
-  const bool backs_off = p == Policy::kAdaptive || p == Policy::kClairvoyant;
+  last_now_ = std::max(last_now_, now);
+  const bool controlled = Controlled(p);
+  const int depth = controlled ? options_.max_in_flight : std::min(options_.max_in_flight, options_.baseline_in_flight);
   if (background_in_flight_ >= std::max(1, depth)) return std::nullopt;
-  // Backing off: at most busy_bytes in flight (at least one copy), so a demand waits
-  // behind little while the link stays busy.
-  if (backs_off && last_suffer_ && now - *last_suffer_ < options_.busy_hold && background_in_flight_ > 0 &&
-      background_bytes_ >= options_.busy_bytes) {
-    return std::nullopt;
+  // The link's budget: copy bytes in flight; when it allows nothing, the floor rate
+  // may still start one copy with nothing else in flight.
+  bool floor = false;
+  uint64_t budget = ~0ull;
+  if (controlled) {
+    budget = link_.Budget(now);
+    if (link_bytes_ >= budget) {
+      if (!link_.FloorDue(link_bytes_, now)) return std::nullopt;
+      floor = true;
+    }
   }
+  std::optional<CopyOp> op = NextCopy(budget, now);
+  if (op && floor) link_.OnFloorCopy(op->bytes.length, now);
+  return op;
+}
 
-  const int predicted_cap = std::max(1, static_cast<int>(options_.prefetch_share * depth));
+std::optional<CopyOp> Scheduler::NextCopy(uint64_t budget, Time now) {
+  const uint64_t predicted_cap = std::max<uint64_t>(
+      1, budget == ~0ull ? ~0ull : static_cast<uint64_t>(options_.prefetch_share * static_cast<double>(budget)));
   while (!prefetch_.empty()) {
     GranuleRun& want = prefetch_.front().run;
     const bool predicted = prefetch_.front().predicted;
-    if (predicted && predicted_in_flight_ >= predicted_cap) break;  // background's turn
+    if (predicted && predicted_bytes_ > 0 && predicted_bytes_ >= predicted_cap) break;  // background's turn
     const uint64_t end = std::min(want.first.value + want.count, map_.granule_count());
     auto m = map_.NextMissing(want.first, 1, end);
     if (!m || m->first.value >= end) {
@@ -221,7 +267,7 @@ std::optional<CopyOp> Scheduler::Next(Time now) {
     if (want.count == 0) prefetch_.pop_front();
     CopyOp op = Issue(chunk, CopyPriority::kPrefetch, now);
     op.predicted = predicted;
-    predicted_in_flight_ += predicted;
+    if (predicted) predicted_bytes_ += op.bytes.length;
     return op;
   }
 
@@ -236,17 +282,16 @@ std::optional<CopyOp> Scheduler::Next(Time now) {
 
 void Scheduler::OnCopyDone(const CopyOp& op, bool ok, Time now) {
   map_.Set(op.run, ok ? GranuleState::kPresent : GranuleState::kMissing);
-  predicted_in_flight_ -= op.predicted;
+  last_now_ = std::max(last_now_, now);
+  if (op.predicted) predicted_bytes_ -= op.bytes.length;
   if (op.priority != CopyPriority::kDemand) {
     --background_in_flight_;
     background_bytes_ -= op.bytes.length;
+    if (!op.source_zero) link_bytes_ -= op.bytes.length;
+    if (ok && !op.source_zero) link_.OnCopyAnswered(op.bytes.length, now);
   }
-  if (ok && op.priority == CopyPriority::kDemand) {
-    const Time took = now - op.issued;
-    if (!fastest_demand_ || took < *fastest_demand_) fastest_demand_ = took;
-    if (took > 2 * *fastest_demand_) last_suffer_ = now;
-    sizer_.set_prefer_small(true);
-  }
+  // While an application waits on copies, a smaller chunk is worth having.
+  if (ok && link_.AppActive(now)) sizer_.set_prefer_small(true);
   if (!ok) {
     Revisit(op.run.first.value);
     return;
@@ -254,6 +299,14 @@ void Scheduler::OnCopyDone(const CopyOp& op, bool ok, Time now) {
   if (!op.source_zero && options_.adapt_chunk_size) {
     sizer_.OnCompleted(op.bytes.length, AsTimePoint(now));
   }
+}
+
+Scheduler::Time Scheduler::NextLookAt(Time now) const {
+  if (!Controlled(options_.policy)) return Time::max();
+  Time t = Time::max();
+  if (link_.AppActive(now)) t = link_.ActiveUntil();
+  if (link_bytes_ == 0 && link_.FloorNext() > now) t = std::min(t, link_.FloorNext());
+  return t > now ? t : Time::max();
 }
 
 void Scheduler::MarkWritten(GranuleRun run) {

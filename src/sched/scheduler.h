@@ -1,28 +1,32 @@
 // Scheduler: the pure copy policy that drives both the real engine and the simulator
 // (DESIGN.md "Architecture": one policy code path). It never touches a volume, a thread
-// or a clock: it is told what happened (an application I/O, a demand, a copy finished,
-// the time) and asked what to copy next.
+// or a clock: it is told what happened (an application I/O, a demand, a source read
+// sent and answered, a copy finished, the time) and asked what to copy next.
 //
 // Priorities: demand (an application access waits on missing granules) is answered at
-// once by Demand(), outside any depth limit; then queued prefetch requests; then
-// background work in the policy's order. Background and prefetch copies are limited to
-// `max_in_flight` at a time. The adaptive policy backs off to `busy_bytes` in flight
-// for `busy_hold` whenever a demand copy took more than twice the fastest demand copy seen
-// (the application is waiting behind background copies: after DRBD's resync
-// controller, a floor rate while application I/O suffers). Where the source is not the
-// bottleneck (demand copies stay fast) the background copy keeps its full depth.
+// once by Demand(), outside any limit; then queued prefetch requests; then background
+// work in the policy's order. Background and prefetch copies are limited by the source
+// link's controller (sched/link.h: the bandwidth-delay product while the application
+// is idle, a queueing-delay target while it is active, a floor rate always) for the
+// adaptive and clairvoyant policies; the baselines keep a fixed `baseline_in_flight`
+// copies in flight, as the systems they model do. `max_in_flight` caps every policy
+// (the executor's workers).
 //
 // Policies (the baselines model the real systems' behaviour, see docs/design-notes.md):
 //   dmclone      fixed region (the granule), ascending, contiguous missing regions
 //                batched up to max_chunk; reads of missing regions go to the source
-//                without hydrating (HydratesOnRead() false); writes hydrate.
+//                without hydrating (ReadsThrough() true, nothing queued); writes hydrate.
 //   qemu-stream  ascending 512 KiB pieces; copy-on-read of exactly what is read.
-//   heat         fixed max_chunk chunks, hottest regions first, then ascending.
+//   heat         fixed max_chunk chunks, hottest regions first, then ascending; a read
+//                miss fetches its whole chunk.
 //   adaptive     ferry: heat-sized chunks (ChunkPlanner), hottest regions first, cold
-//                chunks sized by measured throughput (ChunkSizer), back-off when busy.
-//                A demand copies exactly the missing granules the access needs; the
-//                rest of their chunk follows at prefetch priority (DESIGN.md "The live
-//                request path": the read waits only for its own granules).
+//                chunks sized by measured throughput (ChunkSizer) and held to the
+//                link's chunk limit. A read miss is answered from a source read of
+//                exactly its bytes (the executor does it, ReadsThrough()), and its
+//                granules, then the rest of their chunk, go to the front of the
+//                prefetch queue (OnReadThrough): copied within the link's budget, so
+//                the next miss does not queue behind them (DESIGN.md "The live request
+//                path"). A partial write's demand copies exactly the granules it needs.
 //   clairvoyant  adaptive's chunks in the order of the true next access (SetOrder), a
 //                bound for the simulator, not a policy for real use.
 // Every chunk is a run of missing granules cut from the ChunkMap, which stays the ground
@@ -43,6 +47,7 @@
 #include "plan/chunk_map.h"
 #include "plan/chunk_planner.h"
 #include "sched/chunk_sizer.h"
+#include "sched/link.h"
 
 namespace ferry {
 
@@ -63,12 +68,15 @@ struct SchedulerOptions {
   Policy policy = Policy::kAdaptive;
   uint64_t min_chunk = 64 << 10;  // Default: 64 KiB.
   uint64_t max_chunk = 2 << 20;   // Default: 2 MiB.
-  int max_in_flight = 8;          // background + prefetch copies at once. Default: 8.
-  // Adaptive, while the application suffers: background bytes in flight (a floor of one
-  // copy). Default: 4 MiB, two default max chunks: the link stays busy, a demand waits
-  // behind at most that.
-  uint64_t busy_bytes = 4 << 20;
-  std::chrono::nanoseconds busy_hold{std::chrono::milliseconds(500)};  // Default: 500 ms after a slow demand.
+  // Background + prefetch copies at once, at most, under any policy (the executor's
+  // workers). Default: 64, as nbdcopy's requests in flight per connection.
+  int max_in_flight = 64;
+  // The baselines' fixed copies in flight (they have no link controller). Default: 8,
+  // ferry's fixed depth before the controller (docs/benchmarks.md).
+  int baseline_in_flight = 8;
+  // The source link's controller (adaptive, clairvoyant); min_chunk and max_chunk are
+  // taken from here.
+  LinkOptions link;
   bool adapt_chunk_size = true;   // adaptive/clairvoyant: cold chunks from measured throughput.
   uint64_t initial_chunk = 0;     // the sizer's first cold size; 0: ChunkSizer::kStartSize (1 MiB).
   HeatOptions heat;               // granule_size is taken from the ChunkMap.
@@ -77,8 +85,8 @@ struct SchedulerOptions {
   // Re-plan only once new accesses amount to this share of the granules the last plan
   // saw. Default: 10%.
   double replan_change = 0.1;
-  // Predicted prefetches in flight, at most this share of max_in_flight (at least one).
-  // Default: half.
+  // Predicted prefetch bytes in flight, at most this share of the link's budget (at
+  // least one copy). Default: half.
   double prefetch_share = 0.5;
 };
 
@@ -103,9 +111,13 @@ class Scheduler {
   // An application I/O happened (the access monitor): feeds the heat map.
   void OnAppIo(const IoEvent& e);
 
-  // Whether an application read of a missing granule is served by copying it
-  // (otherwise it is read from the source and the granule stays missing).
-  bool HydratesOnRead() const { return options_.policy != Policy::kDmClone; }
+  // Whether an application read of missing granules is answered from a source read of
+  // exactly its bytes (then OnReadThrough), rather than by demand copies it waits for.
+  bool ReadsThrough() const;
+  // A read of `run` was answered from the source: adaptive and clairvoyant queue its
+  // missing granules, then the rest of their chunk, ahead of every other prefetch;
+  // dm-clone queues nothing (it hydrates on writes and in the background only).
+  void OnReadThrough(GranuleRun run);
 
   // An application access needs the missing granules of `run`: returns the copies to
   // issue now, covering every missing (not in-flight) granule of `run`, highest
@@ -125,6 +137,19 @@ class Scheduler {
   std::optional<CopyOp> Next(Time now);
   // A copy finished: `ok` marks its granules present, otherwise missing again.
   void OnCopyDone(const CopyOp& op, bool ok, Time now);
+  // When Next() may have a copy to give with nothing else happening first (the floor
+  // rate's next turn, or the application turning idle and the budget growing); after
+  // `now`, or Time::max() when there is no such moment. For a virtual clock.
+  Time NextLookAt(Time now) const;
+
+  // The source link (sched/link.h): every source read goes through these, copies and
+  // read-throughs alike, so the controller sees the link as it is. `app`: the
+  // application waits for this read (a read-through or a demand copy).
+  LinkSend SourceSent(uint64_t bytes, bool app, Time now) { return link_.OnSend(bytes, app, now); }
+  void SourceAnswered(const LinkSend& send, bool app, Time now) { link_.OnAnswer(send, app, now); }
+  void SourceFailed(const LinkSend& send) { link_.OnFailed(send); }
+  const SourceLink& link() const { return link_; }
+  uint64_t copy_bytes_in_flight() const { return link_bytes_; }
   // The application wrote (or trimmed) the whole of these granules: present without a
   // copy. Granules in flight are left alone (the caller waits for their copy first).
   void MarkWritten(GranuleRun run);
@@ -147,6 +172,8 @@ class Scheduler {
   GranuleRun ChunkAt(uint64_t g) const;
   uint64_t ColdGranules() const;
   CopyOp Issue(GranuleRun run, CopyPriority priority, Time now);
+  // The next prefetch or background copy, predicted ones held to a share of `budget`.
+  std::optional<CopyOp> NextCopy(uint64_t budget, Time now);
   std::optional<uint64_t> NextBackgroundGranule();
   void Replan(Time now);
   // Granules from `g` on went missing again: the background orders look at them again.
@@ -168,12 +195,13 @@ class Scheduler {
     bool predicted = false;
   };
   std::deque<PrefetchWant> prefetch_;
+  SourceLink link_;
   int background_in_flight_ = 0;
-  int predicted_in_flight_ = 0;
+  uint64_t predicted_bytes_ = 0;      // predicted prefetch bytes in flight
   uint64_t background_bytes_ = 0;
+  uint64_t link_bytes_ = 0;           // of which read from the source (not zero runs)
   uint64_t next_id_ = 1;
-  std::optional<Time> last_suffer_;   // when a demand copy last took too long
-  std::optional<Time> fastest_demand_;
+  Time last_now_{0};  // the latest time the scheduler was told
   std::optional<Time> next_replan_;
   uint64_t touches_at_replan_ = 0;
   size_t touched_at_replan_ = 0;

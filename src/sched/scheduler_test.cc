@@ -48,7 +48,7 @@ TEST(SchedulerTest, DmCloneCopiesAscendingInMaxChunkBatches) {
   }
   EXPECT_EQ(runs[3].count, 1u);
   EXPECT_TRUE(s.done());
-  EXPECT_FALSE(s.HydratesOnRead());
+  EXPECT_TRUE(s.ReadsThrough());  // dm-clone reads misses from the source, hydrating nothing
 }
 
 TEST(SchedulerTest, QemuStreamCopiesIn512KPieces) {
@@ -58,7 +58,7 @@ TEST(SchedulerTest, QemuStreamCopiesIn512KPieces) {
   ASSERT_EQ(runs.size(), 4u);
   EXPECT_EQ(runs[1].first.value, 8u);
   EXPECT_EQ(runs[1].count, 8u);
-  EXPECT_TRUE(s.HydratesOnRead());
+  EXPECT_FALSE(s.ReadsThrough());  // copy-on-read: the read waits for its copy
 }
 
 TEST(SchedulerTest, BackgroundStopsAtTheInFlightLimitButDemandDoesNot) {
@@ -131,19 +131,24 @@ TEST(SchedulerTest, PrefetchesGoMostLikelyFirst) {
   EXPECT_EQ(s.prefetch_queued(), Scheduler::kMaxPrefetch);
 }
 
-TEST(SchedulerTest, PredictionsTakeAtMostTheirShareOfTheSlots) {
-  // However much is predicted, half the in-flight slots (2 of 4) stay for background
+TEST(SchedulerTest, PredictionsTakeAtMostTheirShareOfTheBudget) {
+  // However much is predicted, half the link's budget (1 MiB here) stays for background
   // work, so the migration keeps moving.
   ChunkMap map(100 * kRegion * kG, kG);
-  Scheduler s(map, Opts(Policy::kAdaptive), seconds(0));
+  SchedulerOptions o = Opts(Policy::kAdaptive);
+  o.max_in_flight = 64;
+  o.max_chunk = 256 << 10;
+  o.link.idle_floor = 1 << 20;
+  Scheduler s(map, o, seconds(0));
+  ASSERT_EQ(s.link().Budget(seconds(0)), 1u << 20);
   for (uint64_t i = 0; i < 50; ++i) s.Prefetch({GranuleIndex(50 * kRegion + i * 4), 1}, 0.9);
   int predicted = 0, background = 0;
   while (auto op = s.Next(seconds(0))) {
     predicted += op->predicted;
     background += op->priority == CopyPriority::kBackground;
   }
-  EXPECT_EQ(predicted, 2);
-  EXPECT_EQ(background, 2);
+  EXPECT_EQ(predicted, 8);   // 512 KiB of 64 KiB predictions
+  EXPECT_EQ(background, 2);  // then 256 KiB chunks up to the budget
 }
 
 TEST(SchedulerTest, AdaptiveCopiesHotRegionsFirstInSmallChunks) {
@@ -165,37 +170,91 @@ TEST(SchedulerTest, AdaptiveCopiesHotRegionsFirstInSmallChunks) {
   EXPECT_EQ(runs.back().first.value / kRegion, 9u);
 }
 
-TEST(SchedulerTest, AdaptiveBacksOffWhileDemandCopiesAreSlow) {
+TEST(SchedulerTest, AdaptiveHoldsCopiesToTheLinkBudgetWhileTheApplicationIsActive) {
   ChunkMap map(100 * kRegion * kG, kG);
   SchedulerOptions o = Opts(Policy::kAdaptive);
-  o.busy_bytes = 1 << 20;  // one cold chunk (the sizer starts at 1 MiB)
-  o.busy_hold = milliseconds(500);
+  o.max_in_flight = 64;
+  o.link.idle_floor = 0;
   Scheduler s(map, o, seconds(0));
-  // A demand that takes 2 ms: the fastest seen, so no back-off.
-  auto d = s.Demand({GranuleIndex(90 * kRegion), 1}, milliseconds(1000));
-  ASSERT_EQ(d.size(), 1u);
-  s.OnCopyDone(d[0], true, milliseconds(1002));
-  std::vector<CopyOp> bg;
-  while (auto op = s.Next(milliseconds(1002))) bg.push_back(*op);
-  EXPECT_EQ(bg.size(), 4u);
-  // A demand that waits 100 ms behind background copies: back off to one cold chunk.
-  auto slow = s.Demand({GranuleIndex(95 * kRegion), 1}, milliseconds(1010));
-  ASSERT_EQ(slow.size(), 1u);
-  s.OnCopyDone(slow[0], true, milliseconds(1110));
-  for (int i = 0; i < 3; ++i) s.OnCopyDone(bg[i], true, milliseconds(1110));  // three of the four finish
-  EXPECT_EQ(s.background_in_flight(), 1);
-  EXPECT_FALSE(s.Next(milliseconds(1200)).has_value());
-  EXPECT_TRUE(s.Next(milliseconds(1700)).has_value());  // busy_hold has passed
+  // Measure the link: a 64 KiB read answered in 2 ms + 1.25 ms (50 MB/s), alone.
+  LinkSend send = s.SourceSent(kG, /*app=*/false, milliseconds(0));
+  s.SourceAnswered(send, false, std::chrono::microseconds(3250));
+  // Idle: the budget covers twice the bandwidth-delay product and two max chunks.
+  const uint64_t idle = s.link().Budget(milliseconds(10));
+  EXPECT_GE(idle, 2 * (2 << 20));
+  uint64_t bytes = 0;
+  std::vector<CopyOp> ops;
+  while (auto op = s.Next(milliseconds(10))) {
+    bytes += op->bytes.length;
+    ops.push_back(*op);
+  }
+  EXPECT_GE(bytes, idle);
+  EXPECT_LT(bytes, idle + (2 << 20));
+  for (const CopyOp& op : ops) s.OnCopyDone(op, true, milliseconds(20));
 
-  // The dm-clone baseline never backs off.
+  // The application waits on a source read (a miss): the budget drops to what keeps its
+  // queueing delay near the target, chunks shrink to half of it, and the miss's
+  // granules go first.
+  s.OnAppIo(Read(77 * kRegion * kG, 4096, 30));
+  (void)s.SourceSent(4096, /*app=*/true, milliseconds(30));
+  const uint64_t active = s.link().Budget(milliseconds(30));
+  EXPECT_LT(active, idle / 4);
+  ASSERT_TRUE(s.ReadsThrough());
+  s.OnReadThrough({GranuleIndex(77 * kRegion), 1});
+  auto first = s.Next(milliseconds(30));
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->priority, CopyPriority::kPrefetch);
+  EXPECT_LE(first->run.first.value, 77 * kRegion);
+  EXPECT_GT(first->run.first.value + first->run.count, 77 * kRegion);
+  EXPECT_LE(first->bytes.length, std::max<uint64_t>(kG, active / 2));
+  uint64_t in_flight = first->bytes.length;
+  while (auto op = s.Next(milliseconds(30))) in_flight += op->bytes.length;
+  EXPECT_LE(in_flight, active + active / 2 + kG);
+
+  // Once the application has not waited on the source for active_hold, the idle
+  // budget is back.
+  EXPECT_EQ(s.link().Budget(milliseconds(231)), s.link().Budget(milliseconds(5000)));
+  EXPECT_GT(s.link().Budget(milliseconds(231)), active);
+}
+
+TEST(SchedulerTest, TheFloorRateMovesTheCopyWhenTheBudgetAllowsNothing) {
+  ChunkMap map(100 * kRegion * kG, kG);
+  SchedulerOptions o = Opts(Policy::kAdaptive);
+  o.link.min_rate = 1 << 20;  // 1 MiB/s
+  Scheduler s(map, o, seconds(0));
+  // The base latency: a small read answered in 2 ms.
+  LinkSend first = s.SourceSent(4096, /*app=*/true, milliseconds(0));
+  s.SourceAnswered(first, /*app=*/true, milliseconds(2));
+  // Application reads that waited 48 ms behind copies: the budget halves to nothing.
+  for (int i = 1; i <= 20; ++i) {
+    LinkSend send = s.SourceSent(4096, /*app=*/true, milliseconds(10 * i));
+    s.SourceAnswered(send, /*app=*/true, milliseconds(10 * i + 50));
+  }
+  EXPECT_EQ(s.link().Budget(milliseconds(250)), 0u);
+  uint64_t bytes = 0;
+  std::vector<CopyOp> in_flight;
+  for (int ms = 250; ms < 1250; ms += 10) {
+    for (const CopyOp& op : in_flight) s.OnCopyDone(op, true, milliseconds(ms));
+    in_flight.clear();
+    // The application keeps waiting 7 ms on each of its source reads.
+    LinkSend send = s.SourceSent(4096, /*app=*/true, milliseconds(ms));
+    while (auto op = s.Next(milliseconds(ms))) {
+      bytes += op->bytes.length;
+      in_flight.push_back(*op);
+      EXPECT_EQ(in_flight.size(), 1u);  // one copy at a time
+    }
+    s.SourceAnswered(send, /*app=*/true, milliseconds(ms + 9));
+  }
+  // One second at the floor rate: about 1 MiB.
+  EXPECT_GE(bytes, 1u << 20);
+  EXPECT_LE(bytes, (1u << 20) + (1u << 20) / 2);
+
+  // The baselines have no controller: dm-clone keeps its fixed depth whatever happens.
   ChunkMap map2(100 * kRegion * kG, kG);
   Scheduler base(map2, Opts(Policy::kDmClone), seconds(0));
-  auto bd = base.Demand({GranuleIndex(90 * kRegion), 1}, milliseconds(1000));
-  base.OnCopyDone(bd[0], true, milliseconds(1002));
-  auto bd2 = base.Demand({GranuleIndex(91 * kRegion), 1}, milliseconds(1010));
-  base.OnCopyDone(bd2[0], true, milliseconds(1500));
+  (void)base.SourceSent(4096, /*app=*/true, milliseconds(0));
   int m = 0;
-  while (base.Next(milliseconds(1500))) ++m;
+  while (base.Next(milliseconds(1))) ++m;
   EXPECT_EQ(m, 4);
 }
 

@@ -56,10 +56,10 @@ TEST(EquivalenceTest, EngineAndSimulatorIssueTheSameCopies) {
     // The simulator: the same events as the warm-up, one event long after the copy.
     std::vector<IoEvent> events = history;
     IoEvent late;
-    late.time = seconds(1000);
+    late.time = seconds(2000);
     events.push_back(late);
     SimScenario s;
-    s.warmup = 0.99;  // migration starts at 990 s
+    s.warmup = 5.0 / 1015;  // the migration starts at 990 s, long before the late event
     s.volume_size = kVolume;
     s.max_in_flight = 1;
     s.adapt_chunk_size = false;

@@ -51,6 +51,8 @@ class Run {
     o.min_chunk = sc.s.min_chunk;
     o.max_chunk = sc.s.max_chunk;
     o.max_in_flight = sc.s.max_in_flight;
+    o.link.latency_target = sc.s.latency_target;
+    o.link.min_rate = sc.s.min_rate;
     o.adapt_chunk_size = sc.s.adapt_chunk_size;
     // The modelled source is remote (a fixed latency per request), where a larger chunk
     // never gives less throughput: start the sizer at the top rather than at the 1 MiB
@@ -59,26 +61,61 @@ class Run {
     return o;
   }
 
-  // Bytes sent over the source link at `now`; returns when they have arrived.
+  // A source read of `bytes` sent at `now`; returns when its answer arrives. The link
+  // is the one bench/ measures against (nbdkit's delay filter in front of its rate
+  // filter): each request first waits the latency, then its bytes pass one at a time
+  // through a link of source_bw, first come first served.
   Time Transfer(uint64_t bytes, Time now) {
-    const Time start = std::max(now, link_free_);
+    const Time start = std::max(now + sc_.s.source_latency, link_free_);
     const auto dur = Time(static_cast<int64_t>(std::ceil(static_cast<double>(bytes) * 1e9 / static_cast<double>(sc_.source_bw))));
     link_free_ = start + dur;
     result_.bytes_from_source += bytes;
-    return link_free_ + sc_.s.source_latency;
+    return link_free_;
+  }
+
+  // An event on the virtual clock: a source read answered (the link model hears of it),
+  // or a copy landed on the destination.
+  enum class Stage : uint8_t { kAnswered, kLanded };
+  struct Pending {
+    Time at;
+    uint64_t seq;  // ties in issue order: deterministic
+    uint64_t id;
+    Stage stage;
+    bool operator>(const Pending& o) const { return std::tie(at, seq) > std::tie(o.at, o.seq); }
+  };
+  void Schedule(Time at, uint64_t id, Stage stage) { pending_.push({at, next_seq_++, id, stage}); }
+
+  // A source read that the application waits for (a read-through): `bytes` at `now`;
+  // returns when its answer arrives.
+  Time ReadThrough(uint64_t bytes, Time now) {
+    const LinkSend send = sched_.SourceSent(bytes, /*app=*/true, now);
+    const Time done = Transfer(bytes, now);
+    const uint64_t id = next_read_id_--;  // read-throughs count down from the top: no clash with copy ids
+    reads_through_.emplace(id, send);
+    Schedule(done, id, Stage::kAnswered);
+    return done;
   }
 
   void Start(const CopyOp& op, Time now) {
     // A run the source holds as zeroes is written (or skipped) with no source read.
-    const Time done = (op.source_zero ? now : Transfer(op.bytes.length, now)) + sc_.s.dest_latency;
+    // The link is first come first served, so when the answer comes is known now.
+    InFlight f{op, {}};
+    Time landed = now + sc_.s.dest_latency;
+    if (op.source_zero) {
+      Schedule(landed, op.id, Stage::kLanded);
+    } else {
+      f.send = sched_.SourceSent(op.bytes.length, op.priority == CopyPriority::kDemand, now);
+      const Time answered = Transfer(op.bytes.length, now);
+      landed = answered + sc_.s.dest_latency;
+      Schedule(answered, op.id, Stage::kAnswered);
+    }
     if (sc_.s.rate && !op.source_zero && op.priority != CopyPriority::kDemand) {
       // --rate: the next paced copy is issued once this one's bytes are paid for.
       rate_free_ = std::max(rate_free_, now) +
                    Time(static_cast<int64_t>(static_cast<double>(op.bytes.length) * 1e9 / static_cast<double>(sc_.s.rate)));
     }
-    for (uint64_t g = op.run.first.value; g < op.run.first.value + op.run.count; ++g) ready_[g] = done;
-    pending_.push({done, op.id});
-    ops_.emplace(op.id, op);
+    for (uint64_t g = op.run.first.value; g < op.run.first.value + op.run.count; ++g) ready_[g] = landed;
+    ops_.emplace(op.id, f);
     ++result_.copy_ops;
     if (op.priority == CopyPriority::kDemand) ++result_.demand_ops;
     if (op.predicted) {
@@ -87,6 +124,22 @@ class Run {
       }
     }
     if (options_.on_copy) options_.on_copy(op.bytes);
+  }
+
+  // A pending event is due at `now`.
+  void Handle(const Pending& p, Time now) {
+    if (auto rt = reads_through_.find(p.id); rt != reads_through_.end()) {
+      sched_.SourceAnswered(rt->second, /*app=*/true, now);
+      reads_through_.erase(rt);
+      return;
+    }
+    if (p.stage == Stage::kLanded) {
+      Complete(p.id, now);
+      return;
+    }
+    InFlight& f = ops_.at(p.id);
+    sched_.SourceAnswered(f.send, f.op.priority == CopyPriority::kDemand, now);
+    Schedule(now + sc_.s.dest_latency, p.id, Stage::kLanded);
   }
 
   // Issues what the scheduler has, while --rate allows.
@@ -100,7 +153,7 @@ class Run {
 
   void Complete(uint64_t id, Time now) {
     auto it = ops_.find(id);
-    const CopyOp op = it->second;
+    const CopyOp op = it->second.op;
     ops_.erase(it);
     for (uint64_t g = op.run.first.value; g < op.run.first.value + op.run.count; ++g) ready_.erase(g);
     sched_.OnCopyDone(op, true, now);
@@ -122,7 +175,7 @@ class Run {
     return {e.offset / g, std::min(e.offset + std::max<uint64_t>(e.length, 1) - 1, map_.volume_size() - 1) / g};
   }
 
-  // When granule g will be present (now if it is).
+  // When granule g will be present (now if it is; kNever if it is missing).
   Time ReadyAt(uint64_t g, Time now) const {
     if (map_.state(GranuleIndex(g)) == GranuleState::kPresent) return now;
     auto it = ready_.find(g);
@@ -143,8 +196,14 @@ class Run {
   Time link_free_{0};
   Time rate_free_{0};  // when --rate lets the next paced copy start
   absl::flat_hash_map<uint64_t, Time> ready_;  // granule in flight -> when its copy lands
-  absl::flat_hash_map<uint64_t, CopyOp> ops_;  // in flight by id
-  using Pending = std::pair<Time, uint64_t>;
+  struct InFlight {
+    CopyOp op;
+    LinkSend send;
+  };
+  absl::flat_hash_map<uint64_t, InFlight> ops_;  // in flight by id
+  absl::flat_hash_map<uint64_t, LinkSend> reads_through_;  // by id, counting down from the top
+  uint64_t next_read_id_ = ~0ull;
+  uint64_t next_seq_ = 0;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> pending_;
   double last_share_ = 0;
   std::unique_ptr<Predictor> predictor_;
@@ -185,15 +244,17 @@ void Run::Read(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
   if (!all_present) {
     ++result_.read_stalls;
     result_.stall_times_s.push_back(Seconds(now - sc_.migration_start));
-    if (!sched_.HydratesOnRead()) {
-      // dm-clone: the read goes to the source for the regions not yet hydrated.
+    if (sched_.ReadsThrough()) {
+      // The read's bytes in granules not present come from the source, in one read
+      // (the executor reads each such run; one read here keeps the model simple).
       uint64_t bytes = 0;
       for (uint64_t g = first; g <= last; ++g) {
         if (map_.state(GranuleIndex(g)) == GranuleState::kPresent) continue;
         const uint64_t lo = std::max(e.offset, g * gsize), hi = std::min(e.offset + e.length, (g + 1) * gsize);
         bytes += hi > lo ? hi - lo : gsize;
       }
-      done = std::max(done, Transfer(bytes, now));
+      done = std::max(done, ReadThrough(bytes, now));
+      sched_.OnReadThrough({GranuleIndex(first), last - first + 1});
     } else {
       for (const CopyOp& op : sched_.Demand({GranuleIndex(first), last - first + 1}, now)) Start(op, now);
       for (uint64_t g = first; g <= last; ++g) {
@@ -261,17 +322,24 @@ SimResult Run::Go() {
   while (true) {
     Pump(now);
     const Time te = i < events_.size() ? events_[i].time : kNever;
-    const Time tc = pending_.empty() ? kNever : pending_.top().first;
-    if (te == kNever && tc == kNever && (rate_free_ <= now || sched_.done())) break;
-    if (rate_free_ > now && rate_free_ < std::min(te, tc)) {  // --rate allows the next copy
+    const Time tc = pending_.empty() ? kNever : pending_.top().at;
+    // The floor rate of the link controller may let a copy start later with nothing
+    // else happening: look again then.
+    const Time tf = sched_.done() ? kNever : sched_.NextLookAt(now);
+    if (te == kNever && tc == kNever && tf == kNever && (rate_free_ <= now || sched_.done())) break;
+    if (rate_free_ > now && rate_free_ < std::min({te, tc, tf})) {  // --rate allows the next copy
       now = rate_free_;
+      continue;
+    }
+    if (tf < std::min(te, tc)) {
+      now = tf;
       continue;
     }
     if (tc <= te) {
       now = tc;
-      const uint64_t id = pending_.top().second;
+      const Pending p = pending_.top();
       pending_.pop();
-      Complete(id, now);
+      Handle(p, now);
       continue;
     }
     now = te;

@@ -5,15 +5,18 @@
 // Scenario: the volume is the trace's highest offset (or volume_size). The first
 // `warmup` share of the trace's time span is only observed (it feeds the heat map);
 // then the migration starts and the application runs against the destination. The
-// source has `source_latency` per request and `source_bw` shared by every copy and
-// read-through in FIFO order (a demand waits behind copies already sent: what makes
-// chunk size and in-flight depth matter); the default bandwidth makes a bare copy take
-// half of the remaining trace time. The destination has `dest_latency`.
+// source link is the one the benchmarks put nbdkit's delay and rate filters in front of:
+// each source read waits `source_latency`, then its bytes pass through a link of
+// `source_bw` shared by every copy and read-through, first come first served (a read
+// waits behind copies already sent: what the link controller of sched/link.h limits,
+// fed by this model exactly as the engine feeds it); the default bandwidth makes a bare
+// copy take half of the remaining trace time. The destination has `dest_latency`.
 //
 // The application is replayed open-loop at the trace's times. A read whose granules are
-// all present costs dest_latency; otherwise it stalls: the policy either fetches the
-// missing granules (demand copies; the read completes when its own granules land) or,
-// for dm-clone, reads them from the source without hydrating. A write that partly
+// all present costs dest_latency; otherwise it stalls: adaptive, clairvoyant and
+// dm-clone answer it with a source read of exactly its bytes (adaptive and clairvoyant
+// then queue its granules first); heat and qemu-stream fetch the missing granules
+// (demand copies; the read completes when its own granules land). A write that partly
 // covers a missing granule first brings it in (read-modify-write); a write to a granule
 // whose copy is in flight waits for it (invariants 3 and 4); a write covering whole
 // granules makes them present with no copy. Either wait is a write stall.
@@ -48,7 +51,11 @@ struct SimScenario {
   double warmup = 0.25;              // share of the trace span observed before the migration.
   double time_scale = 1.0;           // trace times are multiplied by this.
   uint64_t volume_size = 0;          // 0: the highest offset, rounded up to the granule.
-  int max_in_flight = 8;             // background copies at once (the engine's --threads).
+  int max_in_flight = 32;            // copies in flight at most (the engine's --threads).
+  // The link controller (sched/link.h; ferry serve's --latency-target and --min-rate):
+  // zero takes its defaults.
+  std::chrono::nanoseconds latency_target{0};
+  uint64_t min_rate = 0;
   bool adapt_chunk_size = true;      // cold chunks from measured (virtual) throughput.
   // The source's ranges that read as zero (holes; `ferry simulate --source`): copied
   // with no source read, as the engine does. Null: every byte is data.

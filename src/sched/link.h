@@ -1,0 +1,142 @@
+// SourceLink: a live model of the link to the source and the controller that decides
+// how many copy bytes may be on it (DESIGN.md "The source link"). Pure policy like the
+// Scheduler that owns it: it is told when source reads are sent and answered (copies
+// and the application's read-throughs alike), and when the application makes a
+// request; the clock is injected. The engine and the simulator feed it the same way,
+// so the simulator's latencies are the live ones.
+//
+// The model, after BBR (Cardwell et al., ACM Queue 2016):
+// - delivery rate: the most bytes per second delivered over a recent window (BBR's
+//   windowed max filter of rate samples: bytes acknowledged between a request's send
+//   and its answer, over that interval);
+// - base latency: the least of recent requests' (round trip - bytes / delivery rate),
+//   BBR's min-RTT with the transmission time of the request itself taken out;
+// - queueing delay of a request: round trip - base latency - bytes / delivery rate:
+//   what it waited behind other bytes on the link.
+//
+// The controller sets the copy (background + prefetch) bytes in flight:
+// - the application idle (no read of it waited on the source for `active_hold`; reads
+//   of present data do not count, they never touch the link): the bandwidth-delay product
+//   plus two chunks, so the link never drains between requests (a pipe of requests of
+//   size S needs BDP + S in flight), and at least `idle_floor` bytes;
+// - the application active: LEDBAT (RFC 6817) on the queueing delay the application's
+//   own source reads saw: the budget grows while it is under `latency_target` and
+//   shrinks in proportion when it is over, between one minimum chunk and the idle
+//   budget; until such a sample comes, the bandwidth-delay product plus the target's
+//   worth of bytes. As in DRBD's resync controller (c-min-rate), a floor rate still
+//   moves the copy when the budget allows nothing: the migration always ends.
+// Thread-compatible: callers serialise access (the engine holds its lock).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+
+namespace ferry {
+
+struct LinkOptions {
+  // The queueing delay an application's source read may see behind copies.
+  // Default (zero): a quarter of the base latency, at least 100 us.
+  std::chrono::nanoseconds latency_target{0};
+  // Copy bytes per second that go on while the application is active, whatever the
+  // delay. Default (zero): a tenth of the delivery rate.
+  uint64_t min_rate = 0;
+  // The application counts as active this long after it last waited on a source read.
+  // Default: 200 ms, a hundred round trips of a 2 ms link: misses that close together
+  // come from one burst of the application.
+  std::chrono::nanoseconds active_hold{std::chrono::milliseconds(200)};
+  // Copy bytes in flight while idle, at least. Default: 8 MiB (eight 1 MiB chunks:
+  // what a local disk wants, measured best for file and NBD copies, docs/benchmarks.md).
+  uint64_t idle_floor = 8 << 20;
+  uint64_t min_chunk = 64 << 10;  // Default: 64 KiB, the smallest copy.
+  uint64_t max_chunk = 2 << 20;   // Default: 2 MiB.
+};
+
+// A source read as the link sees it; returned by OnSend, handed back to OnAnswer.
+struct LinkSend {
+  std::chrono::nanoseconds sent{0};
+  uint64_t bytes = 0;
+  uint64_t delivered = 0;                        // bytes answered before this send
+  std::chrono::nanoseconds delivered_at{0};      // when the last of those was answered
+};
+
+// What the model says now (status, reports).
+struct LinkSnapshot {
+  double base_latency_s = 0;
+  double delivery_rate = 0;      // bytes/s
+  double queue_delay_s = 0;      // smoothed over the application's source reads
+  double latency_target_s = 0;
+  uint64_t in_flight = 0;        // every source read in flight
+  uint64_t budget = 0;           // copy bytes allowed in flight now
+  bool app_active = false;
+};
+
+class SourceLink {
+ public:
+  using Time = std::chrono::nanoseconds;
+
+  explicit SourceLink(const LinkOptions& options);
+
+  // A source read of `bytes` goes out at `now`; `app`: the application waits for it.
+  LinkSend OnSend(uint64_t bytes, bool app, Time now);
+  // Its answer came at `now`; `app`: the application waits for it (a read-through or a
+  // demand copy), so its queueing delay steers the budget.
+  void OnAnswer(const LinkSend& send, bool app, Time now);
+  // The read failed or was abandoned: only in flight changes.
+  void OnFailed(const LinkSend& send);
+  // The application waits for a source read from `now` (OnSend with `app` says so).
+  void OnAppRead(Time now);
+  // Copy bytes answered (for the floor rate and the budget's growth).
+  void OnCopyAnswered(uint64_t bytes, Time now);
+
+  bool AppActive(Time now) const;
+  // When the application turns idle unless it makes another request (zero: it is idle).
+  Time ActiveUntil() const { return last_app_ ? *last_app_ + options_.active_hold : Time(0); }
+  // When the floor rate is owed its next copy.
+  Time FloorNext() const { return floor_next_; }
+  // Copy bytes that may be in flight now.
+  uint64_t Budget(Time now) const;
+  // Whether a copy may start despite the budget: nothing of the copy is in flight and
+  // the floor rate is owed one (`copy_in_flight`: copy bytes in flight now).
+  bool FloorDue(uint64_t copy_in_flight, Time now) const;
+  // A copy started under the floor: the next is owed after bytes / floor rate.
+  void OnFloorCopy(uint64_t bytes, Time now);
+  // The largest chunk worth issuing now: half the budget while the application is
+  // active (two in flight keep the link busy), between min and max chunk.
+  uint64_t ChunkLimit(Time now) const;
+
+  double delivery_rate() const;     // bytes/s; 0 until measured
+  Time base_latency() const;        // zero until measured
+  Time latency_target() const;
+  uint64_t in_flight() const { return in_flight_; }
+  LinkSnapshot Snapshot(Time now) const;
+
+ private:
+  // Windowed extremum over (time, value) samples, as BBR's filters: a monotone deque.
+  struct WindowedFilter {
+    bool max = true;
+    Time window{0};
+    std::deque<std::pair<Time, double>> samples;
+    void Add(Time t, double v);
+    std::optional<double> Best(Time now) const;
+  };
+  uint64_t IdleBudget() const;
+  uint64_t FloorRate() const;
+
+  LinkOptions options_;
+  WindowedFilter rate_{true, std::chrono::seconds(2), {}};
+  WindowedFilter base_{false, std::chrono::seconds(10), {}};
+  uint64_t in_flight_ = 0;
+  uint64_t delivered_ = 0;
+  Time delivered_at_{0};
+  std::optional<Time> last_app_;
+  double queue_delay_s_ = 0;   // EWMA of the application's samples
+  bool have_queue_sample_ = false;
+  double active_budget_ = 0;   // LEDBAT's window while active (0: not started)
+  std::optional<double> last_q_;  // the latest application queueing sample (s) this activity
+  Time last_halved_{0};
+  Time floor_next_{0};
+};
+
+}  // namespace ferry
