@@ -375,6 +375,10 @@ int RunStatus(const std::string& path, bool json) {
       std::cout << fmt::format("errors:       {} copies failed, last: {}\n", live.value("copy_errors", uint64_t{0}),
                                live.value("last_error", std::string()));
     }
+    if (live.value("read_errors", uint64_t{0})) {
+      std::cout << fmt::format("errors:       {} reads failed on the source (EIO to the client), last: {}\n",
+                               live.value("read_errors", uint64_t{0}), live.value("last_error", std::string()));
+    }
   }
   return kExitOk;
 }

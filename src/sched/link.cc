@@ -19,7 +19,7 @@ constexpr double kGain = 1.0;
 // A queueing sample this far over the target halves the window at once (at most once a
 // base round trip), as LEDBAT's loss response: the additive decrease alone is slow when
 // the budget holds many chunks.
-constexpr double kHalveAt = 2.0;
+constexpr double kHalveAt = 4.0;
 // Smoothing of the reported queueing delay (TCP's SRTT weight).
 constexpr double kEwma = 0.125;
 // Before the link is measured, an active application gets two small copies in flight.
@@ -53,18 +53,24 @@ LinkSend SourceLink::OnSend(uint64_t bytes, bool app, Time now) {
   LinkSend s;
   s.sent = now;
   s.bytes = bytes;
+  s.app = app;
+  s.copies_ahead = copy_in_flight_;
   s.delivered = delivered_;
   // A send onto an idle link measures from itself (BBR: delivered_time resets when
   // the pipe is empty), otherwise from the last answer.
   s.delivered_at = in_flight_ == 0 ? now : delivered_at_;
   in_flight_ += bytes;
+  if (!app) copy_in_flight_ += bytes;
   return s;
 }
 
-void SourceLink::OnFailed(const LinkSend& send) { in_flight_ -= std::min(in_flight_, send.bytes); }
+void SourceLink::OnFailed(const LinkSend& send) {
+  in_flight_ -= std::min(in_flight_, send.bytes);
+  if (!send.app) copy_in_flight_ -= std::min(copy_in_flight_, send.bytes);
+}
 
 void SourceLink::OnAnswer(const LinkSend& send, bool app, Time now) {
-  in_flight_ -= std::min(in_flight_, send.bytes);
+  OnFailed(send);  // out of flight
   delivered_ += send.bytes;
   delivered_at_ = now;
   const Time interval = now - send.delivered_at;
@@ -76,7 +82,8 @@ void SourceLink::OnAnswer(const LinkSend& send, bool app, Time now) {
   const double rtt = Seconds(now - send.sent);
   base_.Add(now, std::max(0.0, rtt - transmit));
   if (!app) return;
-  const double q = std::max(0.0, rtt - Seconds(base_latency()) - transmit);
+  const double q = std::clamp(rtt - Seconds(base_latency()) - transmit, 0.0,
+                             rate > 0 ? static_cast<double>(send.copies_ahead) / rate : 0.0);
   queue_delay_s_ = have_queue_sample_ ? (1 - kEwma) * queue_delay_s_ + kEwma * q : q;
   have_queue_sample_ = true;
   const double target = Seconds(latency_target());
@@ -92,10 +99,10 @@ void SourceLink::OnAppRead(Time now) {
   if (!AppActive(now)) {
     // The application starts (again): the window starts at what the model says keeps
     // its queueing delay at the target.
-    // Copies sent before an application read are ahead of it on the link, so the start
-    // is the target's worth of bytes (at least one small copy).
+    // The start: the bandwidth-delay product keeps the link full, and the target's worth
+    // of bytes more is what a read may find queued ahead of it (LEDBAT's equilibrium).
     const double rate = delivery_rate();
-    active_budget_ = rate > 0 ? rate * Seconds(latency_target())
+    active_budget_ = rate > 0 ? rate * Seconds(base_latency() + latency_target())
                               : static_cast<double>(kUnmeasuredActiveChunks * options_.min_chunk);
     active_budget_ = std::clamp(active_budget_, static_cast<double>(options_.min_chunk), static_cast<double>(IdleBudget()));
     last_q_.reset();
@@ -156,7 +163,13 @@ SourceLink::Time SourceLink::base_latency() const { return FromSeconds(base_.Bes
 
 SourceLink::Time SourceLink::latency_target() const {
   if (options_.latency_target > Time(0)) return options_.latency_target;
-  return std::max<Time>(std::chrono::microseconds(100), base_latency() / 4);
+  // A quarter of the base latency (DESIGN.md), but no less than two of the smallest
+  // copies' transmission: a read arriving while one is on the link waits for the rest
+  // of it, so a tighter target cannot be met by any copy at all and would hold the
+  // migration to its floor rate (measured: docs/design-notes.md "The link controller").
+  const double rate = delivery_rate();
+  const Time two_chunks = rate > 0 ? FromSeconds(2 * static_cast<double>(options_.min_chunk) / rate) : Time(0);
+  return std::max<Time>({std::chrono::microseconds(100), base_latency() / 4, two_chunks});
 }
 
 LinkSnapshot SourceLink::Snapshot(Time now) const {

@@ -12,7 +12,10 @@
 // - base latency: the least of recent requests' (round trip - bytes / delivery rate),
 //   BBR's min-RTT with the transmission time of the request itself taken out;
 // - queueing delay of a request: round trip - base latency - bytes / delivery rate:
-//   what it waited behind other bytes on the link.
+//   what it waited behind other bytes on the link. For an application read, only the
+//   part that copies can explain counts (at most the copy bytes in flight when it was
+//   sent, over the delivery rate): the application's own reads queue behind each other
+//   whatever the copy does, and holding the copy back for them would only slow it.
 //
 // The controller sets the copy (background + prefetch) bytes in flight:
 // - the application idle (no read of it waited on the source for `active_hold`; reads
@@ -37,7 +40,8 @@ namespace ferry {
 
 struct LinkOptions {
   // The queueing delay an application's source read may see behind copies.
-  // Default (zero): a quarter of the base latency, at least 100 us.
+  // Default (zero): a quarter of the base latency, and at least two smallest copies'
+  // transmission time (a tighter target no copy can meet) and 100 us.
   std::chrono::nanoseconds latency_target{0};
   // Copy bytes per second that go on while the application is active, whatever the
   // delay. Default (zero): a tenth of the delivery rate.
@@ -58,6 +62,8 @@ struct LinkSend {
   std::chrono::nanoseconds sent{0};
   uint64_t bytes = 0;
   uint64_t delivered = 0;                        // bytes answered before this send
+  uint64_t copies_ahead = 0;                     // copy bytes in flight when it was sent
+  bool app = false;                              // the application waits for it
   std::chrono::nanoseconds delivered_at{0};      // when the last of those was answered
 };
 
@@ -128,6 +134,7 @@ class SourceLink {
   WindowedFilter rate_{true, std::chrono::seconds(2), {}};
   WindowedFilter base_{false, std::chrono::seconds(10), {}};
   uint64_t in_flight_ = 0;
+  uint64_t copy_in_flight_ = 0;  // of which copies (not the application's reads)
   uint64_t delivered_ = 0;
   Time delivered_at_{0};
   std::optional<Time> last_app_;

@@ -221,10 +221,13 @@ TEST(SchedulerTest, TheFloorRateMovesTheCopyWhenTheBudgetAllowsNothing) {
   ChunkMap map(100 * kRegion * kG, kG);
   SchedulerOptions o = Opts(Policy::kAdaptive);
   o.link.min_rate = 1 << 20;  // 1 MiB/s
+  o.link.latency_target = milliseconds(1);
   Scheduler s(map, o, seconds(0));
   // The base latency: a small read answered in 2 ms.
   LinkSend first = s.SourceSent(4096, /*app=*/true, milliseconds(0));
   s.SourceAnswered(first, /*app=*/true, milliseconds(2));
+  // A copy of 16 MiB stays on the link: the reads below queue behind it.
+  (void)s.SourceSent(16 << 20, /*app=*/false, milliseconds(5));
   // Application reads that waited 48 ms behind copies: the budget halves to nothing.
   for (int i = 1; i <= 20; ++i) {
     LinkSend send = s.SourceSent(4096, /*app=*/true, milliseconds(10 * i));

@@ -204,7 +204,7 @@ PY
 rm -f "$T/trigger"
 check_read $((200 * MiB)) 4096
 sleep 1.2  # the live status file is rewritten every second
-"$FERRY" status "$T/j" | grep -q "copies failed" || die "status does not show the failed copies: $("$FERRY" status "$T/j")"
+"$FERRY" status "$T/j" | grep -q "reads failed on the source" || die "status does not show the failed reads: $("$FERRY" status "$T/j")"
 pass "source errors: EIO after retries, then the right data"
 
 # Abort from the command line: serving stops, the journal keeps what was done and a

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Issue 12 benchmark (a): an application reading through the export while the volume
+# migrates from a remote-like source, against the naive peer, in one run.
+#
+#   bench/link_anchor.sh [--size 1G] [--runtime 20] [--link 'rdelay=2ms rate=400M']
+#                        [--dir DIR] [--ferry PATH] [--ferry-args '...']
+#
+# The source: SIZE of random data behind nbdkit's delay and rate filters (a 2 ms,
+# 400 Mbit/s remote disk by default). fio (ioengine=nbd, 4 KiB random reads, zipf:1.1,
+# queue depth 4) runs RUNTIME seconds from the moment each server is up, against:
+#   floor     nbdkit file on the source file itself (no link: the local floor)
+#   cow       nbdkit's cow filter with cow-on-read=true over the slow source (naive
+#             post-copy: copies what is read, nothing in the background)
+#   dmclone   ferry serve --policy dmclone to a fresh destination
+#   ferry     ferry serve on its defaults to a fresh destination
+# Printed: read p50/p99/p99.9 (fio's completion latency) and IOPS of each, ferry's
+# ratios to cow, and for ferry's runs the seconds from the start until the whole volume
+# was present (polled with ferry status). Targets (issue 12): ferry's p99 and p99.9 at
+# most 0.6x cow's, IOPS at least cow's, the volume present 35 s after the start.
+set -euo pipefail
+
+size=1G runtime=20 link="rdelay=2ms rate=400M" dir="" ferry="" ferry_args=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --size) size=$2; shift 2 ;;
+    --runtime) runtime=$2; shift 2 ;;
+    --link) link=$2; shift 2 ;;
+    --dir) dir=$2; shift 2 ;;
+    --ferry) ferry=$2; shift 2 ;;
+    --ferry-args) ferry_args=$2; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    *) echo "link_anchor: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+source "$(dirname "$0")/lib.bash"
+bench_prepare link_anchor nbdkit fio nbdcopy python3
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+[ -s "$dir/src.img" ] || nbdkit -U - sparse-random "$size" seed=3 percent=100 --run "nbdcopy \"\$uri\" $dir/src.img"
+rm -f "$dir"/*.sock
+# shellcheck disable=SC2086
+nbdkit -U "$dir/src.sock" -P "$dir/src.pid" -r --filter=delay --filter=rate file "$dir/src.img" $link
+for _ in $(seq 1 100); do [ -s "$dir/src.pid" ] && break; sleep 0.05; done
+pids+=("$(cat "$dir/src.pid")")
+SRC="nbd+unix:///?socket=$dir/src.sock"
+
+wait_sock() { for _ in $(seq 1 400); do [ -S "$1" ] && return 0; sleep 0.05; done; echo "link_anchor: $1 did not appear" >&2; exit 1; }
+run_fio() {  # NAME URI: fio's JSON into $dir/NAME.json
+  fio --name=r --ioengine=nbd --uri="$2" --rw=randread --random_distribution=zipf:1.1 --bs=4k --iodepth=4 \
+    --size="$size" --time_based --runtime="$runtime" --randseed=1 --percentile_list=50:99:99.9 \
+    --output-format=json --output="$dir/$1.json"
+}
+
+# floor: the source file without the link.
+nbdkit -U "$dir/floor.sock" -P "$dir/floor.pid" -r file "$dir/src.img"
+wait_sock "$dir/floor.sock"
+pids+=("$(cat "$dir/floor.pid")")
+run_fio floor "nbd+unix:///?socket=$dir/floor.sock"
+
+# cow: nbdkit's cow filter, cow-on-read, over the slow source.
+nbdkit -U "$dir/cow.sock" -P "$dir/cow.pid" --filter=cow nbd socket="$dir/src.sock" cow-on-read=true
+wait_sock "$dir/cow.sock"
+pids+=("$(cat "$dir/cow.pid")")
+run_fio cow "nbd+unix:///?socket=$dir/cow.sock"
+kill "$(cat "$dir/cow.pid")"
+
+serve_run() {  # NAME ARGS...: ferry serve from the slow source, fio, then until complete
+  local name=$1 start done_s=""
+  shift
+  rm -f "$dir/$name.img" "$dir/$name.j" "$dir/$name.j.live" "$dir/$name.sock"
+  start=$(date +%s.%N)
+  # shellcheck disable=SC2086
+  "$ferry" serve "$SRC" "$dir/$name.img" --journal "$dir/$name.j" --socket "$dir/$name.sock" \
+    --report "$dir/$name.html" "$@" $ferry_args 2>"$dir/$name.log" &
+  local pid=$!
+  pids+=($pid)
+  wait_sock "$dir/$name.sock"
+  run_fio "$name" "nbd+unix:///?socket=$dir/$name.sock"
+  "$ferry" status "$dir/$name.j" >"$dir/$name.status" 2>&1 || true
+  for _ in $(seq 1 1200); do
+    if [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["state"])' <("$ferry" status --json "$dir/$name.j" 2>/dev/null) 2>/dev/null)" = copied ]; then
+      done_s=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
+      break
+    fi
+    sleep 0.1
+  done
+  echo "${done_s:-never}" >"$dir/$name.done"
+  kill -TERM $pid
+  wait $pid 2>/dev/null || true
+}
+serve_run dmclone --policy dmclone
+serve_run ferry
+
+python3 - "$dir" "$link" "$size" "$runtime" <<'PY'
+import json, sys
+d, link, size, runtime = sys.argv[1:5]
+def load(name):
+    j = json.load(open(f"{d}/{name}.json"))["jobs"][0]["read"]
+    p = j["clat_ns"]["percentile"]
+    return {"iops": j["iops"], "p50": p["50.000000"] / 1e6, "p99": p["99.000000"] / 1e6, "p999": p["99.900000"] / 1e6}
+rows = {n: load(n) for n in ["floor", "cow", "dmclone", "ferry"]}
+print(f"source: {size} behind nbdkit delay+rate ({link}); fio randread 4k zipf:1.1 QD4, {runtime} s from the start")
+print(f"{'':10} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'IOPS':>8} {'complete after':>15}")
+for n, r in rows.items():
+    done = open(f"{d}/{n}.done").read().strip() + " s" if n in ("dmclone", "ferry") else "-"
+    print(f"{n:10} {r['p50']:8.2f} {r['p99']:8.2f} {r['p999']:9.2f} {r['iops']:8.0f} {done:>15}")
+c, f = rows["cow"], rows["ferry"]
+print(f"ferry / cow: p99 {f['p99'] / c['p99']:.2f}x, p99.9 {f['p999'] / c['p999']:.2f}x (target <= 0.6), "
+      f"IOPS {f['iops'] / c['iops']:.2f}x (target >= 1.0)")
+PY
+echo "reports: $dir/ferry.html $dir/dmclone.html; ferry status after fio: $dir/ferry.status"
