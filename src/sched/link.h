@@ -40,7 +40,7 @@ namespace ferry {
 
 struct LinkOptions {
   // The queueing delay an application's source read may see behind copies.
-  // Default (zero): a quarter of the base latency, and at least two smallest copies'
+  // Default (zero): a quarter of the base latency, and at least three smallest copies'
   // transmission time (a tighter target no copy can meet) and 100 us.
   std::chrono::nanoseconds latency_target{0};
   // Copy bytes per second that go on while the application is active, whatever the
@@ -132,7 +132,14 @@ class SourceLink {
 
   LinkOptions options_;
   WindowedFilter rate_{true, std::chrono::seconds(2), {}};
-  WindowedFilter base_{false, std::chrono::seconds(10), {}};
+  struct BaseSample {
+    Time at;
+    double rtt = 0;  // s
+    uint64_t bytes = 0;
+  };
+  std::deque<BaseSample> base_samples_;
+  double base_s_ = 0;
+  bool small_base_seen_ = false;
   uint64_t in_flight_ = 0;
   uint64_t copy_in_flight_ = 0;  // of which copies (not the application's reads)
   uint64_t delivered_ = 0;
