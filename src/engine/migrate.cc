@@ -643,10 +643,13 @@ Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf) {
     return dst_.Read(offset, buf);  // invariant 2: every granule is present
   }
   // The read is answered with exactly its bytes, ahead of every copy: per granule run,
-  // the destination where present, the source elsewhere (missing, or in flight: the
-  // source still holds their current data, and a write that lands meanwhile is a
-  // request concurrent with this read, so either answer is right). Invariant 2 holds:
-  // no granule is served from the destination unless present.
+  // the destination where present, the source where missing (a write that lands
+  // meanwhile is a request concurrent with this read, so either answer is right).
+  // Granules in flight are waited for: their copy went out first, so on a first come
+  // first served link it lands no later than a read sent now would (and a write's
+  // reservation lands its data). Invariant 2 holds: no granule is served from the
+  // destination unless present.
+  while (AnyInFlight(run)) granule_cv_.wait(lock);
   const uint64_t g = map_.granule_size();
   std::vector<std::pair<Range, bool>> parts;  // (bytes, from the destination)
   for (uint64_t i = run.first.value; i < run.first.value + run.count; ++i) {

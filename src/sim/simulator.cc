@@ -245,16 +245,25 @@ void Run::Read(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
     ++result_.read_stalls;
     result_.stall_times_s.push_back(Seconds(now - sc_.migration_start));
     if (sched_.ReadsThrough()) {
-      // The read's bytes in granules not present come from the source, in one read
-      // (the executor reads each such run; one read here keeps the model simple).
+      // Granules in flight are waited for (their copy went out first, so on a first
+      // come first served link it lands no later than a read sent now); the read's
+      // bytes in missing granules come from the source, in one read (the executor
+      // reads each such run; one read here keeps the model simple).
       uint64_t bytes = 0;
       for (uint64_t g = first; g <= last; ++g) {
-        if (map_.state(GranuleIndex(g)) == GranuleState::kPresent) continue;
+        const Time r = ReadyAt(g, now);
+        if (r == now) continue;
+        if (r != kNever) {
+          done = std::max(done, r + sc_.s.dest_latency);
+          continue;
+        }
         const uint64_t lo = std::max(e.offset, g * gsize), hi = std::min(e.offset + e.length, (g + 1) * gsize);
         bytes += hi > lo ? hi - lo : gsize;
       }
-      done = std::max(done, ReadThrough(bytes, now));
-      sched_.OnReadThrough({GranuleIndex(first), last - first + 1});
+      if (bytes) {
+        done = std::max(done, ReadThrough(bytes, now));
+        sched_.OnReadThrough({GranuleIndex(first), last - first + 1});
+      }
     } else {
       for (const CopyOp& op : sched_.Demand({GranuleIndex(first), last - first + 1}, now)) Start(op, now);
       for (uint64_t g = first; g <= last; ++g) {

@@ -51,6 +51,7 @@ Status FaultVolume::Read(uint64_t offset, std::span<std::byte> buf) {
 
 Status FaultVolume::Write(uint64_t offset, std::span<const std::byte> buf) {
   ++writes_;
+  if (int64_t d = write_delay_us_; d > 0) std::this_thread::sleep_for(std::chrono::microseconds(d));
   FERRY_RETURN_IF_ERROR(Check(true, offset, buf.size()));
   FERRY_RETURN_IF_ERROR(SaveUndo(offset, buf.size()));
   return base_->Write(offset, buf);

@@ -30,6 +30,8 @@ class FaultVolume final : public Volume {
   void FailRange(bool is_write, uint64_t offset, uint64_t length, Status status, int times = -1);
   void ClearFaults();
   void SetReadDelay(std::chrono::microseconds delay) { read_delay_us_ = delay.count(); }
+  // Every Write sleeps for a while first (a slow destination).
+  void SetWriteDelay(std::chrono::microseconds delay) { write_delay_us_ = delay.count(); }
   // After `n` more writes, every call fails with kIoError ("crashed").
   void CrashAfterWrites(int64_t n) { writes_until_crash_ = n; }
   // Loses the writes since the last flush (restores what they overwrote) and clears the
@@ -70,6 +72,7 @@ class FaultVolume final : public Volume {
   std::vector<Fault> faults_;
   std::vector<Undo> undo_;  // writes since the last flush, oldest first
   std::atomic<int64_t> read_delay_us_{0};
+  std::atomic<int64_t> write_delay_us_{0};
   std::atomic<int64_t> writes_until_crash_{-1};
   std::atomic<bool> crashed_{false};
   std::atomic<uint64_t> reads_{0}, writes_{0}, zeroes_{0}, trims_{0}, flushes_{0};
