@@ -1,0 +1,315 @@
+// The migration's core: set-up, the bulk run, the live start and stop, the commits
+// (invariant 5), the supervisor and statistics. See migration.h.
+#include <algorithm>
+
+#include <absl/container/flat_hash_set.h>
+
+#include "engine/migration.h"
+#include "engine/progress_meter.h"
+#include "ferry/units.h"
+#include "volume/zero_map.h"
+
+namespace ferry {
+namespace {
+
+std::chrono::nanoseconds HistoryEnd(const MigrateOptions& o) {
+  std::chrono::nanoseconds end{0};
+  if (o.history) {
+    for (const IoEvent& e : *o.history) end = std::max(end, e.time);
+  }
+  return end;
+}
+
+// `history_end`: HistoryEnd(o), the recorded history's span.
+SchedulerOptions SchedulerOptionsFor(const MigrateOptions& o, std::chrono::nanoseconds history_end) {
+  SchedulerOptions s;
+  s.policy = o.policy;
+  s.min_chunk = o.min_chunk;
+  s.max_chunk = o.max_chunk;
+  s.max_in_flight = o.threads;
+  s.link.latency_target = o.latency_target;
+  s.link.min_rate = o.min_rate;
+  s.adapt_chunk_size = o.adapt_chunk_size;
+  if (o.history && !o.history->empty()) {
+    // The whole recorded history is one heat window.
+    s.heat.slide = std::max<std::chrono::nanoseconds>(std::chrono::seconds(1), history_end / 1000);
+    s.heat.window = history_end + 2 * s.heat.slide;
+  }
+  return s;
+}
+
+}  // namespace
+
+Migration::Migration(std::shared_ptr<Volume> src, Volume& dst, Journal* journal, const MigrateOptions& o, bool live)
+    : dst_(dst), journal_(journal), o_(o), live_(live),
+      src_(src),
+      map_(src->size(), o.granule_size),
+      start_(Clock::now()),
+      history_end_(HistoryEnd(o)),
+      sched_(map_, SchedulerOptionsFor(o, history_end_), Now()),
+      limiter_(o.rate_limit) {
+  if (live_) recorder_ = std::make_unique<LiveRecorder>(src->size());
+}
+
+void Migration::DropSource() {
+  std::shared_ptr<Volume> last;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last = std::move(src_);
+  }
+  // `last` closes the source here, outside the lock, unless a reader still holds it.
+}
+
+Status Migration::Commit() {
+  // One commit at a time, the snapshot included: a later snapshot never lands first.
+  std::lock_guard<std::mutex> one(commit_mu_);
+  std::vector<uint64_t> present;
+  bool complete;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    present = map_.present_words();
+    complete = map_.complete();
+  }
+  // Invariant 5: the destination data of every granule in `present` is durable before
+  // the journal says so.
+  FERRY_RETURN_IF_ERROR(dst_.Flush().WithContext("flushing the destination"));
+  if (!journal_) return OkStatus();
+  JournalState state = complete ? std::max(journal_->state(), JournalState::kCopied) : JournalState::kCopying;
+  return journal_->Commit(present, state).WithContext("committing the journal");
+}
+
+uint64_t Migration::QueuePredicted() {
+  Predictor& p = *o_.predictor;
+  const uint64_t g = map_.granule_size(), n = map_.granule_count(), size = map_.volume_size();
+  std::vector<Prediction> out;
+  for (const IoEvent& e : *o_.history) {
+    if (e.offset >= size) continue;
+    const uint64_t end = std::min(e.offset + std::max<uint64_t>(e.length, 1), size);
+    out.clear();
+    p.Observe(e.offset / g, (end - 1) / g, e.op, &out);
+  }
+  p.Train();
+  // The continuation: follow the most likely prediction, each step's predictions
+  // queued with the likelihood of the path that leads to them.
+  absl::flat_hash_set<uint64_t> queued;
+  double path = 1;
+  for (int step = 0; step < kPredictionSteps && !out.empty(); ++step) {
+    for (const Prediction& pr : out) {
+      if (pr.granule >= n) continue;
+      const uint64_t count = std::min(pr.count, n - pr.granule);
+      sched_.Prefetch({GranuleIndex(pr.granule), count}, path * pr.likelihood, static_cast<uint32_t>(step) + pr.ahead);
+      for (uint64_t k = 0; k < count; ++k) queued.insert(pr.granule + k);
+    }
+    const Prediction next = out.front();
+    path *= next.likelihood;
+    out.clear();
+    p.Observe(next.granule, next.granule + next.count - 1, IoOp::kRead, &out);
+  }
+  return queued.size();
+}
+
+Status Migration::Prepare(MigrateStats* stats) {
+  std::shared_ptr<Volume> src;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    src = Source();
+  }
+  stats->volume_size = src->size();
+  if (dst_.size() < src->size()) {
+    return FailedPrecondition("destination " + dst_.name() + " is smaller than the source");
+  }
+  if (journal_) map_.LoadPresent(journal_->present());
+  stats->bytes_resumed = map_.present_bytes();
+  live_stats_.bytes_resumed = stats->bytes_resumed;
+  FERRY_RETURN_IF_ERROR(ReadZeroMap(*src, &src_zero_).WithContext(src->name()));
+  FERRY_RETURN_IF_ERROR(ReadZeroMap(dst_, &dst_zero_).WithContext(dst_.name()));
+  sched_.SetSourceZero(&src_zero_);
+  if (o_.history) {
+    for (const IoEvent& e : *o_.history) sched_.OnAppIo(e);
+    if (o_.predictor) stats->predicted_granules = QueuePredicted();
+  }
+  return OkStatus();
+}
+
+Result<MigrateStats> Migration::Run() {
+  const auto start = Clock::now();
+  MigrateStats stats;
+  FERRY_RETURN_IF_ERROR(Prepare(&stats));
+
+  ProgressMeter meter(o_.on_progress, o_.progress_interval, map_.volume_size(), stats.bytes_resumed);
+  std::vector<std::thread> threads;
+  running_ = o_.threads;
+  for (int i = 0; i < o_.threads; ++i) threads.emplace_back([this] { Worker(); });
+
+  Status commit_status;
+  auto next_commit = Clock::now() + o_.commit_interval;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (running_ > 0) {
+      auto wake = std::min(next_commit, Clock::now() + o_.progress_interval);
+      cv_.wait_until(lock, wake);
+      if (o_.cancel && o_.cancel->load() && !stop_) {
+        stop_ = true;
+        if (error_.ok()) error_ = Cancelled("interrupted");
+      }
+      uint64_t done = map_.present_bytes(), chunk = sched_.chunk_size();
+      lock.unlock();
+      meter.Update(done, chunk);
+      if (journal_ && Clock::now() >= next_commit) {
+        Status s = Commit();
+        if (!s.ok() && commit_status.ok()) commit_status = s;
+        next_commit = Clock::now() + o_.commit_interval;
+      }
+      lock.lock();
+      if (!commit_status.ok()) stop_ = true;  // progress that cannot be recorded is lost work
+    }
+  }
+  for (auto& t : threads) t.join();
+
+  // Record what is durable, whatever happened: a rerun resumes from here.
+  Status final_commit = Commit();
+  meter.Update(map_.present_bytes(), sched_.chunk_size(), /*force=*/true);
+  if (!error_.ok()) return error_;
+  if (!commit_status.ok()) return commit_status;
+  if (!final_commit.ok()) return final_commit;
+
+  stats.bytes_copied = bytes_copied_;
+  stats.bytes_skipped = bytes_skipped_;
+  stats.copy_ops = copy_ops_;
+  stats.retries = retries_;
+  stats.final_chunk_size = sched_.chunk_size();
+  stats.seconds = ToSeconds(Clock::now() - start);
+  return stats;
+}
+
+// ---- live ----
+
+void Migration::StartLive(std::function<void()> on_complete) {
+  on_complete_ = std::move(on_complete);
+  live_started_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_ = o_.threads;
+  }
+  for (int i = 0; i < o_.threads; ++i) threads_.emplace_back([this] { Worker(); });
+  supervisor_ = std::thread([this] { Supervise(); });
+}
+
+void Migration::Supervise() {
+  auto next_commit = Clock::now() + o_.commit_interval;
+  auto next_sample = Clock::now() + kSampleInterval;
+  bool announced = false;
+  std::unique_lock<std::mutex> lock(mu_);
+  uint64_t last_copied = bytes_copied_;
+  auto last_time = Clock::now();
+  while (!stop_) {
+    cv_.wait_until(lock, std::min(next_commit, next_sample), [&] { return stop_ || (map_.complete() && !announced); });
+    if (stop_) break;
+    if (Clock::now() >= next_sample) {
+      lock.unlock();
+      SampleHistory();
+      lock.lock();
+      next_sample += kSampleInterval;
+    }
+    if (Clock::now() < next_commit && !(map_.complete() && !announced)) continue;
+    const bool now_complete = map_.complete();
+    const auto t = Clock::now();
+    if (t - last_time >= std::chrono::milliseconds(100)) {
+      const double inst = static_cast<double>(bytes_copied_ - last_copied) / ToSeconds(t - last_time);
+      live_stats_.rate_bps = live_stats_.rate_bps == 0 ? inst : 0.5 * live_stats_.rate_bps + 0.5 * inst;
+      last_copied = bytes_copied_;
+      last_time = t;
+    }
+    lock.unlock();
+    Status s = Commit();  // with the map complete, this records kCopied
+    lock.lock();
+    if (!s.ok()) {
+      live_stats_.last_error = s.message();
+    } else if (now_complete && !announced) {
+      complete_.store(true, std::memory_order_release);
+      announced = true;
+      if (on_complete_) {
+        lock.unlock();
+        on_complete_();
+        lock.lock();
+      }
+    }
+    next_commit = Clock::now() + o_.commit_interval;
+  }
+}
+
+Status Migration::StopLive() {
+  if (!live_started_) return OkStatus();
+  live_started_ = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  work_cv_.notify_all();
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  supervisor_.join();
+  SampleHistory();
+  return Commit();
+}
+
+LiveLink Migration::LinkNow() const {
+  const LinkSnapshot l = sched_.link().Snapshot(Now());
+  LiveLink out;
+  out.base_latency_ms = l.base_latency_s * 1e3;
+  out.delivery_rate = l.delivery_rate;
+  out.queue_delay_ms = l.queue_delay_s * 1e3;
+  out.latency_target_ms = l.latency_target_s * 1e3;
+  out.in_flight = l.in_flight;
+  out.copy_in_flight = sched_.copy_bytes_in_flight();
+  out.budget = l.budget;
+  out.app_active = l.app_active;
+  return out;
+}
+
+void Migration::SampleHistory() {
+  uint64_t present, read_stalls, write_stalls;
+  LiveLink link;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    present = map_.present_bytes();
+    read_stalls = live_stats_.read_stalls;
+    write_stalls = live_stats_.write_stalls;
+    link = LinkNow();
+  }
+  recorder_->Sample(ToSeconds(Clock::now() - start_), present, read_stalls, write_stalls, link);
+}
+
+
+void Migration::Pause(bool paused) {
+  std::unique_lock<std::mutex> lock(mu_);
+  paused_ = paused;
+  live_stats_.paused = paused;
+  work_cv_.notify_all();
+  // Paused means quiet: the background copies already started finish first.
+  if (paused) granule_cv_.wait(lock, [this] { return sched_.background_in_flight() == 0 || stop_; });
+}
+
+
+LiveStats Migration::Stats() {
+  std::lock_guard<std::mutex> lock(mu_);
+  LiveStats st = live_stats_;
+  st.volume_size = map_.volume_size();
+  st.present_bytes = map_.present_bytes();
+  st.bytes_copied = bytes_copied_;
+  st.reads = reads_;
+  st.writes = writes_;
+  st.complete = complete();
+  st.seconds = ToSeconds(Clock::now() - start_);
+  st.precision = tracker_.precision();
+  st.recall = tracker_.recall();
+  st.read_p50_us = recorder_->ReadPercentile(0.5);
+  st.read_p99_us = recorder_->ReadPercentile(0.99);
+  st.link = LinkNow();
+  st.read_through_bytes = read_through_bytes_;
+  return st;
+}
+
+
+}  // namespace ferry

@@ -1,0 +1,165 @@
+// Migration: the engine's shared core (DESIGN.md "Architecture"), one object per
+// migration, bulk or live. It holds the granule map, the scheduler (with its model of
+// the source link) and the one lock that guards them; the parts that use it live in
+// files named for what they do:
+//   migration.cc     set-up, the bulk run, the live start and stop, the commits that
+//                    keep invariant 5, the supervisor, statistics
+//   copier.cc        the copy workers: next copy from the scheduler, source read (fed
+//                    to the link model), zero detection, destination write, retries
+//   request_path.cc  the live request path: reads (read-through of missing bytes),
+//                    writes (invariants 3, 4), trim, zero, flush, extents, cache
+// Internal to the engine: ferry/engine.h (Migrate) and ferry/live.h (LiveMigration)
+// are its public faces.
+#pragma once
+
+#include <absl/base/thread_annotations.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "common/interval_set.h"
+#include "engine/live_record.h"
+#include "engine/rate_limiter.h"
+#include "ferry/engine.h"
+#include "ferry/live.h"
+#include "plan/chunk_map.h"
+#include "predict/predictor.h"
+#include "sched/scheduler.h"
+
+namespace ferry {
+
+using Clock = std::chrono::steady_clock;
+
+class Migration {
+ public:
+  // `src` is shared so that a reader that took it keeps it open after DropSource().
+  Migration(std::shared_ptr<Volume> src, Volume& dst, Journal* journal, const MigrateOptions& o, bool live = false);
+
+  // The bulk copy: Prepare, workers until nothing is left, commits from this thread.
+  Result<MigrateStats> Run();
+
+  // Live: Prepare, then StartLive(); requests through the request path; StopLive().
+  Status Prepare(MigrateStats* stats);
+  void StartLive(std::function<void()> on_complete);
+  Status StopLive();
+  Status Read(uint64_t offset, std::span<std::byte> buf);
+  Status Write(uint64_t offset, std::span<const std::byte> buf, bool fua);
+  Status Zero(uint64_t offset, uint64_t length, bool fua);
+  Status Trim(uint64_t offset, uint64_t length, bool fua);
+  Status Flush();
+  Status Extents(uint64_t offset, uint64_t length, std::vector<Extent>* out);
+  void Cache(uint64_t offset, uint64_t length);
+  void Pause(bool paused);
+  void SetRate(uint64_t rate) {
+    limiter_.SetRate(rate);
+    work_cv_.notify_all();  // workers waiting for the old rate
+  }
+  LiveStats Stats();
+  LiveHistory History() const { return recorder_->history(); }
+  bool complete() const { return complete_.load(std::memory_order_acquire); }
+  // Once complete, no request needs the source: it is closed when the last reader that
+  // took it (a read-through or an Extents call already under way) is done.
+  void DropSource();
+  uint64_t size() const { return map_.volume_size(); }
+
+ private:
+  using Work = CopyOp;
+
+  // The scheduler's clock: time since the start, after the recorded history's end.
+  Scheduler::Time Now() const {
+    return std::chrono::duration_cast<Scheduler::Time>(Clock::now() - start_) + history_end_;
+  }
+  std::optional<Work> Next();
+  void Worker();
+  // Runs the predictor over the history and queues the continuation it predicts;
+  // returns the granules queued.
+  uint64_t QueuePredicted();
+  static constexpr int kPredictionSteps = 256;
+  static constexpr std::chrono::seconds kSampleInterval{1};
+  // Bytes one attempt at a chunk accounted for; published only when it succeeds.
+  struct Tally {
+    uint64_t copied = 0, skipped = 0;
+  };
+  // `src`: the source as Source() gave it, held for the copy's whole time.
+  Status CopyWithRetry(Volume& src, const Work& w, std::vector<std::byte>& buf);
+  Status Copy(Volume& src, const Work& w, std::vector<std::byte>& buf, Tally* tally);
+  // A source read the link model hears of (sched/link.h); `app`: the application waits
+  // for it. Takes mu_ around the read, not during it.
+  Status SourceRead(Volume& src, uint64_t offset, std::span<std::byte> buf, bool app);
+  // The source, for a reader to hold while it reads (null once dropped).
+  std::shared_ptr<Volume> Source() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return src_; }
+  Status ZeroOrSkip(uint64_t offset, uint64_t length, Tally* tally);
+  Status Commit();
+  // Supervises a live migration: commits every commit_interval, notices completion.
+  void Supervise();
+
+  // The request path's helpers; `lock` holds mu_.
+  GranuleRun RunOf(uint64_t offset, uint64_t length) const;
+  bool AllPresent(GranuleRun run) const;
+  bool AnyInFlight(GranuleRun run) const;
+  // An application request: feeds the heat map and the predictor.
+  void Observe(uint64_t offset, uint64_t length, IoOp op);
+  // Makes every granule of `run` present: copies the missing ones from this thread (a
+  // demand) and waits for those in flight. Sets *waited when it had to.
+  Status EnsurePresent(std::unique_lock<std::mutex>& lock, GranuleRun run, bool* waited)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes (invariants 3, 4): partial ends brought in, copies in flight waited for, the
+  // missing whole granules reserved; `apply` then changes the destination unlocked.
+  Status WriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua, const std::function<Status()>& apply);
+  Status ReadUntimed(uint64_t offset, std::span<std::byte> buf);
+  Status WriteLikeUntimed(uint64_t offset, uint64_t length, IoOp op, bool fua, const std::function<Status()>& apply);
+  // Closes the recorder's interval (the supervisor, about once a second).
+  void SampleHistory();
+  // The link model now, for status and the report; `mu_` held.
+  LiveLink LinkNow() const;
+
+  Volume& dst_;
+  Journal* const journal_;
+  const MigrateOptions& o_;
+  const bool live_;
+
+  // The one lock of the core: the granule map, the scheduler (and its link model), the
+  // state of the workers and the counters below. Never held across I/O or a predictor's
+  // training. (The annotations document it; gcc does not check them.)
+  std::mutex mu_;
+  std::condition_variable cv_;        // workers ended, or the supervisor should look
+  std::condition_variable work_cv_;   // live workers: new work may be there
+  std::condition_variable granule_cv_;  // a copy or write finished: granule states changed
+  std::shared_ptr<Volume> src_ ABSL_GUARDED_BY(mu_);
+  ChunkMap map_ ABSL_GUARDED_BY(mu_);  // its size and granule are read unlocked: they never change
+  const Clock::time_point start_;
+  const Scheduler::Time history_end_;
+  Scheduler sched_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;
+  Status error_ ABSL_GUARDED_BY(mu_);  // first failure
+  int running_ ABSL_GUARDED_BY(mu_) = 0;  // workers
+  PredictionTracker tracker_ ABSL_GUARDED_BY(mu_);
+  std::vector<Prediction> predictions_ ABSL_GUARDED_BY(mu_);
+  LiveStats live_stats_ ABSL_GUARDED_BY(mu_);  // the counters
+
+  std::mutex commit_mu_;  // one commit at a time (the journal is not thread-safe)
+  std::atomic<bool> complete_{false};
+  std::function<void()> on_complete_;
+  std::vector<std::thread> threads_;
+  std::thread supervisor_;
+  bool live_started_ = false;
+
+  IntervalSet src_zero_;  // read-only once workers start
+  IntervalSet dst_zero_;  // read-only once workers start
+  RateLimiter limiter_;
+  std::atomic<uint64_t> bytes_copied_{0}, bytes_skipped_{0}, copy_ops_{0}, retries_{0};
+  std::atomic<uint64_t> reads_{0}, writes_{0};  // application requests
+  std::atomic<uint64_t> read_through_bytes_{0};
+  std::unique_ptr<LiveRecorder> recorder_;       // live only
+};
+
+}  // namespace ferry

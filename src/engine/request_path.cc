@@ -1,0 +1,284 @@
+// The live request path: an application's reads, writes, trims, zeroes, flushes,
+// extents and cache hints while the migration runs, keeping invariants 2 to 5
+// (DESIGN.md "The live request path"). See migration.h.
+#include <algorithm>
+#include <thread>
+
+#include "engine/migration.h"
+
+namespace ferry {
+
+GranuleRun Migration::RunOf(uint64_t offset, uint64_t length) const {
+  const uint64_t g = map_.granule_size();
+  const uint64_t first = offset / g, last = (offset + std::max<uint64_t>(length, 1) - 1) / g;
+  return {GranuleIndex(first), last - first + 1};
+}
+
+bool Migration::AllPresent(GranuleRun run) const {
+  for (uint64_t g = run.first.value; g < run.first.value + run.count; ++g) {
+    if (map_.state(GranuleIndex(g)) != GranuleState::kPresent) return false;
+  }
+  return true;
+}
+
+bool Migration::AnyInFlight(GranuleRun run) const {
+  for (uint64_t g = run.first.value; g < run.first.value + run.count; ++g) {
+    if (map_.state(GranuleIndex(g)) == GranuleState::kInFlight) return true;
+  }
+  return false;
+}
+
+void Migration::Observe(uint64_t offset, uint64_t length, IoOp op) {
+  IoEvent e;
+  e.time = Now();
+  e.offset = offset;
+  e.length = length;
+  e.op = op;
+  sched_.OnAppIo(e);
+  const GranuleRun run = RunOf(offset, length);
+  for (uint64_t g = run.first.value; g < run.first.value + run.count; ++g) {
+    tracker_.Accessed(g, map_.state(GranuleIndex(g)) == GranuleState::kPresent);
+  }
+  if (!o_.predictor) return;
+  predictions_.clear();
+  o_.predictor->Observe(run.first.value, run.first.value + run.count - 1, op, &predictions_);
+  const uint64_t n = map_.granule_count();
+  bool queued = false;
+  for (const Prediction& p : predictions_) {
+    if (p.granule >= n) continue;
+    const uint64_t count = std::min(p.count, n - p.granule);
+    for (uint64_t g = p.granule; g < p.granule + count; ++g) {
+      if (map_.state(GranuleIndex(g)) == GranuleState::kMissing) {
+        tracker_.Predicted(g);
+        live_stats_.predicted_bytes += map_.granule_size();
+        queued = true;
+      }
+    }
+    sched_.Prefetch({GranuleIndex(p.granule), count}, p.likelihood, p.ahead);
+  }
+  if (queued) work_cv_.notify_all();
+}
+
+Status Migration::EnsurePresent(std::unique_lock<std::mutex>& lock, GranuleRun run, bool* waited) {
+  std::vector<std::byte> buf;
+  for (;;) {
+    std::vector<CopyOp> ops = sched_.Demand(run, Now());
+    if (!ops.empty()) {
+      const std::shared_ptr<Volume> src = Source();
+      *waited = true;
+      work_cv_.notify_all();  // the rest of a demand's chunk is queued for the workers
+      lock.unlock();
+      Status first;
+      std::vector<bool> ok(ops.size());
+      for (size_t i = 0; i < ops.size(); ++i) {
+        Status s = first.ok() ? CopyWithRetry(*src, ops[i], buf) : first;  // after a failure, give the rest back
+        ok[i] = s.ok();
+        if (!s.ok() && first.ok()) first = s;
+      }
+      lock.lock();
+      for (size_t i = 0; i < ops.size(); ++i) {
+        sched_.OnCopyDone(ops[i], ok[i], Now());
+        if (!ok[i]) continue;
+        live_stats_.demand_bytes += ops[i].bytes.length;
+        ++copy_ops_;
+        recorder_->Copied(ops[i].bytes.offset, ops[i].bytes.length, ops[i].priority);
+      }
+      granule_cv_.notify_all();
+      if (!first.ok()) {
+        ++live_stats_.copy_errors;
+        live_stats_.last_error = first.message();
+        return first;
+      }
+      continue;
+    }
+    if (AllPresent(run)) return OkStatus();
+    *waited = true;  // another thread's copy (or write) of these granules is in flight
+    granule_cv_.wait(lock);
+  }
+}
+
+Status Migration::Read(uint64_t offset, std::span<std::byte> buf) {
+  const auto t0 = Clock::now();
+  Status s = ReadUntimed(offset, buf);
+  recorder_->Request(offset, buf.size(), /*write=*/false, Clock::now() - t0);
+  return s;
+}
+
+Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf) {
+  ++reads_;
+  if (complete()) return dst_.Read(offset, buf);
+  std::unique_lock<std::mutex> lock(mu_);
+  Observe(offset, buf.size(), IoOp::kRead);
+  const GranuleRun run = RunOf(offset, buf.size());
+  if (AllPresent(run)) {
+    lock.unlock();
+    return dst_.Read(offset, buf);
+  }
+  ++live_stats_.read_stalls;
+  if (!sched_.ReadsThrough()) {
+    bool waited = false;
+    FERRY_RETURN_IF_ERROR(EnsurePresent(lock, run, &waited));
+    lock.unlock();
+    return dst_.Read(offset, buf);  // invariant 2: every granule is present
+  }
+  // The read is answered with exactly its bytes, ahead of every copy: per granule run,
+  // the destination where present, the source where missing (a write that lands
+  // meanwhile is a request concurrent with this read, so either answer is right).
+  // Granules in flight are waited for: their copy went out first, so on a first come
+  // first served link it lands no later than a read sent now would (and a write's
+  // reservation lands its data). Invariant 2 holds: no granule is served from the
+  // destination unless present.
+  while (AnyInFlight(run)) granule_cv_.wait(lock);
+  const std::shared_ptr<Volume> src = Source();
+  const uint64_t g = map_.granule_size();
+  std::vector<std::pair<Range, bool>> parts;  // (bytes, from the destination)
+  for (uint64_t i = run.first.value; i < run.first.value + run.count; ++i) {
+    const uint64_t lo = std::max(offset, i * g), hi = std::min(offset + buf.size(), (i + 1) * g);
+    const bool present = map_.state(GranuleIndex(i)) == GranuleState::kPresent;
+    if (!parts.empty() && parts.back().second == present) {
+      parts.back().first.length += hi - lo;
+    } else {
+      parts.push_back({Range{lo, hi - lo}, present});
+    }
+  }
+  lock.unlock();
+  for (const auto& [r, present] : parts) {
+    std::span<std::byte> part = buf.subspan(r.offset - offset, r.length);
+    Status s = present ? dst_.Read(r.offset, part) : SourceRead(*src, r.offset, part, /*app=*/true);
+    for (int attempt = 0; !s.ok() && !present && s.retryable() && attempt < o_.max_retries; ++attempt) {
+      std::this_thread::sleep_for(o_.retry_backoff * (1 << attempt));
+      s = SourceRead(*src, r.offset, part, /*app=*/true);
+    }
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> relock(mu_);
+      ++live_stats_.read_errors;
+      live_stats_.last_error = s.message();
+      return s;
+    }
+    if (!present) {
+      read_through_bytes_ += r.length;
+      recorder_->ReadThrough(r.length);
+    }
+  }
+  // Its granules follow at the front of the prefetch queue (adaptive), within the
+  // link's budget.
+  lock.lock();
+  sched_.OnReadThrough(run);
+  lock.unlock();
+  work_cv_.notify_all();
+  return OkStatus();
+}
+
+Status Migration::WriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua,
+                            const std::function<Status()>& apply) {
+  const auto t0 = Clock::now();
+  Status s = WriteLikeUntimed(offset, length, op, fua, apply);
+  recorder_->Request(offset, length, /*write=*/true, Clock::now() - t0);
+  return s;
+}
+
+Status Migration::WriteLikeUntimed(uint64_t offset, uint64_t length, IoOp op, bool fua,
+                                   const std::function<Status()>& apply) {
+  ++writes_;
+  if (complete()) {
+    FERRY_RETURN_IF_ERROR(apply());
+    return fua ? Flush() : OkStatus();
+  }
+  const uint64_t g = map_.granule_size();
+  const GranuleRun run = RunOf(offset, length);
+  const uint64_t first = run.first.value, last = first + run.count - 1;
+  // The ends that the request covers only in part (the volume's short last granule is
+  // covered whole when the request reaches the volume's end).
+  const bool head_partial = offset % g != 0 || (run.count == 1 && offset + length < std::min((first + 1) * g, map_.volume_size()));
+  const bool tail_partial = (offset + length) % g != 0 && offset + length < map_.volume_size();
+  std::unique_lock<std::mutex> lock(mu_);
+  Observe(offset, length, op);
+  bool waited = false;
+  for (;;) {
+    // Invariant 4: a partly written missing granule is brought in first.
+    if (head_partial) FERRY_RETURN_IF_ERROR(EnsurePresent(lock, {GranuleIndex(first), 1}, &waited));
+    if (tail_partial && last != first) FERRY_RETURN_IF_ERROR(EnsurePresent(lock, {GranuleIndex(last), 1}, &waited));
+    // Invariant 3: a copy in flight lands before this write does.
+    if (!AnyInFlight(run)) break;
+    waited = true;
+    granule_cv_.wait(lock);
+  }
+  if (waited) ++live_stats_.write_stalls;
+  // The missing granules left are covered whole: no copy, reserved until written.
+  const std::vector<GranuleRun> reserved = sched_.ReserveForWrite(run);
+  lock.unlock();
+  Status s = apply();
+  lock.lock();
+  sched_.OnWriteDone(reserved, s.ok());
+  granule_cv_.notify_all();
+  if (!s.ok()) work_cv_.notify_all();  // reserved granules are missing again
+  lock.unlock();
+  FERRY_RETURN_IF_ERROR(s);
+  return fua ? Flush() : OkStatus();
+}
+
+Status Migration::Write(uint64_t offset, std::span<const std::byte> buf, bool fua) {
+  return WriteLike(offset, buf.size(), IoOp::kWrite, fua, [&] { return dst_.Write(offset, buf); });
+}
+
+Status Migration::Zero(uint64_t offset, uint64_t length, bool fua) {
+  return WriteLike(offset, length, IoOp::kWrite, fua, [&] { return dst_.Zero(offset, length); });
+}
+
+Status Migration::Trim(uint64_t offset, uint64_t length, bool fua) {
+  // Only whole granules: the partial ends are left as they are (a discard is a hint).
+  const uint64_t g = map_.granule_size();
+  const uint64_t lo = (offset + g - 1) / g * g;
+  const uint64_t hi = offset + length >= map_.volume_size() ? offset + length : (offset + length) / g * g;
+  if (hi <= lo) return fua ? Flush() : OkStatus();
+  // A destination that cannot discard is zeroed instead: a missing granule is then
+  // present without a copy, and reads as zeroes, as a discarded block may.
+  const bool trim = dst_.capabilities().can_trim;
+  return WriteLike(lo, hi - lo, IoOp::kWrite, fua, [&] {
+    Status s = trim ? dst_.Trim(lo, hi - lo) : dst_.Zero(lo, hi - lo);
+    if (s.code() == StatusCode::kNotSupported) s = dst_.Zero(lo, hi - lo);
+    return s;
+  });
+}
+
+Status Migration::Flush() {
+  if (!live_) return dst_.Flush();
+  return Commit();
+}
+
+Status Migration::Extents(uint64_t offset, uint64_t length, std::vector<Extent>* out) {
+  if (complete()) return dst_.Extents(offset, length, out);
+  // Runs of present granules answer from the destination, the rest from the source.
+  std::vector<std::pair<Range, bool>> parts;
+  std::shared_ptr<Volume> src;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    src = Source();
+    const uint64_t g = map_.granule_size();
+    const GranuleRun run = RunOf(offset, length);
+    for (uint64_t i = run.first.value; i < run.first.value + run.count; ++i) {
+      const uint64_t lo = std::max(offset, i * g), hi = std::min(offset + length, (i + 1) * g);
+      const bool present = map_.state(GranuleIndex(i)) == GranuleState::kPresent;
+      if (!parts.empty() && parts.back().second == present) {
+        parts.back().first.length += hi - lo;
+      } else {
+        parts.push_back({Range{lo, hi - lo}, present});
+      }
+    }
+  }
+  for (const auto& [r, present] : parts) {
+    FERRY_RETURN_IF_ERROR(present || !src ? dst_.Extents(r.offset, r.length, out) : src->Extents(r.offset, r.length, out));
+  }
+  return OkStatus();
+}
+
+void Migration::Cache(uint64_t offset, uint64_t length) {
+  if (complete()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sched_.Prefetch(RunOf(offset, length), 1.0, 1);
+  }
+  work_cv_.notify_all();
+}
+
+}  // namespace ferry
