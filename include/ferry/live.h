@@ -76,6 +76,9 @@ struct LiveStats {
   double seconds = 0;
   double rate_bps = 0;  // recent background + demand copy rate
   double read_p50_us = 0, read_p99_us = 0;  // time in ferry, over the whole run
+  // Over the reads that waited for the source (read_stalls of them, this many bytes).
+  double read_miss_p50_us = 0, read_miss_p99_us = 0;
+  uint64_t read_miss_bytes = 0;
   std::string last_error;
 };
 
@@ -100,6 +103,7 @@ struct LiveHistory {
   size_t map_bins = 0;
   std::vector<LiveRow> rows;
   std::vector<uint64_t> read_latency, write_latency;  // the whole run's histograms
+  std::vector<uint64_t> missed_read_latency;          // of the reads that waited for the source
 };
 
 class LiveMigration {

@@ -352,8 +352,14 @@ int RunStatus(const std::string& path, bool json) {
                              reads, stalls, reads ? 100.0 * static_cast<double>(stalls) / static_cast<double>(reads) : 0.0,
                              live.value("writes", uint64_t{0}), live.value("write_stalls", uint64_t{0}));
     if (reads) {
-      std::cout << fmt::format("read latency: p50 {:.0f} us, p99 {:.0f} us (time in ferry)\n",
-                               live.value("read_p50_us", 0.0), live.value("read_p99_us", 0.0));
+      std::cout << fmt::format("read latency: p50 {:.0f} us, p99 {:.0f} us (time in ferry)", live.value("read_p50_us", 0.0),
+                               live.value("read_p99_us", 0.0));
+      if (stalls) {
+        std::cout << fmt::format("; of the reads that waited: p50 {:.0f} us, p99 {:.0f} us, {} on average",
+                                 live.value("read_miss_p50_us", 0.0), live.value("read_miss_p99_us", 0.0),
+                                 FormatSize(live.value("read_miss_bytes", uint64_t{0}) / stalls));
+      }
+      std::cout << "\n";
     }
     if (live.contains("link") && live["link"].is_object()) {
       const auto& l = live["link"];

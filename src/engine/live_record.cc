@@ -28,10 +28,15 @@ std::vector<uint64_t> LiveRecorder::TakeMap(std::array<std::atomic<uint64_t>, kB
   return out;
 }
 
-void LiveRecorder::Request(uint64_t offset, uint64_t length, bool write, std::chrono::nanoseconds latency) {
+void LiveRecorder::Request(uint64_t offset, uint64_t length, bool write, std::chrono::nanoseconds latency,
+                           bool missed) {
   AddToMap(io_map_, offset, length);
   (write ? writes_ : reads_).fetch_add(1, std::memory_order_relaxed);
   (write ? write_latency_ : read_latency_).Add(latency);
+  if (missed && !write) {
+    missed_latency_.Add(latency);
+    missed_bytes_.fetch_add(length, std::memory_order_relaxed);
+  }
 }
 
 void LiveRecorder::Copied(uint64_t offset, uint64_t length, CopyPriority priority) {
@@ -79,6 +84,7 @@ void LiveRecorder::Sample(double now_s, uint64_t present_bytes, uint64_t read_st
   r.read_latency = read_latency_.Take();
   LatencyHistogram::Merge(history_.read_latency, r.read_latency);
   LatencyHistogram::Merge(history_.write_latency, write_latency_.Take());
+  LatencyHistogram::Merge(history_.missed_read_latency, missed_latency_.Take());
   r.io_map = TakeMap(io_map_);
   r.copy_map = TakeMap(copy_map_);
   last_s_ = now_s;
@@ -103,9 +109,9 @@ LiveHistory LiveRecorder::history() const {
   return history_;
 }
 
-double LiveRecorder::ReadPercentile(double q) const {
+double LiveRecorder::ReadPercentile(double q, bool missed) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return LatencyHistogram::Percentile(history_.read_latency, q);
+  return LatencyHistogram::Percentile(missed ? history_.missed_read_latency : history_.read_latency, q);
 }
 
 }  // namespace ferry

@@ -22,7 +22,8 @@ class LiveRecorder {
 
   explicit LiveRecorder(uint64_t volume_size);
 
-  void Request(uint64_t offset, uint64_t length, bool write, std::chrono::nanoseconds latency);
+  // `missed`: a read that waited for the source (some of its bytes were not present).
+  void Request(uint64_t offset, uint64_t length, bool write, std::chrono::nanoseconds latency, bool missed = false);
   void Copied(uint64_t offset, uint64_t length, CopyPriority priority);
   void ReadThrough(uint64_t length) { read_through_.fetch_add(length, std::memory_order_relaxed); }
 
@@ -33,7 +34,9 @@ class LiveRecorder {
 
   LiveHistory history() const;
   // Whole-run read latency percentiles in microseconds (0 when there were no reads).
-  double ReadPercentile(double q) const;
+  // `missed`: over the reads that waited for the source only.
+  double ReadPercentile(double q, bool missed = false) const;
+  uint64_t missed_read_bytes() const { return missed_bytes_.load(std::memory_order_relaxed); }
 
  private:
   void AddToMap(std::array<std::atomic<uint64_t>, kBins>& map, uint64_t offset, uint64_t length);
@@ -46,7 +49,8 @@ class LiveRecorder {
   std::array<std::atomic<uint64_t>, 3> copied_{};  // by CopyPriority
   std::atomic<uint64_t> reads_{0}, writes_{0};
   std::atomic<uint64_t> read_through_{0};
-  LatencyHistogram read_latency_, write_latency_;
+  LatencyHistogram read_latency_, write_latency_, missed_latency_;
+  std::atomic<uint64_t> missed_bytes_{0};
 
   mutable std::mutex mu_;  // guards what follows
   double last_s_ = 0;

@@ -306,6 +306,9 @@ LiveStats Migration::Stats() {
   st.recall = tracker_.recall();
   st.read_p50_us = recorder_->ReadPercentile(0.5);
   st.read_p99_us = recorder_->ReadPercentile(0.99);
+  st.read_miss_p50_us = recorder_->ReadPercentile(0.5, /*missed=*/true);
+  st.read_miss_p99_us = recorder_->ReadPercentile(0.99, /*missed=*/true);
+  st.read_miss_bytes = recorder_->missed_read_bytes();
   st.link = LinkNow();
   st.read_through_bytes = read_through_bytes_;
   return st;

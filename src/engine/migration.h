@@ -103,6 +103,8 @@ class Migration {
 
   // The request path's helpers; `lock` holds mu_.
   GranuleRun RunOf(uint64_t offset, uint64_t length) const;
+  // The granules [offset, offset + length) covers whole (count 0: none).
+  GranuleRun WholeGranules(uint64_t offset, uint64_t length) const;
   bool AllPresent(GranuleRun run) const;
   bool AnyInFlight(GranuleRun run) const;
   // An application request: feeds the heat map and the predictor.
@@ -114,7 +116,8 @@ class Migration {
   // Writes (invariants 3, 4): partial ends brought in, copies in flight waited for, the
   // missing whole granules reserved; `apply` then changes the destination unlocked.
   Status WriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua, const std::function<Status()>& apply);
-  Status ReadUntimed(uint64_t offset, std::span<std::byte> buf);
+  // Sets *missed when the read waited for the source.
+  Status ReadUntimed(uint64_t offset, std::span<std::byte> buf, bool* missed);
   Status WriteLikeUntimed(uint64_t offset, uint64_t length, IoOp op, bool fua, const std::function<Status()>& apply);
   // Closes the recorder's interval (the supervisor, about once a second).
   void SampleHistory();

@@ -8,6 +8,14 @@
 
 namespace ferry {
 
+GranuleRun Migration::WholeGranules(uint64_t offset, uint64_t length) const {
+  const uint64_t g = map_.granule_size(), end = offset + length;
+  const uint64_t first = (offset + g - 1) / g;
+  // The volume's short last granule is whole when the request reaches the volume's end.
+  const uint64_t last_end = end >= map_.volume_size() ? map_.granule_count() : end / g;
+  return {GranuleIndex(first), last_end > first ? last_end - first : 0};
+}
+
 GranuleRun Migration::RunOf(uint64_t offset, uint64_t length) const {
   const uint64_t g = map_.granule_size();
   const uint64_t first = offset / g, last = (offset + std::max<uint64_t>(length, 1) - 1) / g;
@@ -99,12 +107,13 @@ Status Migration::EnsurePresent(std::unique_lock<std::mutex>& lock, GranuleRun r
 
 Status Migration::Read(uint64_t offset, std::span<std::byte> buf) {
   const auto t0 = Clock::now();
-  Status s = ReadUntimed(offset, buf);
-  recorder_->Request(offset, buf.size(), /*write=*/false, Clock::now() - t0);
+  bool missed = false;
+  Status s = ReadUntimed(offset, buf, &missed);
+  recorder_->Request(offset, buf.size(), /*write=*/false, Clock::now() - t0, missed);
   return s;
 }
 
-Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf) {
+Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf, bool* missed) {
   ++reads_;
   if (complete()) return dst_.Read(offset, buf);
   std::unique_lock<std::mutex> lock(mu_);
@@ -115,6 +124,7 @@ Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf) {
     return dst_.Read(offset, buf);
   }
   ++live_stats_.read_stalls;
+  *missed = true;
   if (!sched_.ReadsThrough()) {
     bool waited = false;
     FERRY_RETURN_IF_ERROR(EnsurePresent(lock, run, &waited));
@@ -129,8 +139,15 @@ Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf) {
   // reservation lands its data). Invariant 2 holds: no granule is served from the
   // destination unless present.
   while (AnyInFlight(run)) granule_cv_.wait(lock);
-  const std::shared_ptr<Volume> src = Source();
   const uint64_t g = map_.granule_size();
+  // Granules the read covers whole are copied on demand instead (the policy says
+  // which): the same bytes cross the link once, and land on the destination.
+  if (const GranuleRun whole = WholeGranules(offset, buf.size()); whole.count && sched_.DemandsWholeGranules()) {
+    bool waited = false;
+    FERRY_RETURN_IF_ERROR(EnsurePresent(lock, whole, &waited));
+    while (AnyInFlight(run)) granule_cv_.wait(lock);
+  }
+  const std::shared_ptr<Volume> src = Source();
   std::vector<std::pair<Range, bool>> parts;  // (bytes, from the destination)
   for (uint64_t i = run.first.value; i < run.first.value + run.count; ++i) {
     const uint64_t lo = std::max(offset, i * g), hi = std::min(offset + buf.size(), (i + 1) * g);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <limits>
 
 namespace ferry {
 namespace {
@@ -29,6 +30,9 @@ constexpr double kTargetChunks = 3;
 // The base latency's window (BBR's min-RTT filter keeps 10 s) and its samples at most.
 constexpr std::chrono::seconds kBaseWindow{10};
 constexpr size_t kBaseSamples = 256;
+constexpr uint64_t kSmallRead = 16 << 10;
+// The shortest span a delivery-rate sample covers (OnAnswer says why).
+constexpr std::chrono::milliseconds kRateSpan{50};
 // Smoothing of the reported queueing delay (TCP's SRTT weight).
 constexpr double kEwma = 0.125;
 // Before the link is measured, an active application gets two small copies in flight.
@@ -82,8 +86,18 @@ void SourceLink::OnAnswer(const LinkSend& send, bool app, Time now) {
   OnFailed(send);  // out of flight
   delivered_ += send.bytes;
   delivered_at_ = now;
-  const Time interval = now - send.delivered_at;
-  if (interval > Time(0)) {
+  // A rate sample spans at least kRateSpan: bytes answered since the newest point that
+  // old. Answers of a server that is not first come first served bunch up (nbdkit's
+  // rate filter hands its token bucket's refills to whichever request wakes first),
+  // and a short span then shows many times the link's rate. Until a point that old
+  // exists, BBR's per-request sample (bytes answered since this one was sent, over
+  // that interval) starts the estimate.
+  delivery_points_.push_back({now, delivered_});
+  while (delivery_points_.size() > 2 && delivery_points_[1].first + kRateSpan <= now) delivery_points_.pop_front();
+  const auto& [t0, d0] = delivery_points_.front();
+  if (t0 + kRateSpan <= now) {
+    rate_.Add(now, static_cast<double>(delivered_ - d0) / Seconds(now - t0));
+  } else if (const Time interval = now - send.delivered_at; interval > Time(0) && rate_.samples.empty()) {
     rate_.Add(now, static_cast<double>(delivered_ - send.delivered) / Seconds(interval));
   }
   const double rate = delivery_rate();
@@ -91,20 +105,25 @@ void SourceLink::OnAnswer(const LinkSend& send, bool app, Time now) {
   const double rtt = Seconds(now - send.sent);
   // The base latency: the least (round trip - transmission) over recent answers,
   // worked out again with the current rate estimate each time (an early, low estimate
-  // would otherwise leave too small a sample in the window for its whole span). Small
-  // reads when there are any: their transmission hardly depends on the estimate.
-  const bool small = send.bytes <= options_.min_chunk;
-  if (small && !small_base_seen_) base_samples_.clear();
-  small_base_seen_ = small_base_seen_ || small;
-  if (small || !small_base_seen_) {
+  // would otherwise leave too small a sample in the window for its whole span). From
+  // the smallest reads seen (at most 16 KiB, else at most the smallest copy, else any):
+  // their transmission depends least on the estimate. A sample is at least half its
+  // round trip: a link that lets bursts through (nbdkit's rate filter is a token
+  // bucket) sends a read far faster than its long-run rate says.
+  const int tier = send.bytes <= kSmallRead ? 0 : send.bytes <= options_.min_chunk ? 1 : 2;
+  if (tier < base_tier_) {
+    base_samples_.clear();
+    base_tier_ = tier;
+  }
+  if (tier == base_tier_) {
     base_samples_.push_back({now, rtt, send.bytes});
     while (base_samples_.size() > kBaseSamples || base_samples_.front().at + kBaseWindow < now) base_samples_.pop_front();
-    double base = rtt;
-    for (const BaseSample& b : base_samples_) {
-      base = std::min(base, std::max(0.0, b.rtt - (rate > 0 ? static_cast<double>(b.bytes) / rate : 0)));
-    }
-    base_s_ = base;
   }
+  double base = std::numeric_limits<double>::max();
+  for (const BaseSample& b : base_samples_) {
+    base = std::min(base, std::max(b.rtt / 2, b.rtt - (rate > 0 ? static_cast<double>(b.bytes) / rate : 0)));
+  }
+  base_s_ = base_samples_.empty() ? 0 : base;
   if (!app) return;
   const double q = std::clamp(rtt - Seconds(base_latency()) - transmit, 0.0,
                              rate > 0 ? static_cast<double>(send.copies_ahead) / rate : 0.0);
@@ -150,9 +169,15 @@ bool SourceLink::AppActive(Time now) const { return last_app_ && now - *last_app
 
 uint64_t SourceLink::IdleBudget() const {
   const double rate = delivery_rate();
-  // BBR's cwnd gain of 2 over the bandwidth-delay product, plus two chunks in transit.
+  if (rate <= 0) return options_.idle_floor;  // unmeasured: the first round trip only
+  // BBR's cwnd gain of 2 over the bandwidth-delay product, plus two chunks in transit;
+  // at least idle_floor (a local disk wants many requests)...
   const double bdp = rate * Seconds(base_latency());
-  return std::max<uint64_t>(options_.idle_floor, static_cast<uint64_t>(2 * bdp) + 2 * options_.max_chunk);
+  const uint64_t want = std::max<uint64_t>(options_.idle_floor, static_cast<uint64_t>(2 * bdp) + 2 * options_.max_chunk);
+  // ... but never more queue than an application read arriving out of the blue should
+  // meet: on a slow link 8 MiB is seconds of it.
+  const uint64_t cap = static_cast<uint64_t>(bdp + rate * Seconds(options_.idle_queue)) + 2 * options_.min_chunk;
+  return std::min(want, cap);
 }
 
 uint64_t SourceLink::Budget(Time now) const {
@@ -177,7 +202,7 @@ void SourceLink::OnFloorCopy(uint64_t bytes, Time now) {
 }
 
 uint64_t SourceLink::ChunkLimit(Time now) const {
-  if (!AppActive(now)) return options_.max_chunk;
+  if (delivery_rate() <= 0) return options_.max_chunk;
   return std::clamp(FloorPow2(Budget(now) / 2), options_.min_chunk, options_.max_chunk);
 }
 

@@ -7,8 +7,7 @@
 //
 // The model, after BBR (Cardwell et al., ACM Queue 2016):
 // - delivery rate: the most bytes per second delivered over a recent window (BBR's
-//   windowed max filter of rate samples: bytes acknowledged between a request's send
-//   and its answer, over that interval);
+//   windowed max filter of rate samples), each sample over at least 50 ms of answers;
 // - base latency: the least of recent requests' (round trip - bytes / delivery rate),
 //   BBR's min-RTT with the transmission time of the request itself taken out;
 // - queueing delay of a request: round trip - base latency - bytes / delivery rate:
@@ -21,7 +20,9 @@
 // - the application idle (no read of it waited on the source for `active_hold`; reads
 //   of present data do not count, they never touch the link): the bandwidth-delay product
 //   plus two chunks, so the link never drains between requests (a pipe of requests of
-//   size S needs BDP + S in flight), and at least `idle_floor` bytes;
+//   size S needs BDP + S in flight), and at least `idle_floor` bytes, but no more
+//   than the BDP plus `idle_queue` of the delivery rate (an application read arriving
+//   then meets that much queue);
 // - the application active: LEDBAT (RFC 6817) on the queueing delay the application's
 //   own source reads saw: the budget grows while it is under `latency_target` and
 //   shrinks in proportion when it is over, between one minimum chunk and the idle
@@ -53,6 +54,10 @@ struct LinkOptions {
   // Copy bytes in flight while idle, at least. Default: 8 MiB (eight 1 MiB chunks:
   // what a local disk wants, measured best for file and NBD copies, docs/benchmarks.md).
   uint64_t idle_floor = 8 << 20;
+  // While idle, copies in flight are held to what a read arriving then meets as
+  // queueing: the bandwidth-delay product plus this much time on the link. Default:
+  // 50 ms (a 8 MiB floor is 1.6 s on a 40 Mbit/s link).
+  std::chrono::nanoseconds idle_queue{std::chrono::milliseconds(50)};
   uint64_t min_chunk = 64 << 10;  // Default: 64 KiB, the smallest copy.
   uint64_t max_chunk = 2 << 20;   // Default: 2 MiB.
 };
@@ -108,8 +113,8 @@ class SourceLink {
   bool FloorDue(uint64_t copy_in_flight, Time now) const;
   // A copy started under the floor: the next is owed after bytes / floor rate.
   void OnFloorCopy(uint64_t bytes, Time now);
-  // The largest chunk worth issuing now: half the budget while the application is
-  // active (two in flight keep the link busy), between min and max chunk.
+  // The largest chunk worth issuing now: half the budget (two in flight keep the link
+  // busy), between min and max chunk.
   uint64_t ChunkLimit(Time now) const;
 
   double delivery_rate() const;     // bytes/s; 0 until measured
@@ -139,10 +144,11 @@ class SourceLink {
   };
   std::deque<BaseSample> base_samples_;
   double base_s_ = 0;
-  bool small_base_seen_ = false;
+  int base_tier_ = 3;  // the smallest reads' class seen (link.cc)
   uint64_t in_flight_ = 0;
   uint64_t copy_in_flight_ = 0;  // of which copies (not the application's reads)
   uint64_t delivered_ = 0;
+  std::deque<std::pair<Time, uint64_t>> delivery_points_;  // (when, delivered_ then), the last kRateSpan
   Time delivered_at_{0};
   std::optional<Time> last_app_;
   double queue_delay_s_ = 0;   // EWMA of the application's samples

@@ -71,6 +71,8 @@ bool Scheduler::ReadsThrough() const {
   return p == Policy::kDmClone || Controlled(p);
 }
 
+bool Scheduler::DemandsWholeGranules() const { return Controlled(options_.policy); }
+
 void Scheduler::OnReadThrough(GranuleRun run) {
   if (!Controlled(options_.policy)) return;
   const uint64_t end = std::min(run.first.value + run.count, map_.granule_count());

@@ -114,6 +114,11 @@ class Scheduler {
   // Whether an application read of missing granules is answered from a source read of
   // exactly its bytes (then OnReadThrough), rather than by demand copies it waits for.
   bool ReadsThrough() const;
+  // Whether a read that covers missing granules whole copies them on demand (and reads
+  // the destination) rather than reading them through: the bytes cross the link once
+  // either way, and so they land. Adaptive and clairvoyant; dm-clone does not hydrate
+  // on reads.
+  bool DemandsWholeGranules() const;
   // A read of `run` was answered from the source: adaptive and clairvoyant queue its
   // missing granules, then the rest of their chunk, ahead of every other prefetch;
   // dm-clone queues nothing (it hydrates on writes and in the background only).

@@ -176,45 +176,54 @@ TEST(SchedulerTest, AdaptiveHoldsCopiesToTheLinkBudgetWhileTheApplicationIsActiv
   o.max_in_flight = 64;
   o.link.idle_floor = 0;
   Scheduler s(map, o, seconds(0));
-  // Measure the link: a 64 KiB read answered in 2 ms + 1.25 ms (50 MB/s), alone.
-  LinkSend send = s.SourceSent(kG, /*app=*/false, milliseconds(0));
-  s.SourceAnswered(send, false, std::chrono::microseconds(3250));
-  // Idle: the budget covers twice the bandwidth-delay product and two max chunks.
-  const uint64_t idle = s.link().Budget(milliseconds(10));
-  EXPECT_GE(idle, 2 * (2 << 20));
+  // Measure the link (2 ms, 50 MB/s): a 4 KiB read, then a 4 MiB one, each alone.
+  LinkSend small = s.SourceSent(4096, /*app=*/false, milliseconds(0));
+  s.SourceAnswered(small, false, std::chrono::microseconds(2082));
+  LinkSend big = s.SourceSent(4 << 20, /*app=*/false, milliseconds(5));
+  s.SourceAnswered(big, false, std::chrono::microseconds(5000 + 2000 + 83886));
+  const double rate = s.link().delivery_rate();
+  EXPECT_GT(rate, 40e6);
+  EXPECT_NEAR(std::chrono::duration<double>(s.link().base_latency()).count(), 0.002, 0.0002);
+  // Idle: the bandwidth-delay product and two chunks at least, and no more than 50 ms of
+  // queue for a read that arrives; chunks of half of it.
+  const double bdp = rate * 0.002;
+  const uint64_t idle = s.link().Budget(milliseconds(100));
+  EXPECT_GE(idle, bdp + 2 * kG);
+  EXPECT_LE(idle, bdp + rate * 0.05 + 2 * kG + 1);
   uint64_t bytes = 0;
   std::vector<CopyOp> ops;
-  while (auto op = s.Next(milliseconds(10))) {
+  while (auto op = s.Next(milliseconds(100))) {
     bytes += op->bytes.length;
+    EXPECT_LE(op->bytes.length, std::max<uint64_t>(kG, idle / 2));
     ops.push_back(*op);
   }
   EXPECT_GE(bytes, idle);
-  EXPECT_LT(bytes, idle + (2 << 20));
-  for (const CopyOp& op : ops) s.OnCopyDone(op, true, milliseconds(20));
+  EXPECT_LT(bytes, idle + idle / 2 + kG);
+  for (const CopyOp& op : ops) s.OnCopyDone(op, true, milliseconds(105));
 
   // The application waits on a source read (a miss): the budget drops to what keeps its
   // queueing delay near the target, chunks shrink to half of it, and the miss's
   // granules go first.
-  s.OnAppIo(Read(77 * kRegion * kG, 4096, 30));
-  (void)s.SourceSent(4096, /*app=*/true, milliseconds(30));
-  const uint64_t active = s.link().Budget(milliseconds(30));
+  s.OnAppIo(Read(77 * kRegion * kG, 4096, 130));
+  (void)s.SourceSent(4096, /*app=*/true, milliseconds(130));
+  const uint64_t active = s.link().Budget(milliseconds(130));
   EXPECT_LT(active, idle / 4);
   ASSERT_TRUE(s.ReadsThrough());
   s.OnReadThrough({GranuleIndex(77 * kRegion), 1});
-  auto first = s.Next(milliseconds(30));
+  auto first = s.Next(milliseconds(130));
   ASSERT_TRUE(first.has_value());
   EXPECT_EQ(first->priority, CopyPriority::kPrefetch);
   EXPECT_LE(first->run.first.value, 77 * kRegion);
   EXPECT_GT(first->run.first.value + first->run.count, 77 * kRegion);
   EXPECT_LE(first->bytes.length, std::max<uint64_t>(kG, active / 2));
   uint64_t in_flight = first->bytes.length;
-  while (auto op = s.Next(milliseconds(30))) in_flight += op->bytes.length;
+  while (auto op = s.Next(milliseconds(130))) in_flight += op->bytes.length;
   EXPECT_LE(in_flight, active + active / 2 + kG);
 
   // Once the application has not waited on the source for active_hold, the idle
   // budget is back.
-  EXPECT_EQ(s.link().Budget(milliseconds(231)), s.link().Budget(milliseconds(5000)));
-  EXPECT_GT(s.link().Budget(milliseconds(231)), active);
+  EXPECT_EQ(s.link().Budget(milliseconds(331)), s.link().Budget(milliseconds(5000)));
+  EXPECT_GT(s.link().Budget(milliseconds(331)), active);
 }
 
 TEST(SchedulerTest, TheFloorRateMovesTheCopyWhenTheBudgetAllowsNothing) {

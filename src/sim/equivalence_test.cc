@@ -62,6 +62,9 @@ TEST(EquivalenceTest, EngineAndSimulatorIssueTheSameCopies) {
     s.warmup = 5.0 / 1015;  // the migration starts at 990 s, long before the late event
     s.volume_size = kVolume;
     s.max_in_flight = 1;
+    // A link as fast as the engine's memory volumes, so the link controller's limits
+    // (which follow the measured link) do not bind in either.
+    s.source_bw = 1ull << 40;
     s.adapt_chunk_size = false;
     auto sc = ResolveScenario(events, s);
     ASSERT_TRUE(sc.ok());

@@ -249,6 +249,14 @@ void Run::Read(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
       // come first served link it lands no later than a read sent now); the read's
       // bytes in missing granules come from the source, in one read (the executor
       // reads each such run; one read here keeps the model simple).
+      // Granules the read covers whole are demanded instead, as the engine does.
+      if (sched_.DemandsWholeGranules()) {
+        const uint64_t wfirst = (e.offset + gsize - 1) / gsize;
+        const uint64_t wend = e.offset + e.length >= map_.volume_size() ? last + 1 : (e.offset + e.length) / gsize;
+        if (wend > wfirst) {
+          for (const CopyOp& op : sched_.Demand({GranuleIndex(wfirst), wend - wfirst}, now)) Start(op, now);
+        }
+      }
       uint64_t bytes = 0;
       for (uint64_t g = first; g <= last; ++g) {
         const Time r = ReadyAt(g, now);
