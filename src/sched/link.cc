@@ -30,13 +30,24 @@ constexpr double kTargetChunks = 3;
 // The base latency's window (BBR's min-RTT filter keeps 10 s) and its samples at most.
 constexpr std::chrono::seconds kBaseWindow{10};
 constexpr size_t kBaseSamples = 256;
-constexpr uint64_t kSmallRead = 16 << 10;
+// The idle window's gain over the bandwidth-delay product: BBR's startup gain, 2/ln 2,
+// which lets the window double each round trip on a link it has not measured yet
+// (BBR's steady cwnd gain of 2 took 1.39 s for a 1.09 s bare copy on a 20 ms, 1 GB/s
+// link in the simulator; this one 1.20 s, the rest being the start).
+constexpr double kIdleGain = 2.89;
+// LEDBAT's set point as a share of the latency target (measured: at the target itself,
+// the mean queueing delay of a steady application's reads was 4% over it).
+constexpr double kSetPoint = 0.75;
+// BBR's ProbeRTT lasts 200 ms at most.
+constexpr std::chrono::milliseconds kProbeTime{200};
 // The shortest span a delivery-rate sample covers (OnAnswer says why).
-constexpr std::chrono::milliseconds kRateSpan{50};
+constexpr std::chrono::milliseconds kRateSpan{10};
 // Smoothing of the reported queueing delay (TCP's SRTT weight).
 constexpr double kEwma = 0.125;
 // Before the link is measured, an active application gets two small copies in flight.
 constexpr uint64_t kUnmeasuredActiveChunks = 2;
+// Before the link is measured at all, copies in flight at most, in smallest copies.
+constexpr uint64_t kUnmeasuredChunks = 4;
 // Floor rate before the delivery rate is known: DRBD's c-min-rate default is 250 KiB/s;
 // a remote disk today gives far more, so 1 MiB/s.
 constexpr uint64_t kUnmeasuredFloorRate = 1 << 20;
@@ -72,6 +83,7 @@ LinkSend SourceLink::OnSend(uint64_t bytes, bool app, Time now) {
   // A send onto an idle link measures from itself (BBR: delivered_time resets when
   // the pipe is empty), otherwise from the last answer.
   s.delivered_at = in_flight_ == 0 ? now : delivered_at_;
+  s.alone = in_flight_ == 0;
   in_flight_ += bytes;
   if (!app) copy_in_flight_ += bytes;
   return s;
@@ -86,36 +98,38 @@ void SourceLink::OnAnswer(const LinkSend& send, bool app, Time now) {
   OnFailed(send);  // out of flight
   delivered_ += send.bytes;
   delivered_at_ = now;
-  // A rate sample spans at least kRateSpan: bytes answered since the newest point that
-  // old. Answers of a server that is not first come first served bunch up (nbdkit's
-  // rate filter hands its token bucket's refills to whichever request wakes first),
-  // and a short span then shows many times the link's rate. Until a point that old
-  // exists, BBR's per-request sample (bytes answered since this one was sent, over
-  // that interval) starts the estimate.
+  // A rate sample spans at least kRateSpan: the bytes answered since the newest point
+  // that old, and BBR's per-request sample (bytes answered since this one was sent,
+  // over that interval) when it is that long. Answers of a server that is not first
+  // come first served bunch up (nbdkit's rate filter hands its token bucket's refills
+  // to whichever request wakes first), and a short span then shows many times the
+  // link's rate. The very first answer starts the estimate whatever its span.
   delivery_points_.push_back({now, delivered_});
   while (delivery_points_.size() > 2 && delivery_points_[1].first + kRateSpan <= now) delivery_points_.pop_front();
   const auto& [t0, d0] = delivery_points_.front();
-  if (t0 + kRateSpan <= now) {
-    rate_.Add(now, static_cast<double>(delivered_ - d0) / Seconds(now - t0));
-  } else if (const Time interval = now - send.delivered_at; interval > Time(0) && rate_.samples.empty()) {
+  if (t0 + kRateSpan <= now) rate_.Add(now, static_cast<double>(delivered_ - d0) / Seconds(now - t0));
+  if (const Time interval = now - send.delivered_at;
+      interval > Time(0) && (interval >= kRateSpan || rate_.samples.empty())) {
     rate_.Add(now, static_cast<double>(delivered_ - send.delivered) / Seconds(interval));
   }
   const double rate = delivery_rate();
   const double transmit = rate > 0 ? static_cast<double>(send.bytes) / rate : 0;
   const double rtt = Seconds(now - send.sent);
-  // The base latency: the least (round trip - transmission) over recent answers,
-  // worked out again with the current rate estimate each time (an early, low estimate
-  // would otherwise leave too small a sample in the window for its whole span). From
-  // the smallest reads seen (at most 16 KiB, else at most the smallest copy, else any):
-  // their transmission depends least on the estimate. A sample is at least half its
-  // round trip: a link that lets bursts through (nbdkit's rate filter is a token
-  // bucket) sends a read far faster than its long-run rate says.
-  const int tier = send.bytes <= kSmallRead ? 0 : send.bytes <= options_.min_chunk ? 1 : 2;
-  if (tier < base_tier_) {
-    base_samples_.clear();
-    base_tier_ = tier;
+  // The base latency: the least (round trip - transmission) over recent answers sent
+  // onto an empty link (BBR's min-RTT, which a queue that never drains would inflate:
+  // then the queueing delay looks small, the budget grows, and the queue with it), worked
+  // out again with the current rate estimate each time (an early, low estimate would
+  // otherwise leave too small a sample in the window for its whole span). Until such an
+  // answer comes, every answer counts. A sample is at least half its round trip: a link
+  // that lets bursts through (nbdkit's rate filter is a token bucket) sends a read far
+  // faster than its long-run rate says.
+  if (send.alone) {
+    if (!alone_seen_) base_samples_.clear();
+    alone_seen_ = true;
+    last_alone_ = now;
+    probing_ = false;
   }
-  if (tier == base_tier_) {
+  if (send.alone || !alone_seen_) {
     base_samples_.push_back({now, rtt, send.bytes});
     while (base_samples_.size() > kBaseSamples || base_samples_.front().at + kBaseWindow < now) base_samples_.pop_front();
   }
@@ -124,6 +138,16 @@ void SourceLink::OnAnswer(const LinkSend& send, bool app, Time now) {
     base = std::min(base, std::max(b.rtt / 2, b.rtt - (rate > 0 ? static_cast<double>(b.bytes) / rate : 0)));
   }
   base_s_ = base_samples_.empty() ? 0 : base;
+  // ProbeRTT: when no read has gone out alone for half the window, copies drain (for
+  // at most kProbeTime) so that one can.
+  if (!probing_ && now - last_alone_ > kBaseWindow / 2) {
+    probing_ = true;
+    probe_start_ = now;
+  }
+  if (probing_ && now - probe_start_ > kProbeTime) {
+    probing_ = false;
+    last_alone_ = now;  // not this time; try again in half a window
+  }
   if (!app) return;
   const double q = std::clamp(rtt - Seconds(base_latency()) - transmit, 0.0,
                              rate > 0 ? static_cast<double>(send.copies_ahead) / rate : 0.0);
@@ -158,7 +182,9 @@ void SourceLink::OnCopyAnswered(uint64_t bytes, Time now) {
   // LEDBAT's window update (RFC 6817 2.4.2), per copy bytes answered, with the smallest
   // chunk as the segment: off_target in [-1, 1]. The window may reach zero (then the
   // floor rate alone moves the copy).
-  const double target = Seconds(latency_target());
+  // The set point is under the target (kSetPoint of it): LEDBAT's window swings about
+  // its set point, and the target is a bound for the application, not a mean.
+  const double target = kSetPoint * Seconds(latency_target());
   const double off = std::clamp((target - *last_q_) / target, -1.0, 1.0);
   const double mss = static_cast<double>(options_.min_chunk);
   active_budget_ += kGain * off * static_cast<double>(bytes) * mss / std::max(active_budget_, mss);
@@ -169,18 +195,25 @@ bool SourceLink::AppActive(Time now) const { return last_app_ && now - *last_app
 
 uint64_t SourceLink::IdleBudget() const {
   const double rate = delivery_rate();
-  if (rate <= 0) return options_.idle_floor;  // unmeasured: the first round trip only
+  // Unmeasured: a few small copies, as BBR starts from a small window; the first
+  // answers measure the link and the window grows from there.
+  if (rate <= 0) return kUnmeasuredChunks * options_.min_chunk;
   // BBR's cwnd gain of 2 over the bandwidth-delay product, plus two chunks in transit;
   // at least idle_floor (a local disk wants many requests)...
   const double bdp = rate * Seconds(base_latency());
   const uint64_t want = std::max<uint64_t>(options_.idle_floor, static_cast<uint64_t>(2 * bdp) + 2 * options_.max_chunk);
   // ... but never more queue than an application read arriving out of the blue should
   // meet: on a slow link 8 MiB is seconds of it.
-  const uint64_t cap = static_cast<uint64_t>(bdp + rate * Seconds(options_.idle_queue)) + 2 * options_.min_chunk;
+  // The gain lets the window grow while the estimate catches up with a link faster
+  // than it has measured.
+  const uint64_t cap = static_cast<uint64_t>(std::max(kIdleGain * bdp, bdp + rate * Seconds(options_.idle_queue))) +
+                       2 * options_.min_chunk;
   return std::min(want, cap);
 }
 
 uint64_t SourceLink::Budget(Time now) const {
+  // Probing the base latency: nothing until the link is empty, then one small copy.
+  if (probing_) return in_flight_ == 0 ? options_.min_chunk : 0;
   if (!AppActive(now)) return IdleBudget();
   return static_cast<uint64_t>(active_budget_);
 }
@@ -192,7 +225,7 @@ uint64_t SourceLink::FloorRate() const {
 }
 
 bool SourceLink::FloorDue(uint64_t copy_in_flight, Time now) const {
-  return copy_in_flight == 0 && now >= floor_next_;
+  return !probing_ && copy_in_flight == 0 && now >= floor_next_;
 }
 
 void SourceLink::OnFloorCopy(uint64_t bytes, Time now) {
@@ -202,7 +235,6 @@ void SourceLink::OnFloorCopy(uint64_t bytes, Time now) {
 }
 
 uint64_t SourceLink::ChunkLimit(Time now) const {
-  if (delivery_rate() <= 0) return options_.max_chunk;
   return std::clamp(FloorPow2(Budget(now) / 2), options_.min_chunk, options_.max_chunk);
 }
 

@@ -7,9 +7,11 @@
 //
 // The model, after BBR (Cardwell et al., ACM Queue 2016):
 // - delivery rate: the most bytes per second delivered over a recent window (BBR's
-//   windowed max filter of rate samples), each sample over at least 50 ms of answers;
+//   windowed max filter of rate samples), each sample over at least 10 ms of answers;
 // - base latency: the least of recent requests' (round trip - bytes / delivery rate),
-//   BBR's min-RTT with the transmission time of the request itself taken out;
+//   BBR's min-RTT with the transmission time of the request itself taken out, from
+//   requests sent onto an empty link; when none has been for 5 s, copies drain for at
+//   most 200 ms so that one is (BBR's ProbeRTT);
 // - queueing delay of a request: round trip - base latency - bytes / delivery rate:
 //   what it waited behind other bytes on the link. For an application read, only the
 //   part that copies can explain counts (at most the copy bytes in flight when it was
@@ -22,7 +24,7 @@
 //   plus two chunks, so the link never drains between requests (a pipe of requests of
 //   size S needs BDP + S in flight), and at least `idle_floor` bytes, but no more
 //   than the BDP plus `idle_queue` of the delivery rate (an application read arriving
-//   then meets that much queue);
+//   then meets that much queue: 10 ms by default);
 // - the application active: LEDBAT (RFC 6817) on the queueing delay the application's
 //   own source reads saw: the budget grows while it is under `latency_target` and
 //   shrinks in proportion when it is over, between one minimum chunk and the idle
@@ -55,9 +57,10 @@ struct LinkOptions {
   // what a local disk wants, measured best for file and NBD copies, docs/benchmarks.md).
   uint64_t idle_floor = 8 << 20;
   // While idle, copies in flight are held to what a read arriving then meets as
-  // queueing: the bandwidth-delay product plus this much time on the link. Default:
-  // 50 ms (a 8 MiB floor is 1.6 s on a 40 Mbit/s link).
-  std::chrono::nanoseconds idle_queue{std::chrono::milliseconds(50)};
+  // queueing: the bandwidth-delay product plus this much time on the link (plus two
+  // smallest copies). Default: 10 ms (an 8 MiB floor is 1.6 s on a 40 Mbit/s link;
+  // 50 ms gave the anchor benchmark a read p99.9 of 28 ms against 4 ms before).
+  std::chrono::nanoseconds idle_queue{std::chrono::milliseconds(10)};
   uint64_t min_chunk = 64 << 10;  // Default: 64 KiB, the smallest copy.
   uint64_t max_chunk = 2 << 20;   // Default: 2 MiB.
 };
@@ -69,6 +72,7 @@ struct LinkSend {
   uint64_t delivered = 0;                        // bytes answered before this send
   uint64_t copies_ahead = 0;                     // copy bytes in flight when it was sent
   bool app = false;                              // the application waits for it
+  bool alone = false;                            // nothing else was in flight
   std::chrono::nanoseconds delivered_at{0};      // when the last of those was answered
 };
 
@@ -144,7 +148,10 @@ class SourceLink {
   };
   std::deque<BaseSample> base_samples_;
   double base_s_ = 0;
-  int base_tier_ = 3;  // the smallest reads' class seen (link.cc)
+  bool alone_seen_ = false;  // an answer to a read sent onto an empty link came
+  Time last_alone_{0};
+  bool probing_ = false;     // draining copies so a read goes out alone (ProbeRTT)
+  Time probe_start_{0};
   uint64_t in_flight_ = 0;
   uint64_t copy_in_flight_ = 0;  // of which copies (not the application's reads)
   uint64_t delivered_ = 0;

@@ -65,6 +65,7 @@ TEST(EquivalenceTest, EngineAndSimulatorIssueTheSameCopies) {
     // A link as fast as the engine's memory volumes, so the link controller's limits
     // (which follow the measured link) do not bind in either.
     s.source_bw = 1ull << 40;
+    s.source_latency = std::chrono::nanoseconds(0);
     s.adapt_chunk_size = false;
     auto sc = ResolveScenario(events, s);
     ASSERT_TRUE(sc.ok());
