@@ -39,7 +39,8 @@ cleanup() {
   mountpoint -q "$dir/mnt" && umount "$dir/mnt" || true
   [ -n "$loop" ] && losetup -d "$loop" 2>/dev/null || true
   [ -n "$fuse_pid" ] && { fusermount3 -u "$dir/fuse" 2>/dev/null || fusermount -u "$dir/fuse" 2>/dev/null || true; kill "$fuse_pid" 2>/dev/null || true; }
-  [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null || true
+  # ferry serve stops (and commits) before its source goes.
+  [ -n "$serve_pid" ] && { kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null; } || true
   [ -s "$dir/src.pid" ] && kill "$(cat "$dir/src.pid")" 2>/dev/null || true
 }
 trap cleanup EXIT
