@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <future>
 #include <random>
 #include <thread>
 
@@ -310,6 +311,67 @@ TEST(LiveTest, ReadThroughsRacingWritesNeverServeStaleOrTornData) {
   WaitComplete(**m);
   ASSERT_TRUE((*m)->Stop().ok());
   EXPECT_EQ(ReadAll(*f.dst_base), f.expected);
+}
+
+// A source whose reads of one range block until released, and which says when it is
+// destroyed: a read-through can be held inside it while the migration completes.
+class GatedVolume final : public Volume {
+ public:
+  GatedVolume(Volume* base, uint64_t gate_offset, bool* destroyed)
+      : base_(base), gate_offset_(gate_offset), destroyed_(destroyed) {}
+  ~GatedVolume() override { *destroyed_ = true; }
+  const std::string& name() const override { return base_->name(); }
+  uint64_t size() const override { return base_->size(); }
+  VolumeCapabilities capabilities() const override { return base_->capabilities(); }
+  Status Read(uint64_t offset, std::span<std::byte> buf) override {
+    if (offset == gate_offset_ && buf.size() == 4096) {
+      entered_.set_value();
+      released_.wait();
+    }
+    return base_->Read(offset, buf);
+  }
+  Status Write(uint64_t offset, std::span<const std::byte> buf) override { return base_->Write(offset, buf); }
+  Status Flush() override { return base_->Flush(); }
+  std::future<void> entered() { return entered_.get_future(); }
+  void Release() { release_.set_value(); }
+
+ private:
+  Volume* base_;
+  const uint64_t gate_offset_;
+  bool* destroyed_;
+  std::promise<void> entered_, release_;
+  std::shared_future<void> released_ = release_.get_future().share();
+};
+
+TEST(LiveTest, AReadThroughUnderWayKeepsTheSourceOpenAfterCompletion) {
+  // Completion closes the source (its server may go). A read-through that was already
+  // reading it when the last granule landed must finish on an open source, with the
+  // right data, and the source closes after it.
+  Fixture f;
+  bool destroyed = false;
+  const uint64_t off = 70 * kG + 4096;
+  auto gated = std::make_unique<GatedVolume>(f.src_base.get(), off, &destroyed);
+  GatedVolume* gate = gated.get();
+  std::future<void> entered = gate->entered();
+  // A crawling background copy (ascending from granule 0): granule 70 stays missing
+  // until the read is inside the source.
+  MigrateOptions o = Opts(2);
+  o.rate_limit = 64 << 10;
+  auto m = LiveMigration::Start(std::move(gated), NewMemoryVolume("dst", kSize), nullptr, nullptr, o);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  std::vector<std::byte> buf(4096);
+  Status read;
+  std::thread reader([&] { read = (*m)->Read(off, buf); });
+  entered.wait();
+  (*m)->SetRate(0);
+  WaitComplete(**m);
+  EXPECT_FALSE(destroyed) << "the source was closed under a read";
+  gate->Release();
+  reader.join();
+  ASSERT_TRUE(read.ok()) << read.message();
+  EXPECT_EQ(0, std::memcmp(buf.data(), f.expected.data() + off, buf.size()));
+  EXPECT_TRUE(destroyed);
+  ASSERT_TRUE((*m)->Stop().ok());
 }
 
 TEST(LiveTest, ASourceThatFailsIsAnErrorNeverWrongData) {
