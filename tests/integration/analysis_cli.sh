@@ -91,6 +91,8 @@ for x in r:
 assert r[1]["precision"] > 0.3 and r[1]["recall"] > 0.05, r[1]
 PY
 expect_exit 2 "unknown predictor 'oracle'" "$FERRY" simulate "$T/w.log" --predictor oracle
+expect_exit 2 "invalid --latency-target '-1ms'" "$FERRY" simulate "$T/w.log" --latency-target -1ms
+expect_exit 2 "invalid --min-rate 'x'" "$FERRY" simulate "$T/w.log" --min-rate x
 expect_exit 2 "unknown policy 'fastest'" "$FERRY" simulate "$T/w.log" --policy fastest
 expect_exit 2 "invalid --warmup '150%'" "$FERRY" simulate "$T/w.log" --warmup 150%
 expect_exit 2 "invalid --source-latency" "$FERRY" simulate "$T/w.log" --source-latency fast

@@ -226,6 +226,10 @@ expect_exit 2 "give --socket or --listen, not both" \
   "$FERRY" serve "$SLOW" "$T/d.img" --journal "$T/j2" --socket "$T/x.sock" --listen 127.0.0.1:1
 expect_exit 2 "--listen 'nope': give HOST:PORT" "$FERRY" serve "$SLOW" "$T/d.img" --journal "$T/j2" --listen nope
 expect_exit 2 "invalid policy 'fast'" "$FERRY" serve "$SLOW" "$T/d.img" --journal "$T/j2" --socket "$T/x.sock" --policy fast
+expect_exit 2 "invalid --latency-target 'soon'" \
+  "$FERRY" serve "$SLOW" "$T/d.img" --journal "$T/j2" --socket "$T/x.sock" --latency-target soon
+expect_exit 2 "invalid --min-rate 'lots'" \
+  "$FERRY" serve "$SLOW" "$T/d.img" --journal "$T/j2" --socket "$T/x.sock" --min-rate lots
 expect_exit 1 "journal .* belongs to another migration" \
   "$FERRY" serve "$SLOW" "$T/other.img" --journal "$T/j" --socket "$T/x.sock"
 expect_exit 1 "report=.*: cannot write in $T/nodir/" \
