@@ -56,18 +56,10 @@ uint64_t FloorPow2(uint64_t v) { return v == 0 ? 0 : std::bit_floor(v); }
 
 }  // namespace
 
-void SourceLink::WindowedFilter::Add(Time t, double v) {
-  while (!samples.empty() && (max ? samples.back().second <= v : samples.back().second >= v)) samples.pop_back();
+void SourceLink::WindowedMax::Add(Time t, double v) {
+  while (!samples.empty() && samples.back().second <= v) samples.pop_back();
   samples.emplace_back(t, v);
   while (samples.front().first + window < t) samples.pop_front();
-}
-
-std::optional<double> SourceLink::WindowedFilter::Best(Time now) const {
-  // The front is the extremum of the window; an expired front stays until the next
-  // sample replaces it, so a quiet link keeps its last measurement (as BBR does).
-  (void)now;
-  if (samples.empty()) return std::nullopt;
-  return samples.front().second;
 }
 
 SourceLink::SourceLink(const LinkOptions& options) : options_(options) {}
@@ -238,7 +230,7 @@ uint64_t SourceLink::ChunkLimit(Time now) const {
   return std::clamp(FloorPow2(Budget(now) / 2), options_.min_chunk, options_.max_chunk);
 }
 
-double SourceLink::delivery_rate() const { return rate_.Best(Time(0)).value_or(0); }
+double SourceLink::delivery_rate() const { return rate_.Best(); }
 
 SourceLink::Time SourceLink::base_latency() const { return FromSeconds(base_s_); }
 

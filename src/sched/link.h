@@ -128,19 +128,20 @@ class SourceLink {
   LinkSnapshot Snapshot(Time now) const;
 
  private:
-  // Windowed extremum over (time, value) samples, as BBR's filters: a monotone deque.
-  struct WindowedFilter {
-    bool max = true;
+  // BBR's windowed max filter over (time, value) samples: a monotone deque.
+  struct WindowedMax {
     Time window{0};
     std::deque<std::pair<Time, double>> samples;
     void Add(Time t, double v);
-    std::optional<double> Best(Time now) const;
+    // The window's largest value; an expired one stays until the next sample, so a quiet
+    // link keeps its last measurement (as BBR does). 0 before any sample.
+    double Best() const { return samples.empty() ? 0 : samples.front().second; }
   };
   uint64_t IdleBudget() const;
   uint64_t FloorRate() const;
 
   LinkOptions options_;
-  WindowedFilter rate_{true, std::chrono::seconds(2), {}};
+  WindowedMax rate_{std::chrono::seconds(2), {}};
   struct BaseSample {
     Time at;
     double rtt = 0;  // s
