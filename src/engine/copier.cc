@@ -33,7 +33,7 @@ Status Migration::SourceRead(Volume& src, uint64_t offset, std::span<std::byte> 
   Status s = src.Read(offset, buf);
   std::lock_guard<std::mutex> lock(mu_);
   if (s.ok()) {
-    sched_.SourceAnswered(send, app, Now());
+    sched_.SourceAnswered(send, Now());
   } else {
     sched_.SourceFailed(send);
   }

@@ -103,8 +103,6 @@ class Migration {
 
   // The request path's helpers; `lock` holds mu_.
   GranuleRun RunOf(uint64_t offset, uint64_t length) const;
-  // The granules [offset, offset + length) covers whole (count 0: none).
-  GranuleRun WholeGranules(uint64_t offset, uint64_t length) const;
   bool AllPresent(GranuleRun run) const;
   bool AnyInFlight(GranuleRun run) const;
   // An application request: feeds the heat map and the predictor.

@@ -8,14 +8,6 @@
 
 namespace ferry {
 
-GranuleRun Migration::WholeGranules(uint64_t offset, uint64_t length) const {
-  const uint64_t g = map_.granule_size(), end = offset + length;
-  const uint64_t first = (offset + g - 1) / g;
-  // The volume's short last granule is whole when the request reaches the volume's end.
-  const uint64_t last_end = end >= map_.volume_size() ? map_.granule_count() : end / g;
-  return {GranuleIndex(first), last_end > first ? last_end - first : 0};
-}
-
 GranuleRun Migration::RunOf(uint64_t offset, uint64_t length) const {
   const uint64_t g = map_.granule_size();
   const uint64_t first = offset / g, last = (offset + std::max<uint64_t>(length, 1) - 1) / g;
@@ -142,7 +134,7 @@ Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf, bool* m
   const uint64_t g = map_.granule_size();
   // Granules the read covers whole are copied on demand instead (the policy says
   // which): the same bytes cross the link once, and land on the destination.
-  if (const GranuleRun whole = WholeGranules(offset, buf.size()); whole.count && sched_.DemandsWholeGranules()) {
+  if (const GranuleRun whole = map_.WholeGranules(offset, buf.size()); whole.count && sched_.DemandsWholeGranules()) {
     bool waited = false;
     FERRY_RETURN_IF_ERROR(EnsurePresent(lock, whole, &waited));
     while (AnyInFlight(run)) granule_cv_.wait(lock);

@@ -20,6 +20,12 @@ Range ChunkMap::Bytes(GranuleRun run) const {
   return {begin, end > begin ? end - begin : 0};
 }
 
+GranuleRun ChunkMap::WholeGranules(uint64_t offset, uint64_t length) const {
+  const uint64_t first = (offset + granule_size_ - 1) >> granule_shift_;
+  const uint64_t end = offset + length >= volume_size_ ? granule_count_ : (offset + length) >> granule_shift_;
+  return {GranuleIndex(first), end > first ? end - first : 0};
+}
+
 GranuleState ChunkMap::state(GranuleIndex g) const {
   assert(g.value < granule_count_);
   if (Bit(present_, g.value)) return GranuleState::kPresent;

@@ -42,6 +42,9 @@ class ChunkMap {
 
   // The bytes a granule or a run covers (the last granule may be short).
   Range Bytes(GranuleRun run) const;
+  // The granules [offset, offset + length) covers whole (count 0: none); the volume's
+  // short last granule is whole when the range reaches the volume's end.
+  GranuleRun WholeGranules(uint64_t offset, uint64_t length) const;
 
   GranuleState state(GranuleIndex g) const;
   void Set(GranuleRun run, GranuleState state);

@@ -86,7 +86,7 @@ void SourceLink::OnFailed(const LinkSend& send) {
   if (!send.app) copy_in_flight_ -= std::min(copy_in_flight_, send.bytes);
 }
 
-void SourceLink::OnAnswer(const LinkSend& send, bool app, Time now) {
+void SourceLink::OnAnswer(const LinkSend& send, Time now) {
   OnFailed(send);  // out of flight
   delivered_ += send.bytes;
   delivered_at_ = now;
@@ -121,15 +121,20 @@ void SourceLink::OnAnswer(const LinkSend& send, bool app, Time now) {
     last_alone_ = now;
     probing_ = false;
   }
+  bool samples_changed = false;
   if (send.alone || !alone_seen_) {
     base_samples_.push_back({now, rtt, send.bytes});
     while (base_samples_.size() > kBaseSamples || base_samples_.front().at + kBaseWindow < now) base_samples_.pop_front();
+    samples_changed = true;
   }
-  double base = std::numeric_limits<double>::max();
-  for (const BaseSample& b : base_samples_) {
-    base = std::min(base, std::max(b.rtt / 2, b.rtt - (rate > 0 ? static_cast<double>(b.bytes) / rate : 0)));
+  if (samples_changed || rate != base_rate_) {  // the loop is the answer path's cost: only when it can differ
+    double base = std::numeric_limits<double>::max();
+    for (const BaseSample& b : base_samples_) {
+      base = std::min(base, std::max(b.rtt / 2, b.rtt - (rate > 0 ? static_cast<double>(b.bytes) / rate : 0)));
+    }
+    base_s_ = base_samples_.empty() ? 0 : base;
+    base_rate_ = rate;
   }
-  base_s_ = base_samples_.empty() ? 0 : base;
   // ProbeRTT: when no read has gone out alone for half the window, copies drain (for
   // at most kProbeTime) so that one can.
   if (!probing_ && now - last_alone_ > kBaseWindow / 2) {
@@ -140,7 +145,7 @@ void SourceLink::OnAnswer(const LinkSend& send, bool app, Time now) {
     probing_ = false;
     last_alone_ = now;  // not this time; try again in half a window
   }
-  if (!app) return;
+  if (!send.app) return;
   const double q = std::clamp(rtt - Seconds(base_latency()) - transmit, 0.0,
                              rate > 0 ? static_cast<double>(send.copies_ahead) / rate : 0.0);
   queue_delay_s_ = have_queue_sample_ ? (1 - kEwma) * queue_delay_s_ + kEwma * q : q;
@@ -156,10 +161,9 @@ void SourceLink::OnAnswer(const LinkSend& send, bool app, Time now) {
 
 void SourceLink::OnAppRead(Time now) {
   if (!AppActive(now)) {
-    // The application starts (again): the window starts at what the model says keeps
-    // its queueing delay at the target.
-    // The start: the bandwidth-delay product keeps the link full, and the target's worth
-    // of bytes more is what a read may find queued ahead of it (LEDBAT's equilibrium).
+    // The application starts (again). The window starts at the bandwidth-delay product,
+    // which keeps the link full, plus the target's worth of bytes a read may find
+    // queued ahead of it (LEDBAT's equilibrium).
     const double rate = delivery_rate();
     active_budget_ = rate > 0 ? rate * Seconds(base_latency() + latency_target())
                               : static_cast<double>(kUnmeasuredActiveChunks * options_.min_chunk);
@@ -173,9 +177,8 @@ void SourceLink::OnCopyAnswered(uint64_t bytes, Time now) {
   if (!AppActive(now) || !last_q_) return;
   // LEDBAT's window update (RFC 6817 2.4.2), per copy bytes answered, with the smallest
   // chunk as the segment: off_target in [-1, 1]. The window may reach zero (then the
-  // floor rate alone moves the copy).
-  // The set point is under the target (kSetPoint of it): LEDBAT's window swings about
-  // its set point, and the target is a bound for the application, not a mean.
+  // floor rate alone moves the copy). The set point is kSetPoint of the target: the
+  // window swings about it, and the target is a bound for the application, not a mean.
   const double target = kSetPoint * Seconds(latency_target());
   const double off = std::clamp((target - *last_q_) / target, -1.0, 1.0);
   const double mss = static_cast<double>(options_.min_chunk);

@@ -95,9 +95,9 @@ class SourceLink {
 
   // A source read of `bytes` goes out at `now`; `app`: the application waits for it.
   LinkSend OnSend(uint64_t bytes, bool app, Time now);
-  // Its answer came at `now`; `app`: the application waits for it (a read-through or a
-  // demand copy), so its queueing delay steers the budget.
-  void OnAnswer(const LinkSend& send, bool app, Time now);
+  // Its answer came at `now`. An application read's (send.app) queueing delay steers
+  // the budget.
+  void OnAnswer(const LinkSend& send, Time now);
   // The read failed or was abandoned: only in flight changes.
   void OnFailed(const LinkSend& send);
   // The application waits for a source read from `now` (OnSend with `app` says so).
@@ -149,6 +149,7 @@ class SourceLink {
   };
   std::deque<BaseSample> base_samples_;
   double base_s_ = 0;
+  double base_rate_ = 0;  // the delivery rate base_s_ was worked out with
   bool alone_seen_ = false;  // an answer to a read sent onto an empty link came
   Time last_alone_{0};
   bool probing_ = false;     // draining copies so a read goes out alone (ProbeRTT)

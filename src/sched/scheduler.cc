@@ -131,10 +131,9 @@ GranuleRun Scheduler::ChunkAt(uint64_t g) const {
   return {GranuleIndex(first), end - first};
 }
 
-CopyOp Scheduler::Issue(GranuleRun run, CopyPriority priority, Time now) {
+CopyOp Scheduler::Issue(GranuleRun run, CopyPriority priority) {
   CopyOp op;
   op.id = next_id_++;
-  op.issued = now;
   op.run = run;
   op.bytes = map_.Bytes(run);
   op.priority = priority;
@@ -148,7 +147,7 @@ CopyOp Scheduler::Issue(GranuleRun run, CopyPriority priority, Time now) {
   return op;
 }
 
-std::vector<CopyOp> Scheduler::Demand(GranuleRun run, Time now) {
+std::vector<CopyOp> Scheduler::Demand(GranuleRun run, Time /*now: the demand is answered at once*/) {
   std::vector<CopyOp> ops;
   const uint64_t end = std::min(run.first.value + run.count, map_.granule_count());
   const Policy p = options_.policy;
@@ -159,7 +158,7 @@ std::vector<CopyOp> Scheduler::Demand(GranuleRun run, Time now) {
     if (p == Policy::kHeat) {
       // The heat baseline fetches its whole fixed chunk.
       GranuleRun chunk = ChunkAt(m->first.value);
-      ops.push_back(Issue(chunk, CopyPriority::kDemand, now));
+      ops.push_back(Issue(chunk, CopyPriority::kDemand));
       g = chunk.first.value + chunk.count;
       continue;
     }
@@ -169,7 +168,7 @@ std::vector<CopyOp> Scheduler::Demand(GranuleRun run, Time now) {
       GranuleRun chunk = ChunkAt(m->first.value);
       if (chunk.count > m->count) prefetch_.push_front({chunk, 2.0, false});
     }
-    ops.push_back(Issue(*m, CopyPriority::kDemand, now));
+    ops.push_back(Issue(*m, CopyPriority::kDemand));
     g = m->first.value + m->count;
   }
   return ops;
@@ -239,12 +238,12 @@ std::optional<CopyOp> Scheduler::Next(Time now) {
       floor = true;
     }
   }
-  std::optional<CopyOp> op = NextCopy(budget, now);
+  std::optional<CopyOp> op = NextCopy(budget);
   if (op && floor) link_.OnFloorCopy(op->bytes.length, now);
   return op;
 }
 
-std::optional<CopyOp> Scheduler::NextCopy(uint64_t budget, Time now) {
+std::optional<CopyOp> Scheduler::NextCopy(uint64_t budget) {
   const uint64_t predicted_cap = std::max<uint64_t>(
       1, budget == ~0ull ? ~0ull : static_cast<uint64_t>(options_.prefetch_share * static_cast<double>(budget)));
   while (!prefetch_.empty()) {
@@ -267,7 +266,7 @@ std::optional<CopyOp> Scheduler::NextCopy(uint64_t budget, Time now) {
     want.count = end > chunk.first.value + chunk.count ? end - (chunk.first.value + chunk.count) : 0;
     want.first = GranuleIndex(chunk.first.value + chunk.count);
     if (want.count == 0) prefetch_.pop_front();
-    CopyOp op = Issue(chunk, CopyPriority::kPrefetch, now);
+    CopyOp op = Issue(chunk, CopyPriority::kPrefetch);
     op.predicted = predicted;
     if (predicted) predicted_bytes_ += op.bytes.length;
     return op;
@@ -279,7 +278,7 @@ std::optional<CopyOp> Scheduler::NextCopy(uint64_t budget, Time now) {
   if (*g >= cursor_ && order_pos_ >= order_.size() && hot_pos_ >= planner_.hot_order().size()) {
     cursor_ = chunk.first.value + chunk.count;
   }
-  return Issue(chunk, CopyPriority::kBackground, now);
+  return Issue(chunk, CopyPriority::kBackground);
 }
 
 void Scheduler::OnCopyDone(const CopyOp& op, bool ok, Time now) {

@@ -60,7 +60,6 @@ struct CopyOp {
   Range bytes;
   CopyPriority priority = CopyPriority::kBackground;
   bool source_zero = false;  // the source reads as zero here: nothing to read
-  std::chrono::nanoseconds issued{0};  // scheduler time when it was issued
   bool predicted = false;    // a prefetch a predictor asked for (not a demand's rest)
 };
 
@@ -151,7 +150,7 @@ class Scheduler {
   // read-throughs alike, so the controller sees the link as it is. `app`: the
   // application waits for this read (a read-through or a demand copy).
   LinkSend SourceSent(uint64_t bytes, bool app, Time now) { return link_.OnSend(bytes, app, now); }
-  void SourceAnswered(const LinkSend& send, bool app, Time now) { link_.OnAnswer(send, app, now); }
+  void SourceAnswered(const LinkSend& send, Time now) { link_.OnAnswer(send, now); }
   void SourceFailed(const LinkSend& send) { link_.OnFailed(send); }
   const SourceLink& link() const { return link_; }
   uint64_t copy_bytes_in_flight() const { return link_bytes_; }
@@ -176,9 +175,9 @@ class Scheduler {
   // The chunk of missing granules that holds g under the policy (zero runs forward).
   GranuleRun ChunkAt(uint64_t g) const;
   uint64_t ColdGranules() const;
-  CopyOp Issue(GranuleRun run, CopyPriority priority, Time now);
+  CopyOp Issue(GranuleRun run, CopyPriority priority);
   // The next prefetch or background copy, predicted ones held to a share of `budget`.
-  std::optional<CopyOp> NextCopy(uint64_t budget, Time now);
+  std::optional<CopyOp> NextCopy(uint64_t budget);
   std::optional<uint64_t> NextBackgroundGranule();
   void Replan(Time now);
   // Granules from `g` on went missing again: the background orders look at them again.

@@ -32,9 +32,9 @@ IoEvent Read(uint64_t offset, uint64_t length, int64_t ms) {
 // the policy's order.
 void MeasureFastLink(Scheduler& s) {
   LinkSend small = s.SourceSent(4096, /*app=*/false, milliseconds(-1000));
-  s.SourceAnswered(small, false, milliseconds(-1000) + std::chrono::microseconds(100));
+  s.SourceAnswered(small, milliseconds(-1000) + std::chrono::microseconds(100));
   LinkSend big = s.SourceSent(64 << 20, /*app=*/false, milliseconds(-999));
-  s.SourceAnswered(big, false, milliseconds(-899));
+  s.SourceAnswered(big, milliseconds(-899));
 }
 
 // Runs a scheduler to completion one copy at a time, returning the chunks in order.
@@ -190,9 +190,9 @@ TEST(SchedulerTest, AdaptiveHoldsCopiesToTheLinkBudgetWhileTheApplicationIsActiv
   Scheduler s(map, o, seconds(0));
   // Measure the link (2 ms, 50 MB/s): a 4 KiB read, then a 4 MiB one, each alone.
   LinkSend small = s.SourceSent(4096, /*app=*/false, milliseconds(0));
-  s.SourceAnswered(small, false, std::chrono::microseconds(2082));
+  s.SourceAnswered(small, std::chrono::microseconds(2082));
   LinkSend big = s.SourceSent(4 << 20, /*app=*/false, milliseconds(5));
-  s.SourceAnswered(big, false, std::chrono::microseconds(5000 + 2000 + 83886));
+  s.SourceAnswered(big, std::chrono::microseconds(5000 + 2000 + 83886));
   const double rate = s.link().delivery_rate();
   EXPECT_GT(rate, 40e6);
   EXPECT_NEAR(std::chrono::duration<double>(s.link().base_latency()).count(), 0.002, 0.0002);
@@ -248,13 +248,13 @@ TEST(SchedulerTest, TheFloorRateMovesTheCopyWhenTheBudgetAllowsNothing) {
   Scheduler s(map, o, seconds(0));
   // The base latency: a small read answered in 2 ms.
   LinkSend first = s.SourceSent(4096, /*app=*/true, milliseconds(0));
-  s.SourceAnswered(first, /*app=*/true, milliseconds(2));
+  s.SourceAnswered(first, milliseconds(2));
   // A copy of 16 MiB stays on the link: the reads below queue behind it.
   (void)s.SourceSent(16 << 20, /*app=*/false, milliseconds(5));
   // Application reads that waited 48 ms behind copies: the budget halves to nothing.
   for (int i = 1; i <= 20; ++i) {
     LinkSend send = s.SourceSent(4096, /*app=*/true, milliseconds(10 * i));
-    s.SourceAnswered(send, /*app=*/true, milliseconds(10 * i + 50));
+    s.SourceAnswered(send, milliseconds(10 * i + 50));
   }
   EXPECT_EQ(s.link().Budget(milliseconds(250)), 0u);
   uint64_t bytes = 0;
@@ -269,7 +269,7 @@ TEST(SchedulerTest, TheFloorRateMovesTheCopyWhenTheBudgetAllowsNothing) {
       in_flight.push_back(*op);
       EXPECT_EQ(in_flight.size(), 1u);  // one copy at a time
     }
-    s.SourceAnswered(send, /*app=*/true, milliseconds(ms + 9));
+    s.SourceAnswered(send, milliseconds(ms + 9));
   }
   // One second at the floor rate: about 1 MiB.
   EXPECT_GE(bytes, 1u << 20);

@@ -73,9 +73,10 @@ class Run {
     return link_free_;
   }
 
-  // An event on the virtual clock: a source read answered (the link model hears of it),
-  // or a copy landed on the destination.
-  enum class Stage : uint8_t { kAnswered, kLanded };
+  // An event on the virtual clock: a copy's source read answered (the link model hears
+  // of it), a copy landed on the destination, or a read-through answered (`id` then
+  // keys reads_through_).
+  enum class Stage : uint8_t { kAnswered, kLanded, kReadAnswered };
   struct Pending {
     Time at;
     uint64_t seq;  // ties in issue order: deterministic
@@ -90,9 +91,9 @@ class Run {
   Time ReadThrough(uint64_t bytes, Time now) {
     const LinkSend send = sched_.SourceSent(bytes, /*app=*/true, now);
     const Time done = Transfer(bytes, now);
-    const uint64_t id = next_read_id_--;  // read-throughs count down from the top: no clash with copy ids
+    const uint64_t id = next_read_id_++;
     reads_through_.emplace(id, send);
-    Schedule(done, id, Stage::kAnswered);
+    Schedule(done, id, Stage::kReadAnswered);
     return done;
   }
 
@@ -128,18 +129,19 @@ class Run {
 
   // A pending event is due at `now`.
   void Handle(const Pending& p, Time now) {
-    if (auto rt = reads_through_.find(p.id); rt != reads_through_.end()) {
-      sched_.SourceAnswered(rt->second, /*app=*/true, now);
-      reads_through_.erase(rt);
-      return;
+    switch (p.stage) {
+      case Stage::kReadAnswered:
+        sched_.SourceAnswered(reads_through_.at(p.id), now);
+        reads_through_.erase(p.id);
+        return;
+      case Stage::kLanded:
+        Complete(p.id, now);
+        return;
+      case Stage::kAnswered:
+        sched_.SourceAnswered(ops_.at(p.id).send, now);
+        Schedule(now + sc_.s.dest_latency, p.id, Stage::kLanded);
+        return;
     }
-    if (p.stage == Stage::kLanded) {
-      Complete(p.id, now);
-      return;
-    }
-    InFlight& f = ops_.at(p.id);
-    sched_.SourceAnswered(f.send, f.op.priority == CopyPriority::kDemand, now);
-    Schedule(now + sc_.s.dest_latency, p.id, Stage::kLanded);
   }
 
   // Issues what the scheduler has, while --rate allows.
@@ -201,8 +203,8 @@ class Run {
     LinkSend send;
   };
   absl::flat_hash_map<uint64_t, InFlight> ops_;  // in flight by id
-  absl::flat_hash_map<uint64_t, LinkSend> reads_through_;  // by id, counting down from the top
-  uint64_t next_read_id_ = ~0ull;
+  absl::flat_hash_map<uint64_t, LinkSend> reads_through_;  // in flight, by their own id
+  uint64_t next_read_id_ = 0;
   uint64_t next_seq_ = 0;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> pending_;
   double last_share_ = 0;
@@ -250,12 +252,8 @@ void Run::Read(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
       // bytes in missing granules come from the source, in one read (the executor
       // reads each such run; one read here keeps the model simple).
       // Granules the read covers whole are demanded instead, as the engine does.
-      if (sched_.DemandsWholeGranules()) {
-        const uint64_t wfirst = (e.offset + gsize - 1) / gsize;
-        const uint64_t wend = e.offset + e.length >= map_.volume_size() ? last + 1 : (e.offset + e.length) / gsize;
-        if (wend > wfirst) {
-          for (const CopyOp& op : sched_.Demand({GranuleIndex(wfirst), wend - wfirst}, now)) Start(op, now);
-        }
+      if (const GranuleRun whole = map_.WholeGranules(e.offset, e.length); whole.count && sched_.DemandsWholeGranules()) {
+        for (const CopyOp& op : sched_.Demand(whole, now)) Start(op, now);
       }
       uint64_t bytes = 0;
       for (uint64_t g = first; g <= last; ++g) {
