@@ -40,9 +40,14 @@ struct MigrateOptions {
   uint64_t granule_size = 64 << 10;  // Default: 64 KiB (dm-clone's default region).
   uint64_t min_chunk = 64 << 10;     // Default: one granule.
   uint64_t max_chunk = 2 << 20;      // Default: 2 MiB (qemu-img convert's buffer; larger measured slower here).
-  // Copy workers: the most copy requests in flight. How many are in flight is the
-  // source link controller's choice (sched/link.h). Default: 32.
-  int threads = 32;
+  // Copy workers: they send the copies' source reads and land the answers on the
+  // destination. An NBD source's reads are asynchronous (Volume::ReadAsync), so a few
+  // workers keep any number in flight; a file source is read by the workers themselves,
+  // so for it this is also the most copies in flight. Default: 8.
+  int threads = 8;
+  // Copy requests in flight at most. How many are in flight below it is the source link
+  // controller's choice (sched/link.h). Default: 64, as nbdcopy's --requests.
+  int max_in_flight = 64;
   // The queueing delay an application's source read may see behind copies while it is
   // active (live). Default (zero): a quarter of the measured base latency.
   std::chrono::nanoseconds latency_target{0};

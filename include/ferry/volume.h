@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -53,6 +54,14 @@ class Volume {
   virtual VolumeCapabilities capabilities() const = 0;
 
   virtual Status Read(uint64_t offset, std::span<std::byte> buf) = 0;
+  // Reads without holding the caller's thread while the data travels: returns once the
+  // request is sent, and `done` gets its result exactly once, later, from a thread of
+  // the volume (NBD: the connection's poller, as nbdcopy's async copying does). So one
+  // caller keeps any number of reads in flight. `buf` must stay valid until `done` runs;
+  // `done` must return quickly and must not call into this volume. Default (files,
+  // memory, wrappers): Read(), then `done` before returning.
+  using ReadDone = std::function<void(Status)>;
+  virtual void ReadAsync(uint64_t offset, std::span<std::byte> buf, ReadDone done);
   virtual Status Write(uint64_t offset, std::span<const std::byte> buf) = 0;
   // Makes every write that completed before the call durable.
   virtual Status Flush() = 0;

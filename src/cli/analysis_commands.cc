@@ -152,7 +152,7 @@ struct SimArgs {
   std::string granule = "64K", min_chunk, max_chunk = "2M", source_latency = "2ms", source_bw, dest_latency = "100us";
   std::string warmup = "25%", volume_size, source, rate, latency_target, min_rate;
   double time_scale = 1.0;
-  int threads = SimScenario{}.max_in_flight;
+  int requests = SimScenario{}.max_in_flight;
   std::string report;
   bool json = false;
 };
@@ -330,7 +330,7 @@ int RunSimulate(SimArgs& a) {
   p.Size(a.min_chunk, "--min-chunk", &s.min_chunk);
   if (!p.status.ok()) return Fail(kExitUsage, p.status.message());
   s.time_scale = a.time_scale;
-  s.max_in_flight = a.threads;
+  s.max_in_flight = a.requests;
   std::vector<Policy> policies;
   if (a.policy == "all") {
     policies = {Policy::kDmClone, Policy::kQemuStream, Policy::kHeat, Policy::kAdaptive, Policy::kClairvoyant};
@@ -475,7 +475,8 @@ void AddSimulateCommand(CLI::App& app, std::function<int()>* run) {
                 "the volume to be migrated (a path or an NBD URI): its size is the volume's and its holes are copied "
                 "without a source read, as ferry migrate and ferry serve do")
       ->option_text("SRC");
-  c->add_option("--threads", a->threads, "copies in flight at most (default: 32, as ferry serve and migrate)")->option_text("N");
+  c->add_option("--requests", a->requests, "copies in flight at most (default: 64, as ferry serve and migrate)")
+      ->option_text("N");
   c->add_option("--latency-target", a->latency_target,
                 "adaptive: the queueing delay an application read on the source may see behind copies "
                 "(default: a quarter of the base latency, as ferry serve)")

@@ -99,6 +99,7 @@ struct MigrateArgs {
   std::string src, dst, journal;
   std::string granule = "64K", min_chunk, max_chunk, rate;
   int threads = MigrateOptions{}.threads;
+  int requests = MigrateOptions{}.max_in_flight;
   bool verify = false, release_source = false, json = false;
   std::string progress = "auto";
   std::string policy = "adaptive";
@@ -119,6 +120,7 @@ int RunMigrate(MigrateArgs& a) {
   o.min_chunk = min_chunk ? min_chunk : o.granule_size;
   o.max_chunk = max_chunk ? max_chunk : std::max(o.max_chunk, o.min_chunk);
   o.threads = a.threads;
+  o.max_in_flight = a.requests;
   if (Status s = ValidateMigrateOptions(o); !s.ok()) return Fail(kExitUsage, s);
   auto policy = ParsePolicy(a.policy);
   if (!policy.ok() || *policy == Policy::kClairvoyant) {
@@ -420,7 +422,15 @@ int Main(int argc, char** argv) {
   migrate->add_option("--min-chunk", ma.min_chunk, "smallest copy request (default: the granule)")
       ->option_text("SIZE");
   migrate->add_option("--max-chunk", ma.max_chunk, "largest copy request (default: 2M)")->option_text("SIZE");
-  migrate->add_option("--threads", ma.threads, "copy requests in flight (default: 8)")->option_text("N")->capture_default_str();
+  migrate->add_option("--threads", ma.threads,
+                      "copy workers: they send reads to SRC (NBD: asynchronously; a file: each reads its own) "
+                      "and write the answers to DST")
+      ->option_text("N")
+      ->capture_default_str();
+  migrate->add_option("--requests", ma.requests,
+                      "copy requests in flight at most; how many are is the link controller's choice")
+      ->option_text("N")
+      ->capture_default_str();
   migrate->add_option("--rate", ma.rate, "limit reads from SRC to BYTES per second (e.g. 100M); default unlimited")
       ->option_text("BYTES");
   migrate->add_flag("--verify", ma.verify, "compare SRC and DST after the copy (exit 3 on a difference)");

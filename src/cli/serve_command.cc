@@ -39,6 +39,7 @@ struct ServeArgs {
   std::string src, dst, journal, socket, listen, run, report;
   std::string policy = "adaptive", predictor = "none", model, rate, granule = "64K", latency_target, min_rate;
   int threads = MigrateOptions{}.threads;
+  int requests = MigrateOptions{}.max_in_flight;
   bool exit_when_done = false, verbose = false, print_command = false;
 };
 
@@ -241,6 +242,7 @@ int RunServe(ServeArgs& a) {
   args.push_back("predictor=" + a.predictor);
   args.push_back("granule=" + a.granule);
   args.push_back("threads=" + std::to_string(a.threads));
+  args.push_back("requests=" + std::to_string(a.requests));
   if (!a.model.empty()) args.push_back("model=" + Absolute(a.model));
   if (!a.rate.empty()) args.push_back("rate=" + a.rate);
   if (!a.latency_target.empty()) args.push_back("latency-target=" + a.latency_target);
@@ -315,7 +317,10 @@ void AddServeCommand(CLI::App& app, std::function<int()>* run) {
                                    "reads that wait are never held back)");
   c->add_option("--granule", a->granule, "tracking unit, a power of two from 4K (default: 64K)");
   c->add_option("--threads", a->threads,
-                "copy workers: the most copies in flight; how many are is the link controller's choice (default: 32)");
+                "copy workers: they send reads to SRC (NBD: asynchronously; a file: each reads its own) and write "
+                "the answers to DST (default: 8)");
+  c->add_option("--requests", a->requests,
+                "copy requests in flight at most; how many are is the link controller's choice (default: 64)");
   c->add_option("--latency-target", a->latency_target,
                 "the queueing delay a read that goes to SRC may see behind copies while the application waits on "
                 "SRC (default: a quarter of SRC's measured base latency)")

@@ -1,7 +1,9 @@
-// The copier: worker threads that take the next copy from the scheduler (within the
-// source link controller's budget), read it from the source (the link model hears of
-// every read), write it to the destination skipping zero blocks, retry what may
-// succeed on a retry, and report it done. See migration.h.
+// The copier: workers take the next copy from the scheduler (within the source link
+// controller's budget) and send its source read asynchronously (Volume::ReadAsync; the
+// link model hears of every read), so the copies in flight are as many as the
+// controller wants, not one per thread. When a read is answered, a worker lands it: it
+// writes the data to the destination skipping zero blocks, retries what may succeed on
+// a retry, and reports the copy done. See migration.h.
 #include <algorithm>
 #include <thread>
 
@@ -12,7 +14,6 @@ namespace ferry {
 
 std::optional<Migration::Work> Migration::Next() {
   if (stop_) return std::nullopt;
-  // One worker per copy in flight, so the scheduler's in-flight limit never binds here.
   auto op = sched_.Next(Now());
   if (op && o_.on_copy) o_.on_copy(op->bytes);
   return op;
@@ -40,22 +41,19 @@ Status Migration::SourceRead(Volume& src, uint64_t offset, std::span<std::byte> 
   return s;
 }
 
-Status Migration::Copy(Volume& src, const Work& w, std::vector<std::byte>& buf, Tally* tally) {
+// Zero detection per granule: writes runs of data, zeroes (or skips) runs of zeroes.
+Status Migration::Store(const Work& w, std::span<const std::byte> data, Tally* tally) {
   const uint64_t off = w.bytes.offset, len = w.bytes.length;
-  if (w.source_zero) return ZeroOrSkip(off, len, tally);
-  buf.resize(len);
-  FERRY_RETURN_IF_ERROR(SourceRead(src, off, buf, w.priority == CopyPriority::kDemand));
-  // Zero detection per granule: write runs of data, zero (or skip) runs of zeroes.
   const uint64_t g = map_.granule_size();
   uint64_t i = 0;
   while (i < len) {
-    bool zero = IsAllZero(buf.data() + i, std::min(g, len - i));
+    bool zero = IsAllZero(data.data() + i, std::min(g, len - i));
     uint64_t j = i + std::min(g, len - i);
-    while (j < len && IsAllZero(buf.data() + j, std::min(g, len - j)) == zero) j += std::min(g, len - j);
+    while (j < len && IsAllZero(data.data() + j, std::min(g, len - j)) == zero) j += std::min(g, len - j);
     if (zero) {
       FERRY_RETURN_IF_ERROR(ZeroOrSkip(off + i, j - i, tally));
     } else {
-      FERRY_RETURN_IF_ERROR(dst_.Write(off + i, std::span<const std::byte>(buf.data() + i, j - i)));
+      FERRY_RETURN_IF_ERROR(dst_.Write(off + i, data.subspan(i, j - i)));
       tally->copied += j - i;
     }
     i = j;
@@ -63,23 +61,88 @@ Status Migration::Copy(Volume& src, const Work& w, std::vector<std::byte>& buf, 
   return OkStatus();
 }
 
-Status Migration::CopyWithRetry(Volume& src, const Work& w, std::vector<std::byte>& buf) {
-  auto backoff = o_.retry_backoff;
-  for (int attempt = 0;; ++attempt) {
+Status Migration::Copy(Volume& src, const Work& w, std::vector<std::byte>& buf, Tally* tally) {
+  if (w.source_zero) return ZeroOrSkip(w.bytes.offset, w.bytes.length, tally);
+  buf.resize(w.bytes.length);
+  FERRY_RETURN_IF_ERROR(SourceRead(src, w.bytes.offset, buf, w.priority == CopyPriority::kDemand));
+  return Store(w, buf, tally);
+}
+
+bool Migration::Publish(const Tally& tally, const Status& s) {
+  if (!s.ok()) return false;
+  bytes_copied_ += tally.copied;
+  bytes_skipped_ += tally.skipped;
+  return true;
+}
+
+Status Migration::CopyWithRetry(Volume& src, const Work& w, std::vector<std::byte>& buf, int attempt) {
+  auto backoff = o_.retry_backoff * (1 << std::min(attempt, 5));
+  for (;; ++attempt) {
     Tally tally;
     Status s = Copy(src, w, buf, &tally);
-    if (s.ok()) {
-      bytes_copied_ += tally.copied;
-      bytes_skipped_ += tally.skipped;
-      return s;
-    }
+    if (Publish(tally, s)) return s;
     if (!s.retryable() || attempt >= o_.max_retries) {
       if (s.retryable()) s = s.WithContext("giving up after " + std::to_string(attempt + 1) + " attempts");
       return s;
     }
     ++retries_;
-    std::this_thread::sleep_for(backoff);
+    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(backoff, std::chrono::seconds(2)));
     backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(2));
+  }
+}
+
+void Migration::StartRead(std::unique_lock<std::mutex>& lock, Work w, std::shared_ptr<Volume> src) {
+  auto read = std::make_unique<SourceReadUnderWay>();
+  read->work = std::move(w);
+  read->src = std::move(src);
+  if (!spare_buffers_.empty()) {
+    read->buf = std::move(spare_buffers_.back());
+    spare_buffers_.pop_back();
+  }
+  read->buf.resize(read->work.bytes.length);
+  read->send = sched_.SourceSent(read->work.bytes.length, /*app=*/false, Now());
+  ++reads_under_way_;
+  SourceReadUnderWay* r = read.release();  // owned by the read until it is answered
+  lock.unlock();
+  r->src->ReadAsync(r->work.bytes.offset, r->buf, [this, r](Status s) {
+    // On the source's I/O thread (or this one): hear the answer, queue the landing.
+    std::lock_guard<std::mutex> l(mu_);
+    if (s.ok()) {
+      sched_.SourceAnswered(r->send, Now());
+    } else {
+      sched_.SourceFailed(r->send);
+    }
+    r->status = std::move(s);
+    answered_.emplace_back(r);
+    work_cv_.notify_one();
+  });
+  lock.lock();
+}
+
+Status Migration::Land(SourceReadUnderWay& r) {
+  Tally tally;
+  Status s = r.status.ok() ? Store(r.work, r.buf, &tally) : r.status;
+  if (Publish(tally, s) || !s.retryable() || o_.max_retries == 0) return s;
+  // The first attempt failed in a way a retry may mend: go on from this thread.
+  ++retries_;
+  std::this_thread::sleep_for(o_.retry_backoff);
+  return CopyWithRetry(*r.src, r.work, r.buf, /*attempt=*/1);
+}
+
+void Migration::Finish(std::unique_lock<std::mutex>& lock, const Work& w, const Status& s) {
+  sched_.OnCopyDone(w, s.ok(), Now());
+  granule_cv_.notify_all();
+  if (s.ok()) {
+    ++copy_ops_;
+    if (recorder_) recorder_->Copied(w.bytes.offset, w.bytes.length, w.priority);
+  } else if (live_) {
+    // The application keeps running: note it, and try these granules again later.
+    ++live_stats_.copy_errors;
+    live_stats_.last_error = s.message();
+    work_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; });
+  } else {
+    if (error_.ok()) error_ = s;
+    stop_ = true;
   }
 }
 
@@ -87,13 +150,25 @@ void Migration::Worker() {
   std::vector<std::byte> buf;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
+    if (!answered_.empty()) {
+      // A source read came back: land it on the destination.
+      std::unique_ptr<SourceReadUnderWay> r = std::move(answered_.front());
+      answered_.pop_front();
+      lock.unlock();
+      Status s = Land(*r);
+      lock.lock();
+      Finish(lock, r->work, s);
+      if (spare_buffers_.size() < kSpareBuffers) spare_buffers_.push_back(std::move(r->buf));
+      if (--reads_under_way_ == 0) work_cv_.notify_all();  // workers waiting to end
+      continue;
+    }
     if (const uint64_t rate = limiter_.rate(); rate != 0 && !paused_ && !stop_) {
       // --rate: no new copy until the bytes booked so far are paid for. The wait comes
       // before the scheduler hands out granules, so none waits in flight for the rate (a
-      // request for it would wait too). A rate change or a stop ends it.
+      // request for it would wait too). A rate change, a stop or an answer ends it.
       const auto until = limiter_.PaidUntil();
       if (until > RateLimiter::Clock::now()) {
-        work_cv_.wait_until(lock, until, [&] { return stop_ || limiter_.rate() != rate; });
+        work_cv_.wait_until(lock, until, [&] { return stop_ || limiter_.rate() != rate || !answered_.empty(); });
         continue;
       }
     }
@@ -102,30 +177,30 @@ void Migration::Worker() {
       limiter_.Reserve(w->bytes.length, RateLimiter::Clock::now());
     }
     if (!w) {
-      // Bulk: nothing left to issue. Live: wait for work (a copy that failed, a
-      // prediction, a resume) until every granule is present or the migration stops.
+      // Reads under way: wait for their answers (nobody leaves one unlanded). Bulk:
+      // nothing left to issue. Live: wait for work (a copy that failed, a prediction, a
+      // resume) until every granule is present or the migration stops.
+      if (reads_under_way_ > 0) {
+        work_cv_.wait(lock);
+        continue;
+      }
       if (!live_ || stop_ || map_.complete()) break;
       work_cv_.wait_for(lock, std::chrono::milliseconds(200));
       continue;
     }
-    const std::shared_ptr<Volume> src = Source();  // present while work is left
-    lock.unlock();
-    Status s = CopyWithRetry(*src, *w, buf);
-    lock.lock();
-    sched_.OnCopyDone(*w, s.ok(), Now());
-    granule_cv_.notify_all();
-    if (s.ok()) {
-      ++copy_ops_;
-      if (recorder_) recorder_->Copied(w->bytes.offset, w->bytes.length, w->priority);
-    } else if (live_) {
-      // The application keeps running: note it, and try these granules again later.
-      ++live_stats_.copy_errors;
-      live_stats_.last_error = s.message();
-      work_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; });
-    } else {
-      if (error_.ok()) error_ = s;
-      stop_ = true;
+    std::shared_ptr<Volume> src = Source();  // present while work is left
+    if (!w->source_zero) {
+      // The read goes out and this worker goes on: the link controller, not the number
+      // of workers, decides how many copies are in flight.
+      StartRead(lock, std::move(*w), std::move(src));
+      continue;
     }
+    lock.unlock();
+    Tally tally;
+    Status s = ZeroOrSkip(w->bytes.offset, w->bytes.length, &tally);
+    Publish(tally, s);
+    lock.lock();
+    Finish(lock, *w, s);
   }
   --running_;
   cv_.notify_all();

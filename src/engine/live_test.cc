@@ -10,6 +10,7 @@
 
 #include "common/test_temp_dir.h"
 #include "ferry/live.h"
+#include "volume/async_read_volume.h"
 #include "volume/fault_volume.h"
 #include "volume/test_read_volume.h"
 
@@ -40,14 +41,19 @@ struct Fixture {
     EXPECT_TRUE(src_base->Write(0, expected).ok());
   }
 
+  // `async_source`: the copies' reads are answered later, out of order, from another
+  // thread (AsyncReadVolume), as an NBD source answers them.
   Result<std::unique_ptr<LiveMigration>> Start(MigrateOptions o, std::unique_ptr<Journal> journal = nullptr,
-                                               std::chrono::microseconds read_delay = std::chrono::microseconds(300)) {
+                                               std::chrono::microseconds read_delay = std::chrono::microseconds(300),
+                                               bool async_source = false) {
     auto s = std::make_unique<FaultVolume>(src_base.get());
     auto d = std::make_unique<FaultVolume>(dst_base.get());
     s->SetReadDelay(read_delay);
     src = s.get();
     dst = d.get();
-    return LiveMigration::Start(std::move(s), std::move(d), std::move(journal), nullptr, o);
+    std::unique_ptr<Volume> source = std::move(s);
+    if (async_source) source = std::make_unique<AsyncReadVolume>(std::move(source), std::chrono::microseconds(100));
+    return LiveMigration::Start(std::move(source), std::move(d), std::move(journal), nullptr, o);
   }
   void Apply(uint64_t off, std::span<const std::byte> data) {
     std::memcpy(expected.data() + off, data.data(), data.size());
@@ -246,18 +252,18 @@ TEST(LiveTest, TrimAndZeroOfMissingGranulesNeedNoCopy) {
   EXPECT_EQ(ReadAll(*f.dst_base), f.expected);
 }
 
-TEST(LiveTest, ReadThroughsRacingWritesNeverServeStaleOrTornData) {
-  // Invariants 2 to 4 with misses answered from the source (exactly their bytes): one
-  // thread writes missing granules (whole ones, which are reserved while the slow
-  // destination takes them, and partial ones, which bring the granule in first) while
-  // another reads the granule being written. Each 512-byte sector a read returns is the
-  // old data or the new, never the destination's bytes of a granule not yet present;
-  // a read after the write was acknowledged sees it; at the end the destination holds
-  // every write and the source data elsewhere.
+// Invariants 2 to 4 with misses answered from the source (exactly their bytes): one
+// thread writes missing granules (whole ones, which are reserved while the slow
+// destination takes them, and partial ones, which bring the granule in first) while
+// another reads the granule being written. Each 512-byte sector a read returns is the
+// old data or the new, never the destination's bytes of a granule not yet present;
+// a read after the write was acknowledged sees it; at the end the destination holds
+// every write and the source data elsewhere.
+void RaceReadThroughsAgainstWrites(bool async_source) {
   Fixture f;
   MigrateOptions o = Opts(2);
   o.rate_limit = 64 << 10;  // the granules written stay missing until written
-  auto m = f.Start(o);
+  auto m = f.Start(o, nullptr, std::chrono::microseconds(300), async_source);
   ASSERT_TRUE(m.ok()) << m.status().message();
   // A miss is answered with exactly its bytes, from the source.
   std::vector<std::byte> miss(4096);
@@ -312,6 +318,10 @@ TEST(LiveTest, ReadThroughsRacingWritesNeverServeStaleOrTornData) {
   ASSERT_TRUE((*m)->Stop().ok());
   EXPECT_EQ(ReadAll(*f.dst_base), f.expected);
 }
+
+TEST(LiveTest, ReadThroughsRacingWritesNeverServeStaleOrTornData) { RaceReadThroughsAgainstWrites(false); }
+
+TEST(LiveTest, ReadThroughsRacingWritesWithCopiesAnsweredOutOfOrder) { RaceReadThroughsAgainstWrites(true); }
 
 // A source whose reads of one range block until released, and which says when it is
 // destroyed: a read-through can be held inside it while the migration completes.

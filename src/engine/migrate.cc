@@ -20,6 +20,7 @@ Status ValidateMigrateOptions(const MigrateOptions& o) {
   if (o.max_chunk < o.min_chunk) return InvalidArgument("--max-chunk must be at least --min-chunk");
   if (o.max_chunk > (1ull << 30)) return InvalidArgument("--max-chunk must be at most 1G");
   if (o.threads < 1 || o.threads > 256) return InvalidArgument("--threads must be between 1 and 256");
+  if (o.max_in_flight < 1 || o.max_in_flight > 4096) return InvalidArgument("--requests must be between 1 and 4096");
   return OkStatus();
 }
 

@@ -9,6 +9,7 @@
 
 #include "common/test_temp_dir.h"
 #include "ferry/engine.h"
+#include "volume/async_read_volume.h"
 #include "volume/fault_volume.h"
 #include "volume/test_read_volume.h"
 
@@ -119,6 +120,51 @@ TEST_F(MigrateTest, TransientReadErrorsAreRetried) {
   // Retried chunks are counted once, and nobody else's bytes are lost.
   EXPECT_EQ(stats->bytes_copied + stats->bytes_skipped, kSize);
   EXPECT_EQ(ReadAll(*dst), ReadAll(*mem));
+}
+
+TEST_F(MigrateTest, OneWorkerKeepsManyCopiesInFlightOnAnAsyncSource) {
+  // The copier sends source reads asynchronously: with one worker, the reads in flight
+  // are the link controller's choice (up to --requests), answered out of order.
+  auto mem = MakeSource();
+  AsyncReadVolume src(mem.get(), std::chrono::microseconds(200));
+  auto dst = NewMemoryVolume("dst", kSize);
+  MigrateOptions o = Fast();
+  o.threads = 1;
+  o.min_chunk = o.max_chunk = kG;
+  o.max_in_flight = 16;
+  auto stats = Migrate(src, *dst, nullptr, o);
+  ASSERT_TRUE(stats.ok()) << stats.status().message();
+  EXPECT_GE(src.max_outstanding(), 8u);
+  EXPECT_LE(src.max_outstanding(), 16u);
+  EXPECT_EQ(stats->bytes_copied + stats->bytes_skipped, kSize);
+  EXPECT_EQ(ReadAll(*dst), ReadAll(*mem));
+}
+
+TEST_F(MigrateTest, AsyncReadErrorsAreRetriedAndPersistentOnesStopTheCopy) {
+  auto mem = MakeSource();
+  FaultVolume faulty(mem.get());
+  faulty.FailRange(false, 3 * kG, 1, IoError("injected EIO"), 2);
+  faulty.FailRange(false, 90 * kG, 1, IoError("injected EIO"), 1);
+  MigrateOptions o = Fast();
+  o.threads = 2;
+  o.min_chunk = o.max_chunk = kG;
+  {
+    AsyncReadVolume src(&faulty, std::chrono::microseconds(50));
+    auto dst = NewMemoryVolume("dst", kSize);
+    auto stats = Migrate(src, *dst, nullptr, o);
+    ASSERT_TRUE(stats.ok()) << stats.status().message();
+    EXPECT_EQ(stats->retries, 3u);
+    EXPECT_EQ(stats->bytes_copied + stats->bytes_skipped, kSize);
+    EXPECT_EQ(ReadAll(*dst), ReadAll(*mem));
+  }
+  faulty.FailRange(false, 100 * kG, 1, IoError("injected EIO"));
+  o.max_retries = 2;
+  AsyncReadVolume src(&faulty, std::chrono::microseconds(50));
+  auto dst = NewMemoryVolume("dst", kSize);
+  auto stats = Migrate(src, *dst, nullptr, o);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.status().message().find("giving up after 3 attempts"), std::string::npos)
+      << stats.status().message();
 }
 
 TEST_F(MigrateTest, PersistentErrorStopsThenRerunResumesWithoutRecopying) {

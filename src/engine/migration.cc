@@ -26,7 +26,7 @@ SchedulerOptions SchedulerOptionsFor(const MigrateOptions& o, std::chrono::nanos
   s.policy = o.policy;
   s.min_chunk = o.min_chunk;
   s.max_chunk = o.max_chunk;
-  s.max_in_flight = o.threads;
+  s.max_in_flight = o.max_in_flight;
   s.link.latency_target = o.latency_target;
   s.link.min_rate = o.min_rate;
   s.adapt_chunk_size = o.adapt_chunk_size;

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -88,9 +89,30 @@ class Migration {
   struct Tally {
     uint64_t copied = 0, skipped = 0;
   };
-  // `src`: the source as Source() gave it, held for the copy's whole time.
-  Status CopyWithRetry(Volume& src, const Work& w, std::vector<std::byte>& buf);
+  // `src`: the source as Source() gave it, held for the copy's whole time. Synchronous
+  // (the request path's demand copies, and retries); `attempt`: attempts already made.
+  Status CopyWithRetry(Volume& src, const Work& w, std::vector<std::byte>& buf, int attempt = 0);
   Status Copy(Volume& src, const Work& w, std::vector<std::byte>& buf, Tally* tally);
+  // Writes a copy's source data to the destination (zero runs zeroed or skipped).
+  Status Store(const Work& w, std::span<const std::byte> data, Tally* tally);
+  // Counts a successful attempt's bytes; returns s.ok().
+  bool Publish(const Tally& tally, const Status& s);
+  // A copy whose source read was sent asynchronously: answered, then landed by a worker.
+  struct SourceReadUnderWay {
+    Work work;
+    std::shared_ptr<Volume> src;  // held until landed
+    std::vector<std::byte> buf;
+    LinkSend send;
+    Status status;  // the read's answer
+  };
+  // Sends w's source read (Volume::ReadAsync) and returns with `lock` held again; the
+  // answer goes to answered_. Unlocks around the send.
+  void StartRead(std::unique_lock<std::mutex>& lock, Work w, std::shared_ptr<Volume> src)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Lands an answered read: stores it, retrying synchronously what a retry may mend.
+  Status Land(SourceReadUnderWay& r);
+  // A copy is over: tells the scheduler, counts, records a failure.
+  void Finish(std::unique_lock<std::mutex>& lock, const Work& w, const Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A source read the link model hears of (sched/link.h); `app`: the application waits
   // for it. Takes mu_ around the read, not during it.
   Status SourceRead(Volume& src, uint64_t offset, std::span<std::byte> buf, bool app);
@@ -143,6 +165,12 @@ class Migration {
   bool paused_ ABSL_GUARDED_BY(mu_) = false;
   Status error_ ABSL_GUARDED_BY(mu_);  // first failure
   int running_ ABSL_GUARDED_BY(mu_) = 0;  // workers
+  // Copies whose source read is sent and not yet landed; answered_ holds those answered.
+  int reads_under_way_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<std::unique_ptr<SourceReadUnderWay>> answered_ ABSL_GUARDED_BY(mu_);
+  // Buffers of landed copies, for the next reads (no allocation per copy).
+  static constexpr size_t kSpareBuffers = 16;
+  std::vector<std::vector<std::byte>> spare_buffers_ ABSL_GUARDED_BY(mu_);
   PredictionTracker tracker_ ABSL_GUARDED_BY(mu_);
   std::vector<Prediction> predictions_ ABSL_GUARDED_BY(mu_);
   LiveStats live_stats_ ABSL_GUARDED_BY(mu_);  // the counters

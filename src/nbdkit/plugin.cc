@@ -45,6 +45,7 @@ struct Config {
   uint64_t granule = 64 << 10, rate = 0, min_chunk = 0, max_chunk = 0, min_rate = 0;
   std::chrono::nanoseconds latency_target{0};
   int threads = MigrateOptions{}.threads;
+  int requests = MigrateOptions{}.max_in_flight;
   bool exit_when_done = false;
   MigrateOptions options;
 };
@@ -116,6 +117,8 @@ int ConfigKey(const char* key, const char* value) {
     c.latency_target = *d;
   } else if (k == "threads") {
     if (nbdkit_parse_int("threads", value, &c.threads) == -1) return -1;
+  } else if (k == "requests") {
+    if (nbdkit_parse_int("requests", value, &c.requests) == -1) return -1;
   } else if (k == "exit-when-done") {
     const int b = nbdkit_parse_bool(value);
     if (b == -1) return -1;
@@ -150,6 +153,7 @@ int CheckConfig() {
   o.min_chunk = c.min_chunk ? c.min_chunk : c.granule;
   o.max_chunk = c.max_chunk ? c.max_chunk : std::max(o.max_chunk, o.min_chunk);
   o.threads = c.threads;
+  o.max_in_flight = c.requests;
   o.rate_limit = c.rate;
   o.min_rate = c.min_rate;
   o.latency_target = c.latency_target;
@@ -348,7 +352,10 @@ nbdkit_plugin MakePlugin() {
       "model=FILE          a model saved by 'ferry train' (predictor lstm or ensemble)\n"
       "rate=SIZE           background read rate from the source per second (default: unlimited)\n"
       "granule=SIZE        tracking unit (default 64K); min-chunk=SIZE, max-chunk=SIZE\n"
-      "threads=N           background copies in flight (default 8)\n"
+      "threads=N           copy workers (default 8)\n"
+      "requests=N          copy requests in flight at most (default 64)\n"
+      "latency-target=DUR  queueing a read to the source may see behind copies (default: base latency / 4)\n"
+      "min-rate=SIZE       copy bytes/s that go on while the application waits (default: delivery rate / 10)\n"
       "exit-when-done=BOOL shut nbdkit down once every granule is on the destination\n"
       "report=FILE.html    write an HTML report of the run when nbdkit stops";
   p.magic_config_key = nullptr;

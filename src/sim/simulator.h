@@ -51,7 +51,7 @@ struct SimScenario {
   double warmup = 0.25;              // share of the trace span observed before the migration.
   double time_scale = 1.0;           // trace times are multiplied by this.
   uint64_t volume_size = 0;          // 0: the highest offset, rounded up to the granule.
-  int max_in_flight = 32;            // copies in flight at most (the engine's --threads).
+  int max_in_flight = 64;            // copies in flight at most (the engine's --requests).
   // The link controller (sched/link.h; ferry serve's --latency-target and --min-rate):
   // zero takes its defaults.
   std::chrono::nanoseconds latency_target{0};

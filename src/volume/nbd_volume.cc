@@ -112,9 +112,17 @@ class Connection {
   template <typename Submit>
   int Run(Submit submit) {
     Pending p;
-    if (submit(h_, p.Callback()) == -1) return -1;
-    Wake();
+    if (Start(submit, p.Callback()) == -1) return -1;
     return p.Wait();
+  }
+
+  // Submits a command with `submit(handle, cb)` and returns at once: 0, or -1 when
+  // libnbd refused it (then `cb` is never called).
+  template <typename Submit>
+  int Start(Submit submit, nbd_completion_callback cb) {
+    if (submit(h_, cb) == -1) return -1;
+    Wake();  // the poller re-reads the direction it waits for
+    return 0;
   }
 
  private:
@@ -170,6 +178,60 @@ class NbdVolume final : public Volume {
         return nbd_aio_pread(h, buf.data() + (off - offset), len, off, cb, 0);
       });
     });
+  }
+
+  void ReadAsync(uint64_t offset, std::span<std::byte> buf, ReadDone done) override {
+    // One read of up to kMaxIoRequest-sized pieces; `done` runs when the last completes.
+    struct AsyncRead {
+      struct Piece {
+        AsyncRead* read;
+        uint64_t offset, length;
+        std::atomic<bool> finished{false};  // by its completion or by a refused submission
+      };
+      NbdVolume* volume;
+      ReadDone done;
+      std::vector<std::unique_ptr<Piece>> pieces;
+      std::atomic<size_t> left;
+      std::mutex mu;
+      Status error;  // the first failure
+
+      void Finish(Piece& p, Status s) {
+        if (p.finished.exchange(true)) return;
+        if (!s.ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (error.ok()) error = std::move(s);
+        }
+        if (left.fetch_sub(1) == 1) {
+          done(std::move(error));
+          delete this;
+        }
+      }
+      static int OnComplete(void* user_data, int* err) {
+        auto* p = static_cast<Piece*>(user_data);
+        p->read->Finish(*p, *err == 0 ? OkStatus() : p->read->volume->Failed("pread", p->offset, p->length, *err));
+        return 1;  // retire the command
+      }
+    };
+    if (buf.empty()) return done(OkStatus());
+    auto* read = new AsyncRead{.volume = this, .done = std::move(done)};
+    for (uint64_t at = 0; at < buf.size(); at += kMaxIoRequest) {
+      const uint64_t n = std::min<uint64_t>(kMaxIoRequest, buf.size() - at);
+      read->pieces.push_back(std::make_unique<AsyncRead::Piece>(read, offset + at, n));
+    }
+    read->left = read->pieces.size();
+    // Pieces are only touched through `read` until the last finishes; copy the list
+    // first, since that finish deletes `read`.
+    std::vector<AsyncRead::Piece*> pieces;
+    for (auto& p : read->pieces) pieces.push_back(p.get());
+    for (AsyncRead::Piece* p : pieces) {
+      std::byte* data = buf.data() + (p->offset - offset);
+      const uint64_t len = p->length, off = p->offset;
+      nbd_completion_callback cb = {.callback = AsyncRead::OnComplete, .user_data = p, .free = nullptr};
+      if (Pick().Start([&](nbd_handle* h, nbd_completion_callback c) { return nbd_aio_pread(h, data, len, off, c, 0); },
+                       cb) == -1) {
+        p->read->Finish(*p, Failed("pread", off, len, -1));
+      }
+    }
   }
 
   Status Write(uint64_t offset, std::span<const std::byte> buf) override {

@@ -13,6 +13,10 @@ namespace {
 constexpr uint64_t kZeroBufferSize = 1 << 20;  // bytes written per call by the Zero fallback
 }
 
+void Volume::ReadAsync(uint64_t offset, std::span<std::byte> buf, ReadDone done) {
+  done(Read(offset, buf));
+}
+
 Status Volume::Zero(uint64_t offset, uint64_t length) {
   static const std::vector<std::byte> zeroes(kZeroBufferSize);
   while (length > 0) {

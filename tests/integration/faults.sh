@@ -18,7 +18,7 @@ pass "transient EIO: $retries retries, copy identical"
 rm -f "$T/dst.img"
 broken=$(nbdkit_start broken --filter=error --filter=delay -r file "$T/src.img" \
   delay-read=50ms error-pread=EIO error-pread-rate=100% error-pread-file="$T/trigger")
-cmd=("$FERRY" migrate "$broken" "$T/dst.img" --journal "$T/j" --threads 2 --max-chunk 256K --progress none --json)
+cmd=("$FERRY" migrate "$broken" "$T/dst.img" --journal "$T/j" --requests 2 --max-chunk 256K --progress none --json)
 "${cmd[@]}" >"$T/out1" 2>"$T/err1" &
 pid=$!
 for _ in $(seq 1 100); do

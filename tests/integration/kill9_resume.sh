@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib/common.bash"
 
 make_image "$T/src.img" 64M 11 60
 slow=$(nbdkit_start slow --filter=delay -r file "$T/src.img" delay-read=100ms)  # slow enough that the kill lands mid-copy even under the sanitizers
-cmd=("$FERRY" migrate "$slow" "$T/dst.img" --journal "$T/j" --threads 2 --max-chunk 256K --progress none --json)
+cmd=("$FERRY" migrate "$slow" "$T/dst.img" --journal "$T/j" --requests 2 --max-chunk 256K --progress none --json)
 
 "${cmd[@]}" >"$T/first.out" 2>&1 &
 pid=$!
