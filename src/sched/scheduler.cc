@@ -88,6 +88,8 @@ void Scheduler::OnReadThrough(GranuleRun run) {
     g = m->first.value + m->count;
   }
   for (auto it = wants.rbegin(); it != wants.rend(); ++it) prefetch_.push_front(*it);
+  // The newest misses are the most urgent: what falls off the back is the oldest.
+  while (prefetch_.size() > kMaxPrefetch) prefetch_.pop_back();
 }
 
 bool Scheduler::SourceZero(uint64_t g) const {

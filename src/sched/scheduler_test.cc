@@ -141,6 +141,21 @@ TEST(SchedulerTest, PrefetchesGoMostLikelyFirst) {
   EXPECT_EQ(s.prefetch_queued(), Scheduler::kMaxPrefetch);
 }
 
+TEST(SchedulerTest, ReadThroughsKeepThePrefetchQueueBoundedNewestFirst) {
+  // Misses faster than the copy: the queue keeps the kMaxPrefetch newest wants, and the
+  // newest miss's granule is copied first.
+  ChunkMap map(4096 * kRegion * kG, kG);
+  Scheduler s(map, Opts(Policy::kAdaptive), seconds(0));
+  ASSERT_TRUE(s.ReadsThrough());
+  for (uint64_t i = 0; i < 2 * Scheduler::kMaxPrefetch; ++i) s.OnReadThrough({GranuleIndex(i * kRegion + 5), 1});
+  EXPECT_EQ(s.prefetch_queued(), Scheduler::kMaxPrefetch);
+  auto op = s.Next(seconds(0));
+  ASSERT_TRUE(op.has_value());
+  const uint64_t newest = (2 * Scheduler::kMaxPrefetch - 1) * kRegion + 5;
+  EXPECT_LE(op->run.first.value, newest);
+  EXPECT_GT(op->run.first.value + op->run.count, newest);
+}
+
 TEST(SchedulerTest, PredictionsTakeAtMostTheirShareOfTheBudget) {
   // However much is predicted, half the link's budget (1 MiB here) stays for background
   // work, so the migration keeps moving.
