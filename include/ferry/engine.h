@@ -55,6 +55,10 @@ struct MigrateOptions {
   // of the measured delivery rate.
   uint64_t min_rate = 0;
   uint64_t rate_limit = 0;           // bytes/s read from the source; 0: unlimited.
+  // An NBD source that loses its server is connected again; meanwhile its requests
+  // wait this long from the loss, then fail (OpenOptions::reconnect_timeout; used where
+  // the source is opened, OpenMigration). Default: 30 s.
+  std::chrono::milliseconds source_timeout{30000};
   std::chrono::milliseconds commit_interval{1000};  // journal commit period (invariant 5).
   int max_retries = 5;               // per failing request, for retryable errors.
   std::chrono::milliseconds retry_backoff{100};  // first backoff; doubles, capped at 2 s.

@@ -167,11 +167,14 @@ Result<Policy> LivePolicy(const std::string& policy, const std::string& predicto
 // names no file yet, checks that one can be created; the destination writable (a
 // missing regular file is created at the source's size) and at least as large as the
 // source; then creates the journal. `journal` may be empty (no journal).
+// `source_timeout`: an NBD source reconnects after losing its server, and its requests
+// wait this long for it (OpenOptions::reconnect_timeout; zero: no reconnection).
 struct OpenedMigration {
   std::unique_ptr<Volume> source, destination;
   std::unique_ptr<Journal> journal;
 };
 Result<OpenedMigration> OpenMigration(const std::string& source, const std::string& destination,
-                                      const std::string& journal, uint64_t granule_size);
+                                      const std::string& journal, uint64_t granule_size,
+                                      std::chrono::milliseconds source_timeout);
 
 }  // namespace ferry

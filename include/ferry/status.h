@@ -9,6 +9,9 @@
 //   kNotFound, kPermissionDenied, kFailedPrecondition, kNoSpace, kNotSupported,
 //   kCorrupt            stop and tell the operator; retrying will not help.
 //   kCancelled          the run was asked to stop (signal); state is consistent.
+//   kUnavailable        the source cannot be reached and did not come back within its
+//                       timeout: stop with the state consistent; a rerun, once it is
+//                       back, resumes (a live migration keeps trying by itself).
 // Messages say what was being done, with which file and values: the CLI prints them
 // verbatim as the one-line error.
 #pragma once
@@ -33,6 +36,7 @@ enum class StatusCode {
   kNotSupported,
   kCorrupt,
   kCancelled,
+  kUnavailable,
   kInternal,
 };
 
@@ -76,6 +80,7 @@ inline Status NotSupported(std::string m) {
 }
 inline Status Corrupt(std::string m) { return Status(StatusCode::kCorrupt, std::move(m)); }
 inline Status Cancelled(std::string m) { return Status(StatusCode::kCancelled, std::move(m)); }
+inline Status Unavailable(std::string m) { return Status(StatusCode::kUnavailable, std::move(m)); }
 inline Status Internal(std::string m) { return Status(StatusCode::kInternal, std::move(m)); }
 
 // Turns an errno value into a Status whose message is "`context`: strerror(err)".

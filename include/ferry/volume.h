@@ -16,6 +16,7 @@
 // - A Volume opened read-only refuses Write/Zero/Trim with kPermissionDenied.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -84,6 +85,16 @@ struct OpenOptions {
   // Number of NBD connections to open when the server allows multi-conn. Default 4,
   // as nbdcopy.
   int nbd_connections = 4;
+  // A read-only NBD volume (a source) survives losing its server: a lost connection is
+  // made again with backoff (as QEMU's NBD client does with reconnect-delay), and a
+  // request waits for it up to this long from the loss; after that requests fail at
+  // once with kUnavailable until a reconnection succeeds (each failing request may
+  // start one attempt, at most one a second). A connection that owes replies and hears
+  // nothing from its server for a third of this long is taken for lost (a server that
+  // hangs with its connection open). Connecting at open is bounded by it too. 0: none of
+  // this (writable volumes never reconnect: writes a restarted server lost unflushed
+  // would be lost silently).
+  std::chrono::milliseconds reconnect_timeout{0};
 };
 
 // True when `spec` is an NBD URI (nbd://, nbds://, nbd+unix://, nbds+unix://, ...).

@@ -97,7 +97,7 @@ Result<std::unique_ptr<Volume>> OpenSource(const std::string& spec) {
 
 struct MigrateArgs {
   std::string src, dst, journal;
-  std::string granule = "64K", min_chunk, max_chunk, rate;
+  std::string granule = "64K", min_chunk, max_chunk, rate, source_timeout;
   int threads = MigrateOptions{}.threads;
   int requests = MigrateOptions{}.max_in_flight;
   bool verify = false, release_source = false, json = false;
@@ -121,6 +121,11 @@ int RunMigrate(MigrateArgs& a) {
   o.max_chunk = max_chunk ? max_chunk : std::max(o.max_chunk, o.min_chunk);
   o.threads = a.threads;
   o.max_in_flight = a.requests;
+  if (!a.source_timeout.empty()) {
+    auto d = ParseDuration(a.source_timeout, "--source-timeout");
+    if (!d.ok()) return Fail(kExitUsage, d.status());
+    o.source_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+  }
   if (Status s = ValidateMigrateOptions(o); !s.ok()) return Fail(kExitUsage, s);
   auto policy = ParsePolicy(a.policy);
   if (!policy.ok() || *policy == Policy::kClairvoyant) {
@@ -159,7 +164,7 @@ int RunMigrate(MigrateArgs& a) {
     o.history = &history.events;
   }
 
-  auto opened = OpenMigration(a.src, a.dst, a.journal, o.granule_size);
+  auto opened = OpenMigration(a.src, a.dst, a.journal, o.granule_size, o.source_timeout);
   if (!opened.ok()) return FailOpen(opened.status());
   auto src = std::move(opened->source);
   auto dst = std::move(opened->destination);
@@ -431,6 +436,11 @@ int Main(int argc, char** argv) {
                       "copy requests in flight at most; how many are is the link controller's choice")
       ->option_text("N")
       ->capture_default_str();
+  migrate->add_option("--source-timeout", ma.source_timeout,
+                      "when an NBD SRC is lost (server restarted, network down, or silent with requests owed for a "
+                      "third of this), it is connected again with backoff; the copy waits this long, then stops with "
+                      "the journal intact (default: 30s)")
+      ->option_text("DURATION");
   migrate->add_option("--rate", ma.rate, "limit reads from SRC to BYTES per second (e.g. 100M); default unlimited")
       ->option_text("BYTES");
   migrate->add_flag("--verify", ma.verify, "compare SRC and DST after the copy (exit 3 on a difference)");

@@ -37,7 +37,8 @@ constexpr const char* kPlugin = "nbdkit-ferry-plugin.so";
 
 struct ServeArgs {
   std::string src, dst, journal, socket, listen, run, report;
-  std::string policy = "adaptive", predictor = "none", model, rate, granule = "64K", latency_target, min_rate;
+  std::string policy = "adaptive", predictor = "none", model, rate, granule = "64K", latency_target, min_rate,
+              source_timeout;
   int threads = MigrateOptions{}.threads;
   int requests = MigrateOptions{}.max_in_flight;
   bool exit_when_done = false, verbose = false, print_command = false;
@@ -215,6 +216,9 @@ int RunServe(ServeArgs& a) {
   if (!a.min_rate.empty()) {
     if (auto r = ParseSize(a.min_rate, "--min-rate"); !r.ok()) return Fail(kExitUsage, r.status().message());
   }
+  if (!a.source_timeout.empty()) {
+    if (auto d = ParseDuration(a.source_timeout, "--source-timeout"); !d.ok()) return Fail(kExitUsage, d.status().message());
+  }
   const std::string plugin = FindPlugin();
   if (plugin.empty()) {
     return Fail(kExitFailure, std::string("cannot find ") + kPlugin +
@@ -247,6 +251,7 @@ int RunServe(ServeArgs& a) {
   if (!a.rate.empty()) args.push_back("rate=" + a.rate);
   if (!a.latency_target.empty()) args.push_back("latency-target=" + a.latency_target);
   if (!a.min_rate.empty()) args.push_back("min-rate=" + a.min_rate);
+  if (!a.source_timeout.empty()) args.push_back("source-timeout=" + a.source_timeout);
   if (!a.report.empty()) args.push_back("report=" + Absolute(a.report));
   if (a.exit_when_done) args.push_back("exit-when-done=true");
   if (a.print_command) {
@@ -321,6 +326,11 @@ void AddServeCommand(CLI::App& app, std::function<int()>* run) {
                 "the answers to DST (default: 8)");
   c->add_option("--requests", a->requests,
                 "copy requests in flight at most; how many are is the link controller's choice (default: 64)");
+  c->add_option("--source-timeout", a->source_timeout,
+                "when an NBD SRC is lost (server restarted, network down, or silent with requests owed for a "
+                "third of this), it is connected again with backoff; reads of data not yet on DST wait this long, "
+                "then get EIO; the copy resumes when SRC is back (default: 30s)")
+      ->option_text("DURATION");
   c->add_option("--latency-target", a->latency_target,
                 "the queueing delay a read that goes to SRC may see behind copies while the application waits on "
                 "SRC (default: a quarter of SRC's measured base latency)")

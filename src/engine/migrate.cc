@@ -121,12 +121,15 @@ Result<Policy> LivePolicy(const std::string& policy, const std::string& predicto
 }
 
 Result<OpenedMigration> OpenMigration(const std::string& source, const std::string& destination,
-                                      const std::string& journal, uint64_t granule_size) {
+                                      const std::string& journal, uint64_t granule_size,
+                                      std::chrono::milliseconds source_timeout) {
   if (SameVolume(source, destination) || VolumeIdentity(source) == VolumeIdentity(destination)) {
     return InvalidArgument("SRC and DST are the same volume (" + source + "): give a different destination");
   }
   OpenedMigration m;
-  auto src = OpenVolume(source, OpenOptions{});
+  OpenOptions src_options;
+  src_options.reconnect_timeout = source_timeout;
+  auto src = OpenVolume(source, src_options);
   if (!src.ok()) return src.status().WithContext("source");
   m.source = std::move(src).value();
   const uint64_t size = m.source->size();

@@ -44,6 +44,7 @@ struct Config {
   std::string source, dest, journal, model, predictor = "none", policy = "adaptive", report;
   uint64_t granule = 64 << 10, rate = 0, min_chunk = 0, max_chunk = 0, min_rate = 0;
   std::chrono::nanoseconds latency_target{0};
+  std::chrono::milliseconds source_timeout = MigrateOptions{}.source_timeout;
   int threads = MigrateOptions{}.threads;
   int requests = MigrateOptions{}.max_in_flight;
   bool exit_when_done = false;
@@ -115,6 +116,13 @@ int ConfigKey(const char* key, const char* value) {
       return -1;
     }
     c.latency_target = *d;
+  } else if (k == "source-timeout") {
+    auto d = ParseDuration(value, "source-timeout");
+    if (!d.ok()) {
+      nbdkit_error("%s", d.status().message().c_str());
+      return -1;
+    }
+    c.source_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
   } else if (k == "threads") {
     if (nbdkit_parse_int("threads", value, &c.threads) == -1) return -1;
   } else if (k == "requests") {
@@ -157,6 +165,7 @@ int CheckConfig() {
   o.rate_limit = c.rate;
   o.min_rate = c.min_rate;
   o.latency_target = c.latency_target;
+  o.source_timeout = c.source_timeout;
   if (Status s = ValidateMigrateOptions(o); !s.ok()) {
     nbdkit_error("%s", s.message().c_str());
     return -1;
@@ -200,7 +209,7 @@ int OpenAll(bool start) {
     nbdkit_error("%s", predictor.status().message().c_str());
     return -1;
   }
-  auto opened = OpenMigration(c.source, c.dest, c.journal, c.granule);
+  auto opened = OpenMigration(c.source, c.dest, c.journal, c.granule, c.options.source_timeout);
   if (!opened.ok()) {
     nbdkit_error("%s", opened.status().message().c_str());
     return -1;
@@ -355,6 +364,7 @@ nbdkit_plugin MakePlugin() {
       "threads=N           copy workers (default 8)\n"
       "requests=N          copy requests in flight at most (default 64)\n"
       "latency-target=DUR  queueing a read to the source may see behind copies (default: base latency / 4)\n"
+      "source-timeout=DUR  an NBD source that is lost is reconnected; reads wait this long (default 30s)\n"
       "min-rate=SIZE       copy bytes/s that go on while the application waits (default: delivery rate / 10)\n"
       "exit-when-done=BOOL shut nbdkit down once every granule is on the destination\n"
       "report=FILE.html    write an HTML report of the run when nbdkit stops";

@@ -11,13 +11,16 @@
 #include <libnbd.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -43,6 +46,13 @@ Status NbdStatus(const std::string& what) {
   return Status(err ? s.code() : StatusCode::kIoError, NbdError(what));
 }
 
+// A command's errno that says the connection failed, not the request: libnbd retires
+// the commands of a connection it is losing with these, possibly before the handle
+// itself says it is dead.
+bool ConnectionErrno(int err) {
+  return err == ENOTCONN || err == ESHUTDOWN || err == ECONNRESET || err == EPIPE || err == ECONNABORTED;
+}
+
 // One in-flight command; the caller waits on it.
 struct Pending {
   std::mutex mu;
@@ -66,17 +76,23 @@ struct Pending {
   nbd_completion_callback Callback() { return {.callback = OnComplete, .user_data = this, .free = nullptr}; }
 };
 
+using Clock = std::chrono::steady_clock;
+
 class Connection {
  public:
-  static Result<std::unique_ptr<Connection>> Open(const std::string& uri) {
+  // Connects within `deadline` (the handshake included: a server that accepts and then
+  // says nothing is a failure, kUnavailable). `stall`: a connection that owes replies
+  // and hears nothing for this long is shut down (zero: never).
+  static Result<std::unique_ptr<Connection>> Open(const std::string& uri, Clock::time_point deadline,
+                                                  std::chrono::milliseconds stall) {
     nbd_handle* h = nbd_create();
     if (!h) return Internal(NbdError("nbd_create"));
-    auto conn = std::unique_ptr<Connection>(new Connection(h));
+    auto conn = std::unique_ptr<Connection>(new Connection(h, stall));
     nbd_set_handle_name(h, "ferry");
     if (nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) == -1) {
       return Internal(NbdError("nbd_add_meta_context"));
     }
-    if (nbd_connect_uri(h, uri.c_str()) == -1) {
+    auto refused = [&uri] {
       int err = nbd_get_errno();
       if (err == EINVAL || err == ENOTSUP || err == EPROTONOSUPPORT) {
         return InvalidArgument(NbdError("invalid NBD URI '" + uri + "'") +
@@ -84,13 +100,37 @@ class Connection {
       }
       return Status(StatusCode::kNotFound, NbdError("cannot connect to NBD server " + uri) +
                                                " (is the server running and the export name right?)");
+    };
+    // The asynchronous connect, driven here until ready, so that it can time out.
+    if (nbd_aio_connect_uri(h, uri.c_str()) == -1) return refused();
+    while (nbd_aio_is_connecting(h)) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) {
+        return Unavailable("cannot connect to NBD server " + uri + ": no handshake within the time allowed");
+      }
+      const unsigned dir = nbd_aio_get_direction(h);
+      struct pollfd fd = {nbd_aio_get_fd(h), 0, 0};
+      if (dir & LIBNBD_AIO_DIRECTION_READ) fd.events |= POLLIN;
+      if (dir & LIBNBD_AIO_DIRECTION_WRITE) fd.events |= POLLOUT;
+      if (fd.fd < 0) return refused();
+      const int n = ::poll(&fd, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+      if (n < 0 && errno != EINTR) return Internal("nbd connection: poll failed");
+      int rc = 0;
+      if (fd.revents & (POLLIN | POLLHUP | POLLERR)) rc = nbd_aio_notify_read(h);
+      else if (fd.revents & POLLOUT) rc = nbd_aio_notify_write(h);
+      if (rc == -1) return refused();
     }
+    if (!nbd_aio_is_ready(h)) return refused();
     conn->fd_ = nbd_aio_get_fd(h);
     conn->wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (conn->fd_ < 0 || conn->wake_fd_ < 0) return Internal("nbd connection: cannot set up polling");
     conn->poller_ = std::thread([c = conn.get()] { c->Poll(); });
     return conn;
   }
+
+  // The connection is gone for good (the server closed it, it failed, or it was shut
+  // down as hung): its commands were retired with an error, new ones are refused.
+  bool lost() const { return nbd_aio_is_dead(h_) || nbd_aio_is_closed(h_); }
 
   ~Connection() {
     if (poller_.joinable()) {
@@ -126,7 +166,7 @@ class Connection {
   }
 
  private:
-  explicit Connection(nbd_handle* h) : h_(h) {}
+  Connection(nbd_handle* h, std::chrono::milliseconds stall) : h_(h), stall_(stall) {}
 
   void Wake() {
     uint64_t one = 1;
@@ -134,14 +174,28 @@ class Connection {
   }
 
   void Poll() {
+    // A stall: commands owed replies and not a byte came for stall_ (a server that
+    // hangs with its connection open). The socket is shut down, so libnbd retires every
+    // command with an error and the connection is lost(), to be made again.
+    int64_t owed_before = 0;
+    auto heard = Clock::now();
     while (!stop_.load()) {
       unsigned dir = nbd_aio_get_direction(h_);
       struct pollfd fds[2] = {{fd_, 0, 0}, {wake_fd_, POLLIN, 0}};
       if (dir & LIBNBD_AIO_DIRECTION_READ) fds[0].events |= POLLIN;
       if (dir & LIBNBD_AIO_DIRECTION_WRITE) fds[0].events |= POLLOUT;
-      if (::poll(fds, 2, -1) < 0) {
+      const int64_t owed = stall_.count() > 0 ? nbd_aio_in_flight(h_) : 0;
+      if (owed > 0 && owed_before == 0) heard = Clock::now();  // the wait starts now
+      owed_before = owed;
+      if (::poll(fds, 2, owed > 0 ? 100 : -1) < 0) {
         if (errno == EINTR) continue;
         break;
+      }
+      if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+        heard = Clock::now();
+      } else if (owed > 0 && Clock::now() - heard > stall_) {
+        ::shutdown(fd_, SHUT_RDWR);  // the next poll sees the end; libnbd retires all
+        heard = Clock::now();
       }
       if (fds[1].revents & POLLIN) {
         uint64_t v;
@@ -156,6 +210,7 @@ class Connection {
   }
 
   nbd_handle* const h_;
+  const std::chrono::milliseconds stall_;
   int fd_ = -1;
   int wake_fd_ = -1;
   std::atomic<bool> stop_{false};
@@ -164,9 +219,10 @@ class Connection {
 
 class NbdVolume final : public Volume {
  public:
-  NbdVolume(std::string uri, std::vector<std::unique_ptr<Connection>> conns, uint64_t size,
-            VolumeCapabilities caps)
-      : uri_(std::move(uri)), conns_(std::move(conns)), size_(size), caps_(caps) {}
+  // `reconnect`: OpenOptions::reconnect_timeout (zero: a lost connection stays lost).
+  NbdVolume(std::string uri, std::vector<std::shared_ptr<Connection>> conns, uint64_t size, VolumeCapabilities caps,
+            std::chrono::milliseconds reconnect)
+      : uri_(std::move(uri)), size_(size), caps_(caps), reconnect_(reconnect), conns_(std::move(conns)) {}
 
   const std::string& name() const override { return uri_; }
   uint64_t size() const override { return size_; }
@@ -227,8 +283,10 @@ class NbdVolume final : public Volume {
       std::byte* data = buf.data() + (p->offset - offset);
       const uint64_t len = p->length, off = p->offset;
       nbd_completion_callback cb = {.callback = AsyncRead::OnComplete, .user_data = p, .free = nullptr};
-      if (Pick().Start([&](nbd_handle* h, nbd_completion_callback c) { return nbd_aio_pread(h, data, len, off, c, 0); },
-                       cb) == -1) {
+      // A connection found lost fails the piece (retryable); the caller's retry goes
+      // through Read(), which waits for the connection to be made again.
+      if (Pick()->Start([&](nbd_handle* h, nbd_completion_callback c) { return nbd_aio_pread(h, data, len, off, c, 0); },
+                        cb) == -1) {
         p->read->Finish(*p, Failed("pread", off, len, -1));
       }
     }
@@ -246,7 +304,7 @@ class NbdVolume final : public Volume {
   Status Flush() override {
     if (!caps_.can_flush) return OkStatus();  // the server says writes need no flush
     // Without multi-conn a flush covers only its own connection's writes, so flush all.
-    for (auto& c : conns_) {
+    for (auto& c : Connections()) {
       int err = c->Run([](nbd_handle* h, nbd_completion_callback cb) { return nbd_aio_flush(h, cb, 0); });
       if (err != 0) return Failed("flush", 0, size_, err);
     }
@@ -287,11 +345,13 @@ class NbdVolume final : public Volume {
         }
       } collect;
       uint64_t len = std::min(end - pos, kMaxZeroRequest);
-      int err = Pick().Run([&](nbd_handle* h, nbd_completion_callback cb) {
-        nbd_extent_callback ecb = {.callback = Collect::OnExtent, .user_data = &collect, .free = nullptr};
-        return nbd_aio_block_status(h, len, pos, ecb, cb, 0);
-      });
-      if (err != 0) return Failed("block_status", pos, len, err);
+      FERRY_RETURN_IF_ERROR(Attempt("block_status", pos, len, [&](Connection& c, uint64_t off, uint64_t n) {
+        collect.extents.clear();  // a retry after a reconnection starts over
+        return c.Run([&](nbd_handle* h, nbd_completion_callback cb) {
+          nbd_extent_callback ecb = {.callback = Collect::OnExtent, .user_data = &collect, .free = nullptr};
+          return nbd_aio_block_status(h, n, off, ecb, cb, 0);
+        });
+      }));
       if (collect.extents.empty()) return IoError("block_status: " + uri_ + ": server returned no extents");
       for (Extent e : collect.extents) {
         if (e.offset >= end) break;
@@ -309,20 +369,101 @@ class NbdVolume final : public Volume {
   }
 
  private:
-  Connection& Pick() { return *conns_[next_.fetch_add(1, std::memory_order_relaxed) % conns_.size()]; }
+  // The next connection round-robin, passing over lost ones while any is up.
+  std::shared_ptr<Connection> Pick() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < conns_.size(); ++i) {
+      const auto& c = conns_[next_++ % conns_.size()];
+      if (!c->lost()) return c;
+    }
+    return conns_[next_++ % conns_.size()];
+  }
+  std::vector<std::shared_ptr<Connection>> Connections() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return conns_;
+  }
+
+  // Runs `op(connection, off, len)`; when it fails because the connection was lost and
+  // reconnect_ allows, waits for the connection to be made again and runs it again.
+  template <typename Op>
+  Status Attempt(const char* call, uint64_t off, uint64_t len, Op op) {
+    for (;;) {
+      std::shared_ptr<Connection> c = Pick();
+      const int err = op(*c, off, len);
+      if (err == 0) return OkStatus();
+      Status s = Failed(call, off, len, err);
+      if (reconnect_.count() == 0 || !(c->lost() || ConnectionErrno(err))) return s;
+      FERRY_RETURN_IF_ERROR(Revive(c, s));
+    }
+  }
+
+  // Makes the lost connection `lost` again, with backoff, one attempt at a time for the
+  // volume; waits while another caller tries. Returns OK once it is replaced; within
+  // reconnect_ of the loss it keeps waiting, past it each call fails at once
+  // (kUnavailable) unless the backoff allows one more attempt.
+  Status Revive(const std::shared_ptr<Connection>& lost, const Status& why) {
+    constexpr std::chrono::milliseconds kFirstBackoff{100}, kMaxBackoff{1000};
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!down_since_) down_since_ = Clock::now();
+    const auto deadline = *down_since_ + reconnect_;
+    for (;;) {
+      auto slot = std::find(conns_.begin(), conns_.end(), lost);
+      if (slot == conns_.end()) return OkStatus();  // made again meanwhile
+      const auto now = Clock::now();
+      const bool waiting = now < deadline;
+      if (reviving_ || now < next_attempt_) {
+        if (!waiting) return Down(why);
+        revived_cv_.wait_until(lock, reviving_ ? deadline : std::min(next_attempt_, deadline));
+        continue;
+      }
+      reviving_ = true;
+      lock.unlock();
+      // One attempt is bounded on its own: a server on its way down may accept and
+      // never answer, and the window must leave room for the next attempt.
+      const auto attempt = std::clamp<std::chrono::milliseconds>(reconnect_ / 6, kMaxBackoff, std::chrono::seconds(10));
+      auto fresh = Connection::Open(uri_, waiting ? std::min(deadline, now + attempt) : now + attempt, reconnect_ / 3);
+      Status checked = fresh.ok() ? SameExport(**fresh) : fresh.status();
+      lock.lock();
+      reviving_ = false;
+      revived_cv_.notify_all();
+      slot = std::find(conns_.begin(), conns_.end(), lost);
+      if (checked.ok()) {
+        // The lost connection is kept (not destroyed) while the volume lives: a caller
+        // may still hold it, and its poller has already ended.
+        retired_.push_back(*slot);
+        *slot = std::shared_ptr<Connection>(std::move(*fresh));
+        down_since_.reset();
+        backoff_ = kFirstBackoff;
+        return OkStatus();
+      }
+      if (checked.code() == StatusCode::kFailedPrecondition) return checked;  // another volume answers
+      last_attempt_ = checked.message();
+      next_attempt_ = Clock::now() + backoff_;
+      backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+    }
+  }
+
+  // The server that answered a reconnection serves a volume of the same size.
+  Status SameExport(Connection& c) const {
+    const int64_t size = nbd_get_size(c.handle());
+    if (size < 0) return NbdStatus("cannot get the size of " + uri_);
+    if (static_cast<uint64_t>(size) == size_) return OkStatus();
+    return FailedPrecondition("NBD server " + uri_ + " came back serving " + std::to_string(size) +
+                              " bytes, not the " + std::to_string(size_) + " it served before: not the same volume");
+  }
+
+  Status Down(const Status& why) const {
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(reconnect_).count();
+    return Unavailable("source " + uri_ + " unreachable for more than " + std::to_string(secs) + " s (" +
+                       why.message() + (last_attempt_.empty() ? "" : "; reconnecting: " + last_attempt_) + ")");
+  }
 
   // Runs `op(connection, off, len)` over [offset, offset+length) in pieces of at most
   // `max`, one after another (pieces this large already fill the pipe).
   template <typename Op>
   Status Split(const char* call, uint64_t offset, uint64_t length, uint64_t max, Op op) {
-    if (length <= max) {
-      int err = op(Pick(), offset, length);
-      return err == 0 ? OkStatus() : Failed(call, offset, length, err);
-    }
     for (uint64_t done = 0; done < length; done += max) {
-      uint64_t n = std::min(max, length - done);
-      int err = op(Pick(), offset + done, n);
-      if (err != 0) return Failed(call, offset + done, n, err);
+      FERRY_RETURN_IF_ERROR(Attempt(call, offset + done, std::min(max, length - done), op));
     }
     return OkStatus();
   }
@@ -341,17 +482,29 @@ class NbdVolume final : public Volume {
   }
 
   const std::string uri_;
-  std::vector<std::unique_ptr<Connection>> conns_;
   const uint64_t size_;
   const VolumeCapabilities caps_;
-  std::atomic<uint64_t> next_{0};
+  const std::chrono::milliseconds reconnect_;
+  std::mutex mu_;  // guards what follows
+  std::vector<std::shared_ptr<Connection>> conns_;
+  std::vector<std::shared_ptr<Connection>> retired_;  // lost, replaced
+  uint64_t next_ = 0;
+  std::optional<Clock::time_point> down_since_;  // the current loss began
+  bool reviving_ = false;                         // an attempt is under way
+  Clock::time_point next_attempt_{};
+  std::chrono::milliseconds backoff_{100};
+  std::string last_attempt_;  // why the last attempt failed
+  std::condition_variable revived_cv_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Volume>> OpenNbdVolume(const std::string& uri, const OpenOptions& options) {
-  std::vector<std::unique_ptr<Connection>> conns;
-  FERRY_ASSIGN_OR_RETURN(auto first, Connection::Open(uri));
+  std::vector<std::shared_ptr<Connection>> conns;
+  // Writable volumes never reconnect (OpenOptions::reconnect_timeout).
+  const std::chrono::milliseconds reconnect = options.writable ? std::chrono::milliseconds(0) : options.reconnect_timeout;
+  const auto deadline = reconnect.count() > 0 ? Clock::now() + reconnect : Clock::time_point::max();
+  FERRY_ASSIGN_OR_RETURN(auto first, Connection::Open(uri, deadline, reconnect / 3));
   nbd_handle* h = first->handle();
   int64_t size = nbd_get_size(h);
   if (size < 0) return NbdStatus("cannot get the size of " + uri);
@@ -371,10 +524,10 @@ Result<std::unique_ptr<Volume>> OpenNbdVolume(const std::string& uri, const Open
   bool multi = nbd_can_multi_conn(h) == 1;
   conns.push_back(std::move(first));
   for (int i = 1; multi && i < options.nbd_connections; ++i) {
-    FERRY_ASSIGN_OR_RETURN(auto c, Connection::Open(uri));
+    FERRY_ASSIGN_OR_RETURN(auto c, Connection::Open(uri, deadline, reconnect / 3));
     conns.push_back(std::move(c));
   }
-  return std::unique_ptr<Volume>(new NbdVolume(uri, std::move(conns), static_cast<uint64_t>(size), caps));
+  return std::unique_ptr<Volume>(new NbdVolume(uri, std::move(conns), static_cast<uint64_t>(size), caps, reconnect));
 }
 
 }  // namespace ferry
