@@ -283,11 +283,13 @@ class NbdVolume final : public Volume {
       std::byte* data = buf.data() + (p->offset - offset);
       const uint64_t len = p->length, off = p->offset;
       nbd_completion_callback cb = {.callback = AsyncRead::OnComplete, .user_data = p, .free = nullptr};
-      // A connection found lost fails the piece (retryable); the caller's retry goes
+      // A connection found lost fails the piece as retryable: the caller's retry goes
       // through Read(), which waits for the connection to be made again.
-      if (Pick()->Start([&](nbd_handle* h, nbd_completion_callback c) { return nbd_aio_pread(h, data, len, off, c, 0); },
-                        cb) == -1) {
-        p->read->Finish(*p, Failed("pread", off, len, -1));
+      std::shared_ptr<Connection> conn = Pick();
+      if (conn->Start([&](nbd_handle* h, nbd_completion_callback c) { return nbd_aio_pread(h, data, len, off, c, 0); },
+                      cb) == -1) {
+        Status s = Failed("pread", off, len, -1);
+        p->read->Finish(*p, conn->lost() ? IoError(s.message()) : std::move(s));
       }
     }
   }
