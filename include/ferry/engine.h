@@ -92,6 +92,7 @@ struct MigrateStats {
   uint64_t retries = 0;
   uint64_t final_chunk_size = 0;
   double seconds = 0;
+  VolumeHealth source;  // the source's connection: outages waited out, time without it
 };
 
 // Validates options against the volume (granule a power of two >= 4 KiB, min <= max,

@@ -68,6 +68,7 @@ struct LiveStats {
   uint64_t copy_errors = 0;        // copies that failed after their retries
   uint64_t read_errors = 0;        // application reads the source failed (EIO to the client)
   uint64_t read_through_bytes = 0; // application reads answered from the source
+  VolumeHealth source;             // the source's connection: outages, time without it
   LiveLink link;                   // the source link now (sched/link.h)
   uint64_t predicted_bytes = 0;    // queued on the predictor's word
   double precision = 0, recall = 0;  // the predictor's (predict/predictor.h)

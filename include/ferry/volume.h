@@ -39,6 +39,13 @@ struct VolumeCapabilities {
   bool extents_report_zero = false;
 };
 
+// How a volume's connection fares (an NBD source that reconnects). Default: always up.
+struct VolumeHealth {
+  uint64_t outages = 0;        // times the connection was lost
+  double down_seconds = 0;     // time without it in all, the current loss included
+  double down_now_seconds = 0; // how long the current loss has lasted; 0: connected
+};
+
 struct Extent {
   uint64_t offset = 0;
   uint64_t length = 0;
@@ -74,6 +81,8 @@ class Volume {
   // Allocation of [offset, offset+length): ascending, contiguous extents covering the
   // range exactly. Default: one data extent (zero=false).
   virtual Status Extents(uint64_t offset, uint64_t length, std::vector<Extent>* out);
+  // The connection's outages so far. Default: none.
+  virtual VolumeHealth Health() const { return {}; }
 };
 
 // How to open a volume.
@@ -90,8 +99,9 @@ struct OpenOptions {
   // request waits for it up to this long from the loss; after that requests fail at
   // once with kUnavailable until a reconnection succeeds (each failing request may
   // start one attempt, at most one a second). A connection that owes replies and hears
-  // nothing from its server for a third of this long is taken for lost (a server that
-  // hangs with its connection open). Connecting at open is bounded by it too. 0: none of
+  // nothing from its server for this long is taken for lost (a server that hangs with
+  // its connection open; a server that queues requests for longer is not one to lose
+  // on a guess). Connecting at open is bounded by it too. 0: none of
   // this (writable volumes never reconnect: writes a restarted server lost unflushed
   // would be lost silently).
   std::chrono::milliseconds reconnect_timeout{0};

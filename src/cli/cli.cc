@@ -201,6 +201,8 @@ int RunMigrate(MigrateArgs& a) {
                             {"bytes_resumed", stats->bytes_resumed},
                             {"copy_ops", stats->copy_ops},
                             {"retries", stats->retries},
+                            {"source_outages", stats->source.outages},
+                            {"source_down_seconds", stats->source.down_seconds},
                             {"chunk_size", stats->final_chunk_size},
                             {"seconds", stats->seconds},
                             {"throughput_bps", stats->seconds > 0 ? (stats->volume_size - stats->bytes_resumed) /
@@ -388,6 +390,15 @@ int RunStatus(const std::string& path, bool json) {
       std::cout << fmt::format("errors:       {} copies failed, last: {}\n", live.value("copy_errors", uint64_t{0}),
                                live.value("last_error", std::string()));
     }
+    if (live.contains("source") && live["source"].is_object() && live["source"].value("outages", uint64_t{0})) {
+      const auto& s = live["source"];
+      const double now_down = s.value("down_now_seconds", 0.0);
+      std::cout << fmt::format("source:       {}; lost {} times, {:.1f} s without it in all\n",
+                               now_down > 0 ? fmt::format("LOST {:.1f} s ago, reconnecting (reads of data not on the "
+                                                          "destination wait for it, then fail)", now_down)
+                                            : std::string("connected"),
+                               s.value("outages", uint64_t{0}), s.value("down_seconds", 0.0));
+    }
     if (live.value("read_errors", uint64_t{0})) {
       std::cout << fmt::format("errors:       {} reads failed on the source (EIO to the client), last: {}\n",
                                live.value("read_errors", uint64_t{0}), live.value("last_error", std::string()));
@@ -437,8 +448,8 @@ int Main(int argc, char** argv) {
       ->option_text("N")
       ->capture_default_str();
   migrate->add_option("--source-timeout", ma.source_timeout,
-                      "when an NBD SRC is lost (server restarted, network down, or silent with requests owed for a "
-                      "third of this), it is connected again with backoff; the copy waits this long, then stops with "
+                      "when an NBD SRC is lost (server restarted, network down, or silent this long with requests "
+                      "owed), it is connected again with backoff; the copy waits this long, then stops with "
                       "the journal intact (default: 30s)")
       ->option_text("DURATION");
   migrate->add_option("--rate", ma.rate, "limit reads from SRC to BYTES per second (e.g. 100M); default unlimited")

@@ -327,8 +327,8 @@ void AddServeCommand(CLI::App& app, std::function<int()>* run) {
   c->add_option("--requests", a->requests,
                 "copy requests in flight at most; how many are is the link controller's choice (default: 64)");
   c->add_option("--source-timeout", a->source_timeout,
-                "when an NBD SRC is lost (server restarted, network down, or silent with requests owed for a "
-                "third of this), it is connected again with backoff; reads of data not yet on DST wait this long, "
+                "when an NBD SRC is lost (server restarted, network down, or silent this long with requests "
+                "owed), it is connected again with backoff; reads of data not yet on DST wait this long, "
                 "then get EIO; the copy resumes when SRC is back (default: 30s)")
       ->option_text("DURATION");
   c->add_option("--latency-target", a->latency_target,

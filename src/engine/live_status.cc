@@ -38,6 +38,9 @@ nlohmann::json LiveStatusJson(const LiveStats& st, const std::string& predictor,
           {"copy_errors", st.copy_errors},
           {"read_errors", st.read_errors},
           {"read_through_bytes", st.read_through_bytes},
+          {"source", {{"outages", st.source.outages},
+                      {"down_seconds", st.source.down_seconds},
+                      {"down_now_seconds", st.source.down_now_seconds}}},
           {"link", {{"base_latency_ms", st.link.base_latency_ms},
                     {"delivery_rate", st.link.delivery_rate},
                     {"queue_delay_ms", st.link.queue_delay_ms},
@@ -90,6 +93,9 @@ std::string LiveSummary(const LiveStats& st, const std::string& journal) {
                               FormatSize(st.demand_bytes), st.reads, st.read_stalls, st.writes, st.write_stalls);
   if (st.copy_errors) s += fmt::format("; {} copies failed (last: {})", st.copy_errors, st.last_error);
   if (st.read_errors) s += fmt::format("; {} reads failed on the source (last: {})", st.read_errors, st.last_error);
+  if (st.source.outages) {
+    s += fmt::format("; the source was lost {} times, {:.1f} s in all", st.source.outages, st.source.down_seconds);
+  }
   s += st.complete ? "; the destination is complete" : "; rerun with journal " + journal + " to continue";
   return s;
 }

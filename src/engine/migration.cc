@@ -56,6 +56,7 @@ void Migration::DropSource() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     last = std::move(src_);
+    if (last) dropped_source_health_ = last->Health();  // the outages stay in the figures
   }
   // `last` closes the source here, outside the lock, unless a reader still holds it.
 }
@@ -178,6 +179,10 @@ Result<MigrateStats> Migration::Run() {
   stats.copy_ops = copy_ops_;
   stats.retries = retries_;
   stats.final_chunk_size = sched_.chunk_size();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (src_) stats.source = src_->Health();
+  }
   stats.seconds = ToSeconds(Clock::now() - start);
   return stats;
 }
@@ -311,6 +316,7 @@ LiveStats Migration::Stats() {
   st.read_miss_bytes = recorder_->missed_read_bytes();
   st.link = LinkNow();
   st.read_through_bytes = read_through_bytes_;
+  st.source = src_ ? src_->Health() : dropped_source_health_;  // a brief lock of the volume's own
   return st;
 }
 

@@ -157,6 +157,7 @@ class Migration {
   std::condition_variable work_cv_;   // live workers: new work may be there
   std::condition_variable granule_cv_;  // a copy or write finished: granule states changed
   std::shared_ptr<Volume> src_ ABSL_GUARDED_BY(mu_);
+  VolumeHealth dropped_source_health_ ABSL_GUARDED_BY(mu_);  // src_'s when it was dropped
   ChunkMap map_ ABSL_GUARDED_BY(mu_);  // its size and granule are read unlocked: they never change
   const Clock::time_point start_;
   const Scheduler::Time history_end_;

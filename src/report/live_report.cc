@@ -86,6 +86,12 @@ std::string LiveReport(const LiveRunInfo& info, const LiveStats& st, const LiveH
     copy_rows.push_back({"predictor precision / recall", fmt::format("{:.3f} / {:.3f}", st.precision, st.recall)});
   }
   if (st.copy_errors) copy_rows.push_back({"copies failed", fmt::format("{} (last: {})", st.copy_errors, st.last_error)});
+  if (st.read_errors) copy_rows.push_back({"reads the source failed (EIO to the client)", std::to_string(st.read_errors)});
+  if (st.source.outages) {
+    copy_rows.push_back({"source connection lost", fmt::format("{} times, {:.1f} s without it in all{}", st.source.outages,
+                                                               st.source.down_seconds,
+                                                               st.source.down_now_seconds > 0 ? " (lost at the end)" : "")});
+  }
   body += "<h2>The copy</h2>" + Table({"", ""}, copy_rows);
 
   ChartOptions o = LatencyCdfOptions("Request latency CDF (time in ferry)", "share of requests");

@@ -371,6 +371,16 @@ class NbdVolume final : public Volume {
   }
 
  private:
+  VolumeHealth Health() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    VolumeHealth h;
+    h.outages = outages_;
+    const auto now_down = down_since_ ? Clock::now() - *down_since_ : Clock::duration{};
+    h.down_now_seconds = std::chrono::duration<double>(now_down).count();
+    h.down_seconds = std::chrono::duration<double>(down_before_ + now_down).count();
+    return h;
+  }
+
   // The next connection round-robin, passing over lost ones while any is up.
   std::shared_ptr<Connection> Pick() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -379,6 +389,10 @@ class NbdVolume final : public Volume {
       if (!c->lost()) return c;
     }
     return conns_[next_++ % conns_.size()];
+  }
+  bool AnyUp() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::any_of(conns_.begin(), conns_.end(), [](const auto& c) { return !c->lost(); });
   }
   std::vector<std::shared_ptr<Connection>> Connections() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -395,6 +409,7 @@ class NbdVolume final : public Volume {
       if (err == 0) return OkStatus();
       Status s = Failed(call, off, len, err);
       if (reconnect_.count() == 0 || !(c->lost() || ConnectionErrno(err))) return s;
+      if (c->lost() && AnyUp()) continue;  // another connection carries it (Pick passes this one over)
       FERRY_RETURN_IF_ERROR(Revive(c, s));
     }
   }
@@ -406,12 +421,15 @@ class NbdVolume final : public Volume {
   Status Revive(const std::shared_ptr<Connection>& lost, const Status& why) {
     constexpr std::chrono::milliseconds kFirstBackoff{100}, kMaxBackoff{1000};
     std::unique_lock<std::mutex> lock(mu_);
-    if (!down_since_) down_since_ = Clock::now();
-    const auto deadline = *down_since_ + reconnect_;
     for (;;) {
       auto slot = std::find(conns_.begin(), conns_.end(), lost);
       if (slot == conns_.end()) return OkStatus();  // made again meanwhile
       const auto now = Clock::now();
+      if (!down_since_) {
+        down_since_ = now;
+        ++outages_;
+      }
+      const auto deadline = *down_since_ + reconnect_;
       const bool waiting = now < deadline;
       if (reviving_ || now < next_attempt_) {
         if (!waiting) return Down(why);
@@ -423,25 +441,46 @@ class NbdVolume final : public Volume {
       // One attempt is bounded on its own: a server on its way down may accept and
       // never answer, and the window must leave room for the next attempt.
       const auto attempt = std::clamp<std::chrono::milliseconds>(reconnect_ / 6, kMaxBackoff, std::chrono::seconds(10));
-      auto fresh = Connection::Open(uri_, waiting ? std::min(deadline, now + attempt) : now + attempt, reconnect_ / 3);
+      auto fresh = Connection::Open(uri_, waiting ? std::min(deadline, now + attempt) : now + attempt, reconnect_);
       Status checked = fresh.ok() ? SameExport(**fresh) : fresh.status();
       lock.lock();
-      reviving_ = false;
-      revived_cv_.notify_all();
-      slot = std::find(conns_.begin(), conns_.end(), lost);
       if (checked.ok()) {
         // The lost connection is kept (not destroyed) while the volume lives: a caller
         // may still hold it, and its poller has already ended.
+        slot = std::find(conns_.begin(), conns_.end(), lost);
         retired_.push_back(*slot);
         *slot = std::shared_ptr<Connection>(std::move(*fresh));
+        ReviveTheOthers(lock, Clock::now() + attempt);  // still reviving_: nobody else tries
+        down_before_ += Clock::now() - *down_since_;
         down_since_.reset();
         backoff_ = kFirstBackoff;
+        reviving_ = false;
+        revived_cv_.notify_all();
         return OkStatus();
       }
+      reviving_ = false;
+      revived_cv_.notify_all();
       if (checked.code() == StatusCode::kFailedPrecondition) return checked;  // another volume answers
       last_attempt_ = checked.message();
       next_attempt_ = Clock::now() + backoff_;
       backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+    }
+  }
+
+  // The server is back: the other connections it lost (multi-conn) are made again now,
+  // as part of the same outage (Pick() passes over lost ones, so nobody else would).
+  // Those that fail stay lost, and the volume runs on the rest.
+  void ReviveTheOthers(std::unique_lock<std::mutex>& lock, Clock::time_point by) {
+    for (size_t i = 0; i < conns_.size(); ++i) {
+      if (!conns_[i]->lost()) continue;
+      std::shared_ptr<Connection> old = conns_[i];
+      lock.unlock();
+      auto fresh = Connection::Open(uri_, by, reconnect_);
+      Status checked = fresh.ok() ? SameExport(**fresh) : fresh.status();
+      lock.lock();
+      if (!checked.ok() || conns_[i] != old) continue;
+      retired_.push_back(old);
+      conns_[i] = std::shared_ptr<Connection>(std::move(*fresh));
     }
   }
 
@@ -487,11 +526,13 @@ class NbdVolume final : public Volume {
   const uint64_t size_;
   const VolumeCapabilities caps_;
   const std::chrono::milliseconds reconnect_;
-  std::mutex mu_;  // guards what follows
+  mutable std::mutex mu_;  // guards what follows
   std::vector<std::shared_ptr<Connection>> conns_;
   std::vector<std::shared_ptr<Connection>> retired_;  // lost, replaced
   uint64_t next_ = 0;
   std::optional<Clock::time_point> down_since_;  // the current loss began
+  uint64_t outages_ = 0;
+  Clock::duration down_before_{};                 // time lost in outages that ended
   bool reviving_ = false;                         // an attempt is under way
   Clock::time_point next_attempt_{};
   std::chrono::milliseconds backoff_{100};
@@ -506,7 +547,7 @@ Result<std::unique_ptr<Volume>> OpenNbdVolume(const std::string& uri, const Open
   // Writable volumes never reconnect (OpenOptions::reconnect_timeout).
   const std::chrono::milliseconds reconnect = options.writable ? std::chrono::milliseconds(0) : options.reconnect_timeout;
   const auto deadline = reconnect.count() > 0 ? Clock::now() + reconnect : Clock::time_point::max();
-  FERRY_ASSIGN_OR_RETURN(auto first, Connection::Open(uri, deadline, reconnect / 3));
+  FERRY_ASSIGN_OR_RETURN(auto first, Connection::Open(uri, deadline, reconnect));
   nbd_handle* h = first->handle();
   int64_t size = nbd_get_size(h);
   if (size < 0) return NbdStatus("cannot get the size of " + uri);
@@ -526,7 +567,7 @@ Result<std::unique_ptr<Volume>> OpenNbdVolume(const std::string& uri, const Open
   bool multi = nbd_can_multi_conn(h) == 1;
   conns.push_back(std::move(first));
   for (int i = 1; multi && i < options.nbd_connections; ++i) {
-    FERRY_ASSIGN_OR_RETURN(auto c, Connection::Open(uri, deadline, reconnect / 3));
+    FERRY_ASSIGN_OR_RETURN(auto c, Connection::Open(uri, deadline, reconnect));
     conns.push_back(std::move(c));
   }
   return std::unique_ptr<Volume>(new NbdVolume(uri, std::move(conns), static_cast<uint64_t>(size), caps, reconnect));

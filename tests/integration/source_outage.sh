@@ -47,7 +47,8 @@ sleep 3
 src_start
 wait $pid || die "bulk copy across a 3 s outage failed: $(cat "$T/err1")"
 cmp "$T/src.img" "$T/dst.img" || die "bulk copy across an outage differs"
-pass "bulk: a 3 s source outage is waited out, the copy is identical ($(json_field "$T/out1" retries) retries)"
+[ "$(json_field "$T/out1" source_outages)" -ge 1 ] || die "the summary does not count the outage"
+pass "bulk: a 3 s source outage is waited out, the copy is identical ($(json_field "$T/out1" retries) retries, $(json_field "$T/out1" source_down_seconds) s without the source)"
 
 # 2. Bulk, an outage longer than the timeout: one line, the journal keeps the progress,
 #    the rerun resumes and finishes identical.
@@ -72,9 +73,12 @@ cmp "$T/src.img" "$T/dst.img" || die "resumed copy differs"
 pass "bulk: an outage past --source-timeout stops with one line; the rerun resumes $kept bytes, identical"
 
 # 3. Bulk, a source that hangs with its connection open (SIGSTOP): with no reply byte
-#    for a third of --source-timeout the connection is taken for lost; reconnecting
-#    to a stopped server gets no handshake, so the run stops within the timeout (not
-#    when the server wakes up), and the rerun after SIGCONT resumes.
+#    for --source-timeout the connection is taken for lost; reconnecting to a stopped
+#    server gets no handshake, so the run stops a timeout later (not when the server
+#    wakes up), and the rerun after SIGCONT resumes. (nbdkit 1.32.5 may abort when it
+#    wakes up: replies to a connection that was closed with requests in flight hit
+#    its assertion `sock >= 0', tests/repro/nbdkit_disconnect_abort.sh; then the
+#    source is started again.)
 rm -f "$T/dst.img"
 cmd=("$FERRY" migrate "$SRC" "$T/dst.img" --journal "$T/j3" --source-timeout 3s --progress none --json)
 "${cmd[@]}" >"$T/out3" 2>"$T/err3" &
@@ -82,15 +86,19 @@ pid=$!
 wait_present "$T/j3" $((4 << 20))
 kill -STOP "$(cat "$T/src.pid")"
 _on_exit+=("kill -CONT $(cat "$T/src.pid")")
-(sleep 20; kill -CONT "$(cat "$T/src.pid")" 2>/dev/null) &  # without detection the run would end only now
+stopped_pid=$(cat "$T/src.pid")
+(sleep 20; kill -CONT "$stopped_pid" 2>/dev/null) &  # without detection the run would end only now
+_pids+=($!)
 t0=$(date +%s)
 rc=0
 wait $pid || rc=$?
 waited=$(($(date +%s) - t0))
 kill -CONT "$(cat "$T/src.pid")"
 [ $rc = 1 ] || die "hung source: exit $rc, want 1 ($(cat "$T/err3"))"
-[ $waited -le 12 ] || die "a hung source held the copy for $waited s with --source-timeout 3s"
+[ $waited -le 14 ] || die "a hung source held the copy for $waited s with --source-timeout 3s"
 grep -q "unreachable for more than 3 s" "$T/err3" || die "hung source message: $(cat "$T/err3")"
+sleep 0.5
+kill -0 "$(cat "$T/src.pid")" 2>/dev/null || { rm -f "$T/src.pid"; src_start; }
 "${cmd[@]}" >"$T/out3b" 2>"$T/err3b" || die "rerun after the hang failed: $(cat "$T/err3b")"
 cmp "$T/src.img" "$T/dst.img" || die "copy resumed after a hang differs"
 pass "bulk: a hung source is detected and the run stops after $waited s (timeout 3 s); the rerun finishes identical"
@@ -104,24 +112,27 @@ serve=$!
 for _ in $(seq 1 200); do nbdinfo --size "$LIVE" >/dev/null 2>&1 && break; sleep 0.05; done
 # Read the first MiB through the export: it is present from then on.
 nbdsh_ -u "$LIVE" -c "h.pread(1 << 20, 0)" || die "first read through the export"
+stopped=$(date +%s.%N)
 src_stop
-# Present data is served; a read of missing data waits ~3 s and fails, never wrong bytes.
+# Present data is served; a read of missing data waits until 3 s after the loss and
+# fails, never with wrong bytes.
 nbdsh_ -u "$LIVE" -c - <<PY || die "reads during the outage"
 import sys, time
 want = open("$T/src.img", "rb").read()
 got = h.pread(1 << 20, 0)
 assert got == want[:1 << 20], "present data differs during the outage"
-t = time.monotonic()
 try:
     got = h.pread(4096, (60 << 20) + 8192)
     assert got == want[(60 << 20) + 8192:(60 << 20) + 12288], "a missing read returned wrong data"
     sys.exit("a read of missing data succeeded while the source was down")
 except nbd.Error as e:
-    waited = time.monotonic() - t
-    assert 1.0 <= waited <= 15, f"the read failed after {waited:.1f} s, want about 3"
+    waited = time.time() - $stopped
+    assert 2.9 <= waited <= 15, f"the read failed {waited:.1f} s after the source was lost, want about 3"
 PY
 "$FERRY" status "$T/j4" >"$T/st4" || die "status during the outage"
+grep -q "^source: *LOST .* reconnecting" "$T/st4" || die "status during the outage does not say the source is lost: $(cat "$T/st4")"
 src_start
 wait $serve || die "ferry serve did not complete after the source came back: $(tail -3 "$T/serve.log")"
+grep -q "the source was lost [0-9]* times" "$T/serve.log" || die "the summary does not tell of the outage: $(tail -2 "$T/serve.log")"
 cmp "$T/src.img" "$T/dst.img" || die "live migration across an outage differs"
 pass "live: present data served and missing reads failed after the timeout during the outage; completed after it"
