@@ -20,7 +20,9 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -55,6 +57,39 @@ Config g_config;
 std::unique_ptr<LiveMigration> g_live;
 std::unique_ptr<StatusWriter> g_status;
 std::unique_ptr<ControlServer> g_control;
+
+// FERRY_FAULT_THROW=NAME: the callback NAME throws before it runs (fault injection, as
+// nbdkit's error filter injects errors: the test that proves Guard). Read at load.
+const char* g_throw_in = nullptr;
+
+// No exception crosses into nbdkit's C code (DESIGN.md "Faults"): every callback runs
+// through Guard<kName, F>::Call, which turns one into an nbdkit error naming the
+// callback and answers EIO (-1, or null for open).
+template <const char* kName, auto F>
+struct Guard;
+template <const char* kName, typename R, typename... A, R (*F)(A...)>
+struct Guard<kName, F> {
+  static R Call(A... args) noexcept {
+    try {
+      if (g_throw_in && std::strcmp(g_throw_in, kName) == 0) {
+        throw std::runtime_error("thrown on purpose (FERRY_FAULT_THROW)");
+      }
+      return F(args...);
+    } catch (const std::exception& e) {
+      nbdkit_error("%s: unexpected exception: %s", kName, e.what());
+    } catch (...) {
+      nbdkit_error("%s: unexpected exception", kName);
+    }
+    nbdkit_set_error(EIO);
+    if constexpr (std::is_void_v<R>) {
+      return;
+    } else if constexpr (std::is_pointer_v<R>) {
+      return nullptr;
+    } else {
+      return -1;
+    }
+  }
+};
 
 int Errno(const Status& s) {
   switch (s.code()) {
@@ -248,6 +283,7 @@ int OpenAll(bool start) {
 // ferry serve preloads a sanitizer's runtime for a sanitized plugin (serve_command.cc);
 // the commands nbdkit starts (--run) get the environment as it was.
 void Load() {
+  g_throw_in = std::getenv("FERRY_FAULT_THROW");
   if (const char* saved = std::getenv("FERRY_SAVED_LD_PRELOAD")) {
     if (*saved) {
       ::setenv("LD_PRELOAD", saved, 1);
@@ -344,14 +380,22 @@ int CacheReq(void* h, uint32_t count, uint64_t offset, uint32_t) {
   return 0;
 }
 
+int Config(const char* key, const char* value) { return ExitIfSanitized(ConfigKey(key, value)); }
+
+// The callbacks' names, for Guard's messages and FERRY_FAULT_THROW.
+constexpr char kConfig[] = "config", kConfigComplete[] = "config_complete", kLoad[] = "load", kUnload[] = "unload",
+               kGetReady[] = "get_ready", kAfterFork[] = "after_fork", kCleanup[] = "cleanup", kOpen[] = "open",
+               kGetSize[] = "get_size", kPread[] = "pread", kPwrite[] = "pwrite", kFlush[] = "flush", kTrim[] = "trim",
+               kZero[] = "zero", kExtents[] = "extents", kCache[] = "cache";
+
 nbdkit_plugin MakePlugin() {
   nbdkit_plugin p{};
   p.name = "ferry";
   p.longname = "ferry live migration";
   p.version = "0.1";
   p.description = "exports a volume while ferry migrates it from source to dest";
-  p.config = [](const char* key, const char* value) { return ExitIfSanitized(ConfigKey(key, value)); };
-  p.config_complete = ConfigComplete;
+  p.config = Guard<kConfig, Config>::Call;
+  p.config_complete = Guard<kConfigComplete, ConfigComplete>::Call;
   p.config_help =
       "source=SRC          (required) the volume to migrate: a path or an NBD URI, only read\n"
       "dest=DST            (required) where it goes: a path (created at the source's size) or an NBD URI\n"
@@ -369,13 +413,13 @@ nbdkit_plugin MakePlugin() {
       "exit-when-done=BOOL shut nbdkit down once every granule is on the destination\n"
       "report=FILE.html    write an HTML report of the run when nbdkit stops";
   p.magic_config_key = nullptr;
-  p.load = Load;
-  p.unload = Unload;
-  p.get_ready = GetReady;
-  p.after_fork = AfterFork;
-  p.cleanup = Cleanup;
-  p.open = OpenConnection;
-  p.get_size = GetSize;
+  p.load = Guard<kLoad, Load>::Call;
+  p.unload = Guard<kUnload, Unload>::Call;
+  p.get_ready = Guard<kGetReady, GetReady>::Call;
+  p.after_fork = Guard<kAfterFork, AfterFork>::Call;
+  p.cleanup = Guard<kCleanup, Cleanup>::Call;
+  p.open = Guard<kOpen, OpenConnection>::Call;
+  p.get_size = Guard<kGetSize, GetSize>::Call;
   p.can_write = Yes;
   p.can_flush = Yes;
   p.can_trim = Yes;
@@ -384,13 +428,13 @@ nbdkit_plugin MakePlugin() {
   p.can_multi_conn = Yes;
   p.can_extents = Yes;
   p.can_cache = CanCache;
-  p.pread = Pread;
-  p.pwrite = Pwrite;
-  p.flush = FlushReq;
-  p.trim = TrimReq;
-  p.zero = ZeroReq;
-  p.extents = ExtentsReq;
-  p.cache = CacheReq;
+  p.pread = Guard<kPread, Pread>::Call;
+  p.pwrite = Guard<kPwrite, Pwrite>::Call;
+  p.flush = Guard<kFlush, FlushReq>::Call;
+  p.trim = Guard<kTrim, TrimReq>::Call;
+  p.zero = Guard<kZero, ZeroReq>::Call;
+  p.extents = Guard<kExtents, ExtentsReq>::Call;
+  p.cache = Guard<kCache, CacheReq>::Call;
   p.errno_is_preserved = 0;
   return p;
 }
