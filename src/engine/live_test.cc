@@ -402,6 +402,27 @@ TEST(LiveTest, ASourceThatFailsIsAnErrorNeverWrongData) {
   EXPECT_GE((*m)->stats().read_errors, 1u);
 }
 
+TEST(LiveTest, AFlushThatChangedNothingWritesNoJournalSlot) {
+  // Once complete, a client's flush costs the destination's flush alone (issue 13).
+  TestTempDir tmp;
+  Fixture f;
+  const std::string jpath = tmp.Path("j");
+  auto j = Journal::Create(jpath, JournalIdentity{"src", "dst", kSize, kG});
+  ASSERT_TRUE(j.ok());
+  MigrateOptions o = Opts(4);
+  o.commit_interval = std::chrono::milliseconds(5);
+  auto m = f.Start(o, std::move(j).value(), std::chrono::microseconds(0));
+  ASSERT_TRUE(m.ok());
+  WaitComplete(**m);
+  ASSERT_TRUE((*m)->Flush().ok());
+  const uint64_t before = Journal::Inspect(jpath)->generation;
+  const uint64_t dst_flushes = f.dst->flushes();
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE((*m)->Flush().ok());
+  EXPECT_EQ(Journal::Inspect(jpath)->generation, before);
+  EXPECT_GE(f.dst->flushes(), dst_flushes + 50);  // the client's flushes still reach the disk
+  ASSERT_TRUE((*m)->Stop().ok());
+}
+
 TEST(LiveTest, AFlushedWriteSurvivesACrashAndTheRestartFinishes) {
   // Invariants 5 and 6: crash the destination (unflushed writes lost) at a random point
   // after a flush; a restart with the journal must end with every flushed write.

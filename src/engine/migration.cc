@@ -65,10 +65,12 @@ Status Migration::Commit() {
   // One commit at a time, the snapshot included: a later snapshot never lands first.
   std::lock_guard<std::mutex> one(commit_mu_);
   std::vector<uint64_t> present;
+  uint64_t present_bytes;
   bool complete;
   {
     std::lock_guard<std::mutex> lock(mu_);
     present = map_.present_words();
+    present_bytes = map_.present_bytes();
     complete = map_.complete();
   }
   // Invariant 5: the destination data of every granule in `present` is durable before
@@ -76,7 +78,13 @@ Status Migration::Commit() {
   FERRY_RETURN_IF_ERROR(dst_.Flush().WithContext("flushing the destination"));
   if (!journal_) return OkStatus();
   JournalState state = complete ? std::max(journal_->state(), JournalState::kCopied) : JournalState::kCopying;
-  return journal_->Commit(present, state).WithContext("committing the journal");
+  // Present granules never go back to missing, so the same count is the same set: a
+  // flush that changed nothing writes no journal slot (a client's fsync after the
+  // migration costs the destination's flush alone).
+  if (committed_present_ == present_bytes && journal_->state() == state) return OkStatus();
+  FERRY_RETURN_IF_ERROR(journal_->Commit(present, state).WithContext("committing the journal"));
+  committed_present_ = present_bytes;
+  return OkStatus();
 }
 
 uint64_t Migration::QueuePredicted() {

@@ -177,6 +177,7 @@ class Migration {
   LiveStats live_stats_ ABSL_GUARDED_BY(mu_);  // the counters
 
   std::mutex commit_mu_;  // one commit at a time (the journal is not thread-safe)
+  std::optional<uint64_t> committed_present_ ABSL_GUARDED_BY(commit_mu_);  // present bytes the journal holds
   std::atomic<bool> complete_{false};
   std::function<void()> on_complete_;
   std::vector<std::thread> threads_;
