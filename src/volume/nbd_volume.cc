@@ -381,18 +381,26 @@ class NbdVolume final : public Volume {
     return h;
   }
 
-  // The next connection round-robin, passing over lost ones while any is up.
+  // The next connection round-robin, passing over lost ones while any is up. lost()
+  // takes libnbd's handle lock, whose poller calls back into the engine: so it is never
+  // asked under mu_ (the engine's lock -> mu_ in Health() would close a cycle).
   std::shared_ptr<Connection> Pick() {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (size_t i = 0; i < conns_.size(); ++i) {
-      const auto& c = conns_[next_++ % conns_.size()];
+    std::vector<std::shared_ptr<Connection>> conns;
+    size_t first;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      conns = conns_;
+      first = next_++;
+    }
+    for (size_t i = 0; i < conns.size(); ++i) {
+      const auto& c = conns[(first + i) % conns.size()];
       if (!c->lost()) return c;
     }
-    return conns_[next_++ % conns_.size()];
+    return conns[first % conns.size()];
   }
   bool AnyUp() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return std::any_of(conns_.begin(), conns_.end(), [](const auto& c) { return !c->lost(); });
+    const auto conns = Connections();  // lost() outside mu_, as in Pick()
+    return std::any_of(conns.begin(), conns.end(), [](const auto& c) { return !c->lost(); });
   }
   std::vector<std::shared_ptr<Connection>> Connections() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -472,9 +480,12 @@ class NbdVolume final : public Volume {
   // Those that fail stay lost, and the volume runs on the rest.
   void ReviveTheOthers(std::unique_lock<std::mutex>& lock, Clock::time_point by) {
     for (size_t i = 0; i < conns_.size(); ++i) {
-      if (!conns_[i]->lost()) continue;
       std::shared_ptr<Connection> old = conns_[i];
       lock.unlock();
+      if (!old->lost()) {  // asked unlocked, as in Pick()
+        lock.lock();
+        continue;
+      }
       auto fresh = Connection::Open(uri_, by, reconnect_);
       Status checked = fresh.ok() ? SameExport(**fresh) : fresh.status();
       lock.lock();
