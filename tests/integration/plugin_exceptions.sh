@@ -4,6 +4,14 @@
 # the other requests go on. FERRY_FAULT_THROW=NAME makes the callback NAME throw.
 source "$(dirname "$0")/lib/common.bash"
 need nbdsh nbdinfo qemu-io
+if [ "${FERRY_SANITIZER:-none}" = address ]; then
+  # Under ASan any C++ throw in a plugin that nbdkit (a C program) dlopens with the
+  # runtime preloaded aborts in ASan itself: its __cxa_throw interceptor never found
+  # libstdc++'s ("CHECK failed: asan_interceptors.cpp:320 real___cxa_throw != 0").
+  # The guard is tested in the normal and TSan builds.
+  echo "skipped under ASan: a throw in an nbdkit plugin aborts in ASan's interceptor"
+  exit 77
+fi
 
 nbdsh_() { PATH=/usr/bin:$PATH nbdsh "$@"; }
 make_image "$T/src.img" 16M 23 90
