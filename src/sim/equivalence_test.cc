@@ -46,6 +46,7 @@ TEST(EquivalenceTest, EngineAndSimulatorIssueTheSameCopies) {
     auto dst = NewMemoryVolume("dst", kVolume);
     MigrateOptions mo;
     mo.threads = 1;
+    mo.max_in_flight = 1;  // one copy at a time, as the simulator's max_in_flight below
     mo.policy = policy;
     mo.adapt_chunk_size = false;
     mo.history = &history;
@@ -76,11 +77,17 @@ TEST(EquivalenceTest, EngineAndSimulatorIssueTheSameCopies) {
     SimResult r = Simulate(events, *sc, policy, so);
     ASSERT_TRUE(r.completed);
 
-    ASSERT_EQ(engine_ops.size(), sim_ops.size());
-    for (size_t i = 0; i < engine_ops.size(); ++i) {
-      ASSERT_EQ(engine_ops[i].offset, sim_ops[i].offset) << "copy " << i;
-      ASSERT_EQ(engine_ops[i].length, sim_ops[i].length) << "copy " << i;
-    }
+    // The same granules in the same order. (Chunk lengths may differ: the link
+    // controller limits a chunk to half its budget, which follows the link each one
+    // measures, and a slow build's memory volume is no infinite link.)
+    auto granules = [](const std::vector<Range>& ops) {
+      std::vector<uint64_t> g;
+      for (const Range& r : ops) {
+        for (uint64_t o = r.offset; o < r.offset + r.length; o += kG) g.push_back(o / kG);
+      }
+      return g;
+    };
+    ASSERT_EQ(granules(engine_ops), granules(sim_ops));
     // And the history did change the order for the heat policies.
     if (policy == Policy::kAdaptive || policy == Policy::kHeat) {
       EXPECT_NE(engine_ops.front().offset, 0u);
