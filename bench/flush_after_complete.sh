@@ -26,7 +26,6 @@ trap cleanup EXIT
 
 nbdkit -U - sparse-random "$size" seed=5 percent=100 --run "nbdcopy \"\$uri\" $dir/src.img"
 rm -f "$dir"/*.sock "$dir/dst.img" "$dir/j"*
-wait_sock() { for _ in $(seq 1 400); do [ -S "$1" ] && return 0; sleep 0.05; done; echo "$1 did not appear" >&2; exit 1; }
 iops() {  # URI: fio's write IOPS
   fio --name=w --ioengine=nbd --uri="$1" --rw=randwrite --bs=4k --iodepth=1 --fsync=1 --size="$size" \
     --time_based --runtime="$runtime" --randseed=2 --output-format=json --output="$dir/fio.json" >/dev/null

@@ -13,3 +13,10 @@ bench_prepare() {
   dir=${dir:-$(mktemp -d /var/tmp/ferry-bench.XXXXXX)}
   mkdir -p "$dir"
 }
+
+# wait_sock PATH: until the Unix socket PATH exists (20 s at most, then the script stops).
+wait_sock() {
+  for _ in $(seq 1 400); do [ -S "$1" ] && return 0; sleep 0.05; done
+  echo "$(basename "$0"): $1 did not appear" >&2
+  exit 1
+}

@@ -46,7 +46,6 @@ for _ in $(seq 1 100); do [ -s "$dir/src.pid" ] && break; sleep 0.05; done
 pids+=("$(cat "$dir/src.pid")")
 SRC="nbd+unix:///?socket=$dir/src.sock"
 
-wait_sock() { for _ in $(seq 1 400); do [ -S "$1" ] && return 0; sleep 0.05; done; echo "link_anchor: $1 did not appear" >&2; exit 1; }
 run_fio() {  # NAME URI: fio's JSON into $dir/NAME.json
   fio --name=r --ioengine=nbd --uri="$2" --rw=randread --random_distribution=zipf:1.1 --bs=4k --iodepth=4 \
     --size="$size" --time_based --runtime="$runtime" --randseed=1 --percentile_list=50:99:99.9 \
