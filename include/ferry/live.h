@@ -74,6 +74,8 @@ struct LiveStats {
   double precision = 0, recall = 0;  // the predictor's (predict/predictor.h)
   bool complete = false;
   bool paused = false;
+  std::string paused_reason;        // why, while paused: the operator, or a destination error
+  uint64_t destination_pauses = 0;  // times a destination error paused the copy
   double seconds = 0;
   double rate_bps = 0;  // recent background + demand copy rate
   double read_p50_us = 0, read_p99_us = 0;  // time in ferry, over the whole run

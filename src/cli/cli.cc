@@ -355,7 +355,8 @@ int RunStatus(const std::string& path, bool json) {
   if (!live.is_null()) {
     const uint64_t reads = live.value("reads", uint64_t{0}), stalls = live.value("read_stalls", uint64_t{0});
     std::cout << fmt::format("live:         {:.1f}% present, {}{}{}\n", live.value("percent", 0.0),
-                             FormatRate(live.value("rate_bps", 0.0)), live.value("paused", false) ? ", paused" : "",
+                             FormatRate(live.value("rate_bps", 0.0)),
+                             live.value("paused", false) ? ", paused: " + live.value("paused_reason", std::string()) : "",
                              live.value("complete", false) ? ", complete: serving from the destination" : "")
               << fmt::format("requests:     {} reads ({} waited for the source, {:.2f}%), {} writes ({} waited)\n",
                              reads, stalls, reads ? 100.0 * static_cast<double>(stalls) / static_cast<double>(reads) : 0.0,

@@ -36,7 +36,7 @@ namespace {
 constexpr const char* kPlugin = "nbdkit-ferry-plugin.so";
 
 struct ServeArgs {
-  std::string src, dst, journal, socket, listen, run, report;
+  std::string src, dst, journal, socket, listen, run, report, metrics;
   std::string policy = "adaptive", predictor = "none", model, rate, granule = "64K", latency_target, min_rate,
               source_timeout;
   int threads = MigrateOptions{}.threads;
@@ -253,6 +253,7 @@ int RunServe(ServeArgs& a) {
   if (!a.min_rate.empty()) args.push_back("min-rate=" + a.min_rate);
   if (!a.source_timeout.empty()) args.push_back("source-timeout=" + a.source_timeout);
   if (!a.report.empty()) args.push_back("report=" + Absolute(a.report));
+  if (!a.metrics.empty()) args.push_back("metrics=" + Absolute(a.metrics));
   if (a.exit_when_done) args.push_back("exit-when-done=true");
   if (a.print_command) {
     for (size_t i = 0; i < args.size(); ++i) std::cout << (i ? " " : "") << args[i];
@@ -341,6 +342,11 @@ void AddServeCommand(CLI::App& app, std::function<int()>* run) {
       ->option_text("SIZE");
   c->add_option("--report", a->report, "write a self-contained HTML report of the run when it stops")
       ->option_text("FILE.html");
+  c->add_option("--metrics", a->metrics,
+                "write the live figures (progress, rates, stalls, latency quantiles, source outages, link model) in "
+                "Prometheus text format to FILE, atomically, every second: for node_exporter's textfile collector "
+                "(name it *.prom in its directory)")
+      ->option_text("FILE");
   c->add_flag("--exit-when-done", a->exit_when_done, "stop serving once every granule is on DST");
   c->add_flag("-v,--verbose", a->verbose, "nbdkit's debug messages");
   c->add_flag("--print-command", a->print_command, "print the nbdkit command line instead of running it");

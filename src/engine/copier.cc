@@ -22,7 +22,9 @@ std::optional<Migration::Work> Migration::Next() {
 Status Migration::ZeroOrSkip(uint64_t offset, uint64_t length, Tally* tally) {
   tally->skipped += length;
   if (dst_zero_.Covers(offset, length)) return OkStatus();  // already reads as zero
-  return dst_.Zero(offset, length);
+  Status s = dst_.Zero(offset, length);
+  tally->at_destination = !s.ok();
+  return s;
 }
 
 Status Migration::SourceRead(Volume& src, uint64_t offset, std::span<std::byte> buf, bool app) {
@@ -53,7 +55,10 @@ Status Migration::Store(const Work& w, std::span<const std::byte> data, Tally* t
     if (zero) {
       FERRY_RETURN_IF_ERROR(ZeroOrSkip(off + i, j - i, tally));
     } else {
-      FERRY_RETURN_IF_ERROR(dst_.Write(off + i, data.subspan(i, j - i)));
+      if (Status s = dst_.Write(off + i, data.subspan(i, j - i)); !s.ok()) {
+        tally->at_destination = true;
+        return s;
+      }
       tally->copied += j - i;
     }
     i = j;
@@ -75,11 +80,13 @@ bool Migration::Publish(const Tally& tally, const Status& s) {
   return true;
 }
 
-Status Migration::CopyWithRetry(Volume& src, const Work& w, std::vector<std::byte>& buf, int attempt) {
+Status Migration::CopyWithRetry(Volume& src, const Work& w, std::vector<std::byte>& buf, int attempt,
+                                bool* at_destination) {
   auto backoff = o_.retry_backoff * (1 << std::min(attempt, 5));
   for (;; ++attempt) {
     Tally tally;
     Status s = Copy(src, w, buf, &tally);
+    if (at_destination) *at_destination = tally.at_destination;
     if (Publish(tally, s)) return s;
     if (!s.retryable() || attempt >= o_.max_retries) {
       if (s.retryable()) s = s.WithContext("giving up after " + std::to_string(attempt + 1) + " attempts");
@@ -122,19 +129,23 @@ void Migration::StartRead(std::unique_lock<std::mutex>& lock, Work w, std::share
 Status Migration::Land(SourceReadUnderWay& r) {
   Tally tally;
   Status s = r.status.ok() ? Store(r.work, r.buf, &tally) : r.status;
+  r.at_destination = tally.at_destination;
   if (Publish(tally, s) || !s.retryable() || o_.max_retries == 0) return s;
   // The first attempt failed in a way a retry may mend: go on from this thread.
   ++retries_;
   std::this_thread::sleep_for(o_.retry_backoff);
-  return CopyWithRetry(*r.src, r.work, r.buf, /*attempt=*/1);
+  return CopyWithRetry(*r.src, r.work, r.buf, /*attempt=*/1, &r.at_destination);
 }
 
-void Migration::Finish(std::unique_lock<std::mutex>& lock, const Work& w, const Status& s) {
+void Migration::Finish(std::unique_lock<std::mutex>& lock, const Work& w, const Status& s, bool at_destination) {
   sched_.OnCopyDone(w, s.ok(), Now());
   granule_cv_.notify_all();
   if (s.ok()) {
     ++copy_ops_;
     if (recorder_) recorder_->Copied(w.bytes.offset, w.bytes.length, w.priority);
+  } else if (live_ && at_destination) {
+    ++live_stats_.copy_errors;
+    PauseForDestination(s);
   } else if (live_) {
     // The application keeps running: note it, and try these granules again later.
     ++live_stats_.copy_errors;
@@ -157,7 +168,7 @@ void Migration::Worker() {
       lock.unlock();
       Status s = Land(*r);
       lock.lock();
-      Finish(lock, r->work, s);
+      Finish(lock, r->work, s, r->at_destination);
       if (spare_buffers_.size() < kSpareBuffers) spare_buffers_.push_back(std::move(r->buf));
       if (--reads_under_way_ == 0) work_cv_.notify_all();  // workers waiting to end
       continue;
@@ -200,7 +211,7 @@ void Migration::Worker() {
     Status s = ZeroOrSkip(w->bytes.offset, w->bytes.length, &tally);
     Publish(tally, s);
     lock.lock();
-    Finish(lock, *w, s);
+    Finish(lock, *w, s, tally.at_destination);
   }
   --running_;
   cv_.notify_all();

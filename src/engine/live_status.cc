@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/metrics.h"
 #include "ferry/units.h"
 
 namespace ferry {
@@ -27,6 +28,8 @@ nlohmann::json LiveStatusJson(const LiveStats& st, const std::string& predictor,
           {"percent", st.volume_size ? 100.0 * static_cast<double>(st.present_bytes) / static_cast<double>(st.volume_size) : 100.0},
           {"complete", st.complete},
           {"paused", st.paused},
+          {"paused_reason", st.paused_reason},
+          {"destination_pauses", st.destination_pauses},
           {"bytes_copied", st.bytes_copied},
           {"demand_bytes", st.demand_bytes},
           {"predicted_bytes", st.predicted_bytes},
@@ -61,18 +64,23 @@ nlohmann::json LiveStatusJson(const LiveStats& st, const std::string& predictor,
           {"updated_unix", static_cast<int64_t>(::time(nullptr))}};
 }
 
-Status WriteLiveStatus(const std::string& path, const LiveStats& st, const std::string& predictor,
-                       const std::string& policy, bool running) {
+Status WriteFileAtomically(const std::string& path, const std::string& text, const std::string& what) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp, std::ios::trunc);
-    f << LiveStatusJson(st, predictor, policy, running).dump() << "\n";
-    if (!f) return IoError("cannot write the status file '" + tmp + "': " + std::strerror(errno));
+    f << text;
+    f.flush();
+    if (!f) return ErrnoStatus(errno, "cannot write " + what + " '" + tmp + "'");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return IoError("cannot write the status file '" + path + "': " + std::strerror(errno));
+    return ErrnoStatus(errno, "cannot write " + what + " '" + path + "'");
   }
   return OkStatus();
+}
+
+Status WriteLiveStatus(const std::string& path, const LiveStats& st, const std::string& predictor,
+                       const std::string& policy, bool running) {
+  return WriteFileAtomically(path, LiveStatusJson(st, predictor, policy, running).dump() + "\n", "the status file");
 }
 
 Result<nlohmann::json> ReadLiveStatus(const std::string& path) {
@@ -93,6 +101,10 @@ std::string LiveSummary(const LiveStats& st, const std::string& journal) {
                               FormatSize(st.demand_bytes), st.reads, st.read_stalls, st.writes, st.write_stalls);
   if (st.copy_errors) s += fmt::format("; {} copies failed (last: {})", st.copy_errors, st.last_error);
   if (st.read_errors) s += fmt::format("; {} reads failed on the source (last: {})", st.read_errors, st.last_error);
+  if (st.destination_pauses) {
+    s += fmt::format("; a destination error paused the copy {} times{}", st.destination_pauses,
+                     st.paused ? " (still paused: " + st.paused_reason + ")" : "");
+  }
   if (st.source.outages) {
     s += fmt::format("; the source was lost {} times, {:.1f} s in all", st.source.outages, st.source.down_seconds);
   }
@@ -101,9 +113,9 @@ std::string LiveSummary(const LiveStats& st, const std::string& journal) {
 }
 
 StatusWriter::StatusWriter(std::string path, const LiveMigration& live, std::string predictor, std::string policy,
-                           std::chrono::milliseconds interval)
-    : path_(std::move(path)), predictor_(std::move(predictor)), policy_(std::move(policy)), live_(live),
-      interval_(interval) {
+                           std::string metrics_path, std::string journal, std::chrono::milliseconds interval)
+    : path_(std::move(path)), predictor_(std::move(predictor)), policy_(std::move(policy)),
+      metrics_path_(std::move(metrics_path)), journal_(std::move(journal)), live_(live), interval_(interval) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -121,6 +133,7 @@ void StatusWriter::Run() {
   while (!stop_) {
     lock.unlock();
     (void)WriteLiveStatus(path_, live_.stats(), predictor_, policy_, /*running=*/true);  // best effort
+    if (!metrics_path_.empty()) (void)WriteMetrics(metrics_path_, live_.stats(), journal_);  // best effort
     lock.lock();
     cv_.wait_for(lock, interval_, [this] { return stop_; });
   }

@@ -21,7 +21,10 @@ std::string LiveStatusPath(const std::string& journal);
 
 nlohmann::json LiveStatusJson(const LiveStats& st, const std::string& predictor, const std::string& policy,
                               bool running);
-// Writes the status file (beside it and renamed, so a reader never sees half).
+// Replaces the file at `path` with `text`: written beside it and renamed, so a reader
+// never sees half. `what` names the file in the error ("the status file").
+Status WriteFileAtomically(const std::string& path, const std::string& text, const std::string& what);
+// Writes the status file (atomically).
 Status WriteLiveStatus(const std::string& path, const LiveStats& st, const std::string& predictor,
                        const std::string& policy, bool running);
 // Reads one; kNotFound when there is none.
@@ -30,16 +33,18 @@ Result<nlohmann::json> ReadLiveStatus(const std::string& path);
 // "migrated 40.0 MiB of 1.00 GiB (3.9%) in 2.1 s; 120 reads (3 waited), 50 writes; journal J"
 std::string LiveSummary(const LiveStats& st, const std::string& journal);
 
-// Rewrites the status file every `interval` from a thread of its own, until destroyed.
+// Rewrites the status file every `interval` from a thread of its own, until destroyed,
+// and the Prometheus metrics file (engine/metrics.h) when `metrics_path` is not empty.
 class StatusWriter {
  public:
   StatusWriter(std::string path, const LiveMigration& live, std::string predictor, std::string policy,
+               std::string metrics_path = {}, std::string journal = {},
                std::chrono::milliseconds interval = std::chrono::milliseconds(1000));
   ~StatusWriter();
 
  private:
   void Run();
-  const std::string path_, predictor_, policy_;
+  const std::string path_, predictor_, policy_, metrics_path_, journal_;
   const LiveMigration& live_;
   const std::chrono::milliseconds interval_;
   std::mutex mu_;

@@ -460,5 +460,52 @@ TEST(LiveTest, AFlushedWriteSurvivesACrashAndTheRestartFinishes) {
   }
 }
 
+TEST(LiveTest, AFullDestinationPausesTheCopyUntilResumedAndTheJournalKeepsOnlyWhatLanded) {
+  // Issue 13: a destination error (here ENOSPC) goes to the request that hit it, pauses
+  // the background copy with the reason in status, and only the operator's resume
+  // continues; the journal never says present what did not land.
+  TestTempDir tmp;
+  Fixture f;
+  const std::string jpath = tmp.Path("j");
+  auto j = Journal::Create(jpath, JournalIdentity{"src", "dst", kSize, kG});
+  ASSERT_TRUE(j.ok());
+  auto m = f.Start(Opts(2), std::move(j).value());
+  ASSERT_TRUE(m.ok());
+  f.dst->FailRange(true, 0, kSize, Status(StatusCode::kNoSpace, "dst: No space left on device"));
+  for (int i = 0; i < 2000 && !(*m)->stats().paused; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  LiveStats st = (*m)->stats();
+  ASSERT_TRUE(st.paused);
+  EXPECT_NE(st.paused_reason.find("No space left"), std::string::npos) << st.paused_reason;
+  EXPECT_NE(st.paused_reason.find("make room"), std::string::npos) << st.paused_reason;
+  EXPECT_NE(st.paused_reason.find("ferry control " + jpath + " resume"), std::string::npos) << st.paused_reason;
+  EXPECT_EQ(st.destination_pauses, 1u);
+  // An application write gets the error; a read of missing data is still answered.
+  const auto data = Random(2 * kG, 99);
+  const uint64_t off = 100 * kG;  // present or not, the write fails and the read is answered
+  Status w = (*m)->Write(off - kG, data, false);
+  EXPECT_EQ(w.code(), StatusCode::kNoSpace) << w.message();
+  std::vector<std::byte> buf(4096);
+  ASSERT_TRUE((*m)->Read(off + 100, buf).ok());
+  EXPECT_EQ(0, std::memcmp(buf.data(), f.expected.data() + off + 100, buf.size()));
+  // Room is made: nothing moves until the operator says so.
+  const uint64_t present = (*m)->stats().present_bytes;
+  ASSERT_LT(present, kSize);
+  f.dst->ClearFaults();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE((*m)->stats().paused);
+  EXPECT_EQ((*m)->stats().present_bytes, present);
+  // Every granule the journal records present holds the source's data on the destination.
+  {
+    auto info = Journal::Inspect(jpath);
+    ASSERT_TRUE(info.ok());
+    EXPECT_LE(info->present_bytes, present);
+  }
+  (*m)->Pause(false);
+  WaitComplete(**m);
+  EXPECT_TRUE((*m)->stats().paused_reason.empty());
+  ASSERT_TRUE((*m)->Stop().ok());
+  ASSERT_EQ(ReadAll(*f.dst_base), f.expected);
+}
+
 }  // namespace
 }  // namespace ferry

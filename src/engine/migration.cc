@@ -61,7 +61,7 @@ void Migration::DropSource() {
   // `last` closes the source here, outside the lock, unless a reader still holds it.
 }
 
-Status Migration::Commit() {
+Status Migration::Commit(bool* at_destination) {
   // One commit at a time, the snapshot included: a later snapshot never lands first.
   std::lock_guard<std::mutex> one(commit_mu_);
   std::vector<uint64_t> present;
@@ -75,7 +75,10 @@ Status Migration::Commit() {
   }
   // Invariant 5: the destination data of every granule in `present` is durable before
   // the journal says so.
-  FERRY_RETURN_IF_ERROR(dst_.Flush().WithContext("flushing the destination"));
+  if (Status s = dst_.Flush(); !s.ok()) {
+    if (at_destination) *at_destination = true;
+    return s.WithContext("flushing the destination");
+  }
   if (!journal_) return OkStatus();
   JournalState state = complete ? std::max(journal_->state(), JournalState::kCopied) : JournalState::kCopying;
   // Present granules never go back to missing, so the same count is the same set: a
@@ -234,10 +237,15 @@ void Migration::Supervise() {
       last_time = t;
     }
     lock.unlock();
-    Status s = Commit();  // with the map complete, this records kCopied
+    bool at_destination = false;
+    Status s = Commit(&at_destination);  // with the map complete, this records kCopied
     lock.lock();
-    if (!s.ok()) {
+    if (!s.ok() && !at_destination) {
       live_stats_.last_error = s.message();
+    } else if (!s.ok()) {
+      // The destination did not flush: nothing since the last commit is known durable,
+      // the journal keeps what it said (invariant 5), and the copy stops adding to it.
+      PauseForDestination(s);
     } else if (now_complete && !announced) {
       complete_.store(true, std::memory_order_release);
       announced = true;
@@ -295,10 +303,23 @@ void Migration::SampleHistory() {
 }
 
 
+void Migration::PauseForDestination(const Status& s) {
+  if (!live_) return;
+  live_stats_.last_error = s.message();
+  if (!paused_) ++live_stats_.destination_pauses;
+  paused_ = true;
+  live_stats_.paused = true;
+  live_stats_.paused_reason = "the destination failed: " + s.message() +
+                              (s.code() == StatusCode::kNoSpace ? "; make room on it" : "; mend it") +
+                              ", then resume with: ferry control " + (journal_ ? journal_->path() : "JOURNAL") +
+                              " resume";
+}
+
 void Migration::Pause(bool paused) {
   std::unique_lock<std::mutex> lock(mu_);
   paused_ = paused;
   live_stats_.paused = paused;
+  live_stats_.paused_reason = paused ? "by the operator" : "";
   work_cv_.notify_all();
   // Paused means quiet: the background copies already started finish first.
   if (paused) granule_cv_.wait(lock, [this] { return sched_.background_in_flight() == 0 || stop_; });

@@ -88,10 +88,13 @@ class Migration {
   // Bytes one attempt at a chunk accounted for; published only when it succeeds.
   struct Tally {
     uint64_t copied = 0, skipped = 0;
+    bool at_destination = false;  // the attempt failed writing the destination
   };
   // `src`: the source as Source() gave it, held for the copy's whole time. Synchronous
   // (the request path's demand copies, and retries); `attempt`: attempts already made.
-  Status CopyWithRetry(Volume& src, const Work& w, std::vector<std::byte>& buf, int attempt = 0);
+  // Sets *at_destination when the last attempt failed at the destination.
+  Status CopyWithRetry(Volume& src, const Work& w, std::vector<std::byte>& buf, int attempt = 0,
+                       bool* at_destination = nullptr);
   Status Copy(Volume& src, const Work& w, std::vector<std::byte>& buf, Tally* tally);
   // Writes a copy's source data to the destination (zero runs zeroed or skipped).
   Status Store(const Work& w, std::span<const std::byte> data, Tally* tally);
@@ -104,6 +107,7 @@ class Migration {
     std::vector<std::byte> buf;
     LinkSend send;
     Status status;  // the read's answer
+    bool at_destination = false;  // landing failed writing the destination
   };
   // Sends w's source read (Volume::ReadAsync) and returns with `lock` held again; the
   // answer goes to answered_. Unlocks around the send.
@@ -111,15 +115,21 @@ class Migration {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Lands an answered read: stores it, retrying synchronously what a retry may mend.
   Status Land(SourceReadUnderWay& r);
-  // A copy is over: tells the scheduler, counts, records a failure.
-  void Finish(std::unique_lock<std::mutex>& lock, const Work& w, const Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A copy is over: tells the scheduler, counts, records a failure (`at_destination`:
+  // it failed writing the destination).
+  void Finish(std::unique_lock<std::mutex>& lock, const Work& w, const Status& s, bool at_destination)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Live: the destination failed (full, or an I/O error): the background copy pauses
+  // until the operator resumes it, and status says why (DESIGN.md "Faults").
+  void PauseForDestination(const Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A source read the link model hears of (sched/link.h); `app`: the application waits
   // for it. Takes mu_ around the read, not during it.
   Status SourceRead(Volume& src, uint64_t offset, std::span<std::byte> buf, bool app);
   // The source, for a reader to hold while it reads (null once dropped).
   std::shared_ptr<Volume> Source() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return src_; }
   Status ZeroOrSkip(uint64_t offset, uint64_t length, Tally* tally);
-  Status Commit();
+  // Sets *at_destination when the destination's flush failed.
+  Status Commit(bool* at_destination = nullptr);
   // Supervises a live migration: commits every commit_interval, notices completion.
   void Supervise();
 

@@ -69,9 +69,11 @@ Status Migration::EnsurePresent(std::unique_lock<std::mutex>& lock, GranuleRun r
       work_cv_.notify_all();  // the rest of a demand's chunk is queued for the workers
       lock.unlock();
       Status first;
+      bool at_destination = false;
       std::vector<bool> ok(ops.size());
       for (size_t i = 0; i < ops.size(); ++i) {
-        Status s = first.ok() ? CopyWithRetry(*src, ops[i], buf) : first;  // after a failure, give the rest back
+        // After a failure, the rest are given back.
+        Status s = first.ok() ? CopyWithRetry(*src, ops[i], buf, 0, &at_destination) : first;
         ok[i] = s.ok();
         if (!s.ok() && first.ok()) first = s;
       }
@@ -87,6 +89,7 @@ Status Migration::EnsurePresent(std::unique_lock<std::mutex>& lock, GranuleRun r
       if (!first.ok()) {
         ++live_stats_.copy_errors;
         live_stats_.last_error = first.message();
+        if (at_destination) PauseForDestination(first);
         return first;
       }
       continue;
@@ -220,7 +223,10 @@ Status Migration::WriteLikeUntimed(uint64_t offset, uint64_t length, IoOp op, bo
   lock.lock();
   sched_.OnWriteDone(reserved, s.ok());
   granule_cv_.notify_all();
-  if (!s.ok()) work_cv_.notify_all();  // reserved granules are missing again
+  if (!s.ok()) {
+    work_cv_.notify_all();  // reserved granules are missing again
+    if (s.code() != StatusCode::kNotSupported) PauseForDestination(s);
+  }
   lock.unlock();
   FERRY_RETURN_IF_ERROR(s);
   return fua ? Flush() : OkStatus();
@@ -252,7 +258,13 @@ Status Migration::Trim(uint64_t offset, uint64_t length, bool fua) {
 
 Status Migration::Flush() {
   if (!live_) return dst_.Flush();
-  return Commit();
+  bool at_destination = false;
+  Status s = Commit(&at_destination);
+  if (at_destination) {
+    std::lock_guard<std::mutex> lock(mu_);
+    PauseForDestination(s);
+  }
+  return s;
 }
 
 Status Migration::Extents(uint64_t offset, uint64_t length, std::vector<Extent>* out) {

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -33,6 +34,7 @@
 #include "ferry/units.h"
 #include "engine/control.h"
 #include "engine/live_status.h"
+#include "engine/metrics.h"
 #include "predict/predictor.h"
 #include "report/html.h"
 #include "report/live_report.h"
@@ -43,7 +45,7 @@ namespace ferry {
 namespace {
 
 struct Config {
-  std::string source, dest, journal, model, predictor = "none", policy = "adaptive", report;
+  std::string source, dest, journal, model, predictor = "none", policy = "adaptive", report, metrics;
   uint64_t granule = 64 << 10, rate = 0, min_chunk = 0, max_chunk = 0, min_rate = 0;
   std::chrono::nanoseconds latency_target{0};
   std::chrono::milliseconds source_timeout = MigrateOptions{}.source_timeout;
@@ -96,6 +98,7 @@ int Errno(const Status& s) {
     case StatusCode::kNotSupported: return EOPNOTSUPP;
     case StatusCode::kInvalidArgument: return EINVAL;
     case StatusCode::kPermissionDenied: return EPERM;
+    case StatusCode::kNoSpace: return ENOSPC;
     default: return EIO;
   }
 }
@@ -134,6 +137,8 @@ int ConfigKey(const char* key, const char* value) {
     c.model = value;
   } else if (k == "report") {
     c.report = value;
+  } else if (k == "metrics") {
+    c.metrics = value;
   } else if (k == "granule") {
     return Size(key, value, &c.granule);
   } else if (k == "min-chunk") {
@@ -211,12 +216,13 @@ int CheckConfig() {
     return -1;
   }
   o.policy = *policy;
-  if (!c.report.empty()) {
-    // Found out now, not when the run ends.
-    const std::string dir = c.report.find('/') == std::string::npos ? "." : c.report.substr(0, c.report.rfind('/') + 1);
+  // Output files: found out now, not when the run ends.
+  for (const auto& [key, path, what] : {std::tuple{"report", c.report, "a report"}, {"metrics", c.metrics, "a metrics"}}) {
+    if (path.empty()) continue;
+    const std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
     if (::access(dir.c_str(), W_OK) != 0) {
-      nbdkit_error("report=%s: cannot write in %s (%s): give a report path in a writable directory",
-                   c.report.c_str(), dir.c_str(), std::strerror(errno));
+      nbdkit_error("%s=%s: cannot write in %s (%s): give %s path in a writable directory", key, path.c_str(),
+                   dir.c_str(), std::strerror(errno), what);
       return -1;
     }
   }
@@ -265,7 +271,8 @@ int OpenAll(bool start) {
     return -1;
   }
   g_live = std::move(live).value();
-  g_status = std::make_unique<StatusWriter>(LiveStatusPath(c.journal), *g_live, c.predictor, c.policy);
+  g_status = std::make_unique<StatusWriter>(LiveStatusPath(c.journal), *g_live, c.predictor, c.policy, c.metrics,
+                                            c.journal);
   auto control = ControlServer::Start(
       ControlSocketPath(c.journal), *g_live,
       // The same clean stop as SIGTERM (nbdkit_shutdown from this thread left an ASan
@@ -304,6 +311,9 @@ void Cleanup() {
   Status s = g_live->Stop();
   const LiveStats st = g_live->stats();
   (void)WriteLiveStatus(LiveStatusPath(g_config.journal), st, g_config.predictor, g_config.policy, /*running=*/false);
+  if (!g_config.metrics.empty()) {
+    if (Status w = WriteMetrics(g_config.metrics, st, g_config.journal); !w.ok()) nbdkit_error("%s", w.message().c_str());
+  }
   if (!s.ok()) nbdkit_error("%s", s.message().c_str());
   fprintf(stderr, "%s\n", LiveSummary(st, g_config.journal).c_str());
   if (!g_config.report.empty()) {
@@ -411,7 +421,8 @@ nbdkit_plugin MakePlugin() {
       "source-timeout=DUR  an NBD source that is lost is reconnected; reads wait this long (default 30s)\n"
       "min-rate=SIZE       copy bytes/s that go on while the application waits (default: delivery rate / 10)\n"
       "exit-when-done=BOOL shut nbdkit down once every granule is on the destination\n"
-      "report=FILE.html    write an HTML report of the run when nbdkit stops";
+      "report=FILE.html    write an HTML report of the run when nbdkit stops\n"
+      "metrics=FILE        write the live figures in Prometheus text format every second";
   p.magic_config_key = nullptr;
   p.load = Guard<kLoad, Load>::Call;
   p.unload = Guard<kUnload, Unload>::Call;
