@@ -36,13 +36,40 @@ namespace {
 constexpr const char* kPlugin = "nbdkit-ferry-plugin.so";
 
 struct ServeArgs {
-  std::string src, dst, journal, socket, listen, run, report, metrics;
+  std::string src, dst, journal, socket, listen, run, report, metrics, tls_certificates, tls_psk;
   std::string policy = "adaptive", predictor = "none", model, rate, granule = "64K", latency_target, min_rate,
               source_timeout;
   int threads = MigrateOptions{}.threads;
   int requests = MigrateOptions{}.max_in_flight;
-  bool exit_when_done = false, verbose = false, print_command = false;
+  bool exit_when_done = false, verbose = false, print_command = false, insecure = false;
 };
+
+// nbdkit's TLS arguments (--tls=require and the credentials). On TCP, TLS is required
+// unless the operator says --insecure (DESIGN.md "Faults"): a plain NBD export on a
+// network serves the volume to anyone who can reach the port.
+Status AddTlsArgs(const ServeArgs& a, std::vector<std::string>* args) {
+  if (!a.tls_certificates.empty() && !a.tls_psk.empty()) {
+    return InvalidArgument("give --tls-certificates or --tls-psk, not both");
+  }
+  if (!a.tls_certificates.empty()) {
+    if (!std::filesystem::is_directory(a.tls_certificates)) {
+      return InvalidArgument("--tls-certificates " + a.tls_certificates +
+                             ": not a directory: give the directory holding ca-cert.pem, server-cert.pem and "
+                             "server-key.pem (see nbdkit-tls(1))");
+    }
+    args->insert(args->end(), {"--tls=require", "--tls-certificates", std::filesystem::absolute(a.tls_certificates).string()});
+  } else if (!a.tls_psk.empty()) {
+    if (::access(a.tls_psk.c_str(), R_OK) != 0) {
+      return InvalidArgument("--tls-psk " + a.tls_psk + ": cannot read it (" + std::strerror(errno) +
+                             "): give a PSK file made by psktool, e.g. psktool -u alice -p keys.psk");
+    }
+    args->insert(args->end(), {"--tls=require", "--tls-psk", std::filesystem::absolute(a.tls_psk).string()});
+  } else if (!a.listen.empty() && !a.insecure) {
+    return InvalidArgument("--listen serves on TCP: give --tls-certificates DIR or --tls-psk FILE so that clients "
+                           "need credentials, or --insecure to serve plain NBD to anyone who can connect");
+  }
+  return OkStatus();
+}
 
 std::string FindPlugin() {
   if (const char* env = std::getenv("FERRY_NBDKIT_PLUGIN"); env && *env) return env;
@@ -226,6 +253,7 @@ int RunServe(ServeArgs& a) {
   }
   std::vector<std::string> args = {"nbdkit", "--foreground"};
   if (a.verbose) args.push_back("--verbose");
+  if (Status s = AddTlsArgs(a, &args); !s.ok()) return Fail(kExitUsage, s.message());
   if (!a.socket.empty()) {
     if (Status s = ClearStaleSocket(Absolute(a.socket)); !s.ok()) {
       return Fail(s.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure, s.message());
@@ -311,7 +339,17 @@ void AddServeCommand(CLI::App& app, std::function<int()>* run) {
   c->add_option("DST", a->dst, "where it goes: a path (created at SRC's size when missing) or an NBD URI")->required();
   c->add_option("--journal", a->journal, "progress record, for resume after a crash or a stop")->required();
   c->add_option("--socket", a->socket, "serve on this Unix socket (nbd+unix:///?socket=PATH)");
-  c->add_option("--listen", a->listen, "serve on TCP HOST:PORT (nbd://HOST:PORT)");
+  c->add_option("--listen", a->listen,
+                "serve on TCP HOST:PORT (nbds://HOST:PORT): needs --tls-certificates or --tls-psk, or --insecure");
+  c->add_option("--tls-certificates", a->tls_certificates,
+                "require TLS with the X.509 certificates in DIR (ca-cert.pem, server-cert.pem, server-key.pem; "
+                "nbdkit-tls(1))")
+      ->option_text("DIR");
+  c->add_option("--tls-psk", a->tls_psk,
+                "require TLS with the pre-shared keys in FILE (made by psktool; clients connect to "
+                "nbds://USER@HOST:PORT/?tls-psk-file=FILE)")
+      ->option_text("FILE");
+  c->add_flag("--insecure", a->insecure, "with --listen and no TLS option: serve plain NBD on TCP, unauthenticated");
   c->add_option("--run", a->run,
                 "start CMD once serving, with $uri (and $unixsocket) set, and stop when it exits "
                 "(nbdkit's captive mode); without --socket or --listen the socket is private");

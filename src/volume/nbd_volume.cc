@@ -89,20 +89,30 @@ class Connection {
     if (!h) return Internal(NbdError("nbd_create"));
     auto conn = std::unique_ptr<Connection>(new Connection(h, stall));
     nbd_set_handle_name(h, "ferry");
+    // The operator names the URI, so its tls-psk-file= and tls-certificates= files are
+    // theirs to name too (as nbdinfo and nbdcopy allow).
+    nbd_set_uri_allow_local_file(h, true);
     if (nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) == -1) {
       return Internal(NbdError("nbd_add_meta_context"));
     }
+    // Refused while connecting or in the handshake (a TLS-only server refuses a plain
+    // client with ENOTSUP there).
     auto refused = [&uri] {
-      int err = nbd_get_errno();
+      const bool tls = nbd_get_errno() == ENOTSUP;
+      return Status(tls ? StatusCode::kPermissionDenied : StatusCode::kNotFound,
+                    NbdError("cannot connect to NBD server " + uri) +
+                        (tls ? " (the server requires TLS: use nbds:// with tls-psk-file= or tls-certificates=)"
+                             : " (is the server running and the export name right?)"));
+    };
+    // The asynchronous connect, driven here until ready, so that it can time out.
+    if (nbd_aio_connect_uri(h, uri.c_str()) == -1) {
+      const int err = nbd_get_errno();
       if (err == EINVAL || err == ENOTSUP || err == EPROTONOSUPPORT) {
         return InvalidArgument(NbdError("invalid NBD URI '" + uri + "'") +
                                " (expected e.g. nbd://host:10809/export or nbd+unix:///export?socket=/path)");
       }
-      return Status(StatusCode::kNotFound, NbdError("cannot connect to NBD server " + uri) +
-                                               " (is the server running and the export name right?)");
-    };
-    // The asynchronous connect, driven here until ready, so that it can time out.
-    if (nbd_aio_connect_uri(h, uri.c_str()) == -1) return refused();
+      return refused();
+    }
     while (nbd_aio_is_connecting(h)) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       if (left.count() <= 0) {
