@@ -13,6 +13,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "ferry/journal.h"
@@ -112,6 +114,10 @@ struct VerifyOptions {
   ProgressFn on_progress;
   std::chrono::milliseconds progress_interval{200};
   const std::atomic<bool>* cancel = nullptr;
+  // A live migration's destination: ranges the application wrote hold its data, not
+  // the source's. A difference in a 4 KiB block for which this returns true is the
+  // application's (counted in bytes_written), not reported. Unset: every difference is.
+  std::function<bool(uint64_t offset, uint64_t length)> written;
 };
 
 struct VerifyResult {
@@ -119,6 +125,7 @@ struct VerifyResult {
   std::vector<Range> differing;  // the first differing ranges, ascending, 4 KiB resolution
   uint64_t bytes_compared = 0;   // read from both sides
   uint64_t bytes_skipped = 0;    // known zero on both sides, not read
+  uint64_t bytes_written = 0;    // differing, in ranges the application wrote (options.written)
   double seconds = 0;
 };
 
@@ -129,5 +136,31 @@ Result<VerifyResult> Verify(Volume& source, Volume& destination, const VerifyOpt
 // Discards every block of `source` (opened writable): the last step of a migration with
 // --release-source. kNotSupported when the volume cannot discard.
 Status ReleaseSource(Volume& source);
+
+// A migration's end (DESIGN.md invariant 1; the seed's "deallocate old volume"), for
+// migrate --verify [--release-source] and serve alike.
+struct ConcludeOptions {
+  VerifyOptions verify;
+  // Discard the source's blocks after a verify found the volumes equal: `source_spec` is
+  // opened again, writable, for that alone.
+  bool release = false;
+  std::string source_spec;
+  OpenOptions source_open;
+  // Records the journal state (kVerified, then kReleased); null: no journal.
+  std::function<Status(JournalState)> record;
+  // Non-empty: the release is refused for this reason even if the verify is equal (a
+  // live migration that does not know everything the application wrote).
+  std::string refuse_release;
+};
+struct ConcludeResult {
+  VerifyResult verify;
+  bool released = false;
+  std::string release_refused;  // why the source was kept although equal
+};
+// Verifies `source` against `destination`; when they are equal, records kVerified and,
+// with options.release, closes `source`, discards the source's blocks and records
+// kReleased. Never releases after a difference or a failure.
+Result<ConcludeResult> VerifyAndRelease(std::unique_ptr<Volume> source, Volume& destination,
+                                        const ConcludeOptions& options);
 
 }  // namespace ferry

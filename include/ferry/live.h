@@ -76,6 +76,7 @@ struct LiveStats {
   bool paused = false;
   std::string paused_reason;        // why, while paused: the operator, or a destination error
   uint64_t destination_pauses = 0;  // times a destination error paused the copy
+  std::string conclusion;           // serve --verify: the verify and release, once complete
   double seconds = 0;
   double rate_bps = 0;  // recent background + demand copy rate
   double read_p50_us = 0, read_p99_us = 0;  // time in ferry, over the whole run
@@ -150,6 +151,18 @@ class LiveMigration {
 
   LiveStats stats() const;
   LiveHistory history() const;
+  // The migration's end (serve --verify --release-source): whether the application
+  // wrote any granule of the range (such data is its own, not the source's); empty, or
+  // why the set of written granules is not complete (then no release); and a journal
+  // state recorded (kVerified, kReleased) once complete.
+  bool Written(uint64_t offset, uint64_t length) const;
+  std::string WrittenUnknown() const;
+  Status RecordState(JournalState state);
+  // What the end did, for status and the summary ("verifying", "verified: ...").
+  void SetConclusion(std::string conclusion);
+  // Once complete (null before), the volume, read-only: the destination, for the
+  // verify. It must not outlive this.
+  std::unique_ptr<Volume> View();
   // Stops the background copy, waits for copies in flight and commits the journal.
   // Requests after Stop() still work (on demand only). Idempotent.
   Status Stop();

@@ -233,39 +233,24 @@ int RunMigrate(MigrateArgs& a) {
 
   int code = kExitOk;
   if (a.verify) {
-    VerifyOptions vo;
-    vo.threads = a.threads;
-    vo.cancel = &g_cancel;
-    vo.on_progress = MakeProgressPrinter(*mode, "verify");
-    auto v = Verify(*src, *dst, vo);
+    ConcludeOptions co;
+    co.verify.threads = a.threads;
+    co.verify.cancel = &g_cancel;
+    co.verify.on_progress = MakeProgressPrinter(*mode, "verify");
+    co.release = a.release_source;
+    co.source_spec = a.src;
+    if (journal) co.record = [&journal](JournalState st) { return journal->Commit(journal->present(), st); };
+    auto c = VerifyAndRelease(std::move(src), *dst, co);
     FinishProgress(*mode);
-    if (!v.ok()) return Fail(kExitFailure, v.status().WithContext("verify"));
-    summary["verify"] = VerifyJson(*v);
-    if (!v->equal) {
-      if (!a.json) PrintDiffs(*v);
+    if (!c.ok()) return Fail(kExitFailure, c.status());
+    summary["verify"] = VerifyJson(c->verify);
+    summary["source_released"] = c->released;
+    if (!c->verify.equal) {
+      if (!a.json) PrintDiffs(c->verify);
       code = kExitMismatch;
-    } else {
-      if (!a.json) std::cout << fmt::format("  verify: equal ({:.2f} s)\n", v->seconds);
-      if (journal) {
-        if (Status s = journal->Commit(journal->present(), JournalState::kVerified); !s.ok()) {
-          return Fail(kExitFailure, s);
-        }
-      }
-      if (a.release_source) {
-        src.reset();  // close the read-only handle before reopening for the release
-        OpenOptions w;
-        w.writable = true;
-        auto rw = OpenVolume(a.src, w);
-        Status s = rw.ok() ? ReleaseSource(**rw) : rw.status();
-        if (!s.ok()) return Fail(kExitFailure, s.WithContext("releasing the source (the destination is complete)"));
-        summary["source_released"] = true;
-        if (journal) {
-          if (Status js = journal->Commit(journal->present(), JournalState::kReleased); !js.ok()) {
-            return Fail(kExitFailure, js);
-          }
-        }
-        if (!a.json) std::cout << "  source released: its blocks were discarded\n";
-      }
+    } else if (!a.json) {
+      std::cout << fmt::format("  verify: equal ({:.2f} s)\n", c->verify.seconds);
+      if (c->released) std::cout << "  source released: its blocks were discarded\n";
     }
   }
   if (a.json) std::cout << summary.dump() << std::endl;
@@ -370,6 +355,9 @@ int RunStatus(const std::string& path, bool json) {
                                  FormatSize(live.value("read_miss_bytes", uint64_t{0}) / stalls));
       }
       std::cout << "\n";
+    }
+    if (const std::string end = live.value("conclusion", std::string()); !end.empty()) {
+      std::cout << fmt::format("end:          {}\n", end);
     }
     if (live.contains("link") && live["link"].is_object()) {
       const auto& l = live["link"];

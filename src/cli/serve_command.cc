@@ -41,7 +41,8 @@ struct ServeArgs {
               source_timeout;
   int threads = MigrateOptions{}.threads;
   int requests = MigrateOptions{}.max_in_flight;
-  bool exit_when_done = false, verbose = false, print_command = false, insecure = false;
+  bool exit_when_done = false, verbose = false, print_command = false, insecure = false, verify = false,
+       release_source = false;
 };
 
 // nbdkit's TLS arguments (--tls=require and the credentials). On TCP, TLS is required
@@ -237,6 +238,9 @@ int RunServe(ServeArgs& a) {
     if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   }
   if (auto p = LivePolicy(a.policy, a.predictor); !p.ok()) return Fail(kExitUsage, p.status().message());
+  if (a.release_source && !a.verify) {
+    return Fail(kExitUsage, "--release-source needs --verify: the source is released only after a successful verify");
+  }
   if (!a.latency_target.empty()) {
     if (auto d = ParseDuration(a.latency_target, "--latency-target"); !d.ok()) return Fail(kExitUsage, d.status().message());
   }
@@ -283,6 +287,8 @@ int RunServe(ServeArgs& a) {
   if (!a.report.empty()) args.push_back("report=" + Absolute(a.report));
   if (!a.metrics.empty()) args.push_back("metrics=" + Absolute(a.metrics));
   if (a.exit_when_done) args.push_back("exit-when-done=true");
+  if (a.verify) args.push_back("verify=true");
+  if (a.release_source) args.push_back("release-source=true");
   if (a.print_command) {
     for (size_t i = 0; i < args.size(); ++i) std::cout << (i ? " " : "") << args[i];
     std::cout << std::endl;
@@ -385,7 +391,14 @@ void AddServeCommand(CLI::App& app, std::function<int()>* run) {
                 "Prometheus text format to FILE, atomically, every second: for node_exporter's textfile collector "
                 "(name it *.prom in its directory)")
       ->option_text("FILE");
-  c->add_flag("--exit-when-done", a->exit_when_done, "stop serving once every granule is on DST");
+  c->add_flag("--exit-when-done", a->exit_when_done,
+              "stop serving once every granule is on DST (with --verify: once the verify and release are done)");
+  c->add_flag("--verify", a->verify,
+              "once every granule is on DST, compare DST with SRC, skipping what the application wrote (kept in "
+              "JOURNAL.written); the outcome is in ferry status and the summary");
+  c->add_flag("--release-source", a->release_source,
+              "after an equal --verify, discard every block of SRC (opened writable for that alone); never after a "
+              "difference or a failure, nor when a restart lost track of what the application wrote");
   c->add_flag("-v,--verbose", a->verbose, "nbdkit's debug messages");
   c->add_flag("--print-command", a->print_command, "print the nbdkit command line instead of running it");
   c->callback([run, a] { *run = [a] { return RunServe(*a); }; });

@@ -30,6 +30,7 @@ nlohmann::json LiveStatusJson(const LiveStats& st, const std::string& predictor,
           {"paused", st.paused},
           {"paused_reason", st.paused_reason},
           {"destination_pauses", st.destination_pauses},
+          {"conclusion", st.conclusion},
           {"bytes_copied", st.bytes_copied},
           {"demand_bytes", st.demand_bytes},
           {"predicted_bytes", st.predicted_bytes},
@@ -109,6 +110,7 @@ std::string LiveSummary(const LiveStats& st, const std::string& journal) {
     s += fmt::format("; the source was lost {} times, {:.1f} s in all", st.source.outages, st.source.down_seconds);
   }
   s += st.complete ? "; the destination is complete" : "; rerun with journal " + journal + " to continue";
+  if (!st.conclusion.empty()) s += "; " + st.conclusion;
   return s;
 }
 

@@ -39,6 +39,30 @@ Status ReleaseSource(Volume& source) {
   return source.Flush();
 }
 
+Result<ConcludeResult> VerifyAndRelease(std::unique_ptr<Volume> source, Volume& destination,
+                                        const ConcludeOptions& options) {
+  ConcludeResult out;
+  auto v = Verify(*source, destination, options.verify);
+  if (!v.ok()) return v.status().WithContext("verify");
+  out.verify = std::move(v).value();
+  if (!out.verify.equal) return out;
+  if (options.record) FERRY_RETURN_IF_ERROR(options.record(JournalState::kVerified));
+  if (!options.release) return out;
+  if (!options.refuse_release.empty()) {
+    out.release_refused = options.refuse_release;
+    return out;
+  }
+  source.reset();  // the read-only handle goes before the source is opened for the release
+  OpenOptions w = options.source_open;
+  w.writable = true;
+  auto rw = OpenVolume(options.source_spec, w);
+  Status s = rw.ok() ? ReleaseSource(**rw) : rw.status();
+  if (!s.ok()) return s.WithContext("releasing the source (the destination is complete)");
+  out.released = true;
+  if (options.record) FERRY_RETURN_IF_ERROR(options.record(JournalState::kReleased));
+  return out;
+}
+
 // ---- LiveMigration ----
 
 struct LiveMigration::Impl {
@@ -103,6 +127,35 @@ void LiveMigration::Pause(bool paused) { impl_->m->Pause(paused); }
 void LiveMigration::SetRate(uint64_t bytes_per_second) { impl_->m->SetRate(bytes_per_second); }
 LiveStats LiveMigration::stats() const { return impl_->m->Stats(); }
 LiveHistory LiveMigration::history() const { return impl_->m->History(); }
+bool LiveMigration::Written(uint64_t offset, uint64_t length) const { return impl_->m->written().Any(offset, length); }
+std::string LiveMigration::WrittenUnknown() const { return impl_->m->written().unknown_reason(); }
+Status LiveMigration::RecordState(JournalState state) { return impl_->m->RecordState(state); }
+void LiveMigration::SetConclusion(std::string conclusion) { impl_->m->SetConclusion(std::move(conclusion)); }
+
+namespace {
+// LiveMigration::View: the destination, read-only (once complete, it is the volume).
+class ReadOnlyView final : public Volume {
+ public:
+  explicit ReadOnlyView(Volume& v) : v_(v) {}
+  const std::string& name() const override { return v_.name(); }
+  uint64_t size() const override { return v_.size(); }
+  VolumeCapabilities capabilities() const override { return {}; }
+  Status Read(uint64_t offset, std::span<std::byte> buf) override { return v_.Read(offset, buf); }
+  Status Write(uint64_t, std::span<const std::byte>) override { return NotSupported(v_.name() + " is read-only here"); }
+  Status Flush() override { return OkStatus(); }
+  Status Extents(uint64_t offset, uint64_t length, std::vector<Extent>* out) override {
+    return v_.Extents(offset, length, out);
+  }
+
+ private:
+  Volume& v_;
+};
+}  // namespace
+
+std::unique_ptr<Volume> LiveMigration::View() {
+  if (!stats().complete) return nullptr;
+  return std::make_unique<ReadOnlyView>(*impl_->dst);
+}
 Status LiveMigration::Stop() { return impl_->m->StopLive(); }
 
 Result<Policy> LivePolicy(const std::string& policy, const std::string& predictor) {

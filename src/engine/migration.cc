@@ -47,7 +47,8 @@ Migration::Migration(std::shared_ptr<Volume> src, Volume& dst, Journal* journal,
       start_(Clock::now()),
       history_end_(HistoryEnd(o)),
       sched_(map_, SchedulerOptionsFor(o, history_end_), Now()),
-      limiter_(o.rate_limit) {
+      limiter_(o.rate_limit),
+      written_(src->size(), o.granule_size) {
   if (live_) recorder_ = std::make_unique<LiveRecorder>(src->size());
 }
 
@@ -80,6 +81,9 @@ Status Migration::Commit(bool* at_destination) {
     return s.WithContext("flushing the destination");
   }
   if (!journal_) return OkStatus();
+  // What the application wrote is saved before the journal says its granules are
+  // present (written_set.h).
+  FERRY_RETURN_IF_ERROR(written_.Save(WrittenSet::PathFor(journal_->path())));
   JournalState state = complete ? std::max(journal_->state(), JournalState::kCopied) : JournalState::kCopying;
   // Present granules never go back to missing, so the same count is the same set: a
   // flush that changed nothing writes no journal slot (a client's fsync after the
@@ -88,6 +92,12 @@ Status Migration::Commit(bool* at_destination) {
   FERRY_RETURN_IF_ERROR(journal_->Commit(present, state).WithContext("committing the journal"));
   committed_present_ = present_bytes;
   return OkStatus();
+}
+
+Status Migration::RecordState(JournalState state) {
+  std::lock_guard<std::mutex> one(commit_mu_);
+  if (!journal_) return OkStatus();
+  return journal_->Commit(journal_->present(), state).WithContext("committing the journal");
 }
 
 uint64_t Migration::QueuePredicted() {
@@ -130,7 +140,10 @@ Status Migration::Prepare(MigrateStats* stats) {
   if (dst_.size() < src->size()) {
     return FailedPrecondition("destination " + dst_.name() + " is smaller than the source");
   }
-  if (journal_) map_.LoadPresent(journal_->present());
+  if (journal_) {
+    map_.LoadPresent(journal_->present());
+    written_.Load(WrittenSet::PathFor(journal_->path()), /*had_progress=*/map_.present_bytes() > 0);
+  }
   stats->bytes_resumed = map_.present_bytes();
   live_stats_.bytes_resumed = stats->bytes_resumed;
   FERRY_RETURN_IF_ERROR(ReadZeroMap(*src, &src_zero_).WithContext(src->name()));

@@ -28,6 +28,7 @@
 
 #include "common/interval_set.h"
 #include "engine/live_record.h"
+#include "engine/written_set.h"
 #include "engine/rate_limiter.h"
 #include "ferry/engine.h"
 #include "ferry/live.h"
@@ -70,6 +71,14 @@ class Migration {
   // took it (a read-through or an Extents call already under way) is done.
   void DropSource();
   uint64_t size() const { return map_.volume_size(); }
+  // Granules the application wrote (engine/written_set.h).
+  const WrittenSet& written() const { return written_; }
+  // Records `state` in the journal (no journal: nothing), one commit at a time.
+  Status RecordState(JournalState state);
+  void SetConclusion(std::string conclusion) {
+    std::lock_guard<std::mutex> lock(mu_);
+    live_stats_.conclusion = std::move(conclusion);
+  }
 
  private:
   using Work = CopyOp;
@@ -201,6 +210,7 @@ class Migration {
   std::atomic<uint64_t> reads_{0}, writes_{0};  // application requests
   std::atomic<uint64_t> read_through_bytes_{0};
   std::unique_ptr<LiveRecorder> recorder_;       // live only
+  WrittenSet written_;  // thread-safe on its own
 };
 
 }  // namespace ferry

@@ -192,6 +192,7 @@ Status Migration::WriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua,
 Status Migration::WriteLikeUntimed(uint64_t offset, uint64_t length, IoOp op, bool fua,
                                    const std::function<Status()>& apply) {
   ++writes_;
+  written_.Mark(offset, length);  // before the data lands: a verify never mistakes it
   if (complete()) {
     FERRY_RETURN_IF_ERROR(apply());
     return fua ? Flush() : OkStatus();

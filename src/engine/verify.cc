@@ -48,7 +48,7 @@ class Verification {
   bool stop_ = false;       // guarded by mu_
   Status error_;            // guarded by mu_
   IntervalSet diffs_;       // guarded by mu_
-  uint64_t compared_ = 0, skipped_ = 0;  // guarded by mu_
+  uint64_t compared_ = 0, skipped_ = 0, written_ = 0;  // guarded by mu_
 };
 
 bool Verification::NextRange(Range* r, bool* a_zero, bool* b_zero) {
@@ -85,7 +85,13 @@ Status Verification::Compare(Range r, bool a_zero, bool b_zero, std::vector<std:
   }
   for (uint64_t i = 0; i < r.length; i += kDiffBlock) {
     uint64_t n = std::min(kDiffBlock, r.length - i);
-    if (std::memcmp(ba.data() + i, bb.data() + i, n) != 0) AddDiff(r.offset + i, n);
+    if (std::memcmp(ba.data() + i, bb.data() + i, n) == 0) continue;
+    if (o_.written && o_.written(r.offset + i, n)) {
+      std::lock_guard<std::mutex> lock(mu_);
+      written_ += n;
+    } else {
+      AddDiff(r.offset + i, n);
+    }
   }
   return OkStatus();
 }
@@ -146,6 +152,7 @@ Result<VerifyResult> Verification::Run() {
   }
   result.bytes_compared = compared_;
   result.bytes_skipped = skipped_;
+  result.bytes_written = written_;
   result.seconds = ToSeconds(Clock::now() - start);
   return result;
 }

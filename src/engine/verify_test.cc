@@ -54,5 +54,24 @@ TEST(VerifyTest, LargerDestinationComparesTheSourceSizeOnly) {
   EXPECT_TRUE(r->equal);
 }
 
+TEST(VerifyTest, DifferencesWhereTheApplicationWroteAreNotReported) {
+  auto a = Filled(4 << 20, 7), b = Filled(4 << 20, 7);
+  std::vector<std::byte> x(1, std::byte{8});
+  ASSERT_TRUE(b->Write(1 << 20, x).ok());        // the application's
+  ASSERT_TRUE(b->Write((3 << 20) + 9, x).ok());  // not the application's
+  VerifyOptions o;
+  o.written = [](uint64_t off, uint64_t len) { return off < (1 << 20) + 65536 && off + len > (1 << 20); };
+  auto r = Verify(*a, *b, o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->equal);
+  ASSERT_EQ(r->differing.size(), 1u);
+  EXPECT_EQ(r->differing[0], (Range{3 << 20, 4096}));
+  EXPECT_EQ(r->bytes_written, 4096u);
+  ASSERT_TRUE(b->Write((3 << 20) + 9, std::vector<std::byte>(1, std::byte{7})).ok());
+  r = Verify(*a, *b, o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->equal);
+}
+
 }  // namespace
 }  // namespace ferry

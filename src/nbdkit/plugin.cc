@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -54,7 +55,7 @@ struct Config {
   std::chrono::milliseconds source_timeout = MigrateOptions{}.source_timeout;
   int threads = MigrateOptions{}.threads;
   int requests = MigrateOptions{}.max_in_flight;
-  bool exit_when_done = false;
+  bool exit_when_done = false, verify = false, release_source = false;
   MigrateOptions options;
 };
 
@@ -62,6 +63,9 @@ Config g_config;
 std::unique_ptr<LiveMigration> g_live;
 std::unique_ptr<StatusWriter> g_status;
 std::unique_ptr<ControlServer> g_control;
+// verify=true: the verify (and release) once complete runs on this thread.
+std::thread g_conclude;
+std::atomic<bool> g_conclude_cancel{false};
 
 // FERRY_FAULT_THROW=NAME: the callback NAME throws before it runs (fault injection, as
 // nbdkit's error filter injects errors: the test that proves Guard). Read at load.
@@ -170,6 +174,10 @@ int ConfigKey(const char* key, const char* value) {
     if (nbdkit_parse_int("threads", value, &c.threads) == -1) return -1;
   } else if (k == "requests") {
     if (nbdkit_parse_int("requests", value, &c.requests) == -1) return -1;
+  } else if (k == "verify" || k == "release-source") {
+    const int b = nbdkit_parse_bool(value);
+    if (b == -1) return -1;
+    (k == "verify" ? c.verify : c.release_source) = b;
   } else if (k == "exit-when-done") {
     const int b = nbdkit_parse_bool(value);
     if (b == -1) return -1;
@@ -197,6 +205,10 @@ int CheckConfig() {
   Config& c = g_config;
   if (c.source.empty() || c.dest.empty() || c.journal.empty()) {
     nbdkit_error("source=, dest= and journal= are required: nbdkit ferry source=SRC dest=DST journal=FILE");
+    return -1;
+  }
+  if (c.release_source && !c.verify) {
+    nbdkit_error("release-source=true needs verify=true: the source is released only after a successful verify");
     return -1;
   }
   MigrateOptions& o = c.options;
@@ -244,6 +256,50 @@ Result<std::unique_ptr<Predictor>> NewPredictor() {
   return MakePredictor(c.predictor == "none" ? "lstm" : c.predictor, pc);
 }
 
+// verify=true, once every granule is present: the destination is compared with the
+// source, skipping what the application wrote; with release-source=true, the source's
+// blocks are discarded after an equal verify, and never otherwise. The outcome goes to
+// the status (conclusion) and the summary; exit-when-done stops nbdkit after it.
+void Conclude() {
+  const Config& c = g_config;
+  g_live->SetConclusion("verifying the destination against the source");
+  OpenOptions ro;
+  ro.reconnect_timeout = c.options.source_timeout;
+  auto src = OpenVolume(c.source, ro);
+  std::unique_ptr<Volume> view = g_live->View();
+  ConcludeOptions co;
+  co.verify.threads = 4;
+  co.verify.cancel = &g_conclude_cancel;
+  co.verify.written = [](uint64_t offset, uint64_t length) { return g_live->Written(offset, length); };
+  co.release = c.release_source;
+  co.source_spec = c.source;
+  co.source_open = ro;
+  co.record = [](JournalState st) { return g_live->RecordState(st); };
+  if (const std::string why = g_live->WrittenUnknown(); !why.empty()) {
+    co.refuse_release = "which granules the application wrote is not known (" + why + ")";
+  }
+  Result<ConcludeResult> r = src.ok() ? VerifyAndRelease(std::move(src).value(), *view, co)
+                                      : Result<ConcludeResult>(src.status().WithContext("verify: source"));
+  std::string what;
+  if (!r.ok()) {
+    what = "verify failed: " + r.status().message() + "; the source is kept";
+  } else if (!r->verify.equal) {
+    const Range& d = r->verify.differing.front();
+    what = fmt::format("verify found differences (first at offset {}, {} bytes) where the application did not "
+                       "write; the source is kept: run ferry verify to see them",
+                       d.offset, d.length);
+    if (!co.refuse_release.empty()) what += " (" + co.refuse_release + ": they may be its writes)";
+  } else {
+    what = fmt::format("verified equal ({} compared, {} written by the application)",
+                       FormatSize(r->verify.bytes_compared), FormatSize(r->verify.bytes_written));
+    if (r->released) what += "; the source was released: its blocks were discarded";
+    if (!r->release_refused.empty()) what += "; the source is kept: " + r->release_refused;
+  }
+  g_live->SetConclusion(what);
+  if (!r.ok() || !r->verify.equal) nbdkit_error("%s", what.c_str());
+  if (c.exit_when_done && !g_conclude_cancel) nbdkit_shutdown();
+}
+
 // Opens the volumes, the journal and the predictor, and starts the migration (start) or
 // only checks that all of it can be done (!start).
 int OpenAll(bool start) {
@@ -265,7 +321,11 @@ int OpenAll(bool start) {
   }
   if (!start) return 0;
   std::function<void()> on_complete;
-  if (c.exit_when_done) on_complete = [] { nbdkit_shutdown(); };
+  if (c.verify) {
+    on_complete = [] { g_conclude = std::thread(Conclude); };
+  } else if (c.exit_when_done) {
+    on_complete = [] { nbdkit_shutdown(); };
+  }
   auto live = LiveMigration::Start(std::move(opened->source), std::move(opened->destination),
                                    std::move(opened->journal), std::shared_ptr<Predictor>(std::move(*predictor)),
                                    c.options, on_complete);
@@ -309,6 +369,8 @@ int AfterFork() { return OpenAll(true); }
 
 void Cleanup() {
   if (!g_live) return;
+  g_conclude_cancel = true;
+  if (g_conclude.joinable()) g_conclude.join();
   g_control.reset();
   g_status.reset();  // stops its thread
   Status s = g_live->Stop();
@@ -464,7 +526,9 @@ nbdkit_plugin MakePlugin() {
       "min-rate=SIZE       copy bytes/s that go on while the application waits (default: delivery rate / 10)\n"
       "exit-when-done=BOOL shut nbdkit down once every granule is on the destination\n"
       "report=FILE.html    write an HTML report of the run when nbdkit stops\n"
-      "metrics=FILE        write the live figures in Prometheus text format every second";
+      "metrics=FILE        write the live figures in Prometheus text format every second\n"
+      "verify=BOOL         once complete, compare with the source what the application did not write\n"
+      "release-source=BOOL after an equal verify, discard the source's blocks (needs verify=true)";
   p.magic_config_key = nullptr;
   p.load = Guard<kLoad, Load>::Call;
   p.unload = Guard<kUnload, Unload>::Call;
