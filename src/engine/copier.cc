@@ -80,21 +80,25 @@ bool Migration::Publish(const Tally& tally, const Status& s) {
   return true;
 }
 
+bool Migration::BackOff(const Status& s, int attempt) {
+  if (!s.retryable() || attempt >= o_.max_retries) return false;
+  ++retries_;
+  std::this_thread::sleep_for(
+      std::min<std::chrono::milliseconds>(o_.retry_backoff * (1 << std::min(attempt, 10)), std::chrono::seconds(2)));
+  return true;
+}
+
 Status Migration::CopyWithRetry(Volume& src, const Work& w, std::vector<std::byte>& buf, int attempt,
                                 bool* at_destination) {
-  auto backoff = o_.retry_backoff * (1 << std::min(attempt, 5));
   for (;; ++attempt) {
     Tally tally;
     Status s = Copy(src, w, buf, &tally);
     if (at_destination) *at_destination = tally.at_destination;
     if (Publish(tally, s)) return s;
-    if (!s.retryable() || attempt >= o_.max_retries) {
+    if (!BackOff(s, attempt)) {
       if (s.retryable()) s = s.WithContext("giving up after " + std::to_string(attempt + 1) + " attempts");
       return s;
     }
-    ++retries_;
-    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(backoff, std::chrono::seconds(2)));
-    backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(2));
   }
 }
 
@@ -130,10 +134,8 @@ Status Migration::Land(SourceReadUnderWay& r) {
   Tally tally;
   Status s = r.status.ok() ? Store(r.work, r.buf, &tally) : r.status;
   r.at_destination = tally.at_destination;
-  if (Publish(tally, s) || !s.retryable() || o_.max_retries == 0) return s;
+  if (Publish(tally, s) || !BackOff(s, 0)) return s;
   // The first attempt failed in a way a retry may mend: go on from this thread.
-  ++retries_;
-  std::this_thread::sleep_for(o_.retry_backoff);
   return CopyWithRetry(*r.src, r.work, r.buf, /*attempt=*/1, &r.at_destination);
 }
 

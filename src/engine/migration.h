@@ -101,6 +101,9 @@ class Migration {
   };
   // `src`: the source as Source() gave it, held for the copy's whole time. Synchronous
   // (the request path's demand copies, and retries); `attempt`: attempts already made.
+  // After failed attempt number `attempt` (from 0): whether to try again; if so, counts
+  // the retry and sleeps the backoff (retry_backoff, doubling, at most 2 s).
+  bool BackOff(const Status& s, int attempt);
   // Sets *at_destination when the last attempt failed at the destination.
   Status CopyWithRetry(Volume& src, const Work& w, std::vector<std::byte>& buf, int attempt = 0,
                        bool* at_destination = nullptr);

@@ -157,8 +157,7 @@ Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf, bool* m
   for (const auto& [r, present] : parts) {
     std::span<std::byte> part = buf.subspan(r.offset - offset, r.length);
     Status s = present ? dst_.Read(r.offset, part) : SourceRead(*src, r.offset, part, /*app=*/true);
-    for (int attempt = 0; !s.ok() && !present && s.retryable() && attempt < o_.max_retries; ++attempt) {
-      std::this_thread::sleep_for(o_.retry_backoff * (1 << attempt));
+    for (int attempt = 0; !s.ok() && !present && BackOff(s, attempt); ++attempt) {
       s = SourceRead(*src, r.offset, part, /*app=*/true);
     }
     if (!s.ok()) {

@@ -459,15 +459,14 @@ class NbdVolume final : public Volume {
       // One attempt is bounded on its own: a server on its way down may accept and
       // never answer, and the window must leave room for the next attempt.
       const auto attempt = std::clamp<std::chrono::milliseconds>(reconnect_ / 6, kMaxBackoff, std::chrono::seconds(10));
-      auto fresh = Connection::Open(uri_, waiting ? std::min(deadline, now + attempt) : now + attempt, reconnect_);
-      Status checked = fresh.ok() ? SameExport(**fresh) : fresh.status();
+      auto fresh = Reconnect(waiting ? std::min(deadline, now + attempt) : now + attempt);
       lock.lock();
-      if (checked.ok()) {
+      if (fresh.ok()) {
         // The lost connection is kept (not destroyed) while the volume lives: a caller
         // may still hold it, and its poller has already ended.
         slot = std::find(conns_.begin(), conns_.end(), lost);
         retired_.push_back(*slot);
-        *slot = std::shared_ptr<Connection>(std::move(*fresh));
+        *slot = std::move(fresh).value();
         ReviveTheOthers(lock, Clock::now() + attempt);  // still reviving_: nobody else tries
         down_before_ += Clock::now() - *down_since_;
         down_since_.reset();
@@ -478,8 +477,8 @@ class NbdVolume final : public Volume {
       }
       reviving_ = false;
       revived_cv_.notify_all();
-      if (checked.code() == StatusCode::kFailedPrecondition) return checked;  // another volume answers
-      last_attempt_ = checked.message();
+      if (fresh.status().code() == StatusCode::kFailedPrecondition) return fresh.status();  // another volume answers
+      last_attempt_ = fresh.status().message();
       next_attempt_ = Clock::now() + backoff_;
       backoff_ = std::min(backoff_ * 2, kMaxBackoff);
     }
@@ -496,22 +495,26 @@ class NbdVolume final : public Volume {
         lock.lock();
         continue;
       }
-      auto fresh = Connection::Open(uri_, by, reconnect_);
-      Status checked = fresh.ok() ? SameExport(**fresh) : fresh.status();
+      auto fresh = Reconnect(by);
       lock.lock();
-      if (!checked.ok() || conns_[i] != old) continue;
+      if (!fresh.ok() || conns_[i] != old) continue;
       retired_.push_back(old);
-      conns_[i] = std::shared_ptr<Connection>(std::move(*fresh));
+      conns_[i] = std::move(fresh).value();
     }
   }
 
-  // The server that answered a reconnection serves a volume of the same size.
-  Status SameExport(Connection& c) const {
-    const int64_t size = nbd_get_size(c.handle());
+  // A new connection by `by`, to a server that serves a volume of the same size as
+  // before (kFailedPrecondition when it does not).
+  Result<std::shared_ptr<Connection>> Reconnect(Clock::time_point by) const {
+    auto c = Connection::Open(uri_, by, reconnect_);
+    if (!c.ok()) return c.status();
+    const int64_t size = nbd_get_size((*c)->handle());
     if (size < 0) return NbdStatus("cannot get the size of " + uri_);
-    if (static_cast<uint64_t>(size) == size_) return OkStatus();
-    return FailedPrecondition("NBD server " + uri_ + " came back serving " + std::to_string(size) +
-                              " bytes, not the " + std::to_string(size_) + " it served before: not the same volume");
+    if (static_cast<uint64_t>(size) != size_) {
+      return FailedPrecondition("NBD server " + uri_ + " came back serving " + std::to_string(size) + " bytes, not the " +
+                                std::to_string(size_) + " it served before: not the same volume");
+    }
+    return std::shared_ptr<Connection>(std::move(c).value());
   }
 
   Status Down(const Status& why) const {
