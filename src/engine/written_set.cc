@@ -6,6 +6,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -51,31 +53,60 @@ void WrittenSet::Load(const std::string& path, bool had_progress) {
 }
 
 Status WrittenSet::Save(const std::string& path) {
-  std::string data;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!dirty_) return OkStatus();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!dirty_) return OkStatus();
+  // The file's layout is the little-endian one in memory (header, words, checksum).
+  static_assert(std::endian::native == std::endian::little, "WrittenSet's file is little-endian");
+  std::string head(kMagic, sizeof kMagic);
+  PutU64(&head, volume_size_);
+  PutU64(&head, granule_size_);
+  XXH64_state_t* st = XXH64_createState();
+  XXH64_reset(st, 0);
+  XXH64_update(st, head.data(), head.size());
+  XXH64_update(st, words_.data(), 8 * words_.size());
+  std::string sum;
+  PutU64(&sum, XXH64_digest(st));
+  XXH64_freeState(st);
+  const off_t words_at = static_cast<off_t>(head.size()), sum_at = words_at + static_cast<off_t>(8 * words_.size());
+  auto pwrite_all = [](int fd, const void* p, size_t n, off_t at) {
+    return ::pwrite(fd, p, n, at) == static_cast<ssize_t>(n);
+  };
+  Status s;
+  if (fd_ >= 0 && fd_path_ == path) {
+    // In place, the changed words and the checksum, with no fsync: a process that dies
+    // leaves them in the page cache; a power cut may leave a torn file, which Load
+    // calls damaged (no release), never wrong.
+    const size_t lo = dirty_lo_, hi = dirty_hi_;
+    if (!pwrite_all(fd_, words_.data() + lo, 8 * (hi - lo), words_at + static_cast<off_t>(8 * lo)) ||
+        !pwrite_all(fd_, sum.data(), sum.size(), sum_at)) {
+      s = ErrnoStatus(errno ? errno : EIO, "cannot write " + path);
+    }
+  } else {
+    // The first save: the whole file beside its name, renamed in.
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    const std::string tmp = path + ".tmp";
+    const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || !pwrite_all(fd, head.data(), head.size(), 0) ||
+        !pwrite_all(fd, words_.data(), 8 * words_.size(), words_at) ||
+        !pwrite_all(fd, sum.data(), sum.size(), sum_at) || ::rename(tmp.c_str(), path.c_str()) != 0) {
+      s = ErrnoStatus(errno ? errno : EIO, "cannot write " + path);
+      if (fd >= 0) ::close(fd);
+    } else {
+      fd_ = fd;
+      fd_path_ = path;
+    }
+  }
+  if (s.ok()) {
     dirty_ = false;
-    data.assign(kMagic, sizeof kMagic);
-    PutU64(&data, volume_size_);
-    PutU64(&data, granule_size_);
-    for (uint64_t w : words_) PutU64(&data, w);
-  }
-  PutU64(&data, XXH64(data.data(), data.size(), 0));
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  Status s = fd >= 0 ? OkStatus() : ErrnoStatus(errno, "cannot write " + tmp);
-  if (s.ok() && ::write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size())) {
-    s = ErrnoStatus(errno ? errno : EIO, "cannot write " + tmp);
-  }
-  if (s.ok() && ::fsync(fd) != 0) s = ErrnoStatus(errno, "cannot write " + tmp);
-  if (fd >= 0) ::close(fd);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = ErrnoStatus(errno, "cannot write " + path);
-  if (!s.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
-    dirty_ = true;  // saved next time
+    dirty_lo_ = words_.size();
+    dirty_hi_ = 0;
   }
   return s;
+}
+
+WrittenSet::~WrittenSet() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 void WrittenSet::Mark(uint64_t offset, uint64_t length) {
@@ -88,6 +119,8 @@ void WrittenSet::Mark(uint64_t offset, uint64_t length) {
     if (!(w & bit)) {
       w |= bit;
       dirty_ = true;
+      dirty_lo_ = std::min<size_t>(dirty_lo_, g / 64);
+      dirty_hi_ = std::max<size_t>(dirty_hi_, g / 64 + 1);
     }
   }
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -19,6 +20,9 @@ namespace ferry {
 class WrittenSet {
  public:
   WrittenSet(uint64_t volume_size, uint64_t granule_size);
+  ~WrittenSet();
+  WrittenSet(const WrittenSet&) = delete;
+  WrittenSet& operator=(const WrittenSet&) = delete;
 
   // The file beside a journal.
   static std::string PathFor(const std::string& journal) { return journal + ".written"; }
@@ -27,7 +31,10 @@ class WrittenSet {
   // earlier run, so a missing or unreadable file leaves the set unknown (unknown_reason
   // says why); without progress, no file means nothing was written.
   void Load(const std::string& path, bool had_progress);
-  // Saves the set to `path` atomically if it changed since the last save.
+  // Saves the set to `path` if it changed since the last save: the first time the
+  // whole file, renamed in; then in place, the changed words and the checksum. Never
+  // fsynced: it costs a client's flush nothing (a power cut may damage it, which makes
+  // it unknown, not wrong).
   Status Save(const std::string& path);
 
   void Mark(uint64_t offset, uint64_t length);
@@ -41,7 +48,10 @@ class WrittenSet {
   mutable std::mutex mu_;
   std::vector<uint64_t> words_;  // guarded by mu_
   bool dirty_ = false;           // guarded by mu_
+  size_t dirty_lo_ = SIZE_MAX, dirty_hi_ = 0;  // words changed since the last save; guarded by mu_
   std::string unknown_;          // guarded by mu_
+  int fd_ = -1;                  // the file, once saved whole; guarded by mu_
+  std::string fd_path_;          // guarded by mu_
 };
 
 }  // namespace ferry

@@ -58,6 +58,8 @@ class FileVolume final : public Volume {
     return OkStatus();
   }
 
+  static constexpr size_t kWritebackMin = 64 << 10;  // the smallest copy
+
   Status Write(uint64_t offset, std::span<const std::byte> buf) override {
     if (!writable_) return ReadOnly("pwrite", offset, buf.size());
     size_t done = 0;
@@ -72,7 +74,9 @@ class FileVolume final : public Volume {
     // Start writeback of what was just written, without waiting for it: the disk then
     // works during the copy instead of all at the final flush (fdatasync), which is what
     // makes a durable copy as fast as a non-durable one. Advisory: errors surface at flush.
-    if (!block_device_) ::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(buf.size()),
+    // Only for a copy's large writes: for an application's small ones followed by its
+    // own flush, it is one more system call and a write-back started twice.
+    if (!block_device_ && buf.size() >= kWritebackMin) ::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(buf.size()),
                                           SYNC_FILE_RANGE_WRITE);
     return OkStatus();
   }
