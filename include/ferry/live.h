@@ -108,6 +108,13 @@ struct LiveHistory {
   std::vector<LiveRow> rows;
   std::vector<uint64_t> read_latency, write_latency;  // the whole run's histograms
   std::vector<uint64_t> missed_read_latency;          // of the reads that waited for the source
+  // When the source's connection was lost, and for how long (to the second the
+  // recorder samples at; `ongoing`: still lost at the last sample).
+  struct Outage {
+    double start_s = 0, seconds = 0;
+    bool ongoing = false;
+  };
+  std::vector<Outage> outages;
 };
 
 class LiveMigration {

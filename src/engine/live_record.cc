@@ -66,8 +66,26 @@ void MergeInto(LiveRow& a, const LiveRow& b) {
 }  // namespace
 
 void LiveRecorder::Sample(double now_s, uint64_t present_bytes, uint64_t read_stalls, uint64_t write_stalls,
-                          const LiveLink& link) {
+                          const LiveLink& link, const VolumeHealth& source) {
   std::lock_guard<std::mutex> lock(mu_);
+  // An outage opens when the source is first seen lost (it began down_now_seconds ago)
+  // and closes when it is seen back, its length from the volume's total time down.
+  auto& outages = history_.outages;
+  const bool open = !outages.empty() && outages.back().ongoing;
+  if (source.down_now_seconds > 0 && !open) {
+    outages.push_back({now_s - source.down_now_seconds, source.down_now_seconds, true});
+    down_before_outage_ = source.down_seconds - source.down_now_seconds;
+  } else if (source.down_now_seconds > 0) {
+    outages.back().seconds = source.down_now_seconds;
+  } else if (open) {
+    outages.back().seconds = source.down_seconds - down_before_outage_;
+    outages.back().ongoing = false;
+  } else if (source.outages > outages_seen_) {
+    // Lost and back between two samples: it happened within this interval.
+    outages.push_back({last_s_, source.down_seconds - down_seen_, false});
+  }
+  outages_seen_ = source.outages;
+  down_seen_ = source.down_seconds;
   LiveRow r;
   r.link = link;
   r.read_through_bytes = read_through_.exchange(0, std::memory_order_relaxed);

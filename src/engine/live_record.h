@@ -29,8 +29,9 @@ class LiveRecorder {
 
   // Closes the interval ending `now_s` seconds after the start. The counters are the
   // run's totals so far (the recorder keeps the differences).
+  // `source`: the source's health now, for the outages' times.
   void Sample(double now_s, uint64_t present_bytes, uint64_t read_stalls, uint64_t write_stalls,
-              const LiveLink& link = {});
+              const LiveLink& link = {}, const VolumeHealth& source = {});
 
   LiveHistory history() const;
   // Whole-run read latency percentiles in microseconds (0 when there were no reads).
@@ -55,6 +56,9 @@ class LiveRecorder {
   mutable std::mutex mu_;  // guards what follows
   double last_s_ = 0;
   uint64_t last_read_stalls_ = 0, last_write_stalls_ = 0;
+  // The source's health at the last sample, for the outages' times.
+  uint64_t outages_seen_ = 0;
+  double down_seen_ = 0, down_before_outage_ = 0;
   LiveHistory history_;
 };
 

@@ -86,5 +86,30 @@ TEST(LatencyHistogramTest, PercentilesAreWithinABucket) {
   EXPECT_EQ(LatencyHistogram::Bucket(std::chrono::hours(1)), LatencyHistogram::kBuckets - 1);
 }
 
+TEST(LiveRecorderTest, OutagesAreRecordedWithTheirStartAndLength) {
+  LiveRecorder r(1 << 20);
+  VolumeHealth h;
+  r.Sample(1.0, 0, 0, 0, {}, h);
+  h = {1, 0.4, 0.4};  // lost 0.4 s before the sample at 2 s
+  r.Sample(2.0, 0, 0, 0, {}, h);
+  h = {1, 1.4, 1.4};
+  r.Sample(3.0, 0, 0, 0, {}, h);
+  h = {1, 2.1, 0};  // back: 2.1 s in all
+  r.Sample(4.0, 0, 0, 0, {}, h);
+  h = {2, 2.6, 0};  // lost and back between two samples: 0.5 s
+  r.Sample(5.0, 0, 0, 0, {}, h);
+  h = {3, 2.9, 0.3};  // lost at the end
+  r.Sample(6.0, 0, 0, 0, {}, h);
+  const auto out = r.history().outages;
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_DOUBLE_EQ(out[0].start_s, 1.6);
+  EXPECT_NEAR(out[0].seconds, 2.1, 1e-9);
+  EXPECT_FALSE(out[0].ongoing);
+  EXPECT_DOUBLE_EQ(out[1].start_s, 4.0);  // within (4 s, 5 s]
+  EXPECT_NEAR(out[1].seconds, 0.5, 1e-9);
+  EXPECT_NEAR(out[2].start_s, 5.7, 1e-9);
+  EXPECT_TRUE(out[2].ongoing);
+}
+
 }  // namespace
 }  // namespace ferry

@@ -305,14 +305,16 @@ LiveLink Migration::LinkNow() const {
 void Migration::SampleHistory() {
   uint64_t present, read_stalls, write_stalls;
   LiveLink link;
+  VolumeHealth source;
   {
     std::lock_guard<std::mutex> lock(mu_);
     present = map_.present_bytes();
     read_stalls = live_stats_.read_stalls;
     write_stalls = live_stats_.write_stalls;
     link = LinkNow();
+    source = src_ ? src_->Health() : dropped_source_health_;
   }
-  recorder_->Sample(ToSeconds(Clock::now() - start_), present, read_stalls, write_stalls, link);
+  recorder_->Sample(ToSeconds(Clock::now() - start_), present, read_stalls, write_stalls, link, source);
 }
 
 

@@ -91,6 +91,16 @@ std::string LiveReport(const LiveRunInfo& info, const LiveStats& st, const LiveH
     copy_rows.push_back({"source connection lost", fmt::format("{} times, {:.1f} s without it in all{}", st.source.outages,
                                                                st.source.down_seconds,
                                                                st.source.down_now_seconds > 0 ? " (lost at the end)" : "")});
+    constexpr size_t kListed = 10;
+    for (size_t i = 0; i < h.outages.size() && i < kListed; ++i) {
+      const LiveHistory::Outage& out = h.outages[i];
+      copy_rows.push_back({fmt::format("source lost, {}", i + 1),
+                           fmt::format("at {:.1f} s for {:.1f} s{}", out.start_s, out.seconds,
+                                       out.ongoing ? " (still lost at the end)" : "")});
+    }
+    if (h.outages.size() > kListed) {
+      copy_rows.push_back({"", fmt::format("and {} more", h.outages.size() - kListed)});
+    }
   }
   body += "<h2>The copy</h2>" + Table({"", ""}, copy_rows);
 

@@ -107,7 +107,7 @@ pass "bulk: a hung source is detected and the run stops after $waited s (timeout
 rm -f "$T/dst.img" "$T/live.sock"
 LIVE="nbd+unix:///?socket=$T/live.sock"
 "$FERRY" serve "$SRC" "$T/dst.img" --journal "$T/j4" --socket "$T/live.sock" --source-timeout 3s \
-  --exit-when-done 2>"$T/serve.log" &
+  --exit-when-done --report "$T/r4.html" 2>"$T/serve.log" &
 serve=$!
 for _ in $(seq 1 200); do nbdinfo --size "$LIVE" >/dev/null 2>&1 && break; sleep 0.05; done
 # Read the first MiB through the export: it is present from then on.
@@ -135,4 +135,5 @@ src_start
 wait $serve || die "ferry serve did not complete after the source came back: $(tail -3 "$T/serve.log")"
 grep -q "the source was lost [0-9]* times" "$T/serve.log" || die "the summary does not tell of the outage: $(tail -2 "$T/serve.log")"
 cmp "$T/src.img" "$T/dst.img" || die "live migration across an outage differs"
+grep -q "source lost, 1</td><td>at [0-9.]* s for [0-9.]* s<" "$T/r4.html" || die "the report does not say when the source was lost"
 pass "live: present data served and missing reads failed after the timeout during the outage; completed after it"
