@@ -5,9 +5,11 @@ migration, and the same scenario in `ferry simulate`.
 For each trace: the source is nbdkit's sparse-random plugin (the trace's volume size,
 about --data bytes of data in 16 MiB runs, the rest holes) behind the delay filter (2 ms
 a read); fio replays the trace (`ferry trace convert`, then --read_iolog, time scaled so
-the replay lasts about --seconds; fio's default queue depth of one: with more, fio 3.33's
-nbd engine disconnected with writes in flight and nbdkit 1.32 then failed an assertion,
-raw_send_socket `sock >= 0`) against three systems in turn, each from a fresh destination:
+the replay lasts about --seconds; fio's queue depth is the trace's own concurrency: the
+most requests it issues within one source latency of replay time, at most 64, or
+--iodepth; ferry's plugin lets a client that leaves with requests in flight go without
+nbdkit 1.32's abort, raw_send_socket `sock >= 0`, docs/design-notes.md) against three
+systems in turn, each from a fresh destination:
 
   ferry       ferry serve --policy adaptive --predictor ensemble --rate R
   dmclone     ferry serve --policy dmclone --rate R
@@ -22,7 +24,7 @@ and holes), time scale, 2 ms source latency, the same --rate, and a link that is
 limit (--source-bw 10G: the live source has no bandwidth cap), with no warm-up (ferry
 serve starts with no history), for adaptive+ensemble and dmclone, beside the live figures.
 
-  bench/live_traces.py [--traces DIR] [--only NAME] [--seconds 60] [--data 1G] [--ferry PATH]
+  bench/live_traces.py [--traces DIR] [--only NAME] [--seconds 60] [--data 1G] [--ferry PATH] [--iodepth N]
 """
 import argparse
 import glob
@@ -54,6 +56,30 @@ def fio_read_stats(path):
     return {"reads": r["total_ios"], "p50_us": p.get("50.000000", 0) / 1000, "p99_us": p.get("99.000000", 0) / 1000}
 
 
+def replay_depth(log, span_s, scale, latency_s=0.002, most=64):
+    """fio's queue depth for a replay: the trace's own concurrency, taken as the 99th
+    percentile over its requests of how many it issued within one source latency of
+    replay time up to each (those would all be outstanding at once), between 1 and
+    `most`. (The maximum would be set by the trace's largest burst alone.)"""
+    times = []
+    for line in open(log):
+        p = line.split()
+        if len(p) == 5 and p[2] in ("read", "write", "trim"):
+            times.append(int(p[0]))
+    if len(times) < 2 or max(times) == min(times):
+        return 1
+    unit = span_s / (max(times) - min(times))  # seconds per timestamp unit
+    window = latency_s * scale / 100 / unit    # one source latency of replay time, in trace units
+    times.sort()
+    counts, lo = [], 0
+    for hi, t in enumerate(times):
+        while t - times[lo] >= window:
+            lo += 1
+        counts.append(hi - lo + 1)
+    counts.sort()
+    return max(1, min(counts[len(counts) * 99 // 100], most))
+
+
 def wait_socket(path, proc=None):
     for _ in range(400):
         if os.path.exists(path):
@@ -71,6 +97,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--data", default="1G")
     ap.add_argument("--ferry", default=os.path.join(TOP, "build", "ferry"))
+    ap.add_argument("--iodepth", type=int, default=0,
+                    help="fio's queue depth (default: the trace's own concurrency, see replay_depth)")
     a = ap.parse_args()
     for tool in ("nbdkit", "fio"):
         if not shutil.which(tool):
@@ -101,9 +129,10 @@ def bench_trace(a, trace, data, work):
     rate = max(1 << 20, int(data_bytes / (replay_s / 2)))
     log = os.path.join(work, "w.log")
     run([a.ferry, "trace", "convert", trace, log], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    depth = replay_depth(log, span, scale) if a.iodepth == 0 else a.iodepth
     print(f"\n**{name}**: volume {size / 2**30:.1f} GiB with {data_bytes / 2**30:.2f} GiB of data, "
-          f"{info['records']} records over {span:.1f} s replayed in {replay_s:.0f} s (fio replay_time_scale={scale}), "
-          f"source 2 ms a read, background rate {rate / 2**20:.1f} MiB/s\n")
+          f"{info['records']} records over {span:.1f} s replayed in {replay_s:.0f} s (fio replay_time_scale={scale}, "
+          f"iodepth={depth}), source 2 ms a read, background rate {rate / 2**20:.1f} MiB/s\n")
 
     src_sock = os.path.join(work, "src.sock")
     src = subprocess.Popen(["nbdkit", "-f", "-U", src_sock, "-r", "--filter=delay", "sparse-random", str(size),
@@ -113,7 +142,7 @@ def bench_trace(a, trace, data, work):
         wait_socket(src_sock, src)
         src_uri = f"nbd+unix:///?socket={src_sock}"
         fio = ["fio", "--name=replay", "--ioengine=nbd", f"--read_iolog={log}", f"--replay_time_scale={scale}",
-               "--percentile_list=50:99", "--output-format=json"]
+               f"--iodepth={depth}", "--percentile_list=50:99", "--output-format=json"]
         for label, extra in (("ferry adaptive+ensemble", ["--policy", "adaptive", "--predictor", "ensemble"]),
                              ("ferry --policy dmclone", ["--policy", "dmclone"])):
             for f in glob.glob(os.path.join(work, "dst.img*")) + glob.glob(os.path.join(work, "j*")):
