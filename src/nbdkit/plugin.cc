@@ -63,8 +63,11 @@ Config g_config;
 std::unique_ptr<LiveMigration> g_live;
 std::unique_ptr<StatusWriter> g_status;
 std::unique_ptr<ControlServer> g_control;
-// verify=true: the verify (and release) once complete runs on this thread.
+// verify=true: the verify (and release) once complete runs on this thread, started by
+// the completion callback unless Cleanup has begun (both under g_conclude_mu).
+std::mutex g_conclude_mu;
 std::thread g_conclude;
+bool g_cleaning_up = false;
 std::atomic<bool> g_conclude_cancel{false};
 
 // FERRY_FAULT_THROW=NAME: the callback NAME throws before it runs (fault injection, as
@@ -322,7 +325,10 @@ int OpenAll(bool start) {
   if (!start) return 0;
   std::function<void()> on_complete;
   if (c.verify) {
-    on_complete = [] { g_conclude = std::thread(Conclude); };
+    on_complete = [] {
+      std::lock_guard<std::mutex> lock(g_conclude_mu);
+      if (!g_cleaning_up) g_conclude = std::thread(Conclude);
+    };
   } else if (c.exit_when_done) {
     on_complete = [] { nbdkit_shutdown(); };
   }
@@ -369,8 +375,14 @@ int AfterFork() { return OpenAll(true); }
 
 void Cleanup() {
   if (!g_live) return;
-  g_conclude_cancel = true;
-  if (g_conclude.joinable()) g_conclude.join();
+  std::thread conclude;
+  {
+    std::lock_guard<std::mutex> lock(g_conclude_mu);
+    g_cleaning_up = true;
+    g_conclude_cancel = true;
+    conclude = std::move(g_conclude);
+  }
+  if (conclude.joinable()) conclude.join();
   g_control.reset();
   g_status.reset();  // stops its thread
   Status s = g_live->Stop();
