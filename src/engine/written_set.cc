@@ -13,6 +13,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "engine/live_status.h"
+
 namespace ferry {
 namespace {
 
@@ -82,18 +84,16 @@ Status WrittenSet::Save(const std::string& path) {
       s = ErrnoStatus(errno ? errno : EIO, "cannot write " + path);
     }
   } else {
-    // The first save: the whole file beside its name, renamed in.
+    // The first save: the whole file, renamed in (live_status.h); then kept open.
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
-    const std::string tmp = path + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || !pwrite_all(fd, head.data(), head.size(), 0) ||
-        !pwrite_all(fd, words_.data(), 8 * words_.size(), words_at) ||
-        !pwrite_all(fd, sum.data(), sum.size(), sum_at) || ::rename(tmp.c_str(), path.c_str()) != 0) {
-      s = ErrnoStatus(errno ? errno : EIO, "cannot write " + path);
-      if (fd >= 0) ::close(fd);
-    } else {
-      fd_ = fd;
+    std::string whole = head;
+    whole.append(reinterpret_cast<const char*>(words_.data()), 8 * words_.size());
+    whole += sum;
+    s = WriteFileAtomically(path, whole, "the written set");
+    if (s.ok()) {
+      fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+      if (fd_ < 0) s = ErrnoStatus(errno, "cannot open " + path);
       fd_path_ = path;
     }
   }
@@ -109,11 +109,15 @@ WrittenSet::~WrittenSet() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+std::pair<uint64_t, uint64_t> WrittenSet::Granules(uint64_t offset, uint64_t length) const {
+  if (length == 0 || offset >= volume_size_) return {0, 0};
+  return {offset / granule_size_, (std::min(offset + length, volume_size_) - 1) / granule_size_ + 1};
+}
+
 void WrittenSet::Mark(uint64_t offset, uint64_t length) {
-  if (length == 0 || offset >= volume_size_) return;
-  const uint64_t first = offset / granule_size_, last = (std::min(offset + length, volume_size_) - 1) / granule_size_;
+  const auto [first, end] = Granules(offset, length);
   std::lock_guard<std::mutex> lock(mu_);
-  for (uint64_t g = first; g <= last; ++g) {
+  for (uint64_t g = first; g < end; ++g) {
     uint64_t& w = words_[g / 64];
     const uint64_t bit = uint64_t{1} << (g % 64);
     if (!(w & bit)) {
@@ -126,10 +130,9 @@ void WrittenSet::Mark(uint64_t offset, uint64_t length) {
 }
 
 bool WrittenSet::Any(uint64_t offset, uint64_t length) const {
-  if (length == 0 || offset >= volume_size_) return false;
-  const uint64_t first = offset / granule_size_, last = (std::min(offset + length, volume_size_) - 1) / granule_size_;
+  const auto [first, end] = Granules(offset, length);
   std::lock_guard<std::mutex> lock(mu_);
-  for (uint64_t g = first; g <= last; ++g) {
+  for (uint64_t g = first; g < end; ++g) {
     if (words_[g / 64] & (uint64_t{1} << (g % 64))) return true;
   }
   return false;

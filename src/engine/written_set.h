@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ferry/status.h"
@@ -44,6 +45,9 @@ class WrittenSet {
   std::string unknown_reason() const;
 
  private:
+  // The granules [first, end) that [offset, offset + length) touches.
+  std::pair<uint64_t, uint64_t> Granules(uint64_t offset, uint64_t length) const;
+
   const uint64_t volume_size_, granule_size_;
   mutable std::mutex mu_;
   std::vector<uint64_t> words_;  // guarded by mu_

@@ -177,14 +177,10 @@ int ConfigKey(const char* key, const char* value) {
     if (nbdkit_parse_int("threads", value, &c.threads) == -1) return -1;
   } else if (k == "requests") {
     if (nbdkit_parse_int("requests", value, &c.requests) == -1) return -1;
-  } else if (k == "verify" || k == "release-source") {
+  } else if (k == "verify" || k == "release-source" || k == "exit-when-done") {
     const int b = nbdkit_parse_bool(value);
     if (b == -1) return -1;
-    (k == "verify" ? c.verify : c.release_source) = b;
-  } else if (k == "exit-when-done") {
-    const int b = nbdkit_parse_bool(value);
-    if (b == -1) return -1;
-    c.exit_when_done = b;
+    (k == "verify" ? c.verify : k == "release-source" ? c.release_source : c.exit_when_done) = b;
   } else {
     nbdkit_error("unknown parameter '%s': see 'nbdkit ferry --help'", key);
     return -1;
