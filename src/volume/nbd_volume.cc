@@ -107,7 +107,10 @@ class Connection {
     // The asynchronous connect, driven here until ready, so that it can time out.
     if (nbd_aio_connect_uri(h, uri.c_str()) == -1) {
       const int err = nbd_get_errno();
-      if (err == EINVAL || err == ENOTSUP || err == EPROTONOSUPPORT) {
+      // A URI that cannot be used leaves the handle unconnected; a server that refuses
+      // in the handshake (which may run inside this call when its replies are already
+      // there) leaves it dead.
+      if (nbd_aio_is_created(h) && (err == EINVAL || err == ENOTSUP || err == EPROTONOSUPPORT)) {
         return InvalidArgument(NbdError("invalid NBD URI '" + uri + "'") +
                                " (expected e.g. nbd://host:10809/export or nbd+unix:///export?socket=/path)");
       }
