@@ -70,13 +70,16 @@ struct MigrateOptions {
   // The copy order (src/sched/scheduler.h). Default: adaptive (heat first, heat-sized
   // chunks; ascending when there is no access history).
   Policy policy = Policy::kAdaptive;
-  // Recorded application I/O (`--trace`), the access history that orders the copy: the
+  // Recorded application I/O (`--history`), the access history that orders the copy: the
   // whole history counts as one heat window. Not owned; may be null.
   const std::vector<IoEvent>* history = nullptr;
   // Predicts from the history what the workload touches next (predict/predictor.h):
   // it observes the history, trains on it, and the continuation it predicts is copied
   // first, most likely first. Not owned; may be null.
   Predictor* predictor = nullptr;
+  // Live: called for each application request as it is answered (reads; writes, zeroes
+  // and trims as writes), from the request's thread, no lock held: `serve --record`.
+  std::function<void(IoOp op, uint64_t offset, uint64_t length)> on_request;
   // Called, under the engine's lock, for each copy as the scheduler issues it: the
   // decision log that tests compare with the simulator's.
   std::function<void(const Range&)> on_copy;

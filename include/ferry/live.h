@@ -63,6 +63,10 @@ struct LiveStats {
   uint64_t bytes_resumed = 0;      // present from the journal at the start
   uint64_t reads = 0, writes = 0;  // application requests, this run
   uint64_t read_stalls = 0;        // reads that waited for the source
+  // Why (sched/prediction_path.h): no granule the read missed was accessed before (in
+  // the history or this run), or one was; they sum to read_stalls.
+  uint64_t read_stalls_first_touch = 0, read_stalls_seen = 0;
+  uint64_t prevented_stalls = 0;   // reads served from granules a prediction brought
   uint64_t write_stalls = 0;       // writes that waited for a copy (invariants 3, 4)
   uint64_t demand_bytes = 0;       // copied because a request waited for them
   uint64_t copy_errors = 0;        // copies that failed after their retries
@@ -70,8 +74,9 @@ struct LiveStats {
   uint64_t read_through_bytes = 0; // application reads answered from the source
   VolumeHealth source;             // the source's connection: outages, time without it
   LiveLink link;                   // the source link now (sched/link.h)
-  uint64_t predicted_bytes = 0;    // queued on the predictor's word
-  double precision = 0, recall = 0;  // the predictor's (predict/predictor.h)
+  uint64_t predicted_bytes = 0;    // missing when predicted, queued on the predictor's word
+  double precision = 0, recall = 0, timeliness = 0;  // the predictor's (predict/predictor.h)
+  uint64_t predictions_skipped = 0;  // accesses the predictor fell too far behind to see
   bool complete = false;
   bool paused = false;
   std::string paused_reason;        // why, while paused: the operator, or a destination error
@@ -121,7 +126,9 @@ class LiveMigration {
  public:
   // Starts migrating `source` to `destination` (at least as large), resuming from
   // `journal` when it records progress. `predictor` may be null. Background threads
-  // start at once; options.cancel, history and on_progress are not used.
+  // start at once; options.cancel and on_progress are not used. options.history, when
+  // given, is learnt before Start returns (the heat map, the predictor's training, its
+  // predicted continuation queued first) and not kept.
   // `on_complete`, when set, is called once (from a background thread) when the last
   // granule is present and the journal says so.
   static Result<std::unique_ptr<LiveMigration>> Start(std::unique_ptr<Volume> source,
@@ -179,11 +186,6 @@ class LiveMigration {
   explicit LiveMigration(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-// Checks a live migration's policy and predictor names: the policy (adaptive, heat,
-// dmclone, qemu-stream; clairvoyant needs the future) and a predictor MakePredictor
-// knows, which only adaptive and heat use. kInvalidArgument naming what is wrong.
-Result<Policy> LivePolicy(const std::string& policy, const std::string& predictor);
 
 // Opens what a migration needs, with every check made before anything is written: the
 // source read-only; the journal (its identity checked, invariant 7) or, when `journal`

@@ -13,4 +13,25 @@ enum class Policy { kDmClone, kQemuStream, kHeat, kAdaptive, kClairvoyant };
 const char* PolicyName(Policy p);
 Result<Policy> ParsePolicy(const std::string& name);
 
+// The policy rules, in one place (the CLI, the plugin, the engine and the simulator use
+// these and nothing else):
+// - adaptive and heat take predictions; the baselines (dmclone, qemu-stream) model
+//   systems that do not, and clairvoyant knows the future already;
+// - clairvoyant needs the future: only `ferry simulate` runs it;
+// - a model (--model) is an LSTM's: alone it means --predictor lstm; it goes with lstm
+//   or ensemble only;
+// - a bulk migrate predicts only from a history (--history): it serves no requests to
+//   learn from.
+bool PolicyTakesPredictions(Policy policy);
+enum class PolicyUse { kSimulate, kServe, kMigrate };
+struct PolicyChoice {
+  Policy policy = Policy::kAdaptive;
+  std::string predictor = "none";  // resolved: "lstm" when only a model was given
+};
+// Checks `policy`, `predictor` (a predictor name, or "none") and `model` (a path or "")
+// for `use`; `has_history`: a history is given. kInvalidArgument naming what is wrong
+// and what to give instead.
+Result<PolicyChoice> ChoosePolicy(const std::string& policy, const std::string& predictor, const std::string& model,
+                                  PolicyUse use, bool has_history);
+
 }  // namespace ferry

@@ -371,7 +371,7 @@ int RunSimulate(SimArgs& a) {
   std::vector<SimResult> results;
   for (Policy pol : policies) {
     // The baselines model systems without prediction: they run once, with none.
-    for (const std::string& pred : PolicyUsesPredictor(pol) ? predictors : std::vector<std::string>{"none"}) {
+    for (const std::string& pred : PolicyTakesPredictions(pol) ? predictors : std::vector<std::string>{"none"}) {
       SimOptions so;
       so.predictor = pred;
       if (pred == "lstm" || pred == "ensemble") so.model = a.model;

@@ -104,7 +104,7 @@ struct MigrateArgs {
   std::string progress = "auto";
   std::string policy = "adaptive";
   std::string predictor = "none", model;
-  TraceInput trace;
+  HistoryInput history;
 };
 
 int RunMigrate(MigrateArgs& a) {
@@ -127,11 +127,10 @@ int RunMigrate(MigrateArgs& a) {
     o.source_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
   }
   if (Status s = ValidateMigrateOptions(o); !s.ok()) return Fail(kExitUsage, s);
-  auto policy = ParsePolicy(a.policy);
-  if (!policy.ok() || *policy == Policy::kClairvoyant) {
-    return Fail(kExitUsage, "invalid --policy '" + a.policy + "': use adaptive (the default), heat, dmclone or qemu-stream");
-  }
-  o.policy = *policy;
+  auto choice = ChoosePolicy(a.policy, a.predictor, a.model, PolicyUse::kMigrate, !a.history.paths.empty());
+  if (!choice.ok()) return Fail(kExitUsage, choice.status());
+  if (Status s = CheckHistoryInput(a.history); !s.ok()) return Fail(kExitUsage, s);
+  o.policy = choice->policy;
   auto mode = ParseProgressMode(a.progress);
   if (!mode.ok()) return Fail(kExitUsage, mode.status());
   if (a.release_source && !a.verify) {
@@ -140,28 +139,22 @@ int RunMigrate(MigrateArgs& a) {
 
   // Every check comes before anything is written to the destination or the journal.
   std::unique_ptr<Predictor> predictor;
-  if (a.predictor != "none" || !a.model.empty()) {
-    if (a.trace.path.empty()) {
-      return Fail(kExitUsage, "--predictor and --model predict from the workload's history: give --trace FILE");
-    }
-    if (*policy != Policy::kAdaptive && *policy != Policy::kHeat) {
-      return Fail(kExitUsage, "--predictor works with --policy adaptive or heat, not " + a.policy);
-    }
+  if (choice->predictor != "none") {
     PredictorConfig pc;
     pc.model = a.model;
     pc.granule_size = o.granule_size;
-    pc.background_training = false;  // it trains once, on the trace, before the copy
-    auto p = MakePredictor(a.predictor == "none" ? "lstm" : a.predictor, pc);
+    pc.background_training = false;  // it trains once, on the history, before the copy
+    auto p = MakePredictor(choice->predictor, pc);
     if (!p.ok()) return Fail(p.status().code() == StatusCode::kNotSupported ? kExitFailure : kExitUsage, p.status());
     predictor = std::move(p).value();
     o.predictor = predictor.get();
   }
-  LoadedTrace history;
-  if (!a.trace.path.empty()) {
-    auto t = LoadTraceInput(a.trace);
-    if (!t.ok()) return Fail(TraceExitCode(a.trace), t.status().WithContext("--trace"));
+  std::vector<IoEvent> history;
+  if (!a.history.paths.empty()) {
+    auto t = LoadHistoryInput(a.history);
+    if (!t.ok()) return Fail(kExitFailure, t.status().WithContext("--history"));
     history = std::move(t).value();
-    o.history = &history.events;
+    o.history = &history;
   }
 
   auto opened = OpenMigration(a.src, a.dst, a.journal, o.granule_size, o.source_timeout);
@@ -225,7 +218,7 @@ int RunMigrate(MigrateArgs& a) {
     if (stats->retries) std::cout << fmt::format(", {} retries", stats->retries);
     std::cout << fmt::format(", last chunk size {}\n", FormatSize(stats->final_chunk_size));
     if (predictor) {
-      std::cout << fmt::format("  predictor {}: {} predicted from the trace, copied first\n", predictor->name(),
+      std::cout << fmt::format("  predictor {}: {} predicted from the history, copied first\n", predictor->name(),
                                FormatSize(stats->predicted_granules * o.granule_size));
     }
     std::cout << std::flush;
@@ -453,11 +446,8 @@ int Main(int argc, char** argv) {
   migrate->add_option("--policy", ma.policy, "copy order: adaptive (the default: hottest first, heat-sized chunks), "
                                              "heat, dmclone or qemu-stream (ascending)")
       ->option_text("POLICY");
-  migrate->add_option("--trace", ma.trace.path, "a recorded block trace of the volume's workload: copy where it is "
-                                                "hottest first")
-      ->option_text("FILE");
-  AddTraceInputOptions(migrate, &ma.trace, "trace");
-  migrate->add_option("--predictor", ma.predictor, "with --trace: none (the default), stride, markov, lstm or "
+  AddHistoryOptions(migrate, &ma.history, "copy where it was hottest first");
+  migrate->add_option("--predictor", ma.predictor, "with --history: none (the default), stride, markov, lstm or "
                                                    "ensemble; what it predicts the workload touches next is copied "
                                                    "first")
       ->option_text("NAME");

@@ -22,13 +22,17 @@
 #include <filesystem>
 #include <iostream>
 
+#include <fmt/format.h>
+
 #include "cli/analysis_commands.h"
 #include "cli/cli.h"
+#include "cli/trace_input.h"
 #include "common/self_path.h"
 #include "engine/control.h"
 #include "ferry/live.h"
 #include "ferry/units.h"
 #include "ferry/volume.h"
+#include "trace/recorder.h"
 
 namespace ferry::cli {
 namespace {
@@ -36,7 +40,8 @@ namespace {
 constexpr const char* kPlugin = "nbdkit-ferry-plugin.so";
 
 struct ServeArgs {
-  std::string src, dst, journal, socket, listen, run, report, metrics, tls_certificates, tls_psk;
+  std::string src, dst, journal, socket, listen, run, report, metrics, tls_certificates, tls_psk, record;
+  HistoryInput history;
   std::string policy = "adaptive", predictor = "none", model, rate, granule = "64K", latency_target, min_rate,
               source_timeout;
   int threads = MigrateOptions{}.threads;
@@ -237,7 +242,20 @@ int RunServe(ServeArgs& a) {
     port = a.listen.substr(colon + 1);
     if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   }
-  if (auto p = LivePolicy(a.policy, a.predictor); !p.ok()) return Fail(kExitUsage, p.status().message());
+  if (auto p = ChoosePolicy(a.policy, a.predictor, a.model, PolicyUse::kServe, !a.history.paths.empty()); !p.ok()) {
+    return Fail(kExitUsage, p.status().message());
+  }
+  if (Status s = CheckHistoryInput(a.history); !s.ok()) return Fail(kExitUsage, s.message());
+  for (const std::string& h : a.history.paths) {
+    if (::access(h.c_str(), R_OK) != 0) {
+      return Fail(kExitFailure, "--history " + h + ": cannot read it (" + std::strerror(errno) + ")");
+    }
+  }
+  if (!a.record.empty()) {
+    if (Status s = TraceRecorder::CheckCreatable(a.record); !s.ok()) {
+      return Fail(s.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure, s.message());
+    }
+  }
   if (a.release_source && !a.verify) {
     return Fail(kExitUsage, "--release-source needs --verify: the source is released only after a successful verify");
   }
@@ -286,6 +304,14 @@ int RunServe(ServeArgs& a) {
   if (!a.source_timeout.empty()) args.push_back("source-timeout=" + a.source_timeout);
   if (!a.report.empty()) args.push_back("report=" + Absolute(a.report));
   if (!a.metrics.empty()) args.push_back("metrics=" + Absolute(a.metrics));
+  if (!a.record.empty()) args.push_back("record=" + Absolute(a.record));
+  for (const std::string& h : a.history.paths) args.push_back("history=" + Absolute(h));
+  if (!a.history.paths.empty()) {
+    if (a.history.trace.format != "auto") args.push_back("history-format=" + a.history.trace.format);
+    if (a.history.trace.dev >= 0) args.push_back("history-dev=" + std::to_string(a.history.trace.dev));
+    if (a.history.trace.strict) args.push_back("history-strict=true");
+    if (a.history.time_scale != 1.0) args.push_back(fmt::format("history-time-scale={}", a.history.time_scale));
+  }
   if (a.exit_when_done) args.push_back("exit-when-done=true");
   if (a.verify) args.push_back("verify=true");
   if (a.release_source) args.push_back("release-source=true");
@@ -384,6 +410,12 @@ void AddServeCommand(CLI::App& app, std::function<int()>* run) {
                 "copy at least SIZE bytes/s even while the application waits on SRC, so the migration ends "
                 "(default: a tenth of SRC's measured delivery rate)")
       ->option_text("SIZE");
+  AddHistoryOptions(c, &a->history, "the heat map and the predictor start from it, and the predicted "
+                                    "continuation is copied first");
+  c->add_option("--record", a->record,
+                "write every request served to FILE as a trace (fio iolog v3: fio replays it; a later migration "
+                "starts warm with --history FILE); FILE must not exist")
+      ->option_text("FILE");
   c->add_option("--report", a->report, "write a self-contained HTML report of the run when it stops")
       ->option_text("FILE.html");
   c->add_option("--metrics", a->metrics,

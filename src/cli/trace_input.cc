@@ -55,4 +55,44 @@ void ReportSkipped(const TraceInput& in) {
 
 int TraceExitCode(const TraceInput& in) { return ParseTraceFormat(in.format).ok() ? kExitFailure : kExitUsage; }
 
+void AddHistoryOptions(CLI::App* c, HistoryInput* in, const std::string& what) {
+  c->add_option("--history", in->paths,
+                "recorded block traces of the volume's workload (any format ferry reads; several are joined in "
+                "order), e.g. from 'ferry serve --record' or 'ferry watch --record': " + what)
+      ->option_text("TRACE...");
+  AddTraceInputOptions(c, &in->trace, "history");
+  c->add_option("--history-time-scale", in->time_scale, "multiply the history's times by this (as simulate's "
+                                                        "--time-scale)")
+      ->option_text("X");
+}
+
+Status CheckHistoryInput(const HistoryInput& in) {
+  if (!in.paths.empty() || in.trace.format != "auto" || in.trace.dev >= 0 || in.time_scale != 1.0) {
+    if (in.paths.empty()) return InvalidArgument("--history-format, --history-dev and --history-time-scale need --history TRACE");
+  }
+  FERRY_RETURN_IF_ERROR(ParseTraceFormat(in.trace.format).status().WithContext("--history-format"));
+  if (!(in.time_scale > 0)) return InvalidArgument("--history-time-scale must be positive");
+  return OkStatus();
+}
+
+Result<std::vector<IoEvent>> LoadHistoryInput(HistoryInput& in) {
+  FERRY_RETURN_IF_ERROR(CheckHistoryInput(in));
+  HistoryOptions o;
+  o.format = ParseTraceFormat(in.trace.format).value();
+  if (in.trace.dev >= 0) o.device = static_cast<uint32_t>(in.trace.dev);
+  o.time_scale = in.time_scale;
+  o.read.strict = in.trace.strict;
+  int* warnings = &in.trace.warnings;
+  o.read.on_warning = [warnings](const std::string& w) {
+    if (++*warnings <= kMaxWarnings) std::cerr << "ferry: warning: skipping malformed record: " << w << "\n";
+  };
+  o.on_device_chosen = [](const std::string& path, const LoadedTrace& t) {
+    std::cerr << fmt::format("ferry: {} has {} devices; using the busiest, device {} (choose one with --history-dev)\n",
+                             path, t.devices, t.device);
+  };
+  auto events = LoadHistory(in.paths, o);
+  ReportSkipped(in.trace);
+  return events;
+}
+
 }  // namespace ferry::cli

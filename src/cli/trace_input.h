@@ -32,4 +32,16 @@ void ReportSkipped(const TraceInput& in);
 // The exit code for a failure to open or read: a bad --format is a usage error.
 int TraceExitCode(const TraceInput& in);
 
+// `--history TRACE...` of serve and migrate (trace/load.h LoadHistory), with
+// --history-format, --history-dev, --history-strict and --history-time-scale.
+struct HistoryInput {
+  std::vector<std::string> paths;
+  TraceInput trace;  // format, device and strictness (its path unused)
+  double time_scale = 1.0;
+};
+void AddHistoryOptions(CLI::App* command, HistoryInput* in, const std::string& what);
+// Checks the options without reading the traces (kInvalidArgument: a usage error).
+Status CheckHistoryInput(const HistoryInput& in);
+Result<std::vector<IoEvent>> LoadHistoryInput(HistoryInput& in);
+
 }  // namespace ferry::cli

@@ -143,6 +143,7 @@ void Migration::Finish(std::unique_lock<std::mutex>& lock, const Work& w, const 
   sched_.OnCopyDone(w, s.ok(), Now());
   granule_cv_.notify_all();
   if (s.ok()) {
+    path_.OnCopied(w);
     ++copy_ops_;
     if (recorder_) recorder_->Copied(w.bytes.offset, w.bytes.length, w.priority);
   } else if (live_ && at_destination) {

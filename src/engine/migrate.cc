@@ -91,7 +91,6 @@ Result<std::unique_ptr<LiveMigration>> LiveMigration::Start(std::unique_ptr<Volu
   impl->journal = std::move(journal);
   impl->predictor = std::move(predictor);
   impl->options = options;
-  impl->options.history = nullptr;
   impl->options.cancel = nullptr;
   impl->options.on_progress = nullptr;
   impl->options.predictor = impl->predictor.get();
@@ -99,6 +98,7 @@ Result<std::unique_ptr<LiveMigration>> LiveMigration::Start(std::unique_ptr<Volu
                                         impl->options, /*live=*/true);
   MigrateStats prepared;
   FERRY_RETURN_IF_ERROR(impl->m->Prepare(&prepared));
+  impl->options.history = nullptr;  // learnt: the caller's events are not kept
   // Once complete, requests never reach the source (every granule is present and stays
   // so; the workers have ended): it is closed, so its server may go, once a reader
   // already under way is done with it.
@@ -157,21 +157,6 @@ std::unique_ptr<Volume> LiveMigration::View() {
   return std::make_unique<ReadOnlyView>(*impl_->dst);
 }
 Status LiveMigration::Stop() { return impl_->m->StopLive(); }
-
-Result<Policy> LivePolicy(const std::string& policy, const std::string& predictor) {
-  auto p = ParsePolicy(policy);
-  if (!p.ok() || *p == Policy::kClairvoyant) {
-    return InvalidArgument("invalid policy '" + policy + "': use adaptive (the default), heat, dmclone or qemu-stream");
-  }
-  const auto& names = PredictorNames();
-  if (std::find(names.begin(), names.end(), predictor) == names.end()) {
-    return InvalidArgument("unknown predictor '" + predictor + "': use none, stride, markov, lstm or ensemble");
-  }
-  if (predictor != "none" && *p != Policy::kAdaptive && *p != Policy::kHeat) {
-    return InvalidArgument("predictor " + predictor + " works with policy adaptive or heat, not " + policy);
-  }
-  return *p;
-}
 
 Result<OpenedMigration> OpenMigration(const std::string& source, const std::string& destination,
                                       const std::string& journal, uint64_t granule_size,

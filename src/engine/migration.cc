@@ -47,6 +47,7 @@ Migration::Migration(std::shared_ptr<Volume> src, Volume& dst, Journal* journal,
       start_(Clock::now()),
       history_end_(HistoryEnd(o)),
       sched_(map_, SchedulerOptionsFor(o, history_end_), Now()),
+      path_(map_, sched_, o.predictor),
       limiter_(o.rate_limit),
       written_(src->size(), o.granule_size) {
   if (live_) recorder_ = std::make_unique<LiveRecorder>(src->size());
@@ -100,34 +101,30 @@ Status Migration::RecordState(JournalState state) {
   return journal_->Commit(journal_->present(), state).WithContext("committing the journal");
 }
 
-uint64_t Migration::QueuePredicted() {
-  Predictor& p = *o_.predictor;
-  const uint64_t g = map_.granule_size(), n = map_.granule_count(), size = map_.volume_size();
+uint64_t Migration::LearnHistory() {
+  const uint64_t g = map_.granule_size(), size = map_.volume_size();
   std::vector<Prediction> out;
   for (const IoEvent& e : *o_.history) {
+    sched_.OnAppIo(e);
     if (e.offset >= size) continue;
     const uint64_t end = std::min(e.offset + std::max<uint64_t>(e.length, 1), size);
     out.clear();
-    p.Observe(e.offset / g, (end - 1) / g, e.op, &out);
+    path_.ObserveHistory(e.offset / g, (end - 1) / g, e.op, &out);
   }
-  p.Train();
+  path_.EndHistory();
+  if (!o_.predictor) return 0;
   // The continuation: follow the most likely prediction, each step's predictions
   // queued with the likelihood of the path that leads to them.
-  absl::flat_hash_set<uint64_t> queued;
-  double path = 1;
+  uint64_t queued = 0;
+  double likelihood = 1;
   for (int step = 0; step < kPredictionSteps && !out.empty(); ++step) {
-    for (const Prediction& pr : out) {
-      if (pr.granule >= n) continue;
-      const uint64_t count = std::min(pr.count, n - pr.granule);
-      sched_.Prefetch({GranuleIndex(pr.granule), count}, path * pr.likelihood, static_cast<uint32_t>(step) + pr.ahead);
-      for (uint64_t k = 0; k < count; ++k) queued.insert(pr.granule + k);
-    }
+    queued += path_.Queue(out, likelihood, static_cast<uint32_t>(step));
     const Prediction next = out.front();
-    path *= next.likelihood;
+    likelihood *= next.likelihood;
     out.clear();
-    p.Observe(next.granule, next.granule + next.count - 1, IoOp::kRead, &out);
+    path_.Infer(next.granule, next.granule + next.count - 1, IoOp::kRead, &out);
   }
-  return queued.size();
+  return queued;
 }
 
 Status Migration::Prepare(MigrateStats* stats) {
@@ -149,10 +146,7 @@ Status Migration::Prepare(MigrateStats* stats) {
   FERRY_RETURN_IF_ERROR(ReadZeroMap(*src, &src_zero_).WithContext(src->name()));
   FERRY_RETURN_IF_ERROR(ReadZeroMap(dst_, &dst_zero_).WithContext(dst_.name()));
   sched_.SetSourceZero(&src_zero_);
-  if (o_.history) {
-    for (const IoEvent& e : *o_.history) sched_.OnAppIo(e);
-    if (o_.predictor) stats->predicted_granules = QueuePredicted();
-  }
+  if (o_.history) stats->predicted_granules = LearnHistory();
   return OkStatus();
 }
 
@@ -222,6 +216,33 @@ void Migration::StartLive(std::function<void()> on_complete) {
   }
   for (int i = 0; i < o_.threads; ++i) threads_.emplace_back([this] { Worker(); });
   supervisor_ = std::thread([this] { Supervise(); });
+  if (o_.predictor) predictor_thread_ = std::thread([this] { PredictLoop(); });
+}
+
+void Migration::PredictLoop() {
+  std::vector<Access> batch;
+  std::vector<Prediction> out, all;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(feed_mu_);
+      feed_cv_.wait(lock, [this] { return feed_stop_ || !feed_.empty(); });
+      if (feed_stop_) return;
+      batch.assign(feed_.begin(), feed_.end());
+      feed_.clear();
+    }
+    all.clear();
+    for (const Access& a : batch) {
+      out.clear();
+      path_.Infer(a.first, a.last, a.op, &out);  // the predictor alone: no lock
+      all.insert(all.end(), out.begin(), out.end());
+    }
+    if (all.empty()) continue;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (complete() || path_.Queue(all) == 0) continue;
+    }
+    work_cv_.notify_all();
+  }
 }
 
 void Migration::Supervise() {
@@ -284,6 +305,14 @@ Status Migration::StopLive() {
   for (auto& t : threads_) t.join();
   threads_.clear();
   supervisor_.join();
+  if (predictor_thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(feed_mu_);
+      feed_stop_ = true;
+    }
+    feed_cv_.notify_all();
+    predictor_thread_.join();
+  }
   SampleHistory();
   return Commit();
 }
@@ -309,7 +338,7 @@ void Migration::SampleHistory() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     present = map_.present_bytes();
-    read_stalls = live_stats_.read_stalls;
+    read_stalls = path_.figures().read_stalls;
     write_stalls = live_stats_.write_stalls;
     link = LinkNow();
     source = src_ ? src_->Health() : dropped_source_health_;
@@ -351,8 +380,19 @@ LiveStats Migration::Stats() {
   st.writes = writes_;
   st.complete = complete();
   st.seconds = ToSeconds(Clock::now() - start_);
-  st.precision = tracker_.precision();
-  st.recall = tracker_.recall();
+  const PredictionFigures f = path_.figures();
+  st.read_stalls = f.read_stalls;
+  st.read_stalls_first_touch = f.read_stalls_first_touch;
+  st.read_stalls_seen = f.read_stalls_seen;
+  st.prevented_stalls = f.prevented_stalls;
+  st.predicted_bytes = f.predicted_granules * map_.granule_size();
+  st.precision = f.precision;
+  st.recall = f.recall;
+  st.timeliness = f.timeliness;
+  {
+    std::lock_guard<std::mutex> feed(feed_mu_);
+    st.predictions_skipped = feed_skipped_;
+  }
   st.read_p50_us = recorder_->ReadPercentile(0.5);
   st.read_p99_us = recorder_->ReadPercentile(0.99);
   st.read_miss_p50_us = recorder_->ReadPercentile(0.5, /*missed=*/true);

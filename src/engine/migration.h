@@ -34,6 +34,7 @@
 #include "ferry/live.h"
 #include "plan/chunk_map.h"
 #include "predict/predictor.h"
+#include "sched/prediction_path.h"
 #include "sched/scheduler.h"
 
 namespace ferry {
@@ -89,9 +90,12 @@ class Migration {
   }
   std::optional<Work> Next();
   void Worker();
-  // Runs the predictor over the history and queues the continuation it predicts;
-  // returns the granules queued.
-  uint64_t QueuePredicted();
+  // Feeds the history to the heat map and the predictor, trains it, and queues the
+  // continuation it predicts; returns the granules queued.
+  uint64_t LearnHistory();
+  // The predictor's own thread (live): it takes the accesses the request path queued
+  // (feed_), asks the predictor with no lock held, and queues what it predicts.
+  void PredictLoop();
   static constexpr int kPredictionSteps = 256;
   static constexpr std::chrono::seconds kSampleInterval{1};
   // Bytes one attempt at a chunk accounted for; published only when it succeeds.
@@ -194,9 +198,25 @@ class Migration {
   // Buffers of landed copies, for the next reads (no allocation per copy).
   static constexpr size_t kSpareBuffers = 16;
   std::vector<std::vector<std::byte>> spare_buffers_ ABSL_GUARDED_BY(mu_);
-  PredictionTracker tracker_ ABSL_GUARDED_BY(mu_);
-  std::vector<Prediction> predictions_ ABSL_GUARDED_BY(mu_);
+  // Predictions to prefetches, and why reads stalled. Its Infer() (the predictor alone)
+  // runs on the predictor's thread without mu_; everything else under mu_.
+  PredictionPath path_;
   LiveStats live_stats_ ABSL_GUARDED_BY(mu_);  // the counters
+
+  // Accesses for the predictor's thread; mu_ may be held when feed_mu_ is taken, never
+  // the other way. At most kMaxFeed wait: a predictor that falls behind skips accesses
+  // (counted) rather than hold up the application.
+  struct Access {
+    uint64_t first, last;
+    IoOp op;
+  };
+  static constexpr size_t kMaxFeed = 4096;
+  std::mutex feed_mu_;
+  std::condition_variable feed_cv_;
+  std::deque<Access> feed_ ABSL_GUARDED_BY(feed_mu_);
+  bool feed_stop_ ABSL_GUARDED_BY(feed_mu_) = false;
+  uint64_t feed_skipped_ ABSL_GUARDED_BY(feed_mu_) = 0;
+  std::thread predictor_thread_;
 
   std::mutex commit_mu_;  // one commit at a time (the journal is not thread-safe)
   std::optional<uint64_t> committed_present_ ABSL_GUARDED_BY(commit_mu_);  // present bytes the journal holds

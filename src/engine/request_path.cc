@@ -36,27 +36,19 @@ void Migration::Observe(uint64_t offset, uint64_t length, IoOp op) {
   e.op = op;
   sched_.OnAppIo(e);
   const GranuleRun run = RunOf(offset, length);
-  for (uint64_t g = run.first.value; g < run.first.value + run.count; ++g) {
-    tracker_.Accessed(g, map_.state(GranuleIndex(g)) == GranuleState::kPresent);
-  }
+  const Access a{run.first.value, run.first.value + run.count - 1, op};
+  path_.OnAccess(a.first, a.last, op);
   if (!o_.predictor) return;
-  predictions_.clear();
-  o_.predictor->Observe(run.first.value, run.first.value + run.count - 1, op, &predictions_);
-  const uint64_t n = map_.granule_count();
-  bool queued = false;
-  for (const Prediction& p : predictions_) {
-    if (p.granule >= n) continue;
-    const uint64_t count = std::min(p.count, n - p.granule);
-    for (uint64_t g = p.granule; g < p.granule + count; ++g) {
-      if (map_.state(GranuleIndex(g)) == GranuleState::kMissing) {
-        tracker_.Predicted(g);
-        live_stats_.predicted_bytes += map_.granule_size();
-        queued = true;
-      }
+  // The predictor's thread asks it (PredictLoop): no inference under this lock.
+  {
+    std::lock_guard<std::mutex> feed(feed_mu_);
+    if (feed_.size() >= kMaxFeed) {
+      feed_.pop_front();
+      ++feed_skipped_;
     }
-    sched_.Prefetch({GranuleIndex(p.granule), count}, p.likelihood, p.ahead);
+    feed_.push_back(a);
   }
-  if (queued) work_cv_.notify_all();
+  feed_cv_.notify_one();
 }
 
 Status Migration::EnsurePresent(std::unique_lock<std::mutex>& lock, GranuleRun run, bool* waited) {
@@ -105,6 +97,7 @@ Status Migration::Read(uint64_t offset, std::span<std::byte> buf) {
   bool missed = false;
   Status s = ReadUntimed(offset, buf, &missed);
   recorder_->Request(offset, buf.size(), /*write=*/false, Clock::now() - t0, missed);
+  if (o_.on_request) o_.on_request(IoOp::kRead, offset, buf.size());
   return s;
 }
 
@@ -118,8 +111,7 @@ Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf, bool* m
     lock.unlock();
     return dst_.Read(offset, buf);
   }
-  ++live_stats_.read_stalls;
-  *missed = true;
+  *missed = true;  // PredictionPath::OnAccess counted the stall
   if (!sched_.ReadsThrough()) {
     bool waited = false;
     FERRY_RETURN_IF_ERROR(EnsurePresent(lock, run, &waited));
@@ -185,6 +177,7 @@ Status Migration::WriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua,
   const auto t0 = Clock::now();
   Status s = WriteLikeUntimed(offset, length, op, fua, apply);
   recorder_->Request(offset, length, /*write=*/true, Clock::now() - t0);
+  if (o_.on_request) o_.on_request(op, offset, length);
   return s;
 }
 

@@ -42,6 +42,8 @@
 #include "predict/predictor.h"
 #include "report/html.h"
 #include "report/live_report.h"
+#include "trace/load.h"
+#include "trace/recorder.h"
 
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
 
@@ -49,7 +51,10 @@ namespace ferry {
 namespace {
 
 struct Config {
-  std::string source, dest, journal, model, predictor = "none", policy = "adaptive", report, metrics;
+  std::string source, dest, journal, model, predictor = "none", policy = "adaptive", report, metrics, record;
+  // history=TRACE (repeatable) and how to read it (trace/load.h).
+  std::vector<std::string> history;
+  HistoryOptions history_options;
   uint64_t granule = 64 << 10, rate = 0, min_chunk = 0, max_chunk = 0, min_rate = 0;
   std::chrono::nanoseconds latency_target{0};
   std::chrono::milliseconds source_timeout = MigrateOptions{}.source_timeout;
@@ -60,6 +65,8 @@ struct Config {
 };
 
 Config g_config;
+std::vector<IoEvent> g_history;  // loaded by get_ready, before nbdkit forks
+std::unique_ptr<TraceRecorder> g_record;
 std::unique_ptr<LiveMigration> g_live;
 std::unique_ptr<StatusWriter> g_status;
 std::unique_ptr<ControlServer> g_control;
@@ -149,6 +156,28 @@ int ConfigKey(const char* key, const char* value) {
     c.report = value;
   } else if (k == "metrics") {
     c.metrics = value;
+  } else if (k == "record") {
+    c.record = value;
+  } else if (k == "history") {
+    c.history.push_back(value);
+  } else if (k == "history-format") {
+    auto f = ParseTraceFormat(value);
+    if (!f.ok()) {
+      nbdkit_error("history-format: %s", f.status().message().c_str());
+      return -1;
+    }
+    c.history_options.format = *f;
+  } else if (k == "history-dev") {
+    uint32_t dev;
+    if (nbdkit_parse_uint32_t("history-dev", value, &dev) == -1) return -1;
+    c.history_options.device = dev;
+  } else if (k == "history-time-scale") {
+    char* end = nullptr;
+    c.history_options.time_scale = std::strtod(value, &end);
+    if (!end || *end || !(c.history_options.time_scale > 0)) {
+      nbdkit_error("history-time-scale=%s: give a positive number, e.g. 0.5", value);
+      return -1;
+    }
   } else if (k == "granule") {
     return Size(key, value, &c.granule);
   } else if (k == "min-chunk") {
@@ -177,10 +206,11 @@ int ConfigKey(const char* key, const char* value) {
     if (nbdkit_parse_int("threads", value, &c.threads) == -1) return -1;
   } else if (k == "requests") {
     if (nbdkit_parse_int("requests", value, &c.requests) == -1) return -1;
-  } else if (k == "verify" || k == "release-source" || k == "exit-when-done") {
+  } else if (k == "verify" || k == "release-source" || k == "exit-when-done" || k == "history-strict") {
     const int b = nbdkit_parse_bool(value);
     if (b == -1) return -1;
-    (k == "verify" ? c.verify : k == "release-source" ? c.release_source : c.exit_when_done) = b;
+    (k == "verify" ? c.verify : k == "release-source" ? c.release_source : k == "exit-when-done" ? c.exit_when_done
+                                                                                                : c.history_options.read.strict) = b;
   } else {
     nbdkit_error("unknown parameter '%s': see 'nbdkit ferry --help'", key);
     return -1;
@@ -224,12 +254,19 @@ int CheckConfig() {
     nbdkit_error("%s", s.message().c_str());
     return -1;
   }
-  auto policy = LivePolicy(c.policy, c.predictor);
-  if (!policy.ok()) {
-    nbdkit_error("%s", policy.status().message().c_str());
+  auto choice = ChoosePolicy(c.policy, c.predictor, c.model, PolicyUse::kServe, !c.history.empty());
+  if (!choice.ok()) {
+    nbdkit_error("%s", choice.status().message().c_str());
     return -1;
   }
-  o.policy = *policy;
+  o.policy = choice->policy;
+  c.predictor = choice->predictor;
+  if (!c.record.empty()) {
+    if (Status s = TraceRecorder::CheckCreatable(c.record); !s.ok()) {
+      nbdkit_error("%s", s.message().c_str());
+      return -1;
+    }
+  }
   // Output files: found out now, not when the run ends.
   for (const auto& [key, path, what] : {std::tuple{"report", c.report, "a report"}, {"metrics", c.metrics, "a metrics"}}) {
     if (path.empty()) continue;
@@ -247,12 +284,11 @@ int ConfigComplete() { return ExitIfSanitized(CheckConfig()); }
 
 Result<std::unique_ptr<Predictor>> NewPredictor() {
   const Config& c = g_config;
-  if (c.predictor == "none" && c.model.empty()) return std::unique_ptr<Predictor>();
   PredictorConfig pc;
   pc.model = c.model;
   pc.granule_size = c.granule;
   pc.background_training = true;
-  return MakePredictor(c.predictor == "none" ? "lstm" : c.predictor, pc);
+  return MakePredictor(c.predictor, pc);  // ChoosePolicy resolved it
 }
 
 // verify=true, once every granule is present: the destination is compared with the
@@ -328,9 +364,21 @@ int OpenAll(bool start) {
   } else if (c.exit_when_done) {
     on_complete = [] { nbdkit_shutdown(); };
   }
+  MigrateOptions o = c.options;
+  if (!g_history.empty()) o.history = &g_history;
+  if (!c.record.empty()) {
+    auto r = TraceRecorder::Create(c.record, c.source);
+    if (!r.ok()) {
+      nbdkit_error("%s", r.status().message().c_str());
+      return -1;
+    }
+    g_record = std::move(r).value();
+    o.on_request = [rec = g_record.get()](IoOp op, uint64_t offset, uint64_t length) { rec->Record(op, offset, length); };
+  }
   auto live = LiveMigration::Start(std::move(opened->source), std::move(opened->destination),
                                    std::move(opened->journal), std::shared_ptr<Predictor>(std::move(*predictor)),
-                                   c.options, on_complete);
+                                   o, on_complete);
+  g_history = {};  // learnt
   if (!live.ok()) {
     nbdkit_error("%s", live.status().message().c_str());
     return -1;
@@ -366,7 +414,28 @@ void Load() {
   }
 }
 
-int GetReady() { return OpenAll(false); }
+// The history is read once, before nbdkit forks (the child keeps it).
+int LoadHistoryOnce() {
+  Config& c = g_config;
+  if (c.history.empty()) return 0;
+  c.history_options.read.on_warning = [](const std::string& w) { nbdkit_debug("history: skipping %s", w.c_str()); };
+  c.history_options.on_device_chosen = [](const std::string& path, const LoadedTrace& t) {
+    fprintf(stderr, "ferry: %s has %zu devices; using the busiest, device %u (choose one with --history-dev)\n",
+            path.c_str(), t.devices, t.device);
+  };
+  auto h = LoadHistory(c.history, c.history_options);
+  if (!h.ok()) {
+    nbdkit_error("--history: %s", h.status().message().c_str());
+    return -1;
+  }
+  g_history = std::move(h).value();
+  return 0;
+}
+
+int GetReady() {
+  if (LoadHistoryOnce() == -1) return -1;
+  return OpenAll(false);
+}
 int AfterFork() { return OpenAll(true); }
 
 void Cleanup() {
@@ -389,6 +458,14 @@ void Cleanup() {
   }
   if (!s.ok()) nbdkit_error("%s", s.message().c_str());
   fprintf(stderr, "%s\n", LiveSummary(st, g_config.journal).c_str());
+  if (g_record) {
+    if (Status r = g_record->Close(); r.ok()) {
+      fprintf(stderr, "ferry: recorded %llu requests in %s (fio iolog v3; a later migration reads it with --history)\n",
+              static_cast<unsigned long long>(g_record->records()), g_config.record.c_str());
+    } else {
+      nbdkit_error("%s", r.message().c_str());
+    }
+  }
   if (!g_config.report.empty()) {
     const report::LiveRunInfo info{g_config.source, g_config.dest, g_config.journal, g_config.policy, g_config.predictor};
     if (Status w = report::WriteFile(g_config.report, report::LiveReport(info, st, g_live->history())); w.ok()) {
@@ -535,6 +612,9 @@ nbdkit_plugin MakePlugin() {
       "exit-when-done=BOOL shut nbdkit down once every granule is on the destination\n"
       "report=FILE.html    write an HTML report of the run when nbdkit stops\n"
       "metrics=FILE        write the live figures in Prometheus text format every second\n"
+      "history=TRACE       a recorded trace of the workload (repeatable): heat map and predictor start warm;\n"
+      "                    history-format=FMT, history-dev=N, history-strict=BOOL, history-time-scale=X\n"
+      "record=FILE         write every request served as a trace (fio iolog v3); FILE must not exist\n"
       "verify=BOOL         once complete, compare with the source what the application did not write\n"
       "release-source=BOOL after an equal verify, discard the source's blocks (needs verify=true)";
   p.magic_config_key = nullptr;

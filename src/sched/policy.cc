@@ -1,6 +1,10 @@
 // Policy names (ferry/policy.h).
 #include "ferry/policy.h"
 
+#include <algorithm>
+
+#include "predict/predictor.h"
+
 namespace ferry {
 
 const char* PolicyName(Policy p) {
@@ -19,6 +23,36 @@ Result<Policy> ParsePolicy(const std::string& name) {
     if (name == PolicyName(p)) return p;
   }
   return InvalidArgument("unknown policy '" + name + "': use dmclone, qemu-stream, heat, adaptive or clairvoyant");
+}
+
+bool PolicyTakesPredictions(Policy policy) { return policy == Policy::kAdaptive || policy == Policy::kHeat; }
+
+Result<PolicyChoice> ChoosePolicy(const std::string& policy, const std::string& predictor, const std::string& model,
+                                  PolicyUse use, bool has_history) {
+  FERRY_ASSIGN_OR_RETURN(Policy p, ParsePolicy(policy));
+  if (p == Policy::kClairvoyant && use != PolicyUse::kSimulate) {
+    return InvalidArgument("policy clairvoyant copies in the order of the accesses to come, which only a simulation "
+                           "knows: use adaptive (the default), heat, dmclone or qemu-stream");
+  }
+  const auto& names = PredictorNames();
+  if (std::find(names.begin(), names.end(), predictor) == names.end()) {
+    return InvalidArgument("unknown predictor '" + predictor + "': use none, stride, markov, lstm or ensemble");
+  }
+  PolicyChoice c{p, predictor};
+  if (!model.empty()) {
+    if (predictor == "none") c.predictor = "lstm";
+    if (c.predictor != "lstm" && c.predictor != "ensemble") {
+      return InvalidArgument("--model is an LSTM model: it needs --predictor lstm or ensemble, not " + predictor);
+    }
+  }
+  if (c.predictor != "none" && !PolicyTakesPredictions(p)) {
+    return InvalidArgument("predictor " + c.predictor + " works with policy adaptive or heat, not " + policy +
+                           " (" + policy + " models a system that does not predict)");
+  }
+  if (c.predictor != "none" && use == PolicyUse::kMigrate && !has_history) {
+    return InvalidArgument("--predictor and --model predict from the workload's history: give --history TRACE");
+  }
+  return c;
 }
 
 }  // namespace ferry

@@ -12,6 +12,7 @@
 #include <queue>
 
 #include "predict/predictor.h"
+#include "sched/prediction_path.h"
 #include "sched/scheduler.h"
 
 namespace ferry {
@@ -27,24 +28,28 @@ class Run {
   Run(const std::vector<IoEvent>& events, const ResolvedScenario& sc, Policy policy, const SimOptions& options)
       : events_(events), sc_(sc), options_(options),
         map_(sc.volume_size, sc.s.granule_size),
-        sched_(map_, SchedulerOptionsFor(sc, policy), sc.migration_start) {
+        sched_(map_, SchedulerOptionsFor(sc, policy), sc.migration_start),
+        predictor_(NewPredictor(sc, policy, options)),
+        path_(map_, sched_, predictor_.get()) {
     result_.policy = policy;
+    if (predictor_) result_.predictor = options.predictor;
     if (sc.s.source_zero) sched_.SetSourceZero(sc.s.source_zero.get());
-    if (PolicyUsesPredictor(policy) && options.predictor != "none") {
-      PredictorConfig pc;
-      pc.model = options.model;
-      pc.granule_size = sc.s.granule_size;
-      pc.background_training = false;
-      auto p = MakePredictor(options.predictor, pc);
-      assert(p.ok());
-      predictor_ = std::move(p).value();
-      result_.predictor = options.predictor;
-    }
   }
 
   SimResult Go();
 
  private:
+  static std::unique_ptr<Predictor> NewPredictor(const ResolvedScenario& sc, Policy policy, const SimOptions& options) {
+    if (!PolicyTakesPredictions(policy) || options.predictor == "none") return nullptr;
+    PredictorConfig pc;
+    pc.model = options.model;
+    pc.granule_size = sc.s.granule_size;
+    pc.background_training = false;
+    auto p = MakePredictor(options.predictor, pc);
+    assert(p.ok());
+    return std::move(p).value();
+  }
+
   static SchedulerOptions SchedulerOptionsFor(const ResolvedScenario& sc, Policy policy) {
     SchedulerOptions o;
     o.policy = policy;
@@ -119,11 +124,6 @@ class Run {
     ops_.emplace(op.id, f);
     ++result_.copy_ops;
     if (op.priority == CopyPriority::kDemand) ++result_.demand_ops;
-    if (op.predicted) {
-      for (uint64_t g = op.run.first.value; g < op.run.first.value + op.run.count; ++g) {
-        if (tracker_.outstanding(g)) prefetched_.insert(g);
-      }
-    }
     if (options_.on_copy) options_.on_copy(op.bytes);
   }
 
@@ -159,6 +159,7 @@ class Run {
     ops_.erase(it);
     for (uint64_t g = op.run.first.value; g < op.run.first.value + op.run.count; ++g) ready_.erase(g);
     sched_.OnCopyDone(op, true, now);
+    path_.OnCopied(op);
     const double share = static_cast<double>(map_.present_count()) / static_cast<double>(map_.granule_count());
     if (share - last_share_ >= 0.005 || sched_.done()) {
       result_.progress.emplace_back(Seconds(now - sc_.migration_start), share);
@@ -185,8 +186,8 @@ class Run {
   }
 
   void Read(const IoEvent& e, uint64_t first, uint64_t last, Time now);
-  // Feeds the predictor; after the start, its predictions become prefetch requests.
-  void Predict(uint64_t first, uint64_t last, IoOp op, bool migrating);
+  // Asks the predictor; its predictions become prefetch requests (the shared path).
+  void Predict(uint64_t first, uint64_t last, IoOp op);
   void Write(const IoEvent& e, uint64_t first, uint64_t last, Time now);
 
   const std::vector<IoEvent>& events_;
@@ -209,30 +210,20 @@ class Run {
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> pending_;
   double last_share_ = 0;
   std::unique_ptr<Predictor> predictor_;
-  PredictionTracker tracker_;
-  absl::flat_hash_set<uint64_t> prefetched_;  // predicted granules copied, not yet accessed
+  PredictionPath path_;
   std::vector<Prediction> predictions_;
   double predict_cpu_ = 0;  // seconds
 };
 
-void Run::Predict(uint64_t first, uint64_t last, IoOp op, bool migrating) {
+void Run::Predict(uint64_t first, uint64_t last, IoOp op) {
   if (!predictor_) return;
   predictions_.clear();
   const double train0 = predictor_->train_cpu_s();
   const auto t0 = std::chrono::steady_clock::now();
-  predictor_->Observe(first, last, op, &predictions_);
+  path_.Infer(first, last, op, &predictions_);
   predict_cpu_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() -
                   (predictor_->train_cpu_s() - train0);  // an inline retraining is training
-  if (!migrating) return;
-  const uint64_t n = map_.granule_count();
-  for (const Prediction& p : predictions_) {
-    if (p.granule >= n) continue;
-    const uint64_t count = std::min(p.count, n - p.granule);
-    for (uint64_t g = p.granule; g < p.granule + count; ++g) tracker_.Predicted(g);
-    if (map_.NextMissing(GranuleIndex(p.granule), 1, p.granule + count)) {
-      sched_.Prefetch({GranuleIndex(p.granule), count}, p.likelihood, p.ahead);
-    }
-  }
+  path_.Queue(predictions_);
 }
 
 void Run::Read(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
@@ -244,7 +235,6 @@ void Run::Read(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
   }
   Time done = now + sc_.s.dest_latency;
   if (!all_present) {
-    ++result_.read_stalls;
     result_.stall_times_s.push_back(Seconds(now - sc_.migration_start));
     if (sched_.ReadsThrough()) {
       // Granules in flight are waited for (their copy went out first, so on a first
@@ -309,12 +299,18 @@ SimResult Run::Go() {
   for (; i < events_.size() && events_[i].time < sc_.migration_start; ++i) {
     const IoEvent& e = events_[i];
     sched_.OnAppIo(e);
-    if (predictor_ && e.offset < map_.volume_size()) {
+    if (e.offset < map_.volume_size()) {
       const auto [first, last] = Granules(e);
-      Predict(first, last, e.op, false);
+      const double train0 = predictor_ ? predictor_->train_cpu_s() : 0;
+      const auto t0 = std::chrono::steady_clock::now();
+      path_.ObserveHistory(first, last, e.op);
+      if (predictor_) {
+        predict_cpu_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() -
+                        (predictor_->train_cpu_s() - train0);
+      }
     }
   }
-  if (predictor_) predictor_->Train();  // the history is over
+  path_.EndHistory();
   if (sched_.options().policy == Policy::kClairvoyant) {
     // The true order of next access after the start (whole-granule writes need no data).
     std::vector<uint64_t> order;
@@ -362,28 +358,28 @@ SimResult Run::Go() {
     if (e.offset >= map_.volume_size()) continue;
     sched_.OnAppIo(e);
     const auto [first, last] = Granules(e);
-    if (predictor_) {
-      for (uint64_t g = first; g <= last; ++g) {
-        tracker_.Accessed(g, map_.state(GranuleIndex(g)) == GranuleState::kPresent);
-        prefetched_.erase(g);
-      }
-    }
+    path_.OnAccess(first, last, e.op);
     if (e.op == IoOp::kRead) {
       Read(e, first, last, now);
     } else {
       Write(e, first, last, now);
     }
-    Predict(first, last, e.op, true);
+    Predict(first, last, e.op);
   }
   if (sched_.done() && !result_.completed) {  // nothing to copy at all
     result_.completed = true;
   }
   result_.replans = sched_.replans();
+  const PredictionFigures f = path_.figures();
+  result_.read_stalls = f.read_stalls;
+  result_.read_stalls_first_touch = f.read_stalls_first_touch;
+  result_.read_stalls_seen = f.read_stalls_seen;
+  result_.prevented_stalls = f.prevented_stalls;
   if (predictor_) {
-    result_.precision = tracker_.precision();
-    result_.recall = tracker_.recall();
-    result_.timeliness = tracker_.timeliness();
-    result_.wasted_bytes = prefetched_.size() * gsize;
+    result_.precision = f.precision;
+    result_.recall = f.recall;
+    result_.timeliness = f.timeliness;
+    result_.wasted_bytes = f.wasted_granules * gsize;
     result_.train_cpu_s = predictor_->train_cpu_s();
     result_.predict_cpu_s = predict_cpu_;
   }
@@ -401,8 +397,6 @@ SimResult Run::Go() {
 }
 
 }  // namespace
-
-bool PolicyUsesPredictor(Policy policy) { return policy == Policy::kAdaptive || policy == Policy::kHeat; }
 
 Result<ResolvedScenario> ResolveScenario(std::vector<IoEvent>& events, const SimScenario& s) {
   if (events.empty()) return InvalidArgument("the trace has no events to replay");

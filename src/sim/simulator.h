@@ -85,6 +85,10 @@ struct SimResult {
   Policy policy = Policy::kAdaptive;
   std::string predictor = "none";
   uint64_t reads = 0, read_stalls = 0, writes = 0, write_stalls = 0;
+  // Why reads stalled (sched/prediction_path.h): a granule never accessed before (in
+  // the warm-up or the run), or one accessed and not yet copied; they sum to
+  // read_stalls. prevented_stalls: reads served from granules a prediction brought.
+  uint64_t read_stalls_first_touch = 0, read_stalls_seen = 0, prevented_stalls = 0;
   double read_stall_ratio = 0;
   LatencySummary read_latency_us;
   bool completed = false;
@@ -115,9 +119,6 @@ struct SimOptions {
   std::string predictor = "none";
   std::string model;  // PredictorConfig::model
 };
-
-// Whether `policy` takes predictions (the baselines model systems that do not).
-bool PolicyUsesPredictor(Policy policy);
 
 // Runs one policy over the resolved scenario (events as ResolveScenario left them).
 // A predictor MakePredictor refuses is a programmer error (the CLI checks first).

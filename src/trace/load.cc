@@ -1,6 +1,7 @@
 #include "trace/load.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <string>
 
@@ -34,6 +35,30 @@ Result<LoadedTrace> LoadTrace(TraceReader& reader, std::optional<uint32_t> devic
     std::erase_if(out.events, [&](const IoEvent& x) { return x.device != out.device; });
   } else if (!per_device.empty()) {
     out.device = per_device.begin()->first;
+  }
+  return out;
+}
+
+Result<std::vector<IoEvent>> LoadHistory(const std::vector<std::string>& paths, const HistoryOptions& o) {
+  if (!(o.time_scale > 0)) return InvalidArgument("the history's time scale must be positive");
+  std::vector<IoEvent> out;
+  std::chrono::nanoseconds next_start{0};
+  for (const std::string& path : paths) {
+    auto reader = OpenTrace(path, o.format, o.read);
+    if (!reader.ok()) return reader.status();
+    auto t = LoadTrace(**reader, o.device);
+    if (!t.ok()) return t.status().WithContext(path);
+    if (t->events.empty()) return InvalidArgument(path + ": the trace has no read or write records");
+    if (!o.device && t->devices > 1 && o.on_device_chosen) o.on_device_chosen(path, *t);
+    std::stable_sort(t->events.begin(), t->events.end(),
+                     [](const IoEvent& a, const IoEvent& b) { return a.time < b.time; });
+    const std::chrono::nanoseconds first = t->events.front().time;
+    for (IoEvent& e : t->events) {
+      const double scaled = static_cast<double>((e.time - first).count()) * o.time_scale;
+      e.time = next_start + std::chrono::nanoseconds(static_cast<int64_t>(std::llround(scaled)));
+      out.push_back(e);
+    }
+    next_start = out.back().time + std::chrono::milliseconds(1);
   }
   return out;
 }

@@ -1,0 +1,94 @@
+// PredictionPath (see prediction_path.h).
+#include "sched/prediction_path.h"
+
+#include <algorithm>
+
+namespace ferry {
+
+PredictionPath::PredictionPath(const ChunkMap& map, Scheduler& sched, Predictor* predictor)
+    : map_(map), sched_(sched), predictor_(predictor), seen_(map.granule_count(), false) {}
+
+void PredictionPath::ObserveHistory(uint64_t first, uint64_t last, IoOp op, std::vector<Prediction>* out) {
+  last = std::min(last, map_.granule_count() - 1);
+  for (uint64_t g = first; g <= last; ++g) seen_[g] = true;
+  if (!predictor_) return;
+  std::vector<Prediction> ignored;
+  predictor_->Observe(first, last, op, out ? out : &ignored);
+}
+
+void PredictionPath::EndHistory() {
+  if (predictor_) predictor_->Train();
+}
+
+bool PredictionPath::OnAccess(uint64_t first, uint64_t last, IoOp op) {
+  last = std::min(last, map_.granule_count() - 1);
+  bool stalls = false, first_touch = true, prevented = false;
+  for (uint64_t g = first; g <= last; ++g) {
+    const bool present = map_.state(GranuleIndex(g)) == GranuleState::kPresent;
+    if (!present) {
+      stalls = true;
+      if (seen_[g]) first_touch = false;
+    } else if (prefetched_.contains(g)) {
+      prevented = true;
+    }
+    tracker_.Accessed(g, present);
+    prefetched_.erase(g);
+    seen_[g] = true;
+  }
+  if (op != IoOp::kRead) return false;
+  ++counts_.reads;
+  if (stalls) {
+    ++counts_.read_stalls;
+    ++(first_touch ? counts_.read_stalls_first_touch : counts_.read_stalls_seen);
+  } else if (prevented) {
+    ++counts_.prevented_stalls;
+  }
+  return stalls;
+}
+
+void PredictionPath::Infer(uint64_t first, uint64_t last, IoOp op, std::vector<Prediction>* out) {
+  if (predictor_) predictor_->Observe(first, last, op, out);
+}
+
+uint64_t PredictionPath::Queue(std::span<const Prediction> predictions, double weight, uint32_t ahead) {
+  const uint64_t n = map_.granule_count();
+  uint64_t added = 0;
+  for (const Prediction& p : predictions) {
+    if (p.granule >= n) continue;
+    const uint64_t end = p.granule + std::min(p.count, n - p.granule);
+    // Only the missing granules of the prediction, in runs: present data needs no copy,
+    // and one in flight is coming.
+    uint64_t g = p.granule;
+    while (g < end) {
+      auto run = map_.NextMissing(GranuleIndex(g), end - g, end);
+      if (!run || run->first.value >= end) break;
+      for (uint64_t k = run->first.value; k < run->first.value + run->count; ++k) {
+        const uint64_t before = tracker_.predicted();
+        tracker_.Predicted(k);
+        added += tracker_.predicted() - before;
+      }
+      sched_.Prefetch(*run, weight * p.likelihood, p.ahead + ahead);
+      g = run->first.value + run->count;
+    }
+  }
+  return added;
+}
+
+void PredictionPath::OnCopied(const CopyOp& op) {
+  if (!op.predicted) return;
+  for (uint64_t g = op.run.first.value; g < op.run.first.value + op.run.count; ++g) {
+    if (tracker_.outstanding(g)) prefetched_.insert(g);
+  }
+}
+
+PredictionFigures PredictionPath::figures() const {
+  PredictionFigures f = counts_;
+  f.predicted_granules = tracker_.predicted();
+  f.wasted_granules = prefetched_.size();
+  f.precision = tracker_.precision();
+  f.recall = tracker_.recall();
+  f.timeliness = tracker_.timeliness();
+  return f;
+}
+
+}  // namespace ferry

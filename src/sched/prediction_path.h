@@ -1,0 +1,86 @@
+// PredictionPath: the one path from a predictor's predictions to prefetch requests,
+// shared by the engine (engine/request_path.cc) and the simulator (sim/simulator.cc), so
+// that `ferry serve` and `ferry simulate` count the same things the same way (DESIGN.md
+// "Prediction" and "History").
+//
+// It also explains every read stall. Each application access is classified before it
+// is served: a read that finds a granule not present stalls, as a first touch when no
+// granule it is missing was accessed before (in the history or this run), or as a seen
+// stall otherwise (read_stalls_first_touch + read_stalls_seen = read_stalls). A read that
+// finds everything present and reads a granule a predicted copy made present, not read
+// since, is a prevented stall.
+//
+// Precision, recall and timeliness have one definition (predict/predictor.h,
+// PredictionTracker) over granules that were missing when predicted: a prediction of
+// present data is no prefetch and is not counted.
+//
+// The predictor is called through Infer() alone, which touches nothing else: the engine
+// calls it on a thread of its own, off the request path's lock, and takes the lock for
+// Queue(); the simulator calls both inline (deterministic). Every other call needs the
+// caller's lock on the map and the scheduler. Thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include <absl/container/flat_hash_set.h>
+
+#include "plan/chunk_map.h"
+#include "predict/predictor.h"
+#include "sched/scheduler.h"
+
+namespace ferry {
+
+// What the predictions did, and why reads stalled.
+struct PredictionFigures {
+  uint64_t reads = 0, read_stalls = 0, read_stalls_first_touch = 0, read_stalls_seen = 0;
+  uint64_t prevented_stalls = 0;  // reads served from granules a predicted copy brought
+  uint64_t predicted_granules = 0;  // missing when predicted, queued for copy
+  uint64_t wasted_granules = 0;     // prefetched on a prediction, not accessed since
+  double precision = 0, recall = 0, timeliness = 0;
+};
+
+class PredictionPath {
+ public:
+  // `predictor` may be null (no predictions; stalls are still explained). Neither the
+  // map nor the scheduler is owned.
+  PredictionPath(const ChunkMap& map, Scheduler& sched, Predictor* predictor);
+
+  Predictor* predictor() const { return predictor_; }
+
+  // The history (before the migration): the granules are seen, and the predictor
+  // observes them (its predictions are not queued: the migration has not started).
+  // `out`, when given, gets the predictor's answer (for a continuation after the last).
+  void ObserveHistory(uint64_t first, uint64_t last, IoOp op, std::vector<Prediction>* out = nullptr);
+  // The history is over: a learned model trains on it now, on the calling thread.
+  void EndHistory();
+
+  // An application access to granules [first, last] during the migration, before it is
+  // served. For a read, returns whether it stalls (a granule is not present) and counts
+  // it as a first touch or seen stall, or as a prevented one.
+  bool OnAccess(uint64_t first, uint64_t last, IoOp op);
+
+  // The predictor's answer to the access (nothing else is touched: no lock needed).
+  void Infer(uint64_t first, uint64_t last, IoOp op, std::vector<Prediction>* out);
+  // Turns predictions into prefetch requests: only missing granules are asked for and
+  // counted. `weight` scales their likelihood, `ahead` adds to their expected time (a
+  // continuation's later steps). Returns the granules newly predicted.
+  uint64_t Queue(std::span<const Prediction> predictions, double weight = 1, uint32_t ahead = 0);
+
+  // A copy landed on the destination: a predicted one's granules are prefetched.
+  void OnCopied(const CopyOp& op);
+
+  PredictionFigures figures() const;
+
+ private:
+  const ChunkMap& map_;
+  Scheduler& sched_;
+  Predictor* const predictor_;
+  std::vector<bool> seen_;  // by granule: accessed before, in the history or this run
+  PredictionTracker tracker_;
+  absl::flat_hash_set<uint64_t> prefetched_;  // predicted granules copied, not accessed since
+  PredictionFigures counts_;
+};
+
+}  // namespace ferry
