@@ -191,6 +191,9 @@ nlohmann::json ResultJson(const SimResult& r) {
           {"predictor", r.predictor},
           {"reads", r.reads},
           {"read_stalls", r.read_stalls},
+          {"read_stalls_first_touch", r.read_stalls_first_touch},
+          {"read_stalls_seen", r.read_stalls_seen},
+          {"prevented_stalls", r.prevented_stalls},
           {"read_stall_ratio", r.read_stall_ratio},
           {"writes", r.writes},
           {"write_stalls", r.write_stalls},
@@ -217,6 +220,9 @@ std::vector<std::string> ResultRow(const SimResult& r, uint64_t volume) {
           predicts ? fmt::format("{:.3f}", r.recall) : "-",
           std::to_string(r.reads),
           std::to_string(r.read_stalls),
+          std::to_string(r.read_stalls_first_touch),
+          std::to_string(r.read_stalls_seen),
+          predicts ? std::to_string(r.prevented_stalls) : "-",
           fmt::format("{:.4f}", r.read_stall_ratio),
           std::to_string(r.write_stalls),
           fmt::format("{:.0f}", r.read_latency_us.p50),
@@ -228,7 +234,8 @@ std::vector<std::string> ResultRow(const SimResult& r, uint64_t volume) {
           std::to_string(r.copy_ops)};
 }
 
-const std::vector<std::string> kHeader = {"policy", "predictor", "precision", "recall", "reads", "read stalls", "stall ratio", "write stalls", "p50 us",
+const std::vector<std::string> kHeader = {"policy", "predictor", "precision", "recall", "reads", "read stalls",
+                                          "first touch", "seen", "prevented", "stall ratio", "write stalls", "p50 us",
                                           "p99 us", "p99.9 us", "mean us", "migration s", "source/volume", "copy ops"};
 
 std::string SimReport(const SimArgs& a, const nlohmann::json& scenario, const std::vector<SimResult>& results, uint64_t volume) {

@@ -336,8 +336,10 @@ int RunStatus(const std::string& path, bool json) {
                              FormatRate(live.value("rate_bps", 0.0)),
                              live.value("paused", false) ? ", paused: " + live.value("paused_reason", std::string()) : "",
                              live.value("complete", false) ? ", complete: serving from the destination" : "")
-              << fmt::format("requests:     {} reads ({} waited for the source, {:.2f}%), {} writes ({} waited)\n",
+              << fmt::format("requests:     {} reads ({} waited for the source, {:.2f}%: {} first touches, {} seen "
+                             "before), {} writes ({} waited)\n",
                              reads, stalls, reads ? 100.0 * static_cast<double>(stalls) / static_cast<double>(reads) : 0.0,
+                             live.value("read_stalls_first_touch", uint64_t{0}), live.value("read_stalls_seen", uint64_t{0}),
                              live.value("writes", uint64_t{0}), live.value("write_stalls", uint64_t{0}));
     if (reads) {
       std::cout << fmt::format("read latency: p50 {:.0f} us, p99 {:.0f} us (time in ferry)", live.value("read_p50_us", 0.0),
@@ -364,9 +366,11 @@ int RunStatus(const std::string& path, bool json) {
     }
     const std::string predictor = live.value("predictor", std::string("none"));
     if (predictor != "none") {
-      std::cout << fmt::format("predictor:    {}: precision {:.3f}, recall {:.3f}, {} queued\n", predictor,
-                               live.value("precision", 0.0), live.value("recall", 0.0),
-                               FormatSize(live.value("predicted_bytes", uint64_t{0})));
+      std::cout << fmt::format("predictor:    {}: precision {:.3f}, recall {:.3f}, timeliness {:.3f}, {} queued; "
+                               "{} stalls prevented\n",
+                               predictor, live.value("precision", 0.0), live.value("recall", 0.0),
+                               live.value("timeliness", 0.0), FormatSize(live.value("predicted_bytes", uint64_t{0})),
+                               live.value("prevented_stalls", uint64_t{0}));
     }
     if (live.value("copy_errors", uint64_t{0})) {
       std::cout << fmt::format("errors:       {} copies failed, last: {}\n", live.value("copy_errors", uint64_t{0}),

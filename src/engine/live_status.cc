@@ -37,6 +37,9 @@ nlohmann::json LiveStatusJson(const LiveStats& st, const std::string& predictor,
           {"rate_bps", st.rate_bps},
           {"reads", st.reads},
           {"read_stalls", st.read_stalls},
+          {"read_stalls_first_touch", st.read_stalls_first_touch},
+          {"read_stalls_seen", st.read_stalls_seen},
+          {"prevented_stalls", st.prevented_stalls},
           {"writes", st.writes},
           {"write_stalls", st.write_stalls},
           {"copy_errors", st.copy_errors},
@@ -60,6 +63,8 @@ nlohmann::json LiveStatusJson(const LiveStats& st, const std::string& predictor,
           {"read_miss_bytes", st.read_miss_bytes},
           {"precision", st.precision},
           {"recall", st.recall},
+          {"timeliness", st.timeliness},
+          {"predictions_skipped", st.predictions_skipped},
           {"seconds", st.seconds},
           {"last_error", st.last_error},
           {"updated_unix", static_cast<int64_t>(::time(nullptr))}};
@@ -96,10 +101,16 @@ std::string LiveSummary(const LiveStats& st, const std::string& journal) {
   const double pct =
       st.volume_size ? 100.0 * static_cast<double>(st.present_bytes) / static_cast<double>(st.volume_size) : 100.0;
   std::string s = fmt::format("ferry: {} {} of {} ({:.1f}%) in {:.1f} s; copied {} ({} on demand); "
-                              "{} reads ({} waited for the source), {} writes ({} waited for a copy)",
+                              "{} reads ({} waited for the source: {} first touches, {} seen before), {} writes ({} "
+                              "waited for a copy)",
                               st.complete ? "migrated" : "stopped at", FormatSize(st.present_bytes),
                               FormatSize(st.volume_size), pct, st.seconds, FormatSize(st.bytes_copied),
-                              FormatSize(st.demand_bytes), st.reads, st.read_stalls, st.writes, st.write_stalls);
+                              FormatSize(st.demand_bytes), st.reads, st.read_stalls, st.read_stalls_first_touch,
+                              st.read_stalls_seen, st.writes, st.write_stalls);
+  if (st.predicted_bytes) {
+    s += fmt::format("; predictions prevented {} stalls (precision {:.3f}, recall {:.3f})", st.prevented_stalls,
+                     st.precision, st.recall);
+  }
   if (st.copy_errors) s += fmt::format("; {} copies failed (last: {})", st.copy_errors, st.last_error);
   if (st.read_errors) s += fmt::format("; {} reads failed on the source (last: {})", st.read_errors, st.last_error);
   if (st.destination_pauses) {

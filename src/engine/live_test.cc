@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <cstring>
 #include <future>
 #include <random>
@@ -10,6 +12,7 @@
 
 #include "common/test_temp_dir.h"
 #include "ferry/live.h"
+#include "predict/predictor.h"
 #include "volume/async_read_volume.h"
 #include "volume/fault_volume.h"
 #include "volume/test_read_volume.h"
@@ -34,6 +37,7 @@ struct Fixture {
   FaultVolume* src = nullptr;  // owned by the migration once started
   FaultVolume* dst = nullptr;
   std::vector<std::byte> expected;
+  std::shared_ptr<Predictor> predictor;  // given to the migration when set
 
   Fixture() {
     expected = Random(kSize, 7);
@@ -53,7 +57,7 @@ struct Fixture {
     dst = d.get();
     std::unique_ptr<Volume> source = std::move(s);
     if (async_source) source = std::make_unique<AsyncReadVolume>(std::move(source), std::chrono::microseconds(100));
-    return LiveMigration::Start(std::move(source), std::move(d), std::move(journal), nullptr, o);
+    return LiveMigration::Start(std::move(source), std::move(d), std::move(journal), predictor, o);
   }
   void Apply(uint64_t off, std::span<const std::byte> data) {
     std::memcpy(expected.data() + off, data.data(), data.size());
@@ -117,6 +121,81 @@ TEST(LiveTest, ServesTheSourceDataWhileItMovesAndCompletes) {
   for (uint64_t c : h.read_latency) timed += c;
   EXPECT_EQ(timed, 200u);
   EXPECT_GT((*m)->stats().read_p99_us, 0);
+}
+
+// The history (--history) counts as seen: a stalled read of a granule it touched is a
+// seen stall, of one nothing touched a first touch, and the two sum to the stalls.
+TEST(LiveTest, ReadStallsAreSplitIntoFirstTouchesAndSeenWithTheHistoryCounted) {
+  Fixture f;
+  MigrateOptions o = Opts(1);
+  o.policy = Policy::kDmClone;  // ascending from granule 0, heat or not
+  o.rate_limit = 4096;          // after the first copy, nothing more for minutes
+  std::vector<IoEvent> history(1);
+  history[0].offset = 100 * kG;
+  history[0].length = 4096;
+  o.history = &history;
+  auto m = f.Start(o);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  std::vector<std::byte> buf(4096);
+  ASSERT_TRUE((*m)->Read(100 * kG, buf).ok());  // seen in the history
+  ASSERT_TRUE((*m)->Read(110 * kG, buf).ok());  // a first touch
+  ASSERT_TRUE((*m)->Read(111 * kG, buf).ok());  // a first touch
+  const LiveStats st = (*m)->stats();
+  EXPECT_EQ(st.read_stalls, 3u);
+  EXPECT_EQ(st.read_stalls_seen, 1u);
+  EXPECT_EQ(st.read_stalls_first_touch, 2u);
+  EXPECT_EQ(st.prevented_stalls, 0u);
+  ASSERT_TRUE((*m)->Stop().ok());
+}
+
+// The predictor never runs under the request path's lock: with a predictor stuck in
+// inference, requests are still answered (they would deadlock if it ran on their path).
+TEST(LiveTest, APredictorStuckInInferenceHoldsUpNoRequest) {
+  class StuckPredictor : public Predictor {
+   public:
+    const char* name() const override { return "stuck"; }
+    void Observe(uint64_t, uint64_t, IoOp, std::vector<Prediction>*) override {
+      std::unique_lock<std::mutex> lock(mu);
+      ++calls;
+      cv.notify_all();
+      cv.wait(lock, [this] { return released; });
+    }
+    void Release() {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        released = true;
+      }
+      cv.notify_all();
+    }
+    std::mutex mu;
+    std::condition_variable cv;
+    bool released = false;
+    int calls = 0;
+  };
+  Fixture f;
+  auto stuck = std::make_shared<StuckPredictor>();
+  f.predictor = stuck;
+  struct ReleaseAtEnd {
+    StuckPredictor* p;
+    ~ReleaseAtEnd() { p->Release(); }
+  } release_at_end{stuck.get()};
+  auto m = f.Start(Opts(2));
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  std::vector<std::byte> buf(4096);
+  ASSERT_TRUE((*m)->Read(0, buf).ok());
+  {
+    std::unique_lock<std::mutex> lock(stuck->mu);
+    stuck->cv.wait(lock, [&] { return stuck->calls > 0; });  // inference under way, stuck
+  }
+  for (int i = 0; i < 50; ++i) {
+    const uint64_t off = static_cast<uint64_t>(i) * 2 * kG;
+    ASSERT_TRUE((*m)->Read(off, buf).ok());
+    ASSERT_EQ(0, std::memcmp(buf.data(), f.expected.data() + off, buf.size()));
+    ASSERT_TRUE((*m)->Write(off + 4096, buf, false).ok());
+  }
+  stuck->Release();
+  WaitComplete(**m);
+  ASSERT_TRUE((*m)->Stop().ok());
 }
 
 TEST(LiveTest, ReadsNeverWaitForTheRateAndARateChangeTakesEffectAtOnce) {

@@ -71,6 +71,13 @@ std::string PrometheusMetrics(const LiveStats& st, const std::string& journal) {
   w.Gauge("ferry_copy_rate_bytes_per_second", "Recent copy rate (background and demand).", st.rate_bps);
   w.Counter("ferry_reads_total", "Application reads, this run.", d(st.reads));
   w.Counter("ferry_read_stalls_total", "Application reads that waited for the source, this run.", d(st.read_stalls));
+  w.Counter("ferry_read_stalls_first_touch_total",
+            "Reads that waited for granules never accessed before (in the history or this run), this run.",
+            d(st.read_stalls_first_touch));
+  w.Counter("ferry_read_stalls_seen_total", "Reads that waited for granules accessed before, not yet copied, this run.",
+            d(st.read_stalls_seen));
+  w.Counter("ferry_prevented_stalls_total", "Reads served from granules a prediction brought, this run.",
+            d(st.prevented_stalls));
   w.Counter("ferry_writes_total", "Application writes, this run.", d(st.writes));
   w.Counter("ferry_write_stalls_total", "Application writes that waited for a copy, this run.", d(st.write_stalls));
   w.Counter("ferry_copy_errors_total", "Copies that failed after their retries, this run.", d(st.copy_errors));

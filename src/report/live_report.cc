@@ -65,8 +65,10 @@ std::string LiveReport(const LiveRunInfo& info, const LiveStats& st, const LiveH
                                     Micros(LatencyHistogram::Percentile(c, 0.99)), Micros(LatencyHistogram::Percentile(c, 0.999)),
                                     Micros(LatencyHistogram::Percentile(c, 1.0))};
   };
-  std::vector<std::string> rrow = {"reads", std::to_string(st.reads), fmt::format("{} ({:.1f}%)", st.read_stalls,
-                                   st.reads ? 100.0 * static_cast<double>(st.read_stalls) / static_cast<double>(st.reads) : 0.0)};
+  std::vector<std::string> rrow = {"reads", std::to_string(st.reads),
+                                   fmt::format("{} ({:.1f}%): {} first touches, {} seen before", st.read_stalls,
+                                               st.reads ? 100.0 * static_cast<double>(st.read_stalls) / static_cast<double>(st.reads) : 0.0,
+                                               st.read_stalls_first_touch, st.read_stalls_seen)};
   std::vector<std::string> wrow = {"writes", std::to_string(st.writes), fmt::format("{} ({:.1f}%)", st.write_stalls,
                                    st.writes ? 100.0 * static_cast<double>(st.write_stalls) / static_cast<double>(st.writes) : 0.0)};
   for (auto& s : pcts(rl)) rrow.push_back(s);
@@ -75,7 +77,9 @@ std::string LiveReport(const LiveRunInfo& info, const LiveStats& st, const LiveH
           Table({"requests", "count", "waited", "p50", "p90", "p99", "p99.9", "max"}, {rrow, wrow}) +
           "<p class=note>Latency is the time a request spent in ferry (the destination's I/O included, the network "
           "not). A read waited when some of its data was not on the destination yet and came from the source; a write "
-          "waited for a copy of its granules in flight, or for the partly written ends to be brought in.</p>";
+          "waited for a copy of its granules in flight, or for the partly written ends to be brought in. A first touch "
+          "is a read of data never accessed before (in the history or this run): only a prediction could have "
+          "copied it in time; a read seen before waited for data the workload had shown it uses.</p>";
   std::vector<std::vector<std::string>> copy_rows = {
       {"on demand (a request waited)", FormatSize(st.demand_bytes)},
       {"queued on the predictor's word", FormatSize(st.predicted_bytes)},
@@ -83,7 +87,9 @@ std::string LiveReport(const LiveRunInfo& info, const LiveStats& st, const LiveH
       {"present from the journal at the start", FormatSize(st.bytes_resumed)},
   };
   if (info.predictor != "none") {
-    copy_rows.push_back({"predictor precision / recall", fmt::format("{:.3f} / {:.3f}", st.precision, st.recall)});
+    copy_rows.push_back({"predictor precision / recall / timeliness",
+                         fmt::format("{:.3f} / {:.3f} / {:.3f}", st.precision, st.recall, st.timeliness)});
+    copy_rows.push_back({"reads a prediction saved from waiting (prevented stalls)", std::to_string(st.prevented_stalls)});
   }
   if (st.copy_errors) copy_rows.push_back({"copies failed", fmt::format("{} (last: {})", st.copy_errors, st.last_error)});
   if (st.read_errors) copy_rows.push_back({"reads the source failed (EIO to the client)", std::to_string(st.read_errors)});
