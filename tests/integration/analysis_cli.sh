@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ferry trace synth, ferry heat, ferry simulate and ferry migrate --trace, run as a user
+# ferry trace synth, ferry heat, ferry simulate and ferry migrate --history, run as a user
 # would: a synthetic trace, its heat map and reports, every policy simulated (the JSON
 # schema of docs/cli.md, deterministic), bad input, and a migration ordered by a trace.
 source "$(dirname "$0")/lib/common.bash"
@@ -166,27 +166,27 @@ pass "train: epochs, a model simulate loads; missing, corrupt and mismatched mod
 # A migration ordered by the trace: the copy is complete and exact, and a bad trace is
 # refused before the destination is created.
 make_image "$T/src.img" 1G 3 30
-"$FERRY" migrate "$T/src.img" "$T/dst.img" --trace "$T/w.log" --progress none --json >"$T/m.json"
-cmp "$T/src.img" "$T/dst.img" || die "migrate --trace: destination differs"
-expect_exit 1 "--trace: cannot open trace" "$FERRY" migrate "$T/src.img" "$T/dst2.img" --trace "$T/none.log"
-expect_exit 2 "invalid --policy 'clairvoyant'" "$FERRY" migrate "$T/src.img" "$T/dst2.img" --policy clairvoyant
+"$FERRY" migrate "$T/src.img" "$T/dst.img" --history "$T/w.log" --progress none --json >"$T/m.json"
+cmp "$T/src.img" "$T/dst.img" || die "migrate --history: destination differs"
+expect_exit 1 "--history: cannot open trace" "$FERRY" migrate "$T/src.img" "$T/dst2.img" --history "$T/none.log"
+expect_exit 2 "policy clairvoyant copies in the order of the accesses to come, which only a simulation knows" "$FERRY" migrate "$T/src.img" "$T/dst2.img" --policy clairvoyant
 [ ! -e "$T/dst2.img" ] || die "a refused migrate created its destination"
 for p in dmclone qemu-stream heat; do
-  "$FERRY" migrate "$T/src.img" "$T/dst-$p.img" --policy "$p" --trace "$T/w.log" --progress none >/dev/null
+  "$FERRY" migrate "$T/src.img" "$T/dst-$p.img" --policy "$p" --history "$T/w.log" --progress none >/dev/null
   cmp "$T/src.img" "$T/dst-$p.img" || die "migrate --policy $p: destination differs"
 done
 for p in stride ensemble; do
-  "$FERRY" migrate "$T/src.img" "$T/dst-p$p.img" --trace "$T/w.log" --predictor "$p" --progress none --json >"$T/mp.json"
+  "$FERRY" migrate "$T/src.img" "$T/dst-p$p.img" --history "$T/w.log" --predictor "$p" --progress none --json >"$T/mp.json"
   cmp "$T/src.img" "$T/dst-p$p.img" || die "migrate --predictor $p: destination differs"
   [ "$(json_field "$T/mp.json" predictor)" = "$p" ] || die "migrate --predictor $p: not in the summary"
 done
 [ "$(json_field "$T/mp.json" predicted_bytes)" -gt 0 ] || die "migrate --predictor ensemble predicted nothing"
-"$FERRY" migrate "$T/src.img" "$T/dst-model.img" --trace "$T/w.log" --model "$T/w.model" --progress none >/dev/null
+"$FERRY" migrate "$T/src.img" "$T/dst-model.img" --history "$T/w.log" --model "$T/w.model" --progress none >/dev/null
 cmp "$T/src.img" "$T/dst-model.img" || die "migrate --model: destination differs"
-expect_exit 2 "give --trace FILE" "$FERRY" migrate "$T/src.img" "$T/dst3.img" --predictor stride
-expect_exit 2 "with --policy adaptive or heat" "$FERRY" migrate "$T/src.img" "$T/dst3.img" --trace "$T/w.log" \
+expect_exit 2 "give --history TRACE" "$FERRY" migrate "$T/src.img" "$T/dst3.img" --predictor stride
+expect_exit 2 "works with policy adaptive or heat, not dmclone" "$FERRY" migrate "$T/src.img" "$T/dst3.img" --history "$T/w.log" \
   --predictor stride --policy dmclone
-expect_exit 2 "junk.pt' is not a ferry LSTM model" "$FERRY" migrate "$T/src.img" "$T/dst3.img" --trace "$T/w.log" \
+expect_exit 2 "junk.pt' is not a ferry LSTM model" "$FERRY" migrate "$T/src.img" "$T/dst3.img" --history "$T/w.log" \
   --model "$T/junk.pt"
 [ ! -e "$T/dst3.img" ] || die "a refused migrate created its destination"
-pass "migrate --trace and --policy: exact copies; bad trace and policy refused"
+pass "migrate --history and --policy: exact copies; bad trace and policy refused"

@@ -225,7 +225,7 @@ expect_exit 2 "give --socket PATH, --listen HOST:PORT, or --run CMD" "$FERRY" se
 expect_exit 2 "give --socket or --listen, not both" \
   "$FERRY" serve "$SLOW" "$T/d.img" --journal "$T/j2" --socket "$T/x.sock" --listen 127.0.0.1:1
 expect_exit 2 "--listen 'nope': give HOST:PORT" "$FERRY" serve "$SLOW" "$T/d.img" --journal "$T/j2" --listen nope
-expect_exit 2 "invalid policy 'fast'" "$FERRY" serve "$SLOW" "$T/d.img" --journal "$T/j2" --socket "$T/x.sock" --policy fast
+expect_exit 2 "unknown policy 'fast'" "$FERRY" serve "$SLOW" "$T/d.img" --journal "$T/j2" --socket "$T/x.sock" --policy fast
 expect_exit 2 "invalid --latency-target 'soon'" \
   "$FERRY" serve "$SLOW" "$T/d.img" --journal "$T/j2" --socket "$T/x.sock" --latency-target soon
 expect_exit 2 "invalid --min-rate 'lots'" \
