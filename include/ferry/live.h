@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "ferry/engine.h"
+#include "ferry/export.h"
 #include "ferry/journal.h"
 #include "ferry/policy.h"
 #include "ferry/status.h"
@@ -122,7 +123,7 @@ struct LiveHistory {
   std::vector<Outage> outages;
 };
 
-class LiveMigration {
+class LiveMigration final : public Export {
  public:
   // Starts migrating `source` to `destination` (at least as large), resuming from
   // `journal` when it records progress. `predictor` may be null. Background threads
@@ -138,25 +139,25 @@ class LiveMigration {
                                                       const MigrateOptions& options,
                                                       std::function<void()> on_complete = nullptr);
   // Stops (see Stop()).
-  ~LiveMigration();
+  ~LiveMigration() override;
 
-  uint64_t size() const;
+  uint64_t size() const override;
   VolumeCapabilities destination_capabilities() const;
 
   // The request path. Errors are the volume's (kIoError for a source read that failed
   // after its retries: the caller reports EIO, never data it does not have).
-  Status Read(uint64_t offset, std::span<std::byte> buf);
-  Status Write(uint64_t offset, std::span<const std::byte> buf, bool fua);
-  Status Zero(uint64_t offset, uint64_t length, bool fua);
+  Status Read(uint64_t offset, std::span<std::byte> buf) override;
+  Status Write(uint64_t offset, std::span<const std::byte> buf, bool fua) override;
+  Status Zero(uint64_t offset, uint64_t length, bool fua) override;
   // Whole granules of the range are discarded on the destination and need no copy;
   // the partial ends are left alone (a discard is advisory).
-  Status Trim(uint64_t offset, uint64_t length, bool fua);
+  Status Trim(uint64_t offset, uint64_t length, bool fua) override;
   // Flushes the destination, then commits the journal (invariant 5).
-  Status Flush();
+  Status Flush() override;
   // Allocation: the destination's for present granules, the source's for the rest.
-  Status Extents(uint64_t offset, uint64_t length, std::vector<Extent>* out);
+  Status Extents(uint64_t offset, uint64_t length, std::vector<Extent>* out) override;
   // A client's hint that it will read the range soon: queued as a prefetch.
-  void Cache(uint64_t offset, uint64_t length);
+  void Cache(uint64_t offset, uint64_t length) override;
 
   // Control: pause or resume the background copy (requests are still served, copying
   // on demand; a pause returns once the copies already started are done); change the source read rate of the background copy (0: unlimited).

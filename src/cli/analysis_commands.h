@@ -14,6 +14,7 @@ void AddSimulateCommand(CLI::App& app, std::function<int()>* run);
 // `ferry train` (model_commands.cc).
 void AddTrainCommand(CLI::App& app, std::function<int()>* run);
 void AddServeCommand(CLI::App& app, std::function<int()>* run);    // serve_command.cc
+void AddWatchCommand(CLI::App& app, std::function<int()>* run);    // serve_command.cc
 void AddControlCommand(CLI::App& app, std::function<int()>* run);  // serve_command.cc
 
 }  // namespace ferry::cli

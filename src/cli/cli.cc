@@ -279,7 +279,37 @@ int RunVerify(const std::string& src_spec, const std::string& dst_spec, int thre
   return v->equal ? kExitOk : kExitMismatch;
 }
 
+// `ferry status FILE` of a `ferry watch --status FILE`.
+int PrintWatchStatus(const nlohmann::json& w, bool json) {
+  if (json) {
+    std::cout << w.dump() << std::endl;
+    return kExitOk;
+  }
+  const double secs = w.value("seconds", 0.0);
+  const uint64_t reads = w.value("reads", uint64_t{0}), writes = w.value("writes", uint64_t{0});
+  std::cout << fmt::format("watching:     {} ({}), {}\n", w.value("source", std::string()),
+                           FormatSize(w.value("volume_size", uint64_t{0})),
+                           w.value("running", false) ? fmt::format("for {:.0f} s", secs)
+                                                     : fmt::format("stopped after {:.0f} s", secs))
+            << fmt::format("requests:     {} reads ({}), {} writes ({}); {:.0f} a second\n", reads,
+                           FormatSize(w.value("read_bytes", uint64_t{0})), writes,
+                           FormatSize(w.value("write_bytes", uint64_t{0})),
+                           secs > 0 ? static_cast<double>(reads + writes) / secs : 0.0)
+            << fmt::format("footprint:    {} touched of {}\n", FormatSize(w.value("touched_bytes", uint64_t{0})),
+                           FormatSize(w.value("volume_size", uint64_t{0})));
+  if (w.value("recorded", uint64_t{0})) std::cout << fmt::format("recorded:     {} requests\n", w.value("recorded", uint64_t{0}));
+  if (w.contains("hottest") && w["hottest"].is_array() && !w["hottest"].empty()) {
+    std::cout << "hottest:     ";
+    for (const auto& h : w["hottest"]) {
+      std::cout << fmt::format(" {} ({}x)", FormatSize(h.value("offset", uint64_t{0})), h.value("accesses", uint64_t{0}));
+    }
+    std::cout << "\n";
+  }
+  return kExitOk;
+}
+
 int RunStatus(const std::string& path, bool json) {
+  if (auto w = ReadLiveStatus(path); w.ok() && w->value("watch", false)) return PrintWatchStatus(*w, json);
   auto info = Journal::Inspect(path);
   if (!info.ok()) return Fail(kExitFailure, info.status());
   const JournalInfo& i = *info;
@@ -471,8 +501,11 @@ int Main(int argc, char** argv) {
 
   std::string jpath;
   bool sjson = false;
-  auto* status = app.add_subcommand("status", "Show the progress recorded in a migration journal.");
-  status->add_option("JOURNAL", jpath, "journal file given to ferry migrate --journal")->required();
+  auto* status = app.add_subcommand("status", "Show the progress recorded in a migration journal (with the live "
+                                              "figures of a running ferry serve), or a ferry watch's status file.");
+  status->add_option("JOURNAL", jpath, "the journal given to ferry migrate or serve --journal, or the FILE given to "
+                                       "ferry watch --status")
+      ->required();
   status->add_flag("--json", sjson, "print as one JSON object");
 
   std::function<int()> run_trace;
@@ -481,6 +514,7 @@ int Main(int argc, char** argv) {
   AddSimulateCommand(app, &run_trace);
   AddTrainCommand(app, &run_trace);
   AddServeCommand(app, &run_trace);
+  AddWatchCommand(app, &run_trace);
   AddControlCommand(app, &run_trace);
 
   try {

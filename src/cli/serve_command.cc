@@ -48,6 +48,8 @@ struct ServeArgs {
   int requests = MigrateOptions{}.max_in_flight;
   bool exit_when_done = false, verbose = false, print_command = false, insecure = false, verify = false,
        release_source = false;
+  bool watch = false;  // ferry watch: the source served as it is, nothing copied
+  std::string status;  // ferry watch --status
 };
 
 // nbdkit's TLS arguments (--tls=require and the credentials). On TCP, TLS is required
@@ -219,6 +221,8 @@ int SuperviseNbdkit(const std::vector<std::string>& args, bool restart, const st
   }
 }
 
+int RunNbdkit(const ServeArgs& a, const std::vector<std::string>& args);
+
 // Paths become absolute (nbdkit may change directory); NBD URIs stay as they are.
 std::string Absolute(const std::string& spec) {
   if (spec.empty() || IsNbdUri(spec)) return spec;
@@ -242,7 +246,8 @@ int RunServe(ServeArgs& a) {
     port = a.listen.substr(colon + 1);
     if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   }
-  if (auto p = ChoosePolicy(a.policy, a.predictor, a.model, PolicyUse::kServe, !a.history.paths.empty()); !p.ok()) {
+  if (auto p = ChoosePolicy(a.policy, a.predictor, a.model, PolicyUse::kServe, !a.history.paths.empty());
+      !a.watch && !p.ok()) {
     return Fail(kExitUsage, p.status().message());
   }
   if (Status s = CheckHistoryInput(a.history); !s.ok()) return Fail(kExitUsage, s.message());
@@ -290,6 +295,14 @@ int RunServe(ServeArgs& a) {
   if (!a.run.empty()) args.insert(args.end(), {"--run", a.run});
   args.push_back(plugin);
   args.push_back("source=" + Absolute(a.src));
+  if (a.watch) {
+    args.push_back("watch=true");
+    args.push_back("granule=" + a.granule);
+    if (!a.status.empty()) args.push_back("status=" + Absolute(a.status));
+    if (!a.record.empty()) args.push_back("record=" + Absolute(a.record));
+    if (!a.report.empty()) args.push_back("report=" + Absolute(a.report));
+    return RunNbdkit(a, args);
+  }
   args.push_back("dest=" + Absolute(a.dst));
   args.push_back("journal=" + Absolute(a.journal));
   args.push_back("policy=" + a.policy);
@@ -315,6 +328,10 @@ int RunServe(ServeArgs& a) {
   if (a.exit_when_done) args.push_back("exit-when-done=true");
   if (a.verify) args.push_back("verify=true");
   if (a.release_source) args.push_back("release-source=true");
+  return RunNbdkit(a, args);
+}
+
+int RunNbdkit(const ServeArgs& a, const std::vector<std::string>& args) {
   if (a.print_command) {
     for (size_t i = 0; i < args.size(); ++i) std::cout << (i ? " " : "") << args[i];
     std::cout << std::endl;
@@ -359,17 +376,8 @@ void AddControlCommand(CLI::App& app, std::function<int()>* run) {
   c->callback([run, a] { *run = [a] { return RunControl(*a); }; });
 }
 
-void AddServeCommand(CLI::App& app, std::function<int()>* run) {
-  auto a = std::make_shared<ServeArgs>();
-  auto* c = app.add_subcommand(
-      "serve",
-      "Export SRC over NBD while migrating it to DST: clients use the volume from the first second; "
-      "reads of data not yet copied are fetched on demand, writes land on DST, the rest is copied "
-      "in the background, hottest and predicted first. Runs nbdkit with ferry's plugin; Ctrl-C stops "
-      "and leaves DST resumable from the journal.");
-  c->add_option("SRC", a->src, "the volume to migrate: a path or an NBD URI (only read)")->required();
-  c->add_option("DST", a->dst, "where it goes: a path (created at SRC's size when missing) or an NBD URI")->required();
-  c->add_option("--journal", a->journal, "progress record, for resume after a crash or a stop")->required();
+// The options of where clients connect, shared by serve and watch.
+void AddEndpointOptions(CLI::App* c, ServeArgs* a) {
   c->add_option("--socket", a->socket, "serve on this Unix socket (nbd+unix:///?socket=PATH)");
   c->add_option("--listen", a->listen,
                 "serve on TCP HOST:PORT (nbds://HOST:PORT): needs --tls-certificates or --tls-psk, or --insecure");
@@ -385,6 +393,46 @@ void AddServeCommand(CLI::App& app, std::function<int()>* run) {
   c->add_option("--run", a->run,
                 "start CMD once serving, with $uri (and $unixsocket) set, and stop when it exits "
                 "(nbdkit's captive mode); without --socket or --listen the socket is private");
+  c->add_flag("-v,--verbose", a->verbose, "nbdkit's debug messages");
+  c->add_flag("--print-command", a->print_command, "print the nbdkit command line instead of running it");
+}
+
+void AddWatchCommand(CLI::App& app, std::function<int()>* run) {
+  auto a = std::make_shared<ServeArgs>();
+  a->watch = true;
+  auto* c = app.add_subcommand(
+      "watch",
+      "Export SRC over NBD as it is, copying nothing, and watch the workload aimed at it: record it as a trace "
+      "(--record) for a later 'ferry serve --history' or 'ferry migrate --history', show its heat while it runs "
+      "('ferry status FILE' with --status FILE) and in a report (--report). Reads and writes go to SRC. For the "
+      "days before a move.");
+  c->add_option("SRC", a->src, "the volume the application uses: a path or an NBD URI (read and written)")->required();
+  AddEndpointOptions(c, a.get());
+  c->add_option("--record", a->record,
+                "write every request to FILE as a trace (fio iolog v3); FILE must not exist")
+      ->option_text("FILE");
+  c->add_option("--status", a->status,
+                "write the live figures (requests, bytes, footprint, hottest granules) to FILE as JSON every "
+                "second; 'ferry status FILE' shows them")
+      ->option_text("FILE");
+  c->add_option("--report", a->report, "write an HTML heat report of the workload when it stops")
+      ->option_text("FILE.html");
+  c->add_option("--granule", a->granule, "the heat's unit, a power of two from 4K (default: 64K)");
+  c->callback([run, a] { *run = [a] { return RunServe(*a); }; });
+}
+
+void AddServeCommand(CLI::App& app, std::function<int()>* run) {
+  auto a = std::make_shared<ServeArgs>();
+  auto* c = app.add_subcommand(
+      "serve",
+      "Export SRC over NBD while migrating it to DST: clients use the volume from the first second; "
+      "reads of data not yet copied are fetched on demand, writes land on DST, the rest is copied "
+      "in the background, hottest and predicted first. Runs nbdkit with ferry's plugin; Ctrl-C stops "
+      "and leaves DST resumable from the journal.");
+  c->add_option("SRC", a->src, "the volume to migrate: a path or an NBD URI (only read)")->required();
+  c->add_option("DST", a->dst, "where it goes: a path (created at SRC's size when missing) or an NBD URI")->required();
+  c->add_option("--journal", a->journal, "progress record, for resume after a crash or a stop")->required();
+  AddEndpointOptions(c, a.get());
   c->add_option("--policy", a->policy, "copy order: adaptive (default), heat, dmclone or qemu-stream");
   c->add_option("--predictor", a->predictor,
                 "none (default), stride, markov, lstm or ensemble: predictions of the next accesses are copied first");
@@ -431,8 +479,6 @@ void AddServeCommand(CLI::App& app, std::function<int()>* run) {
   c->add_flag("--release-source", a->release_source,
               "after an equal --verify, discard every block of SRC (opened writable for that alone); never after a "
               "difference or a failure, nor when a restart lost track of what the application wrote");
-  c->add_flag("-v,--verbose", a->verbose, "nbdkit's debug messages");
-  c->add_flag("--print-command", a->print_command, "print the nbdkit command line instead of running it");
   c->callback([run, a] { *run = [a] { return RunServe(*a); }; });
 }
 

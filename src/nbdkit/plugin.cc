@@ -35,11 +35,14 @@
 #include "ferry/engine.h"
 #include "ferry/live.h"
 #include "ferry/policy.h"
+#include "ferry/watch.h"
 #include "ferry/units.h"
 #include "engine/control.h"
 #include "engine/live_status.h"
 #include "engine/metrics.h"
 #include "predict/predictor.h"
+#include "heat/profile.h"
+#include "report/heat_report.h"
 #include "report/html.h"
 #include "report/live_report.h"
 #include "trace/load.h"
@@ -61,6 +64,9 @@ struct Config {
   int threads = MigrateOptions{}.threads;
   int requests = MigrateOptions{}.max_in_flight;
   bool exit_when_done = false, verify = false, release_source = false;
+  // watch=true (`ferry watch`): the source itself is served, nothing copied; status=FILE.
+  bool watch = false;
+  std::string status;
   MigrateOptions options;
 };
 
@@ -68,6 +74,8 @@ Config g_config;
 std::vector<IoEvent> g_history;  // loaded by get_ready, before nbdkit forks
 std::unique_ptr<TraceRecorder> g_record;
 std::unique_ptr<LiveMigration> g_live;
+std::unique_ptr<WatchedSource> g_watch;
+Export* g_export = nullptr;  // what the connections serve: g_live or g_watch
 std::unique_ptr<StatusWriter> g_status;
 std::unique_ptr<ControlServer> g_control;
 // verify=true: the verify (and release) once complete runs on this thread, started by
@@ -158,6 +166,8 @@ int ConfigKey(const char* key, const char* value) {
     c.metrics = value;
   } else if (k == "record") {
     c.record = value;
+  } else if (k == "status") {
+    c.status = value;
   } else if (k == "history") {
     c.history.push_back(value);
   } else if (k == "history-format") {
@@ -206,11 +216,11 @@ int ConfigKey(const char* key, const char* value) {
     if (nbdkit_parse_int("threads", value, &c.threads) == -1) return -1;
   } else if (k == "requests") {
     if (nbdkit_parse_int("requests", value, &c.requests) == -1) return -1;
-  } else if (k == "verify" || k == "release-source" || k == "exit-when-done" || k == "history-strict") {
+  } else if (k == "verify" || k == "release-source" || k == "exit-when-done" || k == "history-strict" || k == "watch") {
     const int b = nbdkit_parse_bool(value);
     if (b == -1) return -1;
     (k == "verify" ? c.verify : k == "release-source" ? c.release_source : k == "exit-when-done" ? c.exit_when_done
-                                                                                                : c.history_options.read.strict) = b;
+     : k == "watch" ? c.watch : c.history_options.read.strict) = b;
   } else {
     nbdkit_error("unknown parameter '%s': see 'nbdkit ferry --help'", key);
     return -1;
@@ -230,8 +240,44 @@ int ExitIfSanitized(int r) {
   return r;
 }
 
+// Output files: found out now, not when the run ends.
+int CheckOutputs() {
+  const Config& c = g_config;
+  for (const auto& [key, path, what] : {std::tuple{"report", c.report, "a report"}, {"metrics", c.metrics, "a metrics"},
+                                        {"status", c.status, "a status"}}) {
+    if (path.empty()) continue;
+    const std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
+    if (::access(dir.c_str(), W_OK) != 0) {
+      nbdkit_error("%s=%s: cannot write in %s (%s): give %s path in a writable directory", key, path.c_str(),
+                   dir.c_str(), std::strerror(errno), what);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int CheckWatchConfig() {
+  const Config& c = g_config;
+  if (c.source.empty()) {
+    nbdkit_error("source= is required: nbdkit ferry watch=true source=SRC");
+    return -1;
+  }
+  if (!c.dest.empty() || !c.journal.empty() || !c.history.empty() || c.verify) {
+    nbdkit_error("watch=true serves the source itself: no dest=, journal=, history= or verify=");
+    return -1;
+  }
+  if (!c.record.empty()) {
+    if (Status s = TraceRecorder::CheckCreatable(c.record); !s.ok()) {
+      nbdkit_error("%s", s.message().c_str());
+      return -1;
+    }
+  }
+  return CheckOutputs();
+}
+
 int CheckConfig() {
   Config& c = g_config;
+  if (c.watch) return CheckWatchConfig();
   if (c.source.empty() || c.dest.empty() || c.journal.empty()) {
     nbdkit_error("source=, dest= and journal= are required: nbdkit ferry source=SRC dest=DST journal=FILE");
     return -1;
@@ -267,17 +313,7 @@ int CheckConfig() {
       return -1;
     }
   }
-  // Output files: found out now, not when the run ends.
-  for (const auto& [key, path, what] : {std::tuple{"report", c.report, "a report"}, {"metrics", c.metrics, "a metrics"}}) {
-    if (path.empty()) continue;
-    const std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
-    if (::access(dir.c_str(), W_OK) != 0) {
-      nbdkit_error("%s=%s: cannot write in %s (%s): give %s path in a writable directory", key, path.c_str(),
-                   dir.c_str(), std::strerror(errno), what);
-      return -1;
-    }
-  }
-  return 0;
+  return CheckOutputs();
 }
 
 int ConfigComplete() { return ExitIfSanitized(CheckConfig()); }
@@ -335,10 +371,37 @@ void Conclude() {
   if (c.exit_when_done && !g_conclude_cancel) nbdkit_shutdown();
 }
 
+// watch=true: opens the source writable and serves it (start), or only checks that it
+// can be opened (!start).
+int OpenWatch(bool start) {
+  const Config& c = g_config;
+  OpenOptions o;
+  o.writable = true;
+  auto src = OpenVolume(c.source, o);
+  if (!src.ok()) {
+    nbdkit_error("source: %s", src.status().message().c_str());
+    return -1;
+  }
+  if (!start) return 0;
+  WatchOptions wo;
+  wo.record = c.record;
+  wo.status = c.status;
+  wo.granule_size = c.granule;
+  auto w = WatchedSource::Start(std::move(src).value(), wo);
+  if (!w.ok()) {
+    nbdkit_error("%s", w.status().message().c_str());
+    return -1;
+  }
+  g_watch = std::move(w).value();
+  g_export = g_watch.get();
+  return 0;
+}
+
 // Opens the volumes, the journal and the predictor, and starts the migration (start) or
 // only checks that all of it can be done (!start).
 int OpenAll(bool start) {
   const Config& c = g_config;
+  if (c.watch) return OpenWatch(start);
   auto predictor = NewPredictor();
   if (!predictor.ok()) {
     nbdkit_error("%s", predictor.status().message().c_str());
@@ -379,6 +442,7 @@ int OpenAll(bool start) {
                                    std::move(opened->journal), std::shared_ptr<Predictor>(std::move(*predictor)),
                                    o, on_complete);
   g_history = {};  // learnt
+  if (live.ok()) g_export = live->get();
   if (!live.ok()) {
     nbdkit_error("%s", live.status().message().c_str());
     return -1;
@@ -433,12 +497,37 @@ int LoadHistoryOnce() {
 }
 
 int GetReady() {
-  if (LoadHistoryOnce() == -1) return -1;
+  if (!g_config.watch && LoadHistoryOnce() == -1) return -1;
   return OpenAll(false);
 }
 int AfterFork() { return OpenAll(true); }
 
+// The end of a watch: the last status, the recording closed, the summary and report.
+void CleanupWatch() {
+  const Config& c = g_config;
+  Status s = g_watch->Stop();
+  if (!s.ok()) nbdkit_error("%s", s.message().c_str());
+  const WatchStats st = g_watch->stats();
+  fprintf(stderr, "%s\n", WatchSummary(st, c.record).c_str());
+  if (!c.report.empty()) {
+    HeatProfileOptions o;
+    o.heat.granule_size = c.granule;
+    o.volume_size = st.volume_size;
+    const std::string what = fmt::format("The workload on {}, watched by ferry watch: {} requests over {:.1f} s{}",
+                                         report::Escape(c.source), st.reads + st.writes, st.seconds,
+                                         st.events_dropped ? fmt::format(" (the last {} not shown)", st.events_dropped) : "");
+    if (Status w = report::WriteFile(c.report, report::HeatReport("ferry watch: " + c.source, what,
+                                                                  BuildHeatProfile(g_watch->events(), o), o));
+        w.ok()) {
+      fprintf(stderr, "ferry: report %s\n", c.report.c_str());
+    } else {
+      nbdkit_error("the report: %s", w.message().c_str());
+    }
+  }
+}
+
 void Cleanup() {
+  if (g_watch) CleanupWatch();
   if (!g_live) return;
   std::thread conclude;
   {
@@ -500,8 +589,8 @@ void Unload() {
 // can still fail under the others, and only a fixed nbdkit (>= 1.33.10) helps then.
 class Conn {
  public:
-  explicit Conn(LiveMigration* live) : live_(live) {}
-  LiveMigration& live() { return *live_; }
+  explicit Conn(Export* e) : export_(e) {}
+  Export& served() { return *export_; }
 
   // Returns r, once it is safe for nbdkit to send the answer.
   int Answer(int r) {
@@ -519,14 +608,14 @@ class Conn {
 
  private:
   static constexpr std::chrono::milliseconds kGoneReplyGap{50};
-  LiveMigration* const live_;
+  Export* const export_;
   std::mutex gone_mu_;
   std::chrono::steady_clock::time_point next_gone_answer_{};
 };
 
-void* OpenConnection(int /*readonly*/) { return new Conn(g_live.get()); }
+void* OpenConnection(int /*readonly*/) { return new Conn(g_export); }
 void CloseConnection(void* h) { delete static_cast<Conn*>(h); }
-LiveMigration& Live(void* h) { return static_cast<Conn*>(h)->live(); }
+Export& Live(void* h) { return static_cast<Conn*>(h)->served(); }
 int Answer(void* h, int r) { return static_cast<Conn*>(h)->Answer(r); }
 
 int64_t GetSize(void* h) { return static_cast<int64_t>(Live(h).size()); }
@@ -616,7 +705,9 @@ nbdkit_plugin MakePlugin() {
       "                    history-format=FMT, history-dev=N, history-strict=BOOL, history-time-scale=X\n"
       "record=FILE         write every request served as a trace (fio iolog v3); FILE must not exist\n"
       "verify=BOOL         once complete, compare with the source what the application did not write\n"
-      "release-source=BOOL after an equal verify, discard the source's blocks (needs verify=true)";
+      "release-source=BOOL after an equal verify, discard the source's blocks (needs verify=true)\n"
+      "watch=BOOL          serve the source itself, copying nothing (ferry watch): source= with record=,\n"
+      "                    status=FILE (JSON every second), report=FILE.html (a heat report) and granule=";
   p.magic_config_key = nullptr;
   p.load = Guard<kLoad, Load>::Call;
   p.unload = Guard<kUnload, Unload>::Call;
