@@ -111,6 +111,7 @@ int RunHeat(HeatArgs& a) {
 
 struct SimArgs {
   TraceInput in;
+  HistoryInput history;
   std::string policy = "all";
   std::string predictor = "none";
   std::string model;
@@ -333,8 +334,20 @@ int RunSimulate(SimArgs& a) {
     if (Status z = ReadZeroMap(**v, zero.get()); !z.ok()) return Fail(kExitFailure, z.WithContext("--source " + a.source).message());
     s.source_zero = std::move(zero);
   }
+  if (Status h = CheckHistoryInput(a.history); !h.ok()) return Fail(kExitUsage, h.message());
   auto t = LoadTraceInput(a.in);
   if (!t.ok()) return Fail(TraceExitCode(a.in), t.status().message());
+  if (!a.history.paths.empty()) {
+    // The history goes before the trace, ending a millisecond before its first event.
+    auto h = LoadHistoryInput(a.history);
+    if (!h.ok()) return Fail(kExitFailure, h.status().WithContext("--history").message());
+    std::chrono::nanoseconds first = t->events.front().time;
+    for (const IoEvent& e : t->events) first = std::min(first, e.time);
+    const std::chrono::nanoseconds shift = first - std::chrono::milliseconds(1) - h->back().time;
+    for (IoEvent& e : *h) e.time += shift;
+    s.history_events = h->size();
+    t->events.insert(t->events.begin(), h->begin(), h->end());
+  }
   auto r = ResolveScenario(t->events, s);
   if (!r.ok()) return Fail(kExitUsage, r.status().message());
   if (r->clipped_events) {
@@ -438,6 +451,9 @@ void AddSimulateCommand(CLI::App& app, std::function<int()>* run) {
   c->add_option("--rate", a->rate, "pace background and prefetch copies to SIZE bytes/s, as ferry serve --rate "
                                    "does (demands are not held back; default: unpaced)")
       ->option_text("SIZE");
+  AddHistoryOptions(c, &a->history, "observed before the trace, as ferry serve --history "
+                                   "would (then give --warmup 0 to start the migration with the "
+                                   "trace)");
   c->add_option("--warmup", a->warmup, "share of the trace observed before the migration starts (default: 25%)")
       ->option_text("SHARE");
   c->add_option("--time-scale", a->time_scale, "multiply trace times by this (stretch a short trace)")

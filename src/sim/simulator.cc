@@ -417,10 +417,11 @@ Result<ResolvedScenario> ResolveScenario(std::vector<IoEvent>& events, const Sim
   }
   std::stable_sort(events.begin(), events.end(), [](const IoEvent& a, const IoEvent& b) { return a.time < b.time; });
 
+  if (s.history_events >= events.size()) return InvalidArgument("the trace has no events to replay after its history");
   ResolvedScenario r;
   r.s = s;
   r.events = events.size();
-  r.trace_start = events.front().time;
+  r.trace_start = events[s.history_events].time;
   r.trace_end = events.back().time;
   uint64_t highest = 0;
   for (const IoEvent& e : events) highest = std::max(highest, e.offset + e.length);

@@ -49,6 +49,10 @@ struct SimScenario {
                                      // (ferry's --rate; demands never wait for it); 0: unpaced.
   std::chrono::nanoseconds dest_latency{std::chrono::microseconds(100)};   // Default: 100 us.
   double warmup = 0.25;              // share of the trace span observed before the migration.
+  // The first `history_events` events are a recorded history (`--history`), all before
+  // the trace's first event: observed only. The warm-up share and the default
+  // bandwidth then count over the rest, the trace.
+  size_t history_events = 0;
   double time_scale = 1.0;           // trace times are multiplied by this.
   uint64_t volume_size = 0;          // 0: the highest offset, rounded up to the granule.
   int max_in_flight = 64;            // copies in flight at most (the engine's --requests).
