@@ -185,12 +185,14 @@ bool IsCrash(int sig) { return sig == SIGABRT || sig == SIGSEGV || sig == SIGBUS
 
 // Runs nbdkit until it ends; restarts it after a crash when `restart` (a socket served,
 // no --run), at most 5 times a minute. Returns the exit status (128 + signal when killed).
-int SuperviseNbdkit(const std::vector<std::string>& args, bool restart, const std::string& unix_socket) {
+int SuperviseNbdkit(std::vector<std::string> args, bool restart, const std::string& unix_socket) {
   struct sigaction sa {};
   sa.sa_handler = ForwardSignal;
   sigemptyset(&sa.sa_mask);
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
   std::deque<std::chrono::steady_clock::time_point> crashes;
+  int restarts = 0;
+  std::string record;  // the first --record FILE
   for (;;) {
     const pid_t pid = StartNbdkit(args);
     if (pid < 0) {
@@ -218,6 +220,14 @@ int SuperviseNbdkit(const std::vector<std::string>& args, bool restart, const st
     std::cerr << "ferry: nbdkit died on signal " << sig << " (" << ::strsignal(sig)
               << "); restarting it, the migration continues from the journal\n";
     if (!unix_socket.empty()) ::unlink(unix_socket.c_str());  // its server is gone
+    // A recording is never overwritten: the restarted server records to FILE.N.
+    ++restarts;
+    for (std::string& arg : args) {
+      if (arg.rfind("record=", 0) != 0) continue;
+      if (record.empty()) record = arg.substr(7);
+      arg = "record=" + record + "." + std::to_string(restarts);
+      std::cerr << "ferry: the recording goes on in " << arg.substr(7) << " (give them all to --history)\n";
+    }
   }
 }
 

@@ -34,6 +34,7 @@ Result<std::unique_ptr<TraceRecorder>> TraceRecorder::Create(const std::string& 
 TraceRecorder::TraceRecorder(std::string path, std::unique_ptr<std::ofstream> out, const std::string& target)
     : path_(std::move(path)), start_(Clock::now()), out_(std::move(out)), last_flush_(start_) {
   writer_ = std::move(MakeTraceWriter(TraceFormat::kFioIolog, *out_, target)).value();
+  out_->flush();  // the header is there at once, whatever happens next
 }
 
 TraceRecorder::~TraceRecorder() { (void)Close(); }

@@ -132,7 +132,7 @@ pass "20 kill -9 after flushed writes; each restart continued ($last bytes prese
 # 3b. nbdkit crashing while serving a socket (nbdkit 1.32 fails an assertion when a
 # client disconnects with requests in flight) is restarted by ferry serve, and the
 # migration goes on from the journal.
-serve_start --rate 8M
+serve_start --rate 8M --record "$T/rec.log"
 before=$(present)
 pkill -ABRT -P $SERVE_PID nbdkit || die "no nbdkit to crash"
 for _ in $(seq 1 200); do
@@ -143,8 +143,11 @@ grep -q "nbdkit died on signal 6 (Aborted); restarting it" "$T/serve.log" || die
 check_read $((60 * MiB)) 300000
 [ "$(present)" -ge "$before" ] || die "the restarted server went back"
 kill -0 $SERVE_PID || die "ferry serve exited after restarting nbdkit"
+grep -q "the recording goes on in $T/rec.log.1" "$T/serve.log" || die "no word of where the recording goes on"
+[ "$(head -1 "$T/rec.log")" = "fio version 3 iolog" ] && [ -e "$T/rec.log.1" ] ||
+  die "after the restart: the first recording or the second is missing"
 serve_kill
-pass "a crashed nbdkit is restarted and serves the same data, continuing the migration"
+pass "a crashed nbdkit is restarted and serves the same data, continuing the migration (and its recording)"
 
 # 4. A restart runs to the end. Once complete it serves from the destination alone:
 # with the source gone, reads still work. Then SIGTERM: a clean stop with a summary.
