@@ -21,6 +21,13 @@ Status ValidateMigrateOptions(const MigrateOptions& o) {
   if (o.max_chunk > (1ull << 30)) return InvalidArgument("--max-chunk must be at most 1G");
   if (o.threads < 1 || o.threads > 256) return InvalidArgument("--threads must be between 1 and 256");
   if (o.max_in_flight < 1 || o.max_in_flight > 4096) return InvalidArgument("--requests must be between 1 and 4096");
+  // The policy rules (ferry/policy.h): the engine runs what ChoosePolicy allows.
+  if (o.policy == Policy::kClairvoyant) {
+    return InvalidArgument("policy clairvoyant needs the future: only ferry simulate runs it");
+  }
+  if (o.predictor && !PolicyTakesPredictions(o.policy)) {
+    return InvalidArgument(std::string("policy ") + PolicyName(o.policy) + " takes no predictions");
+  }
   return OkStatus();
 }
 
@@ -85,7 +92,9 @@ Result<std::unique_ptr<LiveMigration>> LiveMigration::Start(std::unique_ptr<Volu
                                                             std::shared_ptr<Predictor> predictor,
                                                             const MigrateOptions& options,
                                                             std::function<void()> on_complete) {
-  FERRY_RETURN_IF_ERROR(ValidateMigrateOptions(options));
+  MigrateOptions checked = options;
+  checked.predictor = predictor.get();
+  FERRY_RETURN_IF_ERROR(ValidateMigrateOptions(checked));
   auto impl = std::make_unique<Impl>();
   impl->dst = std::move(destination);
   impl->journal = std::move(journal);

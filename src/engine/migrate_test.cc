@@ -9,6 +9,7 @@
 
 #include "common/test_temp_dir.h"
 #include "ferry/engine.h"
+#include "predict/predictor.h"
 #include "volume/async_read_volume.h"
 #include "volume/fault_volume.h"
 #include "volume/test_read_volume.h"
@@ -55,6 +56,28 @@ TEST_F(MigrateTest, CopiesEverythingAndSkipsZeroGranules) {
   uint64_t zero_granules = 124 / 4 + 4;  // every 4th of the first 124, and the 4-granule tail
   EXPECT_EQ(stats->bytes_skipped, zero_granules * kG);
   EXPECT_EQ(stats->bytes_copied, kSize - zero_granules * kG);
+}
+
+// The policy rules (ferry/policy.h) hold in the engine too: what the CLI and the plugin
+// refuse, the engine refuses, before anything is copied.
+TEST_F(MigrateTest, APolicyThatTakesNoPredictionsRefusesAPredictor) {
+  auto src = MakeSource();
+  auto dst = NewMemoryVolume("dst", kSize);
+  auto stride = MakePredictor("stride");
+  ASSERT_TRUE(stride.ok());
+  MigrateOptions o = Fast();
+  o.policy = Policy::kDmClone;
+  o.predictor = stride->get();
+  auto r = Migrate(*src, *dst, nullptr, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("policy dmclone takes no predictions"), std::string::npos);
+  o.policy = Policy::kClairvoyant;
+  o.predictor = nullptr;
+  EXPECT_FALSE(Migrate(*src, *dst, nullptr, o).ok());
+  std::vector<std::byte> buf(kSize);
+  ASSERT_TRUE(dst->Read(0, buf).ok());
+  EXPECT_EQ(std::count(buf.begin(), buf.end(), std::byte{0}), static_cast<ptrdiff_t>(kSize));  // nothing copied
 }
 
 TEST_F(MigrateTest, RateLimitsTheCopy) {
