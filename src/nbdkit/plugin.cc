@@ -497,8 +497,8 @@ int LoadHistoryOnce() {
 }
 
 int GetReady() {
-  if (!g_config.watch && LoadHistoryOnce() == -1) return -1;
-  return OpenAll(false);
+  if (!g_config.watch && LoadHistoryOnce() == -1) return ExitIfSanitized(-1);
+  return ExitIfSanitized(OpenAll(false));
 }
 int AfterFork() { return OpenAll(true); }
 
