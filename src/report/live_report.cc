@@ -118,8 +118,8 @@ std::string LiveReport(const LiveRunInfo& info, const LiveStats& st, const LiveH
 
   Series progress{"present", {{0, 0}}}, demand{"demand", {}}, prefetch{"prefetch", {}}, background{"background", {}};
   Series reads{"reads", {}}, stalls{"reads that waited", {}}, writes{"writes", {}}, p99{"read p99", {}};
-  if (!h.rows.empty() && st.volume_size) {
-    progress.points.front().second = 100.0 * static_cast<double>(h.rows.front().present_bytes) / static_cast<double>(st.volume_size);
+  if (st.volume_size) {  // at the start: what the journal held (a row's present_bytes is at its end)
+    progress.points.front().second = 100.0 * static_cast<double>(st.bytes_resumed) / static_cast<double>(st.volume_size);
   }
   for (const LiveRow& r : h.rows) {
     const double dt = std::max(1e-3, r.end_s - r.start_s), t = r.end_s;
