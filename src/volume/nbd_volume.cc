@@ -83,15 +83,11 @@ class Connection {
   // Connects within `deadline` (the handshake included: a server that accepts and then
   // says nothing is a failure, kUnavailable). `stall`: a connection that owes replies
   // and hears nothing for this long is shut down (zero: never).
-  // `heard_any`: shared by the connections of one volume, when any of them last heard
-  // from the server (steady clock, ns): a connection whose replies wait behind the
-  // others' at a busy server (nbdkit's rate filter is one queue for all) is not stalled.
   static Result<std::unique_ptr<Connection>> Open(const std::string& uri, Clock::time_point deadline,
-                                                  std::chrono::milliseconds stall,
-                                                  std::shared_ptr<std::atomic<int64_t>> heard_any) {
+                                                  std::chrono::milliseconds stall) {
     nbd_handle* h = nbd_create();
     if (!h) return Internal(NbdError("nbd_create"));
-    auto conn = std::unique_ptr<Connection>(new Connection(h, stall, std::move(heard_any)));
+    auto conn = std::unique_ptr<Connection>(new Connection(h, stall));
     nbd_set_handle_name(h, "ferry");
     // The operator names the URI, so its tls-psk-file= and tls-certificates= files are
     // theirs to name too (as nbdinfo and nbdcopy allow).
@@ -183,8 +179,7 @@ class Connection {
   }
 
  private:
-  Connection(nbd_handle* h, std::chrono::milliseconds stall, std::shared_ptr<std::atomic<int64_t>> heard_any)
-      : h_(h), stall_(stall), heard_any_(std::move(heard_any)) {}
+  Connection(nbd_handle* h, std::chrono::milliseconds stall) : h_(h), stall_(stall) {}
 
   void Wake() {
     uint64_t one = 1;
@@ -196,7 +191,6 @@ class Connection {
     // hangs with its connection open). The socket is shut down, so libnbd retires every
     // command with an error and the connection is lost(), to be made again.
     int64_t owed_before = 0;
-    bool shut = false;
     auto heard = Clock::now();
     while (!stop_.load()) {
       unsigned dir = nbd_aio_get_direction(h_);
@@ -212,12 +206,8 @@ class Connection {
       }
       if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
         heard = Clock::now();
-        // The end of a connection this poller shut down is not the server speaking.
-        if (!shut) heard_any_->store(heard.time_since_epoch().count(), std::memory_order_relaxed);
-      } else if (owed > 0 && Clock::now() - std::max(heard, Clock::time_point(Clock::duration(heard_any_->load(
-                                                                 std::memory_order_relaxed)))) > stall_) {
+      } else if (owed > 0 && Clock::now() - heard > stall_) {
         ::shutdown(fd_, SHUT_RDWR);  // the next poll sees the end; libnbd retires all
-        shut = true;
         heard = Clock::now();
       }
       if (fds[1].revents & POLLIN) {
@@ -234,7 +224,6 @@ class Connection {
 
   nbd_handle* const h_;
   const std::chrono::milliseconds stall_;
-  const std::shared_ptr<std::atomic<int64_t>> heard_any_;
   int fd_ = -1;
   int wake_fd_ = -1;
   std::atomic<bool> stop_{false};
@@ -245,9 +234,8 @@ class NbdVolume final : public Volume {
  public:
   // `reconnect`: OpenOptions::reconnect_timeout (zero: a lost connection stays lost).
   NbdVolume(std::string uri, std::vector<std::shared_ptr<Connection>> conns, uint64_t size, VolumeCapabilities caps,
-            std::chrono::milliseconds reconnect, std::shared_ptr<std::atomic<int64_t>> heard_any)
-      : uri_(std::move(uri)), size_(size), caps_(caps), reconnect_(reconnect), heard_any_(std::move(heard_any)),
-        conns_(std::move(conns)) {}
+            std::chrono::milliseconds reconnect)
+      : uri_(std::move(uri)), size_(size), caps_(caps), reconnect_(reconnect), conns_(std::move(conns)) {}
 
   const std::string& name() const override { return uri_; }
   uint64_t size() const override { return size_; }
@@ -521,7 +509,7 @@ class NbdVolume final : public Volume {
   // A new connection by `by`, to a server that serves a volume of the same size as
   // before (kFailedPrecondition when it does not).
   Result<std::shared_ptr<Connection>> Reconnect(Clock::time_point by) const {
-    auto c = Connection::Open(uri_, by, reconnect_, heard_any_);
+    auto c = Connection::Open(uri_, by, reconnect_);
     if (!c.ok()) return c.status();
     const int64_t size = nbd_get_size((*c)->handle());
     if (size < 0) return NbdStatus("cannot get the size of " + uri_);
@@ -565,7 +553,6 @@ class NbdVolume final : public Volume {
   const uint64_t size_;
   const VolumeCapabilities caps_;
   const std::chrono::milliseconds reconnect_;
-  const std::shared_ptr<std::atomic<int64_t>> heard_any_;  // Connection::Open
   mutable std::mutex mu_;  // guards what follows
   std::vector<std::shared_ptr<Connection>> conns_;
   std::vector<std::shared_ptr<Connection>> retired_;  // lost, replaced
@@ -587,8 +574,7 @@ Result<std::unique_ptr<Volume>> OpenNbdVolume(const std::string& uri, const Open
   // Writable volumes never reconnect (OpenOptions::reconnect_timeout).
   const std::chrono::milliseconds reconnect = options.writable ? std::chrono::milliseconds(0) : options.reconnect_timeout;
   const auto deadline = reconnect.count() > 0 ? Clock::now() + reconnect : Clock::time_point::max();
-  auto heard_any = std::make_shared<std::atomic<int64_t>>(0);
-  FERRY_ASSIGN_OR_RETURN(auto first, Connection::Open(uri, deadline, reconnect, heard_any));
+  FERRY_ASSIGN_OR_RETURN(auto first, Connection::Open(uri, deadline, reconnect));
   nbd_handle* h = first->handle();
   int64_t size = nbd_get_size(h);
   if (size < 0) return NbdStatus("cannot get the size of " + uri);
@@ -608,11 +594,10 @@ Result<std::unique_ptr<Volume>> OpenNbdVolume(const std::string& uri, const Open
   bool multi = nbd_can_multi_conn(h) == 1;
   conns.push_back(std::move(first));
   for (int i = 1; multi && i < options.nbd_connections; ++i) {
-    FERRY_ASSIGN_OR_RETURN(auto c, Connection::Open(uri, deadline, reconnect, heard_any));
+    FERRY_ASSIGN_OR_RETURN(auto c, Connection::Open(uri, deadline, reconnect));
     conns.push_back(std::move(c));
   }
-  return std::unique_ptr<Volume>(
-      new NbdVolume(uri, std::move(conns), static_cast<uint64_t>(size), caps, reconnect, std::move(heard_any)));
+  return std::unique_ptr<Volume>(new NbdVolume(uri, std::move(conns), static_cast<uint64_t>(size), caps, reconnect));
 }
 
 }  // namespace ferry
