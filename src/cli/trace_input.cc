@@ -9,6 +9,13 @@
 namespace ferry::cli {
 namespace {
 constexpr int kMaxWarnings = 10;  // printed; the rest are only counted
+
+// Prints the first kMaxWarnings skipped records of `in`, counts them all.
+std::function<void(const std::string&)> WarnOfSkipped(TraceInput& in) {
+  return [warnings = &in.warnings](const std::string& w) {
+    if (++*warnings <= kMaxWarnings) std::cerr << "ferry: warning: skipping malformed record: " << w << "\n";
+  };
+}
 }  // namespace
 
 void AddTraceInputOptions(CLI::App* c, TraceInput* in, const std::string& prefix) {
@@ -24,10 +31,7 @@ Result<std::unique_ptr<TraceReader>> OpenTraceInput(TraceInput& in) {
   FERRY_ASSIGN_OR_RETURN(TraceFormat format, ParseTraceFormat(in.format));
   TraceReadOptions o;
   o.strict = in.strict;
-  int* warnings = &in.warnings;
-  o.on_warning = [warnings](const std::string& w) {
-    if (++*warnings <= kMaxWarnings) std::cerr << "ferry: warning: skipping malformed record: " << w << "\n";
-  };
+  o.on_warning = WarnOfSkipped(in);
   return OpenTrace(in.path, format, o);
 }
 
@@ -82,10 +86,7 @@ Result<std::vector<IoEvent>> LoadHistoryInput(HistoryInput& in) {
   if (in.trace.dev >= 0) o.device = static_cast<uint32_t>(in.trace.dev);
   o.time_scale = in.time_scale;
   o.read.strict = in.trace.strict;
-  int* warnings = &in.trace.warnings;
-  o.read.on_warning = [warnings](const std::string& w) {
-    if (++*warnings <= kMaxWarnings) std::cerr << "ferry: warning: skipping malformed record: " << w << "\n";
-  };
+  o.read.on_warning = WarnOfSkipped(in.trace);
   o.on_device_chosen = [](const std::string& path, const LoadedTrace& t) {
     std::cerr << fmt::format("ferry: {} has {} devices; using the busiest, device {} (choose one with --history-dev)\n",
                              path, t.devices, t.device);
