@@ -7,8 +7,12 @@ source "$(dirname "$0")/lib/common.bash"
 make_image "$T/src.img" 64M 11 60
 slow=$(nbdkit_start slow --filter=delay -r file "$T/src.img" delay-read=100ms)  # slow enough that the kill lands mid-copy even under the sanitizers
 cmd=("$FERRY" migrate "$slow" "$T/dst.img" --journal "$T/j" --requests 2 --max-chunk 256K --progress none --json)
+# The runs that get killed also hold a rate, so that the copy (about 38 MiB of data)
+# takes at least 19 s however fast the machine is: the kill must land mid-copy, and a
+# test that raced the copy's end proved nothing (a sanitizer run once lost that race).
+held=("${cmd[@]}" --rate 2M)
 
-"${cmd[@]}" >"$T/first.out" 2>&1 &
+"${held[@]}" >"$T/first.out" 2>&1 &
 pid=$!
 pct=0
 for _ in $(seq 1 300); do
@@ -19,7 +23,7 @@ for _ in $(seq 1 300); do
   python3 -c "import sys; sys.exit(0 if $pct > 25 else 1)" && break
 done
 [ "$(json_field "$T/st" activity)" = running ] || die "status of a live migration is not 'running'"
-kill -9 $pid
+kill -9 $pid || die "the migration ended before the kill at $pct%: the test proves nothing"
 wait $pid 2>/dev/null || true
 pass "killed -9 at $pct%"
 
@@ -43,7 +47,7 @@ pass "rerun resumed $resumed bytes, copied $copied more, destination identical"
 
 # Interrupted by a signal instead: stops cleanly, says how to resume, exit 1.
 rm -f "$T/dst.img" "$T/j"
-"${cmd[@]}" >"$T/third.out" 2>"$T/third.err" &
+"${held[@]}" >"$T/third.out" 2>"$T/third.err" &
 pid=$!
 sleep 1.5
 kill -INT $pid
