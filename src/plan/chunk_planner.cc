@@ -92,17 +92,18 @@ double ChunkPlanner::HeatAt(uint64_t g) const {
   return r ? r->heat : 0;
 }
 
-uint64_t ChunkPlanner::ChunkGranulesAt(uint64_t g, uint64_t cold_granules) const {
+uint64_t ChunkPlanner::ChunkGranulesAt(uint64_t g, uint64_t cold_granules, uint64_t hot_granules) const {
   cold_granules = std::clamp<uint64_t>(std::bit_floor(std::max<uint64_t>(1, cold_granules)), min_granules_, region_granules_);
+  const uint64_t hot = std::clamp<uint64_t>(std::bit_floor(std::max(hot_granules, min_granules_)), min_granules_, cold_granules);
   const HeatRegion* r = RegionOf(g);
   if (!r || r->hotness <= 0) return cold_granules;
   // Geometric interpolation between the cold size and the minimum, rounded to the
   // nearest power of two in log space (rounding down would halve the chunks of a region
   // with a single touched granule).
   const double log_size = std::log2(static_cast<double>(cold_granules)) +
-                          r->hotness * (std::log2(static_cast<double>(min_granules_)) - std::log2(static_cast<double>(cold_granules)));
+                          r->hotness * (std::log2(static_cast<double>(hot)) - std::log2(static_cast<double>(cold_granules)));
   const uint64_t size = uint64_t{1} << static_cast<int>(std::lround(std::max(0.0, log_size)));
-  return std::clamp<uint64_t>(size, min_granules_, cold_granules);
+  return std::clamp<uint64_t>(size, hot, cold_granules);
 }
 
 std::optional<GranuleRun> ChunkPlanner::ChunkAround(uint64_t g, uint64_t cold_granules) const {

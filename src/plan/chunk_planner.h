@@ -62,8 +62,10 @@ class ChunkPlanner {
   const std::vector<HeatRegion>& hot_order() const { return hot_order_; }
 
   // The chunk size for granule g, in granules, when cold chunks are `cold_granules`
-  // long (a power of two <= the region size; the throughput sizer's choice).
-  uint64_t ChunkGranulesAt(uint64_t g, uint64_t cold_granules) const;
+  // long (a power of two <= the region size; the throughput sizer's choice) and hot ones
+  // at least `hot_granules` (0: the minimum chunk; the link's floor, which may be more:
+  // on a latency-bound link a small chunk costs a round trip for little data).
+  uint64_t ChunkGranulesAt(uint64_t g, uint64_t cold_granules, uint64_t hot_granules = 0) const;
   double HeatAt(uint64_t g) const;
 
   // The chunk that holds missing granule g: the run of missing granules around g within

@@ -151,6 +151,10 @@ void SourceLink::OnAnswer(const LinkSend& send, Time now) {
   queue_delay_s_ = have_queue_sample_ ? (1 - kEwma) * queue_delay_s_ + kEwma * q : q;
   have_queue_sample_ = true;
   const double target = Seconds(latency_target());
+  if (slow_start_ && q >= kSetPoint * target) {
+    // The first sample at the set point ends the slow start.
+    slow_start_ = false;
+  }
   if (q > kHalveAt * target && now - last_halved_ >= std::max(base_latency(), Time(std::chrono::milliseconds(1)))) {
     // Below half a chunk the budget allows nothing: only the floor rate moves the copy.
     active_budget_ = active_budget_ / 2 < static_cast<double>(options_.min_chunk) / 2 ? 0 : active_budget_ / 2;
@@ -169,6 +173,7 @@ void SourceLink::OnAppRead(Time now) {
                               : static_cast<double>(kUnmeasuredActiveChunks * options_.min_chunk);
     active_budget_ = std::clamp(active_budget_, static_cast<double>(options_.min_chunk), static_cast<double>(IdleBudget()));
     last_q_.reset();
+    slow_start_ = true;
   }
   last_app_ = now;
 }
@@ -182,7 +187,13 @@ void SourceLink::OnCopyAnswered(uint64_t bytes, Time now) {
   const double target = kSetPoint * Seconds(latency_target());
   const double off = std::clamp((target - *last_q_) / target, -1.0, 1.0);
   const double mss = static_cast<double>(options_.min_chunk);
-  active_budget_ += kGain * off * static_cast<double>(bytes) * mss / std::max(active_budget_, mss);
+  // Slow start while no read has seen the set point (RFC 6817 allows LEDBAT one no more
+  // aggressive than TCP's: the window grows by the bytes answered, doubling each round
+  // trip). Without it a link with far more room than the start measured (a 2 ms link
+  // of 24 GB/s under the MSR random trace) filled at one chunk per round trip, and
+  // the copy took the whole trace to reach the hot data.
+  active_budget_ += slow_start_ ? off * static_cast<double>(bytes)
+                                : kGain * off * static_cast<double>(bytes) * mss / std::max(active_budget_, mss);
   active_budget_ = std::clamp(active_budget_, 0.0, static_cast<double>(IdleBudget()));
 }
 
@@ -231,6 +242,12 @@ void SourceLink::OnFloorCopy(uint64_t bytes, Time now) {
 
 uint64_t SourceLink::ChunkLimit(Time now) const {
   return std::clamp(FloorPow2(Budget(now) / 2), options_.min_chunk, options_.max_chunk);
+}
+
+uint64_t SourceLink::ChunkFloor(uint32_t requests, Time now) const {
+  const uint64_t per_request = IdleBudget() / std::max<uint32_t>(1, requests);
+  
+  return std::clamp(std::bit_ceil(std::max<uint64_t>(1, per_request)), options_.min_chunk, ChunkLimit(now));
 }
 
 double SourceLink::delivery_rate() const { return rate_.Best(); }

@@ -26,10 +26,11 @@
 //   than the BDP plus `idle_queue` of the delivery rate (an application read arriving
 //   then meets that much queue: 10 ms by default);
 // - the application active: LEDBAT (RFC 6817) on the queueing delay the application's
-//   own source reads saw: the budget grows while it is under `latency_target` and
-//   shrinks in proportion when it is over, between one minimum chunk and the idle
-//   budget; until such a sample comes, the bandwidth-delay product plus the target's
-//   worth of bytes. As in DRBD's resync controller (c-min-rate), a floor rate still
+//   own source reads saw: the budget grows while it is under `latency_target` (by the
+//   bytes answered, TCP's slow start, until a read first sees the set point; then by a
+//   chunk per round trip) and shrinks in proportion when it is over, between one
+//   minimum chunk and the idle budget; until such a sample comes, the bandwidth-delay
+//   product plus the target's worth of bytes. As in DRBD's resync controller (c-min-rate), a floor rate still
 //   moves the copy when the budget allows nothing: the migration always ends.
 // Thread-compatible: callers serialise access (the engine holds its lock).
 #pragma once
@@ -120,6 +121,11 @@ class SourceLink {
   // The largest chunk worth issuing now: half the budget (two in flight keep the link
   // busy), between min and max chunk.
   uint64_t ChunkLimit(Time now) const;
+  // The smallest chunk worth issuing now when at most `requests` copies may be in
+  // flight: the budget over that many (smaller chunks could not fill the link: on a
+  // latency-bound link a hot 64 KiB chunk costs a whole round trip, and 64 of them hold
+  // a fraction of the bandwidth-delay product), between min chunk and ChunkLimit.
+  uint64_t ChunkFloor(uint32_t requests, Time now) const;
 
   double delivery_rate() const;     // bytes/s; 0 until measured
   Time base_latency() const;        // zero until measured
@@ -164,6 +170,7 @@ class SourceLink {
   bool have_queue_sample_ = false;
   double active_budget_ = 0;   // LEDBAT's window while active (0: not started)
   std::optional<double> last_q_;  // the latest application queueing sample (s) this activity
+  bool slow_start_ = false;       // no application read has seen the set point this activity
   Time last_halved_{0};
   Time floor_next_{0};
 };

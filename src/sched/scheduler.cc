@@ -103,8 +103,12 @@ uint64_t Scheduler::ColdGranules() const {
   uint64_t bytes = adaptive && options_.adapt_chunk_size ? sizer_.size() : options_.max_chunk;
   // The link's chunk limit (last_now_: the scheduler's latest time): while the
   // application is active, no chunk holds the link longer than the budget allows.
-  if (adaptive) bytes = std::min(bytes, link_.ChunkLimit(last_now_));
+  if (adaptive) bytes = std::max(std::min(bytes, link_.ChunkLimit(last_now_)), LinkChunkFloor());
   return std::max<uint64_t>(1, bytes / map_.granule_size());
+}
+
+uint64_t Scheduler::LinkChunkFloor() const {
+  return link_.ChunkFloor(static_cast<uint32_t>(std::max(1, options_.max_in_flight)), last_now_);
 }
 
 uint64_t Scheduler::chunk_size() const { return ColdGranules() * map_.granule_size(); }
@@ -123,7 +127,11 @@ GranuleRun Scheduler::ChunkAt(uint64_t g) const {
     case Policy::kDmClone:
     case Policy::kHeat: size = options_.max_chunk / map_.granule_size(); break;
     case Policy::kQemuStream: size = std::max<uint64_t>(1, kQemuStreamChunk / map_.granule_size()); break;
-    default: size = planner_.ChunkGranulesAt(g, ColdGranules()); break;
+    default:
+      // Hot chunks no smaller than the link needs to be filled by the copies that may
+      // be in flight (DESIGN.md "The source link": chunk size follows the budget).
+      size = planner_.ChunkGranulesAt(g, ColdGranules(), LinkChunkFloor() / map_.granule_size());
+      break;
   }
   size = std::max<uint64_t>(1, size);
   const uint64_t lo = g - g % size, hi = std::min(lo + size, n);

@@ -174,6 +174,8 @@ class Scheduler {
   bool SourceZero(uint64_t g) const;
   // The chunk of missing granules that holds g under the policy (zero runs forward).
   GranuleRun ChunkAt(uint64_t g) const;
+  // The smallest chunk that lets the copies allowed in flight fill the link (adaptive).
+  uint64_t LinkChunkFloor() const;
   uint64_t ColdGranules() const;
   CopyOp Issue(GranuleRun run, CopyPriority priority);
   // The next prefetch or background copy, predicted ones held to a share of `budget`.

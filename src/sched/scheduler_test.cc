@@ -179,7 +179,9 @@ TEST(SchedulerTest, PredictionsTakeAtMostTheirShareOfTheBudget) {
 
 TEST(SchedulerTest, AdaptiveCopiesHotRegionsFirstInSmallChunks) {
   ChunkMap map(10 * kRegion * kG, kG);
-  Scheduler s(map, Opts(Policy::kAdaptive), seconds(0));
+  SchedulerOptions o = Opts(Policy::kAdaptive);
+  o.max_in_flight = 128;  // enough requests to fill the link with minimum chunks
+  Scheduler s(map, o, seconds(0));
   MeasureFastLink(s);
   // Region 6 is hammered; region 2 is touched once.
   for (int i = 0; i < 20; ++i) s.OnAppIo(Read(6 * kRegion * kG, kRegion * kG, i));
@@ -195,6 +197,22 @@ TEST(SchedulerTest, AdaptiveCopiesHotRegionsFirstInSmallChunks) {
   EXPECT_EQ(runs[i].count, kRegion);  // one touch in 32 granules: still a cold-sized chunk
   EXPECT_TRUE(s.done());
   EXPECT_EQ(runs.back().first.value / kRegion, 9u);
+}
+
+TEST(SchedulerTest, OnALinkFewRequestsCannotFillHotChunksGrowToFillIt) {
+  // The same hot region, but only 4 copies may be in flight: 64 KiB chunks would hold
+  // 256 KiB of a budget of megabytes, so each chunk is a quarter of the budget at least
+  // (capped by the largest chunk).
+  ChunkMap map(10 * kRegion * kG, kG);
+  Scheduler s(map, Opts(Policy::kAdaptive), seconds(0));
+  MeasureFastLink(s);
+  const uint64_t floor = s.link().ChunkFloor(4, seconds(0));
+  ASSERT_GE(floor, s.link().Budget(seconds(0)) / 4);
+  for (int i = 0; i < 20; ++i) s.OnAppIo(Read(6 * kRegion * kG, kRegion * kG, i));
+  auto runs = Drain(s);
+  ASSERT_FALSE(runs.empty());
+  EXPECT_EQ(runs[0].first.value, 6 * kRegion);
+  EXPECT_EQ(runs[0].count * kG, std::min<uint64_t>(floor, kRegion * kG));
 }
 
 TEST(SchedulerTest, AdaptiveHoldsCopiesToTheLinkBudgetWhileTheApplicationIsActive) {
