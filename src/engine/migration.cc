@@ -103,28 +103,13 @@ Status Migration::RecordState(JournalState state) {
 
 uint64_t Migration::LearnHistory() {
   const uint64_t g = map_.granule_size(), size = map_.volume_size();
-  std::vector<Prediction> out;
   for (const IoEvent& e : *o_.history) {
     sched_.OnAppIo(e);
     if (e.offset >= size) continue;
     const uint64_t end = std::min(e.offset + std::max<uint64_t>(e.length, 1), size);
-    out.clear();
-    path_.ObserveHistory(e.offset / g, (end - 1) / g, e.op, &out);
+    path_.ObserveHistory(e.offset / g, (end - 1) / g, e.op);
   }
-  path_.EndHistory();
-  if (!o_.predictor) return 0;
-  // The continuation: follow the most likely prediction, each step's predictions
-  // queued with the likelihood of the path that leads to them.
-  uint64_t queued = 0;
-  double likelihood = 1;
-  for (int step = 0; step < kPredictionSteps && !out.empty(); ++step) {
-    queued += path_.Queue(out, likelihood, static_cast<uint32_t>(step));
-    const Prediction next = out.front();
-    likelihood *= next.likelihood;
-    out.clear();
-    path_.Infer(next.granule, next.granule + next.count - 1, IoOp::kRead, &out);
-  }
-  return queued;
+  return path_.EndHistory();
 }
 
 Status Migration::Prepare(MigrateStats* stats) {

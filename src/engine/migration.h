@@ -96,7 +96,6 @@ class Migration {
   // The predictor's own thread (live): it takes the accesses the request path queued
   // (feed_), asks the predictor with no lock held, and queues what it predicts.
   void PredictLoop();
-  static constexpr int kPredictionSteps = 256;
   static constexpr std::chrono::seconds kSampleInterval{1};
   // Bytes one attempt at a chunk accounted for; published only when it succeeds.
   struct Tally {

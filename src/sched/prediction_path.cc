@@ -8,16 +8,29 @@ namespace ferry {
 PredictionPath::PredictionPath(const ChunkMap& map, Scheduler& sched, Predictor* predictor)
     : map_(map), sched_(sched), predictor_(predictor), seen_(map.granule_count(), false) {}
 
-void PredictionPath::ObserveHistory(uint64_t first, uint64_t last, IoOp op, std::vector<Prediction>* out) {
+void PredictionPath::ObserveHistory(uint64_t first, uint64_t last, IoOp op) {
   last = std::min(last, map_.granule_count() - 1);
   for (uint64_t g = first; g <= last; ++g) seen_[g] = true;
   if (!predictor_) return;
-  std::vector<Prediction> ignored;
-  predictor_->Observe(first, last, op, out ? out : &ignored);
+  history_answer_.clear();
+  predictor_->Observe(first, last, op, &history_answer_);
 }
 
-void PredictionPath::EndHistory() {
-  if (predictor_) predictor_->Train();
+uint64_t PredictionPath::EndHistory() {
+  if (!predictor_) return 0;
+  predictor_->Train();
+  uint64_t queued = 0;
+  double likelihood = 1;
+  std::vector<Prediction> out = std::move(history_answer_);
+  history_answer_.clear();
+  for (int step = 0; step < kContinuationSteps && !out.empty(); ++step) {
+    queued += Queue(out, likelihood, static_cast<uint32_t>(step));
+    const Prediction next = out.front();
+    likelihood *= next.likelihood;
+    out.clear();
+    Infer(next.granule, next.granule + next.count - 1, IoOp::kRead, &out);
+  }
+  return queued;
 }
 
 bool PredictionPath::OnAccess(uint64_t first, uint64_t last, IoOp op) {

@@ -51,10 +51,13 @@ class PredictionPath {
 
   // The history (before the migration): the granules are seen, and the predictor
   // observes them (its predictions are not queued: the migration has not started).
-  // `out`, when given, gets the predictor's answer (for a continuation after the last).
-  void ObserveHistory(uint64_t first, uint64_t last, IoOp op, std::vector<Prediction>* out = nullptr);
-  // The history is over: a learned model trains on it now, on the calling thread.
-  void EndHistory();
+  void ObserveHistory(uint64_t first, uint64_t last, IoOp op);
+  // The history is over: a learned model trains on it now, on the calling thread; then
+  // the history's predicted continuation is queued (follow the most likely prediction
+  // up to kContinuationSteps times, each step's predictions weighted by the likelihood
+  // of the path that leads to them). Returns the granules queued.
+  uint64_t EndHistory();
+  static constexpr int kContinuationSteps = 256;
 
   // An application access to granules [first, last] during the migration, before it is
   // served. For a read, returns whether it stalls (a granule is not present) and counts
@@ -81,6 +84,7 @@ class PredictionPath {
   PredictionTracker tracker_;
   absl::flat_hash_set<uint64_t> prefetched_;  // predicted granules copied, not accessed since
   PredictionFigures counts_;
+  std::vector<Prediction> history_answer_;  // the predictor's answer to the last history access
 };
 
 }  // namespace ferry

@@ -380,6 +380,7 @@ SimResult Run::Go() {
     result_.recall = f.recall;
     result_.timeliness = f.timeliness;
     result_.wasted_bytes = f.wasted_granules * gsize;
+    result_.predicted_bytes = f.predicted_granules * gsize;
     result_.train_cpu_s = predictor_->train_cpu_s();
     result_.predict_cpu_s = predict_cpu_;
   }

@@ -101,9 +101,10 @@ struct SimResult {
   uint64_t copy_ops = 0, demand_ops = 0;
   uint64_t replans = 0;
   // Prediction (predictor != "none"): see predict/predictor.h. wasted_bytes: granules
-  // prefetched on a prediction and not accessed afterwards in the trace.
+  // prefetched on a prediction and not accessed afterwards in the trace;
+  // predicted_bytes: granules missing when predicted, queued (as LiveStats').
   double precision = 0, recall = 0, timeliness = 0;
-  uint64_t wasted_bytes = 0;
+  uint64_t wasted_bytes = 0, predicted_bytes = 0;
   double predict_cpu_s = 0, train_cpu_s = 0;
   // For reports: sorted read latencies (us); progress points (s since the migration
   // start, share present); the times of stalled reads (s since the start).
