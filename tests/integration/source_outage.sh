@@ -67,7 +67,10 @@ grep -q "source nbd+unix.*unreachable for more than 2 s.*rerun the same command 
 kept=$(json_field <("$FERRY" status --json "$T/j2") present_bytes)
 [ "$kept" -gt 0 ] || die "the journal lost the progress made before the outage"
 src_start
-"${cmd[@]}" >"$T/out2b" 2>"$T/err2b" || die "rerun after the outage failed: $(cat "$T/err2b")"
+# The rerun (the same command but for a longer timeout, which the resume ignores) is
+# not about outages: with 2 s a connection whose replies waited behind the others' at
+# the rate filter was once taken for a hung server (docs/status.md, issue 13).
+"${cmd[@]/#2s/10s}" >"$T/out2b" 2>"$T/err2b" || die "rerun after the outage failed: $(cat "$T/err2b")"
 [ "$(json_field "$T/out2b" bytes_resumed)" = "$kept" ] || die "rerun did not resume from the journal"
 cmp "$T/src.img" "$T/dst.img" || die "resumed copy differs"
 pass "bulk: an outage past --source-timeout stops with one line; the rerun resumes $kept bytes, identical"
