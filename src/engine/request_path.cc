@@ -112,7 +112,7 @@ Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf, bool* m
     return dst_.Read(offset, buf);
   }
   *missed = true;  // PredictionPath::OnAccess counted the stall
-  if (!sched_.ReadsThrough()) {
+  if (!sched_.ReadsThrough(offset, buf.size())) {
     bool waited = false;
     FERRY_RETURN_IF_ERROR(EnsurePresent(lock, run, &waited));
     lock.unlock();

@@ -199,6 +199,11 @@ void SourceLink::OnCopyAnswered(uint64_t bytes, Time now) {
 
 bool SourceLink::AppActive(Time now) const { return last_app_ && now - *last_app_ < options_.active_hold; }
 
+bool SourceLink::Congested() const {
+  const double rate = delivery_rate();
+  return rate > 0 && static_cast<double>(in_flight_) > rate * Seconds(base_latency() + latency_target());
+}
+
 uint64_t SourceLink::IdleBudget() const {
   const double rate = delivery_rate();
   // Unmeasured: a few small copies, as BBR starts from a small window; the first

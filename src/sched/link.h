@@ -107,6 +107,10 @@ class SourceLink {
   void OnCopyAnswered(uint64_t bytes, Time now);
 
   bool AppActive(Time now) const;
+  // Whether more is in flight on the link (every source read) than the bandwidth-delay
+  // product plus the latency target's worth: a read sent now queues past the target.
+  // False before the link is measured.
+  bool Congested() const;
   // When the application turns idle unless it makes another request (zero: it is idle).
   Time ActiveUntil() const { return last_app_ ? *last_app_ + options_.active_hold : Time(0); }
   // When the floor rate is owed its next copy.

@@ -66,9 +66,21 @@ void Scheduler::SetOrder(std::vector<uint64_t> granules) {
 
 void Scheduler::OnAppIo(const IoEvent& e) { heat_.Record(e); }
 
-bool Scheduler::ReadsThrough() const {
+bool Scheduler::ReadsThrough(uint64_t offset, uint64_t length) const {
   const Policy p = options_.policy;
-  return p == Policy::kDmClone || Controlled(p);
+  if (p == Policy::kDmClone) return true;
+  if (!Controlled(p)) return false;
+  if (!link_.Congested()) return true;
+  // A congested link: the read's bytes in missing granules against those granules'.
+  const uint64_t g = map_.granule_size();
+  const uint64_t end = std::min(offset + std::max<uint64_t>(length, 1), map_.volume_size());
+  uint64_t read = 0, missing = 0;
+  for (uint64_t i = offset / g; i * g < end; ++i) {
+    if (map_.state(GranuleIndex(i)) != GranuleState::kMissing) continue;
+    read += std::min(end, (i + 1) * g) - std::max(offset, i * g);
+    missing += std::min(g, map_.volume_size() - i * g);
+  }
+  return read * kReadThroughShare <= missing;
 }
 
 bool Scheduler::DemandsWholeGranules() const { return Controlled(options_.policy); }

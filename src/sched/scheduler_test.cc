@@ -58,7 +58,26 @@ TEST(SchedulerTest, DmCloneCopiesAscendingInMaxChunkBatches) {
   }
   EXPECT_EQ(runs[3].count, 1u);
   EXPECT_TRUE(s.done());
-  EXPECT_TRUE(s.ReadsThrough());  // dm-clone reads misses from the source, hydrating nothing
+  EXPECT_TRUE(s.ReadsThrough(0, 4096));  // dm-clone reads misses from the source, hydrating nothing
+}
+
+TEST(SchedulerTest, OnACongestedLinkALargeReadOfAGranuleDemandsItInsteadOfReadingThrough) {
+  ChunkMap map(10 * kRegion * kG, kG);
+  Scheduler s(map, Opts(Policy::kAdaptive), seconds(0));
+  MeasureFastLink(s);
+  // An idle link: every miss reads through, whatever its size.
+  EXPECT_TRUE(s.ReadsThrough(0, 4096));
+  EXPECT_TRUE(s.ReadsThrough(0, kG / 2));
+  // The application's own reads fill the link far past its bandwidth-delay product.
+  LinkSend burst = s.SourceSent(512 << 20, /*app=*/true, seconds(0));
+  ASSERT_TRUE(s.link().Congested());
+  EXPECT_TRUE(s.ReadsThrough(0, 4096));                 // a sixteenth of its granule
+  EXPECT_TRUE(s.ReadsThrough(kG - 4096, 8192));         // 8 KiB of two granules' 128 KiB
+  EXPECT_FALSE(s.ReadsThrough(0, kG / 2));              // half of it: demanded whole
+  EXPECT_FALSE(s.ReadsThrough(kG / 2, kG));             // half of each of two
+  s.SourceAnswered(burst, seconds(1));
+  EXPECT_FALSE(s.link().Congested());
+  EXPECT_TRUE(s.ReadsThrough(0, kG / 2));
 }
 
 TEST(SchedulerTest, QemuStreamCopiesIn512KPieces) {
@@ -68,7 +87,7 @@ TEST(SchedulerTest, QemuStreamCopiesIn512KPieces) {
   ASSERT_EQ(runs.size(), 4u);
   EXPECT_EQ(runs[1].first.value, 8u);
   EXPECT_EQ(runs[1].count, 8u);
-  EXPECT_FALSE(s.ReadsThrough());  // copy-on-read: the read waits for its copy
+  EXPECT_FALSE(s.ReadsThrough(0, 4096));  // copy-on-read: the read waits for its copy
 }
 
 TEST(SchedulerTest, BackgroundStopsAtTheInFlightLimitButDemandDoesNot) {
@@ -146,7 +165,7 @@ TEST(SchedulerTest, ReadThroughsKeepThePrefetchQueueBoundedNewestFirst) {
   // newest miss's granule is copied first.
   ChunkMap map(4096 * kRegion * kG, kG);
   Scheduler s(map, Opts(Policy::kAdaptive), seconds(0));
-  ASSERT_TRUE(s.ReadsThrough());
+  ASSERT_TRUE(s.ReadsThrough(0, 4096));
   for (uint64_t i = 0; i < 2 * Scheduler::kMaxPrefetch; ++i) s.OnReadThrough({GranuleIndex(i * kRegion + 5), 1});
   EXPECT_EQ(s.prefetch_queued(), Scheduler::kMaxPrefetch);
   auto op = s.Next(seconds(0));
@@ -255,7 +274,7 @@ TEST(SchedulerTest, AdaptiveHoldsCopiesToTheLinkBudgetWhileTheApplicationIsActiv
   const double target = std::chrono::duration<double>(s.link().latency_target()).count();
   EXPECT_NEAR(static_cast<double>(active), rate * (0.002 + target), rate * 0.0002);
   EXPECT_LT(active, idle);
-  ASSERT_TRUE(s.ReadsThrough());
+  ASSERT_TRUE(s.ReadsThrough(0, 4096));
   s.OnReadThrough({GranuleIndex(77 * kRegion), 1});
   auto first = s.Next(milliseconds(130));
   ASSERT_TRUE(first.has_value());

@@ -236,7 +236,7 @@ void Run::Read(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
   Time done = now + sc_.s.dest_latency;
   if (!all_present) {
     result_.stall_times_s.push_back(Seconds(now - sc_.migration_start));
-    if (sched_.ReadsThrough()) {
+    if (sched_.ReadsThrough(e.offset, e.length)) {
       // Granules in flight are waited for (their copy went out first, so on a first
       // come first served link it lands no later than a read sent now); the read's
       // bytes in missing granules come from the source, in one read (the executor
