@@ -111,7 +111,8 @@ void Migration::StartRead(std::unique_lock<std::mutex>& lock, Work w, std::share
     spare_buffers_.pop_back();
   }
   read->buf.resize(read->work.bytes.length);
-  read->send = sched_.SourceSent(read->work.bytes.length, /*app=*/false, Now());
+  // A demand copy counts as the application's, as the simulator counts it.
+  read->send = sched_.SourceSent(read->work.bytes.length, read->work.priority == CopyPriority::kDemand, Now());
   ++reads_under_way_;
   SourceReadUnderWay* r = read.release();  // owned by the read until it is answered
   lock.unlock();
@@ -130,6 +131,21 @@ void Migration::StartRead(std::unique_lock<std::mutex>& lock, Work w, std::share
   lock.lock();
 }
 
+void Migration::Launch(std::unique_lock<std::mutex>& lock, Work w, std::shared_ptr<Volume> src) {
+  if (!w.source_zero) {
+    // The read goes out and this thread goes on: the link controller, not the number
+    // of workers, decides how many copies are in flight.
+    StartRead(lock, std::move(w), std::move(src));
+    return;
+  }
+  lock.unlock();
+  Tally tally;
+  Status s = ZeroOrSkip(w.bytes.offset, w.bytes.length, &tally);
+  Publish(tally, s);
+  lock.lock();
+  Finish(lock, w, s, tally.at_destination);
+}
+
 Status Migration::Land(SourceReadUnderWay& r) {
   Tally tally;
   Status s = r.status.ok() ? Store(r.work, r.buf, &tally) : r.status;
@@ -145,6 +161,7 @@ void Migration::Finish(std::unique_lock<std::mutex>& lock, const Work& w, const 
   if (s.ok()) {
     path_.OnCopied(w);
     ++copy_ops_;
+    if (w.priority == CopyPriority::kDemand) live_stats_.demand_bytes += w.bytes.length;
     if (recorder_) recorder_->Copied(w.bytes.offset, w.bytes.length, w.priority);
   } else if (live_ && at_destination) {
     ++live_stats_.copy_errors;
@@ -202,19 +219,7 @@ void Migration::Worker() {
       work_cv_.wait_for(lock, std::chrono::milliseconds(200));
       continue;
     }
-    std::shared_ptr<Volume> src = Source();  // present while work is left
-    if (!w->source_zero) {
-      // The read goes out and this worker goes on: the link controller, not the number
-      // of workers, decides how many copies are in flight.
-      StartRead(lock, std::move(*w), std::move(src));
-      continue;
-    }
-    lock.unlock();
-    Tally tally;
-    Status s = ZeroOrSkip(w->bytes.offset, w->bytes.length, &tally);
-    Publish(tally, s);
-    lock.lock();
-    Finish(lock, *w, s, tally.at_destination);
+    Launch(lock, std::move(*w), Source());  // the source is present while work is left
   }
   --running_;
   cv_.notify_all();

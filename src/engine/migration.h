@@ -128,6 +128,10 @@ class Migration {
   // answer goes to answered_. Unlocks around the send.
   void StartRead(std::unique_lock<std::mutex>& lock, Work w, std::shared_ptr<Volume> src)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts copy w: its source read (StartRead), or for a run the source holds as zeroes
+  // its zeroing, finished at once. `lock` is held again on return.
+  void Launch(std::unique_lock<std::mutex>& lock, Work w, std::shared_ptr<Volume> src)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Lands an answered read: stores it, retrying synchronously what a retry may mend.
   Status Land(SourceReadUnderWay& r);
   // A copy is over: tells the scheduler, counts, records a failure (`at_destination`:

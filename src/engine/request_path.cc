@@ -2,6 +2,8 @@
 // extents and cache hints while the migration runs, keeping invariants 2 to 5
 // (DESIGN.md "The live request path"). See migration.h.
 #include <algorithm>
+#include <future>
+#include <memory>
 #include <thread>
 
 #include "engine/migration.h"
@@ -145,30 +147,67 @@ Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf, bool* m
       parts.push_back({Range{lo, hi - lo}, present});
     }
   }
-  lock.unlock();
+  // The missing parts go out first (asynchronously), then their granules' copies right
+  // behind them (Scheduler::OnReadThrough), so a re-read of a granule soon after finds
+  // it on its way rather than missing again.
+  struct Part {
+    Range bytes;
+    bool present = false;
+    LinkSend send;
+    std::promise<Status> answer;
+  };
+  std::vector<std::unique_ptr<Part>> sent;
   for (const auto& [r, present] : parts) {
-    std::span<std::byte> part = buf.subspan(r.offset - offset, r.length);
-    Status s = present ? dst_.Read(r.offset, part) : SourceRead(*src, r.offset, part, /*app=*/true);
-    for (int attempt = 0; !s.ok() && !present && BackOff(s, attempt); ++attempt) {
-      s = SourceRead(*src, r.offset, part, /*app=*/true);
-    }
-    if (!s.ok()) {
-      std::lock_guard<std::mutex> relock(mu_);
-      ++live_stats_.read_errors;
-      live_stats_.last_error = s.message();
-      return s;
-    }
-    if (!present) {
-      read_through_bytes_ += r.length;
-      recorder_->ReadThrough(r.length);
-    }
+    auto p = std::make_unique<Part>();
+    p->bytes = r;
+    p->present = present;
+    if (!present) p->send = sched_.SourceSent(r.length, /*app=*/true, Now());
+    sent.push_back(std::move(p));
   }
-  // Its granules follow at the front of the prefetch queue (adaptive), within the
-  // link's budget.
+  lock.unlock();
+  for (auto& p : sent) {
+    if (p->present) continue;
+    src->ReadAsync(p->bytes.offset, buf.subspan(p->bytes.offset - offset, p->bytes.length), [this, q = p.get()](Status s) {
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        if (s.ok()) {
+          sched_.SourceAnswered(q->send, Now());
+        } else {
+          sched_.SourceFailed(q->send);
+        }
+      }
+      q->answer.set_value(std::move(s));
+    });
+  }
   lock.lock();
-  sched_.OnReadThrough(run);
+  const bool copy_now = !stop_ && running_ > 0;  // workers are there to land the copies
+  std::vector<CopyOp> ops = sched_.OnReadThrough(run, Now(), copy_now);
+  for (CopyOp& op : ops) Launch(lock, std::move(op), src);
   lock.unlock();
   work_cv_.notify_all();
+
+  Status failed;
+  for (auto& p : sent) {
+    std::span<std::byte> part = buf.subspan(p->bytes.offset - offset, p->bytes.length);
+    Status s = p->present ? dst_.Read(p->bytes.offset, part) : p->answer.get_future().get();
+    for (int attempt = 0; !s.ok() && !p->present && BackOff(s, attempt); ++attempt) {
+      s = SourceRead(*src, p->bytes.offset, part, /*app=*/true);
+    }
+    if (!s.ok()) {
+      if (failed.ok()) failed = s;
+      continue;  // every answer is awaited: each callback refers to its part
+    }
+    if (!p->present) {
+      read_through_bytes_ += p->bytes.length;
+      recorder_->ReadThrough(p->bytes.length);
+    }
+  }
+  if (!failed.ok()) {
+    std::lock_guard<std::mutex> relock(mu_);
+    ++live_stats_.read_errors;
+    live_stats_.last_error = failed.message();
+    return failed;
+  }
   return OkStatus();
 }
 

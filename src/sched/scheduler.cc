@@ -85,8 +85,9 @@ bool Scheduler::ReadsThrough(uint64_t offset, uint64_t length) const {
 
 bool Scheduler::DemandsWholeGranules() const { return Controlled(options_.policy); }
 
-void Scheduler::OnReadThrough(GranuleRun run) {
-  if (!Controlled(options_.policy)) return;
+std::vector<CopyOp> Scheduler::OnReadThrough(GranuleRun run, Time now, bool copy_now) {
+  if (!Controlled(options_.policy)) return {};
+  if (copy_now && !link_.Congested()) return Demand(run, now);
   const uint64_t end = std::min(run.first.value + run.count, map_.granule_count());
   // The read's own granules first, then the rest of their chunks: pushed in reverse so
   // the first granule ends up at the front.
@@ -102,6 +103,7 @@ void Scheduler::OnReadThrough(GranuleRun run) {
   for (auto it = wants.rbegin(); it != wants.rend(); ++it) prefetch_.push_front(*it);
   // The newest misses are the most urgent: what falls off the back is the oldest.
   while (prefetch_.size() > kMaxPrefetch) prefetch_.pop_back();
+  return {};
 }
 
 bool Scheduler::SourceZero(uint64_t g) const {

@@ -166,7 +166,9 @@ TEST(SchedulerTest, ReadThroughsKeepThePrefetchQueueBoundedNewestFirst) {
   ChunkMap map(4096 * kRegion * kG, kG);
   Scheduler s(map, Opts(Policy::kAdaptive), seconds(0));
   ASSERT_TRUE(s.ReadsThrough(0, 4096));
-  for (uint64_t i = 0; i < 2 * Scheduler::kMaxPrefetch; ++i) s.OnReadThrough({GranuleIndex(i * kRegion + 5), 1});
+  for (uint64_t i = 0; i < 2 * Scheduler::kMaxPrefetch; ++i) {
+    EXPECT_TRUE(s.OnReadThrough({GranuleIndex(i * kRegion + 5), 1}, seconds(0), /*copy_now=*/false).empty());
+  }
   EXPECT_EQ(s.prefetch_queued(), Scheduler::kMaxPrefetch);
   auto op = s.Next(seconds(0));
   ASSERT_TRUE(op.has_value());
@@ -275,7 +277,7 @@ TEST(SchedulerTest, AdaptiveHoldsCopiesToTheLinkBudgetWhileTheApplicationIsActiv
   EXPECT_NEAR(static_cast<double>(active), rate * (0.002 + target), rate * 0.0002);
   EXPECT_LT(active, idle);
   ASSERT_TRUE(s.ReadsThrough(0, 4096));
-  s.OnReadThrough({GranuleIndex(77 * kRegion), 1});
+  EXPECT_TRUE(s.OnReadThrough({GranuleIndex(77 * kRegion), 1}, milliseconds(130), /*copy_now=*/false).empty());
   auto first = s.Next(milliseconds(130));
   ASSERT_TRUE(first.has_value());
   EXPECT_EQ(first->priority, CopyPriority::kPrefetch);

@@ -258,7 +258,7 @@ void Run::Read(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
       }
       if (bytes) {
         done = std::max(done, ReadThrough(bytes, now));
-        sched_.OnReadThrough({GranuleIndex(first), last - first + 1});
+        for (const CopyOp& op : sched_.OnReadThrough({GranuleIndex(first), last - first + 1}, now)) Start(op, now);
       }
     } else {
       for (const CopyOp& op : sched_.Demand({GranuleIndex(first), last - first + 1}, now)) Start(op, now);
