@@ -180,7 +180,9 @@ Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf, bool* m
     });
   }
   lock.lock();
-  const bool copy_now = !stop_ && running_ > 0;  // workers are there to land the copies
+  // Not while paused (the read waits for none of them: they are the background's), nor
+  // without workers to land them.
+  const bool copy_now = !stop_ && !paused_ && running_ > 0;
   std::vector<CopyOp> ops = sched_.OnReadThrough(run, Now(), copy_now);
   for (CopyOp& op : ops) Launch(lock, std::move(op), src);
   lock.unlock();
