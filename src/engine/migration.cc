@@ -212,13 +212,13 @@ void Migration::PredictLoop() {
       std::unique_lock<std::mutex> lock(feed_mu_);
       feed_cv_.wait(lock, [this] { return feed_stop_ || !feed_.empty(); });
       if (feed_stop_) return;
-      batch.assign(feed_.begin(), feed_.end());
+      batch.assign(std::make_move_iterator(feed_.begin()), std::make_move_iterator(feed_.end()));
       feed_.clear();
     }
     all.clear();
     for (const Access& a : batch) {
       out.clear();
-      path_.Infer(a.first, a.last, a.op, &out);  // the predictor alone: no lock
+      path_.Infer(a.first, a.last, a.op, a.outcomes, &out);  // the predictor alone: no lock
       all.insert(all.end(), out.begin(), out.end());
     }
     if (all.empty()) continue;

@@ -212,6 +212,7 @@ class Migration {
   struct Access {
     uint64_t first, last;
     IoOp op;
+    std::vector<PredictionOutcome> outcomes;  // of predictions it settled (usually none)
   };
   static constexpr size_t kMaxFeed = 4096;
   std::mutex feed_mu_;

@@ -38,8 +38,8 @@ void Migration::Observe(uint64_t offset, uint64_t length, IoOp op) {
   e.op = op;
   sched_.OnAppIo(e);
   const GranuleRun run = RunOf(offset, length);
-  const Access a{run.first.value, run.first.value + run.count - 1, op};
-  path_.OnAccess(a.first, a.last, op);
+  Access a{run.first.value, run.first.value + run.count - 1, op, {}};
+  path_.OnAccess(a.first, a.last, op, o_.predictor ? &a.outcomes : nullptr);
   if (!o_.predictor) return;
   // The predictor's thread asks it (PredictLoop): no inference under this lock.
   {
@@ -48,7 +48,7 @@ void Migration::Observe(uint64_t offset, uint64_t length, IoOp op) {
       feed_.pop_front();
       ++feed_skipped_;
     }
-    feed_.push_back(a);
+    feed_.push_back(std::move(a));
   }
   feed_cv_.notify_one();
 }

@@ -25,12 +25,25 @@ std::vector<double> EnsemblePredictor::weights() const {
   return out;
 }
 
+void EnsemblePredictor::Outcome(const PredictionOutcome& outcome) {
+  judged_ = true;
+  for (Member& m : members_) {
+    if (m.weight < o_.min_weight || !m.open.erase(outcome.granule)) continue;  // not its queued prediction
+    m.weight = outcome.prevented ? std::min(1.0, m.weight * (1 + o_.eta)) : m.weight * (1 - o_.eta);
+    m.weight = std::max(m.weight, o_.floor);
+  }
+}
+
 void EnsemblePredictor::Observe(uint64_t first, uint64_t last, IoOp op, std::vector<Prediction>* out) {
   ++clock_;
   for (Member& m : members_) {
     // Score: what this access hits, and what expired unused.
+    // Once outcomes come (Outcome), a heard member is judged by them alone; an unheard
+    // one earns its way back by its hits, a tenth as fast, so that one whose predictions
+    // always come late is heard about one time in ten (to see whether they still do).
+    const double gain = !judged_ ? o_.eta : m.weight < o_.min_weight ? o_.eta / 10 : 0;
     for (uint64_t g = first; g <= last; ++g) {
-      if (m.open.erase(g)) m.weight = std::min(1.0, m.weight * (1 + o_.eta));
+      if (m.open.erase(g)) m.weight = std::min(1.0, m.weight * (1 + gain));
     }
     while (!m.order.empty() && m.order.front().first + static_cast<uint64_t>(o_.horizon) < clock_) {
       auto it = m.open.find(m.order.front().second);

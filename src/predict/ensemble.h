@@ -35,6 +35,12 @@ class EnsemblePredictor : public Predictor {
   const char* name() const override { return "ensemble"; }
   void Observe(uint64_t first, uint64_t last, IoOp op, std::vector<Prediction>* out) override;
   void Train() override;
+  // A member whose prediction of the granule is open, and is heard, is judged by it:
+  // its weight grows when the prediction prevented a wait and shrinks when it came
+  // late. Once outcomes come, a heard member's hits count for nothing by themselves
+  // (a precise prediction that lands late, or names present data, saves no wait), and
+  // an unheard member's raise its weight a tenth as fast as before.
+  void Outcome(const PredictionOutcome& outcome) override;
   double train_cpu_s() const override;
   // The members' weights, in member order.
   std::vector<double> weights() const;
@@ -50,6 +56,7 @@ class EnsemblePredictor : public Predictor {
   std::vector<Member> members_;
   std::vector<Prediction> scratch_;
   uint64_t clock_ = 0;
+  bool judged_ = false;  // an Outcome came: heard members are judged by outcomes
 };
 
 }  // namespace ferry

@@ -30,6 +30,14 @@ struct Prediction {
   uint32_t ahead = 1;      // expected time: the access it is expected at, counting the next as 1
 };
 
+// What became of a predicted granule that was missing when predicted and queued for
+// copy: `prevented` when the copy it asked for landed before the access (a wait saved),
+// otherwise the access came first and waited anyway (late).
+struct PredictionOutcome {
+  uint64_t granule = 0;
+  bool prevented = false;
+};
+
 class Predictor {
  public:
   virtual ~Predictor() = default;
@@ -42,6 +50,9 @@ class Predictor {
   virtual void Train() {}
   // CPU time spent training so far, in seconds.
   virtual double train_cpu_s() const { return 0; }
+  // What became of one of its predictions (sched/prediction_path.h tells), on the
+  // thread that calls Observe. Default: ignored.
+  virtual void Outcome(const PredictionOutcome& outcome) { (void)outcome; }
 };
 
 struct PredictorConfig {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <absl/container/flat_hash_set.h>
+
 #include <fstream>
 #include <random>
 #include <thread>
@@ -161,6 +163,38 @@ TEST(EnsembleTest, SilencesAMemberThatKeepsGuessingWrong) {
   EXPECT_LT(e.weights()[1], o.min_weight);
   // Once silenced, only the stride member's predictions pass: precision recovers.
   EXPECT_GT(t.precision(), 0.9);
+}
+
+TEST(EnsembleTest, OnceOutcomesComeAMemberIsJudgedByThemNotByItsHits) {
+  // A perfect stride, every prediction of which is accessed: by hits alone the member
+  // keeps its full weight. Told that its predictions came late, the ensemble silences
+  // it (heard about one time in ten, to check again); told they prevented waits, it
+  // keeps it.
+  for (const bool prevented : {false, true}) {
+    SCOPED_TRACE(prevented ? "prevented" : "late");
+    std::vector<std::unique_ptr<Predictor>> m;
+    m.emplace_back(new StridePredictor());
+    EnsemblePredictor e(std::move(m));
+    absl::flat_hash_set<uint64_t> open;
+    std::vector<Prediction> out;
+    uint64_t heard = 0;
+    for (uint64_t i = 0; i < 4000; ++i) {
+      const uint64_t g = 5000 + 3 * i;
+      if (open.erase(g)) e.Outcome({g, prevented});
+      out.clear();
+      e.Observe(g, g, IoOp::kRead, &out);
+      if (i >= 2000 && !out.empty()) ++heard;
+      for (const Prediction& p : out) {
+        for (uint64_t k = 0; k < p.count; ++k) open.insert(p.granule + k);
+      }
+    }
+    if (prevented) {
+      EXPECT_GT(e.weights()[0], 0.9);
+      EXPECT_EQ(heard, 2000u);
+    } else {
+      EXPECT_LT(heard, 400u) << "of the last 2000 accesses";
+    }
+  }
 }
 
 TEST(EnsembleTest, StaysQuietOnARandomStream) {

@@ -28,12 +28,12 @@ uint64_t PredictionPath::EndHistory() {
     const Prediction next = out.front();
     likelihood *= next.likelihood;
     out.clear();
-    Infer(next.granule, next.granule + next.count - 1, IoOp::kRead, &out);
+    Infer(next.granule, next.granule + next.count - 1, IoOp::kRead, {}, &out);
   }
   return queued;
 }
 
-bool PredictionPath::OnAccess(uint64_t first, uint64_t last, IoOp op) {
+bool PredictionPath::OnAccess(uint64_t first, uint64_t last, IoOp op, std::vector<PredictionOutcome>* outcomes) {
   last = std::min(last, map_.granule_count() - 1);
   bool stalls = false, first_touch = true, prevented = false;
   for (uint64_t g = first; g <= last; ++g) {
@@ -43,6 +43,10 @@ bool PredictionPath::OnAccess(uint64_t first, uint64_t last, IoOp op) {
       if (seen_[g]) first_touch = false;
     } else if (prefetched_.contains(g)) {
       prevented = true;
+    }
+    // A prediction the access settles (present through another copy: neither).
+    if (outcomes && tracker_.outstanding(g) && (!present || prefetched_.contains(g))) {
+      outcomes->push_back({g, present});
     }
     tracker_.Accessed(g, present);
     prefetched_.erase(g);
@@ -59,8 +63,11 @@ bool PredictionPath::OnAccess(uint64_t first, uint64_t last, IoOp op) {
   return stalls;
 }
 
-void PredictionPath::Infer(uint64_t first, uint64_t last, IoOp op, std::vector<Prediction>* out) {
-  if (predictor_) predictor_->Observe(first, last, op, out);
+void PredictionPath::Infer(uint64_t first, uint64_t last, IoOp op, std::span<const PredictionOutcome> outcomes,
+                           std::vector<Prediction>* out) {
+  if (!predictor_) return;
+  for (const PredictionOutcome& o : outcomes) predictor_->Outcome(o);
+  predictor_->Observe(first, last, op, out);
 }
 
 uint64_t PredictionPath::Queue(std::span<const Prediction> predictions, double weight, uint32_t ahead) {

@@ -61,11 +61,16 @@ class PredictionPath {
 
   // An application access to granules [first, last] during the migration, before it is
   // served. For a read, returns whether it stalls (a granule is not present) and counts
-  // it as a first touch or seen stall, or as a prevented one.
-  bool OnAccess(uint64_t first, uint64_t last, IoOp op);
+  // it as a first touch or seen stall, or as a prevented one. `outcomes`, when given,
+  // gets what became of the predictions the access settles (prevented: a predicted
+  // copy brought the granule; late: it is not present), for Infer to tell the
+  // predictor.
+  bool OnAccess(uint64_t first, uint64_t last, IoOp op, std::vector<PredictionOutcome>* outcomes = nullptr);
 
-  // The predictor's answer to the access (nothing else is touched: no lock needed).
-  void Infer(uint64_t first, uint64_t last, IoOp op, std::vector<Prediction>* out);
+  // Tells the predictor the outcomes, then gets its answer to the access (nothing else
+  // is touched: no lock needed).
+  void Infer(uint64_t first, uint64_t last, IoOp op, std::span<const PredictionOutcome> outcomes,
+             std::vector<Prediction>* out);
   // Turns predictions into prefetch requests: only missing granules are asked for and
   // counted. `weight` scales their likelihood, `ahead` adds to their expected time (a
   // continuation's later steps). Returns the granules newly predicted.

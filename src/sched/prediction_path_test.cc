@@ -56,7 +56,7 @@ TEST(PredictionPathTest, OnlyMissingGranulesArePredictedAndCounted) {
   map.Set({GranuleIndex(4), 2}, GranuleState::kPresent);  // 4 and 5 present
   std::vector<Prediction> out;
   p.next = {{3, 4, 0.9, 1}};  // granules 3..6: 3 and 6 missing
-  path.Infer(0, 0, IoOp::kRead, &out);
+  path.Infer(0, 0, IoOp::kRead, {}, &out);
   EXPECT_EQ(p.observed, 1);
   EXPECT_EQ(path.Queue(out), 2u);
   EXPECT_EQ(path.Queue(out), 0u);  // predicted again: counted once
@@ -89,6 +89,45 @@ TEST(PredictionPathTest, AReadOfWhatAPredictionBroughtIsAPreventedStall) {
   EXPECT_EQ(f.wasted_granules, 0u);
   EXPECT_DOUBLE_EQ(f.precision, 1.0);
   EXPECT_DOUBLE_EQ(f.timeliness, 1.0);
+}
+
+// Records the outcomes it is told of.
+class ListeningPredictor : public FixedPredictor {
+ public:
+  void Outcome(const PredictionOutcome& o) override { told.push_back(o); }
+  std::vector<PredictionOutcome> told;
+};
+
+TEST(PredictionPathTest, TheAccessThatSettlesAPredictionToldThePredictorWhetherItPrevented) {
+  ChunkMap map(16 * kG, kG);
+  Scheduler sched(map, Opts(), Scheduler::Time{0});
+  ListeningPredictor p;
+  PredictionPath path(map, sched, &p);
+  std::vector<Prediction> out = {{3, 1, 0.9, 1}, {8, 1, 0.9, 1}, {12, 1, 0.9, 1}};
+  ASSERT_EQ(path.Queue(out), 3u);
+  // Granule 3's predicted copy lands; 12 is written whole meanwhile; 8 is never copied.
+  auto op = sched.Next(Scheduler::Time{0});
+  ASSERT_TRUE(op.has_value() && op->predicted);
+  ASSERT_EQ(op->run.first.value, 3u);
+  ASSERT_EQ(op->run.count, 1u);
+  sched.OnCopyDone(*op, true, Scheduler::Time{1});
+  path.OnCopied(*op);
+  sched.MarkWritten({GranuleIndex(12), 1});
+  std::vector<PredictionOutcome> outcomes;
+  path.OnAccess(3, 3, IoOp::kRead, &outcomes);    // prevented
+  path.OnAccess(8, 8, IoOp::kRead, &outcomes);    // late: still missing
+  path.OnAccess(12, 12, IoOp::kRead, &outcomes);  // present through a write: no outcome
+  path.OnAccess(3, 3, IoOp::kRead, &outcomes);    // settled already
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_EQ(outcomes[0].granule, 3u);
+  EXPECT_TRUE(outcomes[0].prevented);
+  EXPECT_EQ(outcomes[1].granule, 8u);
+  EXPECT_FALSE(outcomes[1].prevented);
+  // Infer tells the predictor before it observes.
+  std::vector<Prediction> next;
+  path.Infer(3, 3, IoOp::kRead, outcomes, &next);
+  ASSERT_EQ(p.told.size(), 2u);
+  EXPECT_EQ(p.observed, 1);
 }
 
 }  // namespace

@@ -212,6 +212,7 @@ class Run {
   std::unique_ptr<Predictor> predictor_;
   PredictionPath path_;
   std::vector<Prediction> predictions_;
+  std::vector<PredictionOutcome> outcomes_;  // of the access being replayed
   double predict_cpu_ = 0;  // seconds
 };
 
@@ -220,7 +221,7 @@ void Run::Predict(uint64_t first, uint64_t last, IoOp op) {
   predictions_.clear();
   const double train0 = predictor_->train_cpu_s();
   const auto t0 = std::chrono::steady_clock::now();
-  path_.Infer(first, last, op, &predictions_);
+  path_.Infer(first, last, op, outcomes_, &predictions_);
   predict_cpu_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() -
                   (predictor_->train_cpu_s() - train0);  // an inline retraining is training
   path_.Queue(predictions_);
@@ -358,7 +359,8 @@ SimResult Run::Go() {
     if (e.offset >= map_.volume_size()) continue;
     sched_.OnAppIo(e);
     const auto [first, last] = Granules(e);
-    path_.OnAccess(first, last, e.op);
+    outcomes_.clear();
+    path_.OnAccess(first, last, e.op, predictor_ ? &outcomes_ : nullptr);
     if (e.op == IoOp::kRead) {
       Read(e, first, last, now);
     } else {
