@@ -19,13 +19,17 @@ rm -f "$T/dst.img"
 broken=$(nbdkit_start broken --filter=error --filter=delay -r file "$T/src.img" \
   delay-read=50ms error-pread=EIO error-pread-rate=100% error-pread-file="$T/trigger")
 cmd=("$FERRY" migrate "$broken" "$T/dst.img" --journal "$T/j" --requests 2 --max-chunk 256K --progress none --json)
-"${cmd[@]}" >"$T/out1" 2>"$T/err1" &
+# The first run also holds a rate, so that its copy (about 38 MiB) takes at least 19 s
+# however fast the machine is: the fault must come mid-copy (an ASan run once finished
+# the copy before the trigger was touched).
+"${cmd[@]}" --rate 2M >"$T/out1" 2>"$T/err1" &
 pid=$!
 for _ in $(seq 1 100); do
   sleep 0.1
   [ -s "$T/j" ] && "$FERRY" status --json "$T/j" >"$T/st" 2>/dev/null &&
     [ "$(json_field "$T/st" present_bytes)" -gt 0 ] && break
 done
+kill -0 $pid 2>/dev/null || die "the copy ended before the fault: the test proves nothing"
 touch "$T/trigger"
 rc=0
 wait $pid || rc=$?
