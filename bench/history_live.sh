@@ -39,11 +39,10 @@ cd "$dir"
 rm -f ./*.sock ./*.log ./*.json ./*.j ./*.j.* cold.img warm.img history.rec
 nbdkit -U - sparse-random "$size" seed=7 percent=100 --run 'nbdcopy "$uri" src.img'
 "$ferry" trace synth workload.log --volume-size "$size" --duration "$duration" --iops 400 >/dev/null 2>&1
-cut=$(awk '$3 ~ /^(read|write)$/ { t = $1 } END { print int(t / 4) }' workload.log)
-awk -v cut="$cut" 'NR == 1 || $3 == "add" || $3 == "open" { print > "before.log"; print > "during.log"; next }
-  $3 == "close" { next }
-  $1 < cut { print > "before.log"; next }
-  { $1 -= cut; print > "during.log" }' workload.log
+cut=$(PATH=/usr/bin:$PATH python3 -c 'import json, sys; print(json.load(sys.stdin)["span_s"] / 4)' \
+  < <("$ferry" trace info --json workload.log))
+"$ferry" trace convert workload.log before.log --until "${cut}s" 2>/dev/null
+"$ferry" trace convert workload.log during.log --from "${cut}s" 2>/dev/null
 fio_common=(--buffer_pattern=0x5a --percentile_list=50:99:99.9 --output-format=json)
 "$ferry" watch src.img --record history.rec \
   --run "fio --name=before --ioengine=nbd --uri=\"\$uri\" --read_iolog=before.log ${fio_common[*]} >/dev/null" \

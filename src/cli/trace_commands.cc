@@ -24,7 +24,16 @@ namespace {
 struct TraceArgs {
   TraceInput in;
   std::string out, target = "volume", to = "fio";
+  std::string from, until;  // convert: the time window ("": the whole trace)
   bool json = false;
+};
+
+// The records written: those of one device (all: dev < 0) within [from, until) of the
+// trace's time, their times counted from `from`.
+struct TraceWindow {
+  int64_t dev = -1;
+  std::chrono::nanoseconds from{0};
+  std::chrono::nanoseconds until = std::chrono::nanoseconds::max();
 };
 
 // The output stream: OUT, or standard output for "-".
@@ -50,10 +59,10 @@ class Output {
   std::ofstream file_;
 };
 
-// Copies every event (of one device, if chosen) from `reader` to a new `to` trace at
-// `out`; returns the number written.
-Result<uint64_t> WriteTrace(TraceReader& reader, int64_t dev, const std::string& to, const std::string& target,
-                            const std::string& out_path) {
+// Copies the events of `window` from `reader` to a new `to` trace at `out`; returns
+// the number written.
+Result<uint64_t> WriteTrace(TraceReader& reader, const TraceWindow& window, const std::string& to,
+                            const std::string& target, const std::string& out_path) {
   FERRY_ASSIGN_OR_RETURN(TraceFormat format, ParseTraceFormat(to));
   if (!TraceFormatWritable(format)) {  // checked before the file is created
     return InvalidArgument(std::string("ferry cannot write ") + TraceFormatName(format) + " traces: use --to fio or --to msr");
@@ -66,7 +75,9 @@ Result<uint64_t> WriteTrace(TraceReader& reader, int64_t dev, const std::string&
   for (;;) {
     FERRY_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
     if (!more) break;
-    if (dev >= 0 && e.device != static_cast<uint32_t>(dev)) continue;
+    if (window.dev >= 0 && e.device != static_cast<uint32_t>(window.dev)) continue;
+    if (e.time < window.from || e.time >= window.until) continue;
+    e.time -= window.from;
     w->Write(e);
     ++n;
   }
@@ -125,7 +136,17 @@ int RunConvert(TraceArgs& a) {
   auto r = OpenTraceInput(a.in);
   if (!r.ok()) return Fail(TraceExitCode(a.in), r.status().message());
   if (!ParseTraceFormat(a.to).ok()) return Fail(kExitUsage, "invalid --to '" + a.to + "': use fio or msr");
-  auto n = WriteTrace(**r, a.in.dev, a.to, a.target, a.out);
+  TraceWindow window;
+  window.dev = a.in.dev;
+  ParsedFlags p;
+  if (!a.from.empty()) p.Duration(a.from, "--from", &window.from);
+  if (!a.until.empty()) p.Duration(a.until, "--until", &window.until);
+  if (!p.status.ok()) return Fail(kExitUsage, p.status.message());
+  if (window.until <= window.from) {
+    return Fail(kExitUsage, "--until " + a.until + " is not after --from " + (a.from.empty() ? "0s" : a.from) +
+                                ": the window holds nothing");
+  }
+  auto n = WriteTrace(**r, window, a.to, a.target, a.out);
   ReportSkipped(a.in);
   if (!n.ok()) return Fail(kExitFailure, n.status().message());
   SayWritten(a.out, *n, a.to);
@@ -162,7 +183,7 @@ int RunSynth(const SynthArgs& a) {
   if (auto f = ParseTraceFormat(a.to); !f.ok() || !TraceFormatWritable(*f)) {
     return Fail(kExitUsage, "invalid --to '" + a.to + "': use fio or msr");
   }
-  auto n = WriteTrace(**r, -1, a.to, a.target, a.out);
+  auto n = WriteTrace(**r, TraceWindow{}, a.to, a.target, a.out);
   if (!n.ok()) return Fail(kExitFailure, n.status().message());
   SayWritten(a.out, *n, a.to);
   return kExitOk;
@@ -192,6 +213,11 @@ void AddTraceCommands(CLI::App& app, std::function<int()>* run) {
       ->option_text("NAME");
   convert->add_option("--to", args->to, "output format: fio (iolog v3, the default) or msr (MSR-Cambridge CSV)")
       ->option_text("FORMAT");
+  convert->add_option("--from", args->from, "only records from this time of the trace on (e.g. 10s), their "
+                                            "times counted from it (default: the start)")
+      ->option_text("DURATION");
+  convert->add_option("--until", args->until, "only records before this time of the trace (default: the end)")
+      ->option_text("DURATION");
   convert->callback([args, run] { *run = [args] { return RunConvert(*args); }; });
 
   auto sa = std::make_shared<SynthArgs>();

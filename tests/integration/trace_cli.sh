@@ -36,3 +36,19 @@ j = json.load(open(sys.argv[1]))["jobs"][0]
 sys.exit(0 if (j["read"]["total_ios"], j["write"]["total_ios"]) == (2, 2) else 1)
 PY
 pass "trace convert: fio replays the converted trace (2 reads, 2 writes)"
+
+# A time window: --until and --from split a trace at a time; the halves hold every
+# record once, and the second half's times start from the cut.
+"$FERRY" trace synth "$T/w.log" --duration 8s --iops 100 2>/dev/null
+"$FERRY" trace convert "$T/w.log" "$T/a.log" --until 2s 2>/dev/null
+"$FERRY" trace convert "$T/w.log" "$T/b.log" --from 2s 2>/dev/null
+records() { json_field <("$FERRY" trace info --json "$1") records; }
+[ $(($(records "$T/a.log") + $(records "$T/b.log"))) = "$(records "$T/w.log")" ] || die "the two windows do not hold every record once"
+span_b=$(json_field <("$FERRY" trace info --json "$T/b.log") span_s)
+python3 -c "import sys; sys.exit(0 if 5.5 < $span_b <= 6.0 else 1)" || die "--from 2s: span $span_b s, want about 6 s"
+first=$(awk '$3 ~ /^(read|write)$/ { print $1; exit }' "$T/b.log")
+[ "$first" -lt 100000 ] || die "--from 2s: first record at $first us, want its time counted from 2 s"
+expect_exit 2 "--until 2s is not after --from 3s: the window holds nothing" \
+  "$FERRY" trace convert "$T/w.log" "$T/c.log" --from 3s --until 2s
+expect_exit 2 "invalid --from 'soon'" "$FERRY" trace convert "$T/w.log" "$T/c.log" --from soon
+pass "trace convert --from/--until: the windows split the trace, times from the cut, bad windows refused"
