@@ -43,8 +43,7 @@ Result<LoadedTrace> LoadTraceInput(TraceInput& in) {
   ReportSkipped(in);
   if (!t.ok()) return t.status().WithContext(in.path);
   if (!dev && t->devices > 1) {
-    std::cerr << fmt::format("ferry: {} has {} devices; using the busiest, device {} (choose one with --dev)\n",
-                             in.path, t->devices, t->device);
+    std::cerr << BusiestDeviceNote(in.path, *t, "--dev") << "\n";
   }
   if (t->events.empty()) return InvalidArgument(in.path + ": the trace has no read or write records");
   return t;
@@ -88,8 +87,7 @@ Result<std::vector<IoEvent>> LoadHistoryInput(HistoryInput& in) {
   o.read.strict = in.trace.strict;
   o.read.on_warning = WarnOfSkipped(in.trace);
   o.on_device_chosen = [](const std::string& path, const LoadedTrace& t) {
-    std::cerr << fmt::format("ferry: {} has {} devices; using the busiest, device {} (choose one with --history-dev)\n",
-                             path, t.devices, t.device);
+    std::cerr << BusiestDeviceNote(path, t, "--history-dev") << "\n";
   };
   auto events = LoadHistory(in.paths, o);
   ReportSkipped(in.trace);

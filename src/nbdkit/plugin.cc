@@ -484,8 +484,7 @@ int LoadHistoryOnce() {
   if (c.history.empty()) return 0;
   c.history_options.read.on_warning = [](const std::string& w) { nbdkit_debug("history: skipping %s", w.c_str()); };
   c.history_options.on_device_chosen = [](const std::string& path, const LoadedTrace& t) {
-    fprintf(stderr, "ferry: %s has %zu devices; using the busiest, device %u (choose one with --history-dev)\n",
-            path.c_str(), t.devices, t.device);
+    fprintf(stderr, "%s\n", BusiestDeviceNote(path, t, "--history-dev").c_str());
   };
   auto h = LoadHistory(c.history, c.history_options);
   if (!h.ok()) {

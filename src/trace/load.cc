@@ -39,6 +39,11 @@ Result<LoadedTrace> LoadTrace(TraceReader& reader, std::optional<uint32_t> devic
   return out;
 }
 
+std::string BusiestDeviceNote(const std::string& path, const LoadedTrace& t, const std::string& flag) {
+  return "ferry: " + path + " has " + std::to_string(t.devices) + " devices; using the busiest, device " +
+         std::to_string(t.device) + " (choose one with " + flag + ")";
+}
+
 Result<std::vector<IoEvent>> LoadHistory(const std::vector<std::string>& paths, const HistoryOptions& o) {
   if (!(o.time_scale > 0)) return InvalidArgument("the history's time scale must be positive");
   std::vector<IoEvent> out;

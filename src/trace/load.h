@@ -24,6 +24,10 @@ struct LoadedTrace {
 // device (devices > 1 tells the caller to say so).
 Result<LoadedTrace> LoadTrace(TraceReader& reader, std::optional<uint32_t> device);
 
+// What to tell the user when LoadTrace kept the busiest of a trace's devices: one line
+// naming the trace, the device kept and the flag that chooses another.
+std::string BusiestDeviceNote(const std::string& path, const LoadedTrace& t, const std::string& flag);
+
 // A workload's history for a migration (`--history TRACE...`, DESIGN.md "History"): each
 // trace's events (one device, as LoadTrace keeps), times multiplied by `time_scale`,
 // joined in the order given, each trace starting where the one before ended; the first

@@ -38,6 +38,9 @@ TEST(LoadTraceTest, KeepsTheBusiestDeviceUnlessOneIsChosen) {
   EXPECT_EQ(t->devices, 3u);
   EXPECT_EQ(t->events.size(), 3u);
 
+  EXPECT_EQ(BusiestDeviceNote("a.csv", *t, "--dev"),
+            "ferry: a.csv has 3 devices; using the busiest, device 2 (choose one with --dev)");
+
   VectorReader r2(ThreeDevices());
   t = LoadTrace(r2, 5u);
   ASSERT_TRUE(t.ok());
