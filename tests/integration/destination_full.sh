@@ -33,10 +33,14 @@ is_paused() { [ -s "$1.live" ] && [ "$(json_field "$1.live" paused)" = True ]; }
 DST=$(dst_start dst)
 J="$T/j"
 LIVE="nbd+unix:///?socket=$T/live.sock"
-"$FERRY" serve "$SRC" "$DST" --journal "$J" --socket "$T/live.sock" --exit-when-done 2>"$T/serve.log" &
+# Held to --rate 2M (at least 16 s for the volume) until the destination has filled, so
+# the fault comes mid-copy however fast the machine is (a CI run under load once
+# finished the copy first); the operator lifts the rate when resuming.
+"$FERRY" serve "$SRC" "$DST" --journal "$J" --socket "$T/live.sock" --exit-when-done --rate 2M 2>"$T/serve.log" &
 serve=$!
 _pids+=($serve)
 wait_for 30 present_at_least "$J" $((4 << 20)) || die "the copy did not start"
+[ "$(status_field "$J" present_bytes)" -lt $((32 << 20)) ] || die "the copy ended before the fault: the test proves nothing"
 touch "$T/full"
 wait_for 10 is_paused "$J" || die "a full destination did not pause the copy: $("$FERRY" status "$J")"
 "$FERRY" status "$J" >"$T/st" || die "status while paused"
@@ -59,6 +63,7 @@ rm -f "$T/full"  # room is made; the operator has not resumed yet
 sleep 2
 [ "$(status_field "$J" present_bytes)" = "$kept" ] || die "the copy went on before the operator resumed it"
 is_paused "$J" || die "the copy resumed by itself"
+"$FERRY" control "$J" rate 0 >/dev/null || die "ferry control rate 0"
 "$FERRY" control "$J" resume >/dev/null || die "ferry control resume"
 wait $serve || die "ferry serve did not complete after resume: $(tail -3 "$T/serve.log")"
 grep -q "a destination error paused the copy 1 times" "$T/serve.log" || die "the summary does not tell of the pause: $(tail -2 "$T/serve.log")"
@@ -69,9 +74,10 @@ pass "live: a full destination paused the copy (status said why), the write got 
 server_stop dst
 DST=$(dst_start dst2)
 cmd=("$FERRY" migrate "$SRC" "$DST" --journal "$T/j2" --progress none --json)
-"${cmd[@]}" >"$T/out2" 2>"$T/err2" &
+"${cmd[@]}" --rate 2M >"$T/out2" 2>"$T/err2" &  # held, as above
 pid=$!
 wait_for 30 present_at_least "$T/j2" $((4 << 20)) || die "the bulk copy did not start"
+kill -0 $pid 2>/dev/null || die "the bulk copy ended before the fault: the test proves nothing"
 touch "$T/full"
 rc=0
 wait $pid || rc=$?
