@@ -154,30 +154,35 @@ Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf, bool* m
     Range bytes;
     bool present = false;
     LinkSend send;
-    std::promise<Status> answer;
+    std::future<Status> answer;
   };
-  std::vector<std::unique_ptr<Part>> sent;
+  std::vector<Part> sent;
   for (const auto& [r, present] : parts) {
-    auto p = std::make_unique<Part>();
-    p->bytes = r;
-    p->present = present;
-    if (!present) p->send = sched_.SourceSent(r.length, /*app=*/true, Now());
+    Part p;
+    p.bytes = r;
+    p.present = present;
+    if (!present) p.send = sched_.SourceSent(r.length, /*app=*/true, Now());
     sent.push_back(std::move(p));
   }
   lock.unlock();
-  for (auto& p : sent) {
-    if (p->present) continue;
-    src->ReadAsync(p->bytes.offset, buf.subspan(p->bytes.offset - offset, p->bytes.length), [this, q = p.get()](Status s) {
-      {
-        std::lock_guard<std::mutex> l(mu_);
-        if (s.ok()) {
-          sched_.SourceAnswered(q->send, Now());
-        } else {
-          sched_.SourceFailed(q->send);
-        }
-      }
-      q->answer.set_value(std::move(s));
-    });
+  for (Part& p : sent) {
+    if (p.present) continue;
+    // The callback owns what it touches (the promise too): it may still be returning
+    // from set_value on the source's I/O thread when this read has returned.
+    auto answer = std::make_shared<std::promise<Status>>();
+    p.answer = answer->get_future();
+    src->ReadAsync(p.bytes.offset, buf.subspan(p.bytes.offset - offset, p.bytes.length),
+                   [this, send = p.send, answer](Status s) {
+                     {
+                       std::lock_guard<std::mutex> l(mu_);
+                       if (s.ok()) {
+                         sched_.SourceAnswered(send, Now());
+                       } else {
+                         sched_.SourceFailed(send);
+                       }
+                     }
+                     answer->set_value(std::move(s));
+                   });
   }
   lock.lock();
   // Not while paused (the read waits for none of them: they are the background's), nor
@@ -189,19 +194,19 @@ Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf, bool* m
   work_cv_.notify_all();
 
   Status failed;
-  for (auto& p : sent) {
-    std::span<std::byte> part = buf.subspan(p->bytes.offset - offset, p->bytes.length);
-    Status s = p->present ? dst_.Read(p->bytes.offset, part) : p->answer.get_future().get();
-    for (int attempt = 0; !s.ok() && !p->present && BackOff(s, attempt); ++attempt) {
-      s = SourceRead(*src, p->bytes.offset, part, /*app=*/true);
+  for (Part& p : sent) {
+    std::span<std::byte> part = buf.subspan(p.bytes.offset - offset, p.bytes.length);
+    Status s = p.present ? dst_.Read(p.bytes.offset, part) : p.answer.get();
+    for (int attempt = 0; !s.ok() && !p.present && BackOff(s, attempt); ++attempt) {
+      s = SourceRead(*src, p.bytes.offset, part, /*app=*/true);
     }
     if (!s.ok()) {
       if (failed.ok()) failed = s;
-      continue;  // every answer is awaited: each callback refers to its part
+      continue;  // every answer is awaited: each read writes into buf
     }
-    if (!p->present) {
-      read_through_bytes_ += p->bytes.length;
-      recorder_->ReadThrough(p->bytes.length);
+    if (!p.present) {
+      read_through_bytes_ += p.bytes.length;
+      recorder_->ReadThrough(p.bytes.length);
     }
   }
   if (!failed.ok()) {
