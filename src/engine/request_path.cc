@@ -137,32 +137,28 @@ Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf, bool* m
     while (AnyInFlight(run)) granule_cv_.wait(lock);
   }
   const std::shared_ptr<Volume> src = Source();
-  std::vector<std::pair<Range, bool>> parts;  // (bytes, from the destination)
-  for (uint64_t i = run.first.value; i < run.first.value + run.count; ++i) {
-    const uint64_t lo = std::max(offset, i * g), hi = std::min(offset + buf.size(), (i + 1) * g);
-    const bool present = map_.state(GranuleIndex(i)) == GranuleState::kPresent;
-    if (!parts.empty() && parts.back().second == present) {
-      parts.back().first.length += hi - lo;
-    } else {
-      parts.push_back({Range{lo, hi - lo}, present});
-    }
-  }
-  // The missing parts go out first (asynchronously), then their granules' copies right
+  // The read in runs of granules from the destination (present) or the source. The
+  // source's parts go out first (asynchronously), then their granules' copies right
   // behind them (Scheduler::OnReadThrough), so a re-read of a granule soon after finds
   // it on its way rather than missing again.
   struct Part {
     Range bytes;
     bool present = false;
-    LinkSend send;
+    LinkSend send;  // a source part's, once the runs are known
     std::future<Status> answer;
   };
   std::vector<Part> sent;
-  for (const auto& [r, present] : parts) {
-    Part p;
-    p.bytes = r;
-    p.present = present;
-    if (!present) p.send = sched_.SourceSent(r.length, /*app=*/true, Now());
-    sent.push_back(std::move(p));
+  for (uint64_t i = run.first.value; i < run.first.value + run.count; ++i) {
+    const uint64_t lo = std::max(offset, i * g), hi = std::min(offset + buf.size(), (i + 1) * g);
+    const bool present = map_.state(GranuleIndex(i)) == GranuleState::kPresent;
+    if (!sent.empty() && sent.back().present == present) {
+      sent.back().bytes.length += hi - lo;
+    } else {
+      sent.push_back({Range{lo, hi - lo}, present, {}, {}});
+    }
+  }
+  for (Part& p : sent) {
+    if (!p.present) p.send = sched_.SourceSent(p.bytes.length, /*app=*/true, Now());
   }
   lock.unlock();
   for (Part& p : sent) {
