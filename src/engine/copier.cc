@@ -113,6 +113,10 @@ void Migration::StartRead(std::unique_lock<std::mutex>& lock, Work w, std::share
   read->buf.resize(read->work.bytes.length);
   // A demand copy counts as the application's, as the simulator counts it.
   read->send = sched_.SourceSent(read->work.bytes.length, read->work.priority == CopyPriority::kDemand, Now());
+  if (live_) {
+    const GranuleRun run = read->work.run;
+    for (uint64_t g = run.first.value; g < run.first.value + run.count; ++g) copy_sent_[g] = read->send.sent;
+  }
   ++reads_under_way_;
   SourceReadUnderWay* r = read.release();  // owned by the read until it is answered
   lock.unlock();
@@ -157,6 +161,7 @@ Status Migration::Land(SourceReadUnderWay& r) {
 
 void Migration::Finish(std::unique_lock<std::mutex>& lock, const Work& w, const Status& s, bool at_destination) {
   sched_.OnCopyDone(w, s.ok(), Now());
+  for (uint64_t g = w.run.first.value; live_ && g < w.run.first.value + w.run.count; ++g) copy_sent_.erase(g);
   granule_cv_.notify_all();
   if (s.ok()) {
     path_.OnCopied(w);

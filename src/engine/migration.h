@@ -13,6 +13,7 @@
 #pragma once
 
 #include <absl/base/thread_annotations.h>
+#include <absl/container/flat_hash_map.h>
 
 #include <atomic>
 #include <chrono>
@@ -156,6 +157,10 @@ class Migration {
   GranuleRun RunOf(uint64_t offset, uint64_t length) const;
   bool AllPresent(GranuleRun run) const;
   bool AnyInFlight(GranuleRun run) const;
+  // Whether a read of `run` waits for copies in flight rather than reading their
+  // granules through: a write's, or a copy whose answer is expected before a read sent
+  // now would be (SourceLink::ReadBeforeCopy).
+  bool WaitsForCopies(GranuleRun run) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // An application request: feeds the heat map and the predictor.
   void Observe(uint64_t offset, uint64_t length, IoOp op);
   // Makes every granule of `run` present: copies the missing ones from this thread (a
@@ -197,6 +202,8 @@ class Migration {
   int running_ ABSL_GUARDED_BY(mu_) = 0;  // workers
   // Copies whose source read is sent and not yet landed; answered_ holds those answered.
   int reads_under_way_ ABSL_GUARDED_BY(mu_) = 0;
+  // Granules whose copy's source read is under way (live), and when it was sent.
+  absl::flat_hash_map<uint64_t, Scheduler::Time> copy_sent_ ABSL_GUARDED_BY(mu_);
   std::deque<std::unique_ptr<SourceReadUnderWay>> answered_ ABSL_GUARDED_BY(mu_);
   // Buffers of landed copies, for the next reads (no allocation per copy).
   static constexpr size_t kSpareBuffers = 16;

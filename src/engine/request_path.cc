@@ -30,6 +30,16 @@ bool Migration::AnyInFlight(GranuleRun run) const {
   return false;
 }
 
+bool Migration::WaitsForCopies(GranuleRun run) const {
+  const Scheduler::Time now = Now();
+  for (uint64_t g = run.first.value; g < run.first.value + run.count; ++g) {
+    if (map_.state(GranuleIndex(g)) != GranuleState::kInFlight) continue;
+    const auto sent = copy_sent_.find(g);
+    if (sent == copy_sent_.end() || !sched_.link().ReadBeforeCopy(sent->second, now)) return true;
+  }
+  return false;
+}
+
 void Migration::Observe(uint64_t offset, uint64_t length, IoOp op) {
   IoEvent e;
   e.time = Now();
@@ -121,20 +131,21 @@ Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf, bool* m
     return dst_.Read(offset, buf);  // invariant 2: every granule is present
   }
   // The read is answered with exactly its bytes, ahead of every copy: per granule run,
-  // the destination where present, the source where missing (a write that lands
-  // meanwhile is a request concurrent with this read, so either answer is right).
-  // Granules in flight are waited for: their copy went out first, so on a first come
-  // first served link it lands no later than a read sent now would (and a write's
-  // reservation lands its data). Invariant 2 holds: no granule is served from the
-  // destination unless present.
-  while (AnyInFlight(run)) granule_cv_.wait(lock);
+  // the destination where present, the source where not (a write that lands meanwhile
+  // is a request concurrent with this read, so either answer is right). Granules in
+  // flight are waited for when their copy is expected to be answered before a read sent
+  // now (on a first come first served link, always: it went out first), and read
+  // through otherwise (a server that shares its bandwidth answers a small read among
+  // large copies at once); a write's are always waited for. Invariant 2 holds: no
+  // granule is served from the destination unless present.
+  while (WaitsForCopies(run)) granule_cv_.wait(lock);
   const uint64_t g = map_.granule_size();
   // Granules the read covers whole are copied on demand instead (the policy says
   // which): the same bytes cross the link once, and land on the destination.
   if (const GranuleRun whole = map_.WholeGranules(offset, buf.size()); whole.count && sched_.DemandsWholeGranules()) {
     bool waited = false;
     FERRY_RETURN_IF_ERROR(EnsurePresent(lock, whole, &waited));
-    while (AnyInFlight(run)) granule_cv_.wait(lock);
+    while (WaitsForCopies(run)) granule_cv_.wait(lock);
   }
   const std::shared_ptr<Volume> src = Source();
   // The read in runs of granules from the destination (present) or the source. The

@@ -42,6 +42,8 @@ constexpr double kSetPoint = 0.75;
 constexpr std::chrono::milliseconds kProbeTime{200};
 // The shortest span a delivery-rate sample covers (OnAnswer says why).
 constexpr std::chrono::milliseconds kRateSpan{10};
+// ... and at least this many smoothed round trips of the copies.
+constexpr double kRateRoundTrips = 4;
 // Smoothing of the reported queueing delay (TCP's SRTT weight).
 constexpr double kEwma = 0.125;
 // Before the link is measured, an active application gets two small copies in flight.
@@ -77,36 +79,54 @@ LinkSend SourceLink::OnSend(uint64_t bytes, bool app, Time now) {
   s.delivered_at = in_flight_ == 0 ? now : delivered_at_;
   s.alone = in_flight_ == 0;
   in_flight_ += bytes;
-  if (!app) copy_in_flight_ += bytes;
+  if (!app) {
+    copy_in_flight_ += bytes;
+    copy_sends_.insert(now);
+  }
   return s;
 }
 
 void SourceLink::OnFailed(const LinkSend& send) {
   in_flight_ -= std::min(in_flight_, send.bytes);
-  if (!send.app) copy_in_flight_ -= std::min(copy_in_flight_, send.bytes);
+  if (!send.app) {
+    copy_in_flight_ -= std::min(copy_in_flight_, send.bytes);
+    if (auto it = copy_sends_.find(send.sent); it != copy_sends_.end()) copy_sends_.erase(it);
+  }
 }
 
 void SourceLink::OnAnswer(const LinkSend& send, Time now) {
   OnFailed(send);  // out of flight
   delivered_ += send.bytes;
   delivered_at_ = now;
-  // A rate sample spans at least kRateSpan: the bytes answered since the newest point
-  // that old, and BBR's per-request sample (bytes answered since this one was sent,
-  // over that interval) when it is that long. Answers of a server that is not first
-  // come first served bunch up (nbdkit's rate filter hands its token bucket's refills
-  // to whichever request wakes first), and a short span then shows many times the
-  // link's rate. The very first answer starts the estimate whatever its span.
+  // A rate sample spans at least kRateSpan and four smoothed round trips of the copies:
+  // the bytes answered since the newest point that old. A request's bytes count when
+  // its answer comes, though they crossed the link over its whole round trip, and a
+  // server that is not first come first served answers in bunches (nbdkit's rate
+  // filter hands its token bucket's refills to whichever request wakes first, and
+  // answers a 4 KiB read among 1 MiB copies in a few ms): a shorter span showed 3 to 10
+  // times the link's rate there, two round trips up to 1.5 times (a bunch of answers
+  // just inside the span's start counts whole), four 1.15 times (docs/design-notes.md,
+  // "The delivery rate of a server that is not a queue"). Until the first such sample,
+  // BBR's per-request sample (bytes answered since this one was sent, over that
+  // interval) starts the estimate.
+  const double rtt = Seconds(now - send.sent);
+  double& srtt = send.app ? app_srtt_s_ : copy_srtt_s_;
+  srtt = srtt > 0 ? (1 - kEwma) * srtt + kEwma * rtt : rtt;
+  if (send.app) {
+    const bool overtook = !copy_sends_.empty() && *copy_sends_.begin() < send.sent;
+    overtaking_ = (1 - kEwma) * overtaking_ + kEwma * (overtook ? 1.0 : 0.0);
+  }
+  const Time span = std::max<Time>(kRateSpan, FromSeconds(kRateRoundTrips * copy_srtt_s_));
   delivery_points_.push_back({now, delivered_});
-  while (delivery_points_.size() > 2 && delivery_points_[1].first + kRateSpan <= now) delivery_points_.pop_front();
+  while (delivery_points_.size() > 2 && delivery_points_[1].first + span <= now) delivery_points_.pop_front();
   const auto& [t0, d0] = delivery_points_.front();
-  if (t0 + kRateSpan <= now) rate_.Add(now, static_cast<double>(delivered_ - d0) / Seconds(now - t0));
-  if (const Time interval = now - send.delivered_at;
-      interval > Time(0) && (interval >= kRateSpan || rate_.samples.empty())) {
+  if (t0 + span <= now) {
+    rate_.Add(now, static_cast<double>(delivered_ - d0) / Seconds(now - t0));
+  } else if (const Time interval = now - send.delivered_at; interval > Time(0) && rate_.samples.empty()) {
     rate_.Add(now, static_cast<double>(delivered_ - send.delivered) / Seconds(interval));
   }
   const double rate = delivery_rate();
   const double transmit = rate > 0 ? static_cast<double>(send.bytes) / rate : 0;
-  const double rtt = Seconds(now - send.sent);
   // The base latency: the least (round trip - transmission) over recent answers sent
   // onto an empty link (BBR's min-RTT, which a queue that never drains would inflate:
   // then the queueing delay looks small, the budget grows, and the queue with it), worked
@@ -195,6 +215,11 @@ void SourceLink::OnCopyAnswered(uint64_t bytes, Time now) {
   active_budget_ += slow_start_ ? off * static_cast<double>(bytes)
                                 : kGain * off * static_cast<double>(bytes) * mss / std::max(active_budget_, mss);
   active_budget_ = std::clamp(active_budget_, 0.0, static_cast<double>(IdleBudget()));
+}
+
+bool SourceLink::ReadBeforeCopy(Time copy_sent, Time now) const {
+  if (!SharesPerRequest() || app_srtt_s_ <= 0 || copy_srtt_s_ <= 0) return false;
+  return now + FromSeconds(app_srtt_s_) < copy_sent + FromSeconds(copy_srtt_s_);
 }
 
 bool SourceLink::AppActive(Time now) const { return last_app_ && now - *last_app_ < options_.active_hold; }

@@ -122,7 +122,10 @@ uint64_t Scheduler::ColdGranules() const {
 }
 
 uint64_t Scheduler::LinkChunkFloor() const {
-  return link_.ChunkFloor(static_cast<uint32_t>(std::max(1, options_.max_in_flight)), last_now_);
+  // A link that shares its bandwidth among the requests on it gives an application read
+  // one share per request: there, few large copies rather than many small ones.
+  const int requests = link_.SharesPerRequest() ? kSharedLinkCopies : std::max(1, options_.max_in_flight);
+  return link_.ChunkFloor(static_cast<uint32_t>(requests), last_now_);
 }
 
 uint64_t Scheduler::chunk_size() const { return ColdGranules() * map_.granule_size(); }

@@ -122,6 +122,9 @@ class Scheduler {
   // through; a 4 KiB read of a 64 KiB granule still reads through.)
   bool ReadsThrough(uint64_t offset, uint64_t length) const;
   static constexpr uint64_t kReadThroughShare = 4;
+  // Copies in flight the chunk size aims at on a link that shares its bandwidth among
+  // the requests on it (SourceLink::SharesPerRequest).
+  static constexpr int kSharedLinkCopies = 2;
   // Whether a read that covers missing granules whole copies them on demand (and reads
   // the destination) rather than reading them through: the bytes cross the link once
   // either way, and so they land. Adaptive and clairvoyant; dm-clone does not hydrate

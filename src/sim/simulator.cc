@@ -120,7 +120,10 @@ class Run {
       rate_free_ = std::max(rate_free_, now) +
                    Time(static_cast<int64_t>(static_cast<double>(op.bytes.length) * 1e9 / static_cast<double>(sc_.s.rate)));
     }
-    for (uint64_t g = op.run.first.value; g < op.run.first.value + op.run.count; ++g) ready_[g] = landed;
+    for (uint64_t g = op.run.first.value; g < op.run.first.value + op.run.count; ++g) {
+      ready_[g] = landed;
+      if (!op.source_zero) copy_sent_[g] = now;
+    }
     ops_.emplace(op.id, f);
     ++result_.copy_ops;
     if (op.priority == CopyPriority::kDemand) ++result_.demand_ops;
@@ -157,7 +160,10 @@ class Run {
     auto it = ops_.find(id);
     const CopyOp op = it->second.op;
     ops_.erase(it);
-    for (uint64_t g = op.run.first.value; g < op.run.first.value + op.run.count; ++g) ready_.erase(g);
+    for (uint64_t g = op.run.first.value; g < op.run.first.value + op.run.count; ++g) {
+      ready_.erase(g);
+      copy_sent_.erase(g);
+    }
     sched_.OnCopyDone(op, true, now);
     path_.OnCopied(op);
     const double share = static_cast<double>(map_.present_count()) / static_cast<double>(map_.granule_count());
@@ -199,6 +205,7 @@ class Run {
   Time link_free_{0};
   Time rate_free_{0};  // when --rate lets the next paced copy start
   absl::flat_hash_map<uint64_t, Time> ready_;  // granule in flight -> when its copy lands
+  absl::flat_hash_map<uint64_t, Time> copy_sent_;  // ... and when its source read went out
   struct InFlight {
     CopyOp op;
     LinkSend send;
@@ -238,10 +245,11 @@ void Run::Read(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
   if (!all_present) {
     result_.stall_times_s.push_back(Seconds(now - sc_.migration_start));
     if (sched_.ReadsThrough(e.offset, e.length)) {
-      // Granules in flight are waited for (their copy went out first, so on a first
-      // come first served link it lands no later than a read sent now); the read's
-      // bytes in missing granules come from the source, in one read (the executor
-      // reads each such run; one read here keeps the model simple).
+      // Granules in flight are waited for when the link model expects their copy's
+      // answer before a read sent now (SourceLink::ReadBeforeCopy, as the engine; on
+      // this first come first served link it always comes first), and read through
+      // otherwise; the read's bytes in missing granules come from the source, in one
+      // read (the executor reads each such run; one read here keeps the model simple).
       // Granules the read covers whole are demanded instead, as the engine does.
       if (const GranuleRun whole = map_.WholeGranules(e.offset, e.length); whole.count && sched_.DemandsWholeGranules()) {
         for (const CopyOp& op : sched_.Demand(whole, now)) Start(op, now);
@@ -250,7 +258,8 @@ void Run::Read(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
       for (uint64_t g = first; g <= last; ++g) {
         const Time r = ReadyAt(g, now);
         if (r == now) continue;
-        if (r != kNever) {
+        const auto sent = copy_sent_.find(g);
+        if (r != kNever && (sent == copy_sent_.end() || !sched_.link().ReadBeforeCopy(sent->second, now))) {
           done = std::max(done, r + sc_.s.dest_latency);
           continue;
         }
