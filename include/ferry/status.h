@@ -4,7 +4,8 @@
 // Result<T> holding either a value or a non-OK Status). The code says what the caller
 // should do about the failure (the Abseil rule):
 //   kIoError            transient I/O failure; retrying the same call may succeed.
-//   kRaced              the operation lost a race with newer data; re-plan and retry.
+//   kResourceExhausted  the process ran out of memory or file descriptors: retrying
+//                       later may succeed (the operator may raise the limit).
 //   kInvalidArgument    bad input from the user (a size, a URI, a file); stop and tell.
 //   kNotFound, kPermissionDenied, kFailedPrecondition, kNoSpace, kNotSupported,
 //   kCorrupt            stop and tell the operator; retrying will not help.
@@ -16,7 +17,6 @@
 // verbatim as the one-line error.
 #pragma once
 
-#include <cassert>
 #include <optional>
 #include <string>
 #include <utility>
@@ -27,7 +27,7 @@ namespace ferry {
 enum class StatusCode {
   kOk = 0,
   kIoError,
-  kRaced,
+  kResourceExhausted,
   kInvalidArgument,
   kNotFound,
   kPermissionDenied,
@@ -51,8 +51,8 @@ class [[nodiscard]] Status {
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
-  // True when the same call may succeed if retried (transient I/O).
-  bool retryable() const { return code_ == StatusCode::kIoError; }
+  // True when the same call may succeed if retried (transient I/O, resources).
+  bool retryable() const { return code_ == StatusCode::kIoError || code_ == StatusCode::kResourceExhausted; }
 
   // Returns a copy whose message is "`context`: <message>".
   Status WithContext(const std::string& context) const {
@@ -87,26 +87,31 @@ inline Status Internal(std::string m) { return Status(StatusCode::kInternal, std
 // The one place that maps errno to codes (EIO/EAGAIN/ETIMEDOUT/... are retryable).
 Status ErrnoStatus(int err, const std::string& context);
 
+// Result<T>::value() on an error: a bug in the caller. Stops the process with the
+// error's message in every build type (not undefined behaviour under NDEBUG).
+[[noreturn]] void DieOnValueOfError(const Status& status);
+
 template <typename T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT
-    assert(!status_.ok());  // a Result holding no value must carry an error
+    // A Result holding no value must carry an error.
+    if (status_.ok()) status_ = Status(StatusCode::kInternal, "a Result was made from an OK status and no value");
   }
 
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
   T& value() & {
-    assert(ok());
+    if (!ok()) DieOnValueOfError(status_);
     return *value_;
   }
   const T& value() const& {
-    assert(ok());
+    if (!ok()) DieOnValueOfError(status_);
     return *value_;
   }
   T&& value() && {
-    assert(ok());
+    if (!ok()) DieOnValueOfError(status_);
     return std::move(*value_);
   }
   T* operator->() { return &value(); }

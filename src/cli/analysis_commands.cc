@@ -319,10 +319,10 @@ int RunSimulate(SimArgs& a) {
     pc.model = a.model;
     pc.granule_size = s.granule_size;
     if (a.predictor == "all" && !a.model.empty() && name != "lstm" && name != "ensemble") continue;
-    if (auto p = MakePredictor(name, pc); !p.ok()) {
-      if (p.status().code() == StatusCode::kNotSupported) return Fail(kExitFailure, p.status().message());
-      const bool unknown = p.status().message().rfind("unknown predictor", 0) == 0;
-      return Fail(kExitUsage, p.status().message() + (unknown ? " (or all)" : ""));
+    if (auto made = MakePredictor(name, pc); !made.ok()) {
+      if (made.status().code() == StatusCode::kNotSupported) return Fail(kExitFailure, made.status().message());
+      const bool unknown = made.status().message().rfind("unknown predictor", 0) == 0;
+      return Fail(kExitUsage, made.status().message() + (unknown ? " (or all)" : ""));
     }
   }
   if (!a.source.empty()) {

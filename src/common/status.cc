@@ -1,5 +1,7 @@
 // Status helpers: code names and the one errno -> Status mapping.
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "ferry/status.h"
@@ -10,7 +12,7 @@ const char* StatusCodeName(StatusCode code) {
   switch (code) {
     case StatusCode::kOk: return "ok";
     case StatusCode::kIoError: return "io error";
-    case StatusCode::kRaced: return "raced";
+    case StatusCode::kResourceExhausted: return "resource exhausted";
     case StatusCode::kInvalidArgument: return "invalid argument";
     case StatusCode::kNotFound: return "not found";
     case StatusCode::kPermissionDenied: return "permission denied";
@@ -23,6 +25,12 @@ const char* StatusCodeName(StatusCode code) {
     case StatusCode::kInternal: return "internal";
   }
   return "unknown";
+}
+
+void DieOnValueOfError(const Status& status) {
+  std::fprintf(stderr, "ferry: internal error: the value of a failed result was used (%s: %s)\n",
+               StatusCodeName(status.code()), status.message().c_str());
+  std::abort();
 }
 
 Status ErrnoStatus(int err, const std::string& context) {
@@ -39,6 +47,9 @@ Status ErrnoStatus(int err, const std::string& context) {
       break;
     case EACCES: case EPERM: case EROFS:
       code = StatusCode::kPermissionDenied;
+      break;
+    case ENOMEM: case EMFILE: case ENFILE: case ENOBUFS:
+      code = StatusCode::kResourceExhausted;
       break;
     case ENOSPC: case EDQUOT: case EFBIG:
       code = StatusCode::kNoSpace;

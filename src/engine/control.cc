@@ -42,13 +42,13 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(const std::string& p
   s->on_abort_ = std::move(on_abort);
   s->status_json_ = std::move(status_json);
   s->listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s->listen_fd_ < 0) return IoError(std::string("control socket: ") + std::strerror(errno));
+  if (s->listen_fd_ < 0) return ErrnoStatus(errno, "control socket " + path);
   ::unlink(path.c_str());  // the journal's lock is ours: a socket there is stale
   if (::bind(s->listen_fd_, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0 ||
       ::listen(s->listen_fd_, 4) != 0) {
-    return IoError("cannot listen on the control socket " + path + ": " + std::strerror(errno));
+    return ErrnoStatus(errno, "cannot listen on the control socket " + path);
   }
-  if (::pipe2(s->stop_pipe_, O_CLOEXEC) != 0) return IoError(std::string("control socket: ") + std::strerror(errno));
+  if (::pipe2(s->stop_pipe_, O_CLOEXEC) != 0) return ErrnoStatus(errno, "control socket " + path);
   s->thread_ = std::thread([p = s.get()] { p->Run(); });
   return s;
 }
@@ -117,7 +117,7 @@ Result<std::string> SendControl(const std::string& path, const std::string& comm
   auto addr = Address(path);
   if (!addr.ok()) return addr.status();
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return IoError(std::string("socket: ") + std::strerror(errno));
+  if (fd < 0) return ErrnoStatus(errno, "control socket " + path);
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
     const int e = errno;
     ::close(fd);

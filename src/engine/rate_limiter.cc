@@ -1,6 +1,6 @@
 #include "engine/rate_limiter.h"
 
-#include <thread>
+#include <algorithm>
 
 namespace ferry {
 
@@ -19,11 +19,6 @@ RateLimiter::Clock::time_point RateLimiter::PaidUntil() {
   if (rate_ == 0) return Clock::time_point{};
   std::lock_guard<std::mutex> lock(mu_);
   return next_;
-}
-
-void RateLimiter::Acquire(uint64_t bytes) {
-  auto at = Reserve(bytes, Clock::now());
-  std::this_thread::sleep_until(at);
 }
 
 }  // namespace ferry

@@ -1,5 +1,6 @@
 // RateLimiter: spaces requests so that at most `bytes_per_second` pass on average
-// (`--rate`). Acquire(n) blocks the caller until its n bytes may go. Thread-safe.
+// (`--rate`): Reserve(n) books n bytes and says when they may go; the copier waits
+// until PaidUntil() before it takes the next copy. Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -20,8 +21,6 @@ class RateLimiter {
 
   // Returns the time at which `bytes` may start, and books them; 0 rate: now.
   Clock::time_point Reserve(uint64_t bytes, Clock::time_point now);
-  // Reserve(), then sleep until the reserved time.
-  void Acquire(uint64_t bytes);
   // When the bytes reserved so far are paid for (a time in the past when they are, or
   // the rate is 0).
   Clock::time_point PaidUntil();

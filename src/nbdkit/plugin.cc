@@ -618,7 +618,8 @@ Export& Live(void* h) { return static_cast<Conn*>(h)->served(); }
 int Answer(void* h, int r) { return static_cast<Conn*>(h)->Answer(r); }
 
 int64_t GetSize(void* h) { return static_cast<int64_t>(Live(h).size()); }
-int Yes(void*) { return 1; }
+// can_write, can_flush, can_trim, can_zero, can_multi_conn, can_extents: always.
+int Supported(void*) { return 1; }
 int CanFua(void*) { return NBDKIT_FUA_NATIVE; }
 int CanCache(void*) { return NBDKIT_CACHE_NATIVE; }
 
@@ -667,7 +668,7 @@ int CacheReq(void* h, uint32_t count, uint64_t offset, uint32_t) {
   return Answer(h, 0);
 }
 
-int Config(const char* key, const char* value) { return ExitIfSanitized(ConfigKey(key, value)); }
+int OnConfig(const char* key, const char* value) { return ExitIfSanitized(ConfigKey(key, value)); }
 
 // The callbacks' names, for Guard's messages and FERRY_FAULT_THROW.
 constexpr char kConfig[] = "config", kConfigComplete[] = "config_complete", kLoad[] = "load", kUnload[] = "unload",
@@ -679,9 +680,9 @@ nbdkit_plugin MakePlugin() {
   nbdkit_plugin p{};
   p.name = "ferry";
   p.longname = "ferry live migration";
-  p.version = "0.1";
+  p.version = FERRY_VERSION;
   p.description = "exports a volume while ferry migrates it from source to dest";
-  p.config = Guard<kConfig, Config>::Call;
+  p.config = Guard<kConfig, OnConfig>::Call;
   p.config_complete = Guard<kConfigComplete, ConfigComplete>::Call;
   p.config_help =
       "source=SRC          (required) the volume to migrate: a path or an NBD URI, only read\n"
@@ -716,13 +717,13 @@ nbdkit_plugin MakePlugin() {
   p.open = Guard<kOpen, OpenConnection>::Call;
   p.close = Guard<kClose, CloseConnection>::Call;
   p.get_size = Guard<kGetSize, GetSize>::Call;
-  p.can_write = Yes;
-  p.can_flush = Yes;
-  p.can_trim = Yes;
-  p.can_zero = Yes;
+  p.can_write = Supported;
+  p.can_flush = Supported;
+  p.can_trim = Supported;
+  p.can_zero = Supported;
   p.can_fua = CanFua;
-  p.can_multi_conn = Yes;
-  p.can_extents = Yes;
+  p.can_multi_conn = Supported;
+  p.can_extents = Supported;
   p.can_cache = CanCache;
   p.pread = Guard<kPread, Pread>::Call;
   p.pwrite = Guard<kPwrite, Pwrite>::Call;

@@ -45,14 +45,13 @@ void ChunkPlanner::Replan(const std::vector<GranuleHeat>& heat) {
   const std::vector<GranuleHeat>& in = sorted_copy.empty() ? heat : sorted_copy;
   if (sorted || !sorted_copy.empty()) {
     // One pass, region by region.
-    const auto& heat = in;
     size_t i = 0;
-    while (i < heat.size() && heat[i].granule < n) {
-      const uint64_t region = heat[i].granule / region_granules_;
+    while (i < in.size() && in[i].granule < n) {
+      const uint64_t region = in[i].granule / region_granules_;
       uint64_t sum = 0, hot_count = 0, warm_count = 0;
-      for (; i < heat.size() && heat[i].granule < n && heat[i].granule / region_granules_ == region; ++i) {
-        sum += heat[i].count;
-        (heat[i].count >= hot ? hot_count : warm_count) += 1;
+      for (; i < in.size() && in[i].granule < n && in[i].granule / region_granules_ == region; ++i) {
+        sum += in[i].count;
+        (in[i].count >= hot ? hot_count : warm_count) += 1;
       }
       add_region(region, sum, hot_count, warm_count);
     }
@@ -104,37 +103,6 @@ uint64_t ChunkPlanner::ChunkGranulesAt(uint64_t g, uint64_t cold_granules, uint6
                           r->hotness * (std::log2(static_cast<double>(hot)) - std::log2(static_cast<double>(cold_granules)));
   const uint64_t size = uint64_t{1} << static_cast<int>(std::lround(std::max(0.0, log_size)));
   return std::clamp<uint64_t>(size, hot, cold_granules);
-}
-
-std::optional<GranuleRun> ChunkPlanner::ChunkAround(uint64_t g, uint64_t cold_granules) const {
-  if (g >= map_.granule_count() || map_.state(GranuleIndex(g)) != GranuleState::kMissing) return std::nullopt;
-  const uint64_t size = ChunkGranulesAt(g, cold_granules);
-  const uint64_t lo = g & ~(size - 1), hi = std::min(lo + size, map_.granule_count());
-  uint64_t first = g, end = g + 1;
-  while (first > lo && map_.state(GranuleIndex(first - 1)) == GranuleState::kMissing) --first;
-  while (end < hi && map_.state(GranuleIndex(end)) == GranuleState::kMissing) ++end;
-  return GranuleRun{GranuleIndex(first), end - first};
-}
-
-std::vector<PlannedChunk> ChunkPlanner::Chunks(GranuleRun run, uint64_t cold_granules) const {
-  std::vector<PlannedChunk> out;
-  const uint64_t end = std::min(run.first.value + run.count, map_.granule_count());
-  uint64_t g = run.first.value;
-  while (g < end) {
-    const uint64_t size = ChunkGranulesAt(g, cold_granules);
-    const uint64_t block_end = std::min((g & ~(size - 1)) + size, end);
-    const GranuleState s = map_.state(GranuleIndex(g));
-    uint64_t e = g + 1;
-    while (e < block_end && map_.state(GranuleIndex(e)) == s) ++e;
-    PlannedChunk c;
-    c.run = {GranuleIndex(g), e - g};
-    c.bytes = map_.Bytes(c.run);
-    c.heat = HeatAt(g);
-    c.state = s;
-    out.push_back(c);
-    g = e;
-  }
-  return out;
 }
 
 }  // namespace ferry

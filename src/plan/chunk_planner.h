@@ -13,9 +13,9 @@
 // belongs to the same chunk whatever order the copy takes; a chunk is the run of
 // missing granules around a granule, clipped to its aligned block.
 //
-// Replan() costs O(touched granules + heated regions), independent of volume size
-// (bench/plan_bench.cc re-plans a 16 TiB volume). The granule bitmap stays the ground
-// truth; the plan is only a view of it. Thread-compatible.
+// Replan() costs O(touched granules + heated regions), independent of volume size. The
+// granule bitmap stays the ground truth; the plan is only a view of it (the scheduler
+// cuts a chunk from it where it copies: Scheduler::ChunkAt). Thread-compatible.
 #pragma once
 
 #include <cstdint>
@@ -41,14 +41,6 @@ struct HeatRegion {
   double hotness = 0;  // 0 (cold) .. 1 (every granule hot)
 };
 
-// A chunk of the plan: a run of granules in one state.
-struct PlannedChunk {
-  GranuleRun run;
-  Range bytes;
-  double heat = 0;
-  GranuleState state = GranuleState::kMissing;
-};
-
 class ChunkPlanner {
  public:
   // `options` must satisfy granule <= min_chunk <= max_chunk, all powers of two.
@@ -67,16 +59,6 @@ class ChunkPlanner {
   // on a latency-bound link a small chunk costs a round trip for little data).
   uint64_t ChunkGranulesAt(uint64_t g, uint64_t cold_granules, uint64_t hot_granules = 0) const;
   double HeatAt(uint64_t g) const;
-
-  // The chunk that holds missing granule g: the run of missing granules around g within
-  // g's aligned block of ChunkGranulesAt(g). nullopt when g is not missing.
-  std::optional<GranuleRun> ChunkAround(uint64_t g, uint64_t cold_granules) const;
-
-  // The plan over [run): every maximal run of one state cut at chunk boundaries, with
-  // its heat. For reports and tests; O(granules in run).
-  std::vector<PlannedChunk> Chunks(GranuleRun run, uint64_t cold_granules) const;
-
-  uint64_t region_granules() const { return region_granules_; }
 
  private:
   const HeatRegion* RegionOf(uint64_t g) const;

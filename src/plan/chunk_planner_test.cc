@@ -28,13 +28,13 @@ TEST(ChunkPlannerTest, ColdVolumeIsCutIntoColdSizedAlignedChunks) {
   p.Replan({});
   EXPECT_TRUE(p.hot_order().empty());
   EXPECT_EQ(p.ChunkGranulesAt(5, kRegion), kRegion);
-  auto chunks = p.Chunks({GranuleIndex(0), 3 * kRegion}, kRegion);
-  ASSERT_EQ(chunks.size(), 3u);
-  EXPECT_EQ(chunks[1].run.first.value, kRegion);
-  EXPECT_EQ(chunks[1].run.count, kRegion);
-  EXPECT_EQ(chunks[1].bytes.length, kRegion * kG);
-  // A smaller cold size from the throughput sizer cuts smaller chunks.
-  EXPECT_EQ(p.Chunks({GranuleIndex(0), kRegion}, 8).size(), 4u);
+  EXPECT_EQ(p.ChunkGranulesAt(kRegion + 7, kRegion), kRegion);
+  EXPECT_DOUBLE_EQ(p.HeatAt(5), 0.0);
+  // A smaller cold size from the throughput sizer cuts smaller chunks; a size that is
+  // not a power of two is rounded down, and one past the region is held to it.
+  EXPECT_EQ(p.ChunkGranulesAt(5, 8), 8u);
+  EXPECT_EQ(p.ChunkGranulesAt(5, 12), 8u);
+  EXPECT_EQ(p.ChunkGranulesAt(5, 4 * kRegion), kRegion);
 }
 
 TEST(ChunkPlannerTest, HotRegionGetsMinimumChunksAndComesFirst) {
@@ -55,9 +55,9 @@ TEST(ChunkPlannerTest, HotRegionGetsMinimumChunksAndComesFirst) {
   // One warm granule in 32: barely hot, so the cold size.
   EXPECT_EQ(p.ChunkGranulesAt(7 * kRegion, kRegion), kRegion);
   EXPECT_EQ(p.ChunkGranulesAt(0, kRegion), kRegion);
-  auto chunks = p.Chunks({GranuleIndex(3 * kRegion), kRegion}, kRegion);
-  EXPECT_EQ(chunks.size(), kRegion);
-  EXPECT_DOUBLE_EQ(chunks[0].heat, 10.0);
+  EXPECT_DOUBLE_EQ(p.HeatAt(3 * kRegion + 9), 10.0);
+  // The link's floor for hot chunks (ChunkGranulesAt's third argument) holds them up.
+  EXPECT_EQ(p.ChunkGranulesAt(3 * kRegion + 5, kRegion, 4), 4u);
 }
 
 TEST(ChunkPlannerTest, HalfHotRegionGetsAnIntermediateSize) {
@@ -77,28 +77,6 @@ TEST(ChunkPlannerTest, HalfHotRegionGetsAnIntermediateSize) {
   std::sort(heat2.begin(), heat2.end(), [](auto& a, auto& b) { return a.granule < b.granule; });
   p2.Replan(heat2);
   EXPECT_EQ(p2.ChunkGranulesAt(0, kRegion), 16u);
-}
-
-TEST(ChunkPlannerTest, ChunkAroundStopsAtPresentAndInFlightGranulesAndTheBlock) {
-  ChunkMap map(4 * kRegion * kG, kG);
-  ChunkPlanner p(map, Opts());
-  p.Replan({});
-  map.Set({GranuleIndex(3), 1}, GranuleState::kPresent);
-  map.Set({GranuleIndex(10), 2}, GranuleState::kInFlight);
-  auto c = p.ChunkAround(5, kRegion);
-  ASSERT_TRUE(c);
-  EXPECT_EQ(c->first.value, 4u);
-  EXPECT_EQ(c->count, 6u);  // 4..9
-  EXPECT_FALSE(p.ChunkAround(3, kRegion));
-  EXPECT_FALSE(p.ChunkAround(10, kRegion));
-  c = p.ChunkAround(kRegion + 1, kRegion);
-  ASSERT_TRUE(c);
-  EXPECT_EQ(c->first.value, kRegion);
-  EXPECT_EQ(c->count, kRegion);
-  auto chunks = p.Chunks({GranuleIndex(0), kRegion}, kRegion);
-  ASSERT_EQ(chunks.size(), 5u);
-  EXPECT_EQ(chunks[1].state, GranuleState::kPresent);
-  EXPECT_EQ(chunks[3].state, GranuleState::kInFlight);
 }
 
 TEST(ChunkPlannerTest, ReplanDropsRegionsAlreadyCopiedAndHeatPastTheEnd) {

@@ -45,7 +45,7 @@ Result<std::unique_ptr<Predictor>> MakePredictor(const std::string& name, const 
 }
 
 void PredictionTracker::Predicted(uint64_t granule) {
-  if (outstanding_.emplace(granule, true).second) ++predicted_;
+  if (outstanding_.insert(granule).second) ++predicted_;
 }
 
 void PredictionTracker::Accessed(uint64_t granule, bool present) {

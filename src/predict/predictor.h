@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
 
 #include "ferry/status.h"
 #include "ferry/trace.h"
@@ -87,7 +87,7 @@ class PredictionTracker {
   double timeliness() const { return hits_ ? static_cast<double>(timely_) / static_cast<double>(hits_) : 0; }
 
  private:
-  absl::flat_hash_map<uint64_t, bool> outstanding_;
+  absl::flat_hash_set<uint64_t> outstanding_;  // predicted, not yet accessed
   uint64_t predicted_ = 0, hits_ = 0, timely_ = 0, accesses_ = 0;
 };
 

@@ -42,7 +42,7 @@ TEST_P(WriterTest, OutputReadsBackAsTheSameEvents) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, WriterTest, ::testing::Values(TraceFormat::kFioIolog, TraceFormat::kMsr),
-                         [](const auto& info) { return std::string(TraceFormatName(info.param)); });
+                         [](const auto& test) { return std::string(TraceFormatName(test.param)); });
 
 TEST(WriterTest, FormatsFerryOnlyReadsAreRefused) {
   std::ostringstream out;
