@@ -9,6 +9,7 @@
 #include <cassert>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <queue>
 
 #include "predict/predictor.h"
@@ -121,8 +122,7 @@ class Run {
                    Time(static_cast<int64_t>(static_cast<double>(op.bytes.length) * 1e9 / static_cast<double>(sc_.s.rate)));
     }
     for (uint64_t g = op.run.first.value; g < op.run.first.value + op.run.count; ++g) {
-      ready_[g] = landed;
-      if (!op.source_zero) copy_sent_[g] = now;
+      ready_[g] = {landed, op.source_zero ? std::nullopt : std::optional<Time>(now)};
     }
     ops_.emplace(op.id, f);
     ++result_.copy_ops;
@@ -162,7 +162,6 @@ class Run {
     ops_.erase(it);
     for (uint64_t g = op.run.first.value; g < op.run.first.value + op.run.count; ++g) {
       ready_.erase(g);
-      copy_sent_.erase(g);
     }
     sched_.OnCopyDone(op, true, now);
     path_.OnCopied(op);
@@ -188,7 +187,7 @@ class Run {
   Time ReadyAt(uint64_t g, Time now) const {
     if (map_.state(GranuleIndex(g)) == GranuleState::kPresent) return now;
     auto it = ready_.find(g);
-    return it == ready_.end() ? kNever : it->second;
+    return it == ready_.end() ? kNever : it->second.landed;
   }
 
   void Read(const IoEvent& e, uint64_t first, uint64_t last, Time now);
@@ -204,8 +203,11 @@ class Run {
   SimResult result_;
   Time link_free_{0};
   Time rate_free_{0};  // when --rate lets the next paced copy start
-  absl::flat_hash_map<uint64_t, Time> ready_;  // granule in flight -> when its copy lands
-  absl::flat_hash_map<uint64_t, Time> copy_sent_;  // ... and when its source read went out
+  struct Landing {
+    Time landed;               // when its copy lands
+    std::optional<Time> sent;  // when its source read went out (none: a zero run)
+  };
+  absl::flat_hash_map<uint64_t, Landing> ready_;  // granules in flight
   struct InFlight {
     CopyOp op;
     LinkSend send;
@@ -258,8 +260,9 @@ void Run::Read(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
       for (uint64_t g = first; g <= last; ++g) {
         const Time r = ReadyAt(g, now);
         if (r == now) continue;
-        const auto sent = copy_sent_.find(g);
-        if (r != kNever && (sent == copy_sent_.end() || !sched_.link().ReadBeforeCopy(sent->second, now))) {
+        const auto in_flight = ready_.find(g);
+        if (r != kNever && (in_flight == ready_.end() || !in_flight->second.sent ||
+                            !sched_.link().ReadBeforeCopy(*in_flight->second.sent, now))) {
           done = std::max(done, r + sc_.s.dest_latency);
           continue;
         }
