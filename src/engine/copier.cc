@@ -66,9 +66,9 @@ Status Migration::Store(const Work& w, std::span<const std::byte> data, Tally* t
   return OkStatus();
 }
 
-Status Migration::Copy(Volume& src, const Work& w, std::vector<std::byte>& buf, Tally* tally) {
+Status Migration::Copy(Volume& src, const Work& w, ByteBuffer& buf, Tally* tally) {
   if (w.source_zero) return ZeroOrSkip(w.bytes.offset, w.bytes.length, tally);
-  buf.resize(w.bytes.length);
+  buf.Resize(w.bytes.length);
   FERRY_RETURN_IF_ERROR(SourceRead(src, w.bytes.offset, buf, w.priority == CopyPriority::kDemand));
   return Store(w, buf, tally);
 }
@@ -88,7 +88,7 @@ bool Migration::BackOff(const Status& s, int attempt) {
   return true;
 }
 
-Status Migration::CopyWithRetry(Volume& src, const Work& w, std::vector<std::byte>& buf, int attempt,
+Status Migration::CopyWithRetry(Volume& src, const Work& w, ByteBuffer& buf, int attempt,
                                 bool* at_destination) {
   for (;; ++attempt) {
     Tally tally;
@@ -110,7 +110,7 @@ void Migration::StartRead(std::unique_lock<std::mutex>& lock, Work w, std::share
     read->buf = std::move(spare_buffers_.back());
     spare_buffers_.pop_back();
   }
-  read->buf.resize(read->work.bytes.length);
+  read->buf.Resize(read->work.bytes.length);
   // A demand copy counts as the application's, as the simulator counts it.
   read->send = sched_.SourceSent(read->work.bytes.length, read->work.priority == CopyPriority::kDemand, Now());
   if (live_) {
@@ -183,7 +183,7 @@ void Migration::Finish(std::unique_lock<std::mutex>& lock, const Work& w, const 
 }
 
 void Migration::Worker() {
-  std::vector<std::byte> buf;
+  ByteBuffer buf;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     if (!answered_.empty()) {

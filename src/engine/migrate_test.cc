@@ -2,6 +2,8 @@
 // DESIGN.md that the bulk copy can break (1, 5, 6, 7), each attacked directly.
 #include <gtest/gtest.h>
 
+#include <time.h>
+
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -56,6 +58,32 @@ TEST_F(MigrateTest, CopiesEverythingAndSkipsZeroGranules) {
   uint64_t zero_granules = 124 / 4 + 4;  // every 4th of the first 124, and the 4-granule tail
   EXPECT_EQ(stats->bytes_skipped, zero_granules * kG);
   EXPECT_EQ(stats->bytes_copied, kSize - zero_granules * kG);
+}
+
+// The thread that runs Migrate() only reports progress (and commits, with a journal):
+// it sleeps between reports. Without a journal its commit time once stayed in the past
+// and it spun for the whole copy, a core of a 2-core machine (docs/benchmarks.md).
+TEST_F(MigrateTest, TheCallingThreadSleepsWhileWorkersCopy) {
+  auto src = MakeSource();
+  auto dst = NewMemoryVolume("dst", kSize);
+  MigrateOptions o = Fast();  // a commit due every 5 ms, were there a journal
+  o.rate_limit = 8 << 20;     // about 6 MiB to copy: most of a second
+  auto cpu = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+  };
+  const auto wall0 = std::chrono::steady_clock::now();
+  const auto cpu0 = cpu();
+  auto stats = Migrate(*src, *dst, nullptr, o);
+  const auto used = cpu() - cpu0;
+  const auto wall = std::chrono::steady_clock::now() - wall0;
+  ASSERT_TRUE(stats.ok()) << stats.status().message();
+  ASSERT_GT(wall, std::chrono::milliseconds(300)) << "the copy was too short to tell";
+  EXPECT_LT(used, wall / 5) << "the calling thread used "
+                            << std::chrono::duration_cast<std::chrono::milliseconds>(used).count() << " ms of CPU in "
+                            << std::chrono::duration_cast<std::chrono::milliseconds>(wall).count() << " ms";
+  EXPECT_EQ(ReadAll(*dst), ReadAll(*src));
 }
 
 // The policy rules (ferry/policy.h) hold in the engine too: what the CLI and the plugin

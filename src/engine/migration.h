@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/byte_buffer.h"
 #include "common/interval_set.h"
 #include "engine/live_record.h"
 #include "engine/written_set.h"
@@ -109,9 +110,9 @@ class Migration {
   // the retry and sleeps the backoff (retry_backoff, doubling, at most 2 s).
   bool BackOff(const Status& s, int attempt);
   // Sets *at_destination when the last attempt failed at the destination.
-  Status CopyWithRetry(Volume& src, const Work& w, std::vector<std::byte>& buf, int attempt = 0,
+  Status CopyWithRetry(Volume& src, const Work& w, ByteBuffer& buf, int attempt = 0,
                        bool* at_destination = nullptr);
-  Status Copy(Volume& src, const Work& w, std::vector<std::byte>& buf, Tally* tally);
+  Status Copy(Volume& src, const Work& w, ByteBuffer& buf, Tally* tally);
   // Writes a copy's source data to the destination (zero runs zeroed or skipped).
   Status Store(const Work& w, std::span<const std::byte> data, Tally* tally);
   // Counts a successful attempt's bytes; returns s.ok().
@@ -120,7 +121,7 @@ class Migration {
   struct SourceReadUnderWay {
     Work work;
     std::shared_ptr<Volume> src;  // held until landed
-    std::vector<std::byte> buf;
+    ByteBuffer buf;
     LinkSend send;
     Status status;  // the read's answer
     bool at_destination = false;  // landing failed writing the destination
@@ -207,7 +208,7 @@ class Migration {
   std::deque<std::unique_ptr<SourceReadUnderWay>> answered_ ABSL_GUARDED_BY(mu_);
   // Buffers of landed copies, for the next reads (no allocation per copy).
   static constexpr size_t kSpareBuffers = 16;
-  std::vector<std::vector<std::byte>> spare_buffers_ ABSL_GUARDED_BY(mu_);
+  std::vector<ByteBuffer> spare_buffers_ ABSL_GUARDED_BY(mu_);
   // Predictions to prefetches, and why reads stalled. Its Infer() (the predictor alone)
   // runs on the predictor's thread without mu_; everything else under mu_.
   PredictionPath path_;

@@ -64,7 +64,7 @@ void Migration::Observe(uint64_t offset, uint64_t length, IoOp op) {
 }
 
 Status Migration::EnsurePresent(std::unique_lock<std::mutex>& lock, GranuleRun run, bool* waited) {
-  std::vector<std::byte> buf;
+  ByteBuffer buf;
   for (;;) {
     std::vector<CopyOp> ops = sched_.Demand(run, Now());
     if (!ops.empty()) {
