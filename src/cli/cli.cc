@@ -456,9 +456,8 @@ int Main(int argc, char** argv) {
   migrate->add_option("--max-chunk", ma.max_chunk, "largest copy request (default: 2M)")->option_text("SIZE");
   migrate->add_option("--threads", ma.threads,
                       "copy workers: they send reads to SRC (NBD: asynchronously; a file: each reads its own) "
-                      "and write the answers to DST")
-      ->option_text("N")
-      ->capture_default_str();
+                      "and write the answers to DST (default: one per processor core, 2 to 16)")
+      ->option_text("N");
   migrate->add_option("--requests", ma.requests,
                       "copy requests in flight at most; how many are is the link controller's choice")
       ->option_text("N")

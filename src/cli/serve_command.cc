@@ -452,7 +452,7 @@ void AddServeCommand(CLI::App& app, std::function<int()>* run) {
   c->add_option("--granule", a->granule, "tracking unit, a power of two from 4K (default: 64K)");
   c->add_option("--threads", a->threads,
                 "copy workers: they send reads to SRC (NBD: asynchronously; a file: each reads its own) and write "
-                "the answers to DST (default: 8)");
+                "the answers to DST (default: one per processor core, 2 to 16)");
   c->add_option("--requests", a->requests,
                 "copy requests in flight at most; how many are is the link controller's choice (default: 64)");
   c->add_option("--source-timeout", a->source_timeout,

@@ -3,6 +3,7 @@
 // checks and the opening of what a migration needs.
 #include <algorithm>
 #include <bit>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -10,6 +11,8 @@
 #include "ferry/units.h"
 
 namespace ferry {
+
+int DefaultCopyThreads() { return static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 2u, 16u)); }
 
 Status ValidateMigrateOptions(const MigrateOptions& o) {
   if (!std::has_single_bit(o.granule_size) || o.granule_size < 4096) {

@@ -693,7 +693,7 @@ nbdkit_plugin MakePlugin() {
       "model=FILE          a model saved by 'ferry train' (predictor lstm or ensemble)\n"
       "rate=SIZE           background read rate from the source per second (default: unlimited)\n"
       "granule=SIZE        tracking unit (default 64K); min-chunk=SIZE, max-chunk=SIZE\n"
-      "threads=N           copy workers (default 8)\n"
+      "threads=N           copy workers (default: one per core, 2 to 16)\n"
       "requests=N          copy requests in flight at most (default 64)\n"
       "latency-target=DUR  queueing a read to the source may see behind copies (default: base latency / 4)\n"
       "source-timeout=DUR  an NBD source that is lost is reconnected; reads wait this long (default 30s)\n"
