@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <string>
 
@@ -59,6 +60,7 @@ class FileVolume final : public Volume {
   }
 
   static constexpr size_t kWritebackMin = 64 << 10;  // the smallest copy
+  static constexpr uint64_t kWritebackBatch = 16 << 20;
 
   Status Write(uint64_t offset, std::span<const std::byte> buf) override {
     if (!writable_) return ReadOnly("pwrite", offset, buf.size());
@@ -71,13 +73,19 @@ class FileVolume final : public Volume {
       }
       done += static_cast<size_t>(n);
     }
-    // Start writeback of what was just written, without waiting for it: the disk then
-    // works during the copy instead of all at the final flush (fdatasync), which is what
-    // makes a durable copy as fast as a non-durable one. Advisory: errors surface at flush.
+    // Start writeback of what was written, without waiting for it: the disk then works
+    // during the copy instead of all at the final flush (fdatasync), which is what makes
+    // a durable copy as fast as a non-durable one. Advisory: errors surface at flush.
+    // Once per kWritebackBatch written, for the whole file: started per 1 MiB write, it
+    // cost the writers more than it saved (1 GiB file to file on this VM's disk, 2
+    // workers: 0.97 s, without it 0.66 s, per 16 MiB 0.54 s, nbdcopy --flush 0.55 s).
     // Only for a copy's large writes: for an application's small ones followed by its
     // own flush, it is one more system call and a write-back started twice.
-    if (!block_device_ && buf.size() >= kWritebackMin) ::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(buf.size()),
-                                          SYNC_FILE_RANGE_WRITE);
+    if (!block_device_ && buf.size() >= kWritebackMin &&
+        unstarted_.fetch_add(buf.size()) + buf.size() >= kWritebackBatch) {
+      unstarted_.store(0);
+      ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+    }
     return OkStatus();
   }
 
@@ -165,6 +173,7 @@ class FileVolume final : public Volume {
   const uint64_t size_;
   const bool block_device_;
   const bool writable_;
+  std::atomic<uint64_t> unstarted_{0};  // bytes written since writeback was last started
 };
 
 }  // namespace
