@@ -3,7 +3,7 @@
 // Migrate() copies SRC to DST with many requests in flight, skipping holes and
 // all-zero blocks, with a chunk size picked from measured throughput, an optional rate
 // limit, and progress kept in an optional Journal (resumable after a crash). Verify()
-// compares two volumes with parallel per-chunk checksums.
+// compares two volumes chunk by chunk, in parallel.
 //
 // The source is only ever read (invariant 1); ReleaseSource() is the one exception and
 // the caller invokes it last, only after a successful verify.
@@ -118,7 +118,7 @@ Result<MigrateStats> Migrate(Volume& source, Volume& destination, Journal* journ
 
 struct VerifyOptions {
   int threads = 4;
-  uint64_t chunk_size = 1 << 20;  // Default: 1 MiB per checksum.
+  uint64_t chunk_size = 1 << 20;  // Default: 1 MiB compared at a time.
   size_t max_ranges = 10;         // differing ranges to report
   ProgressFn on_progress;
   std::chrono::milliseconds progress_interval{200};

@@ -491,7 +491,7 @@ int Main(int argc, char** argv) {
   std::string vsrc, vdst, vprogress = "auto";
   int vthreads = VerifyOptions{}.threads;
   bool vjson = false;
-  auto* verify = app.add_subcommand("verify", "Compare SRC and DST with parallel per-chunk checksums.");
+  auto* verify = app.add_subcommand("verify", "Compare SRC and DST, byte for byte, in parallel.");
   verify->add_option("SRC", vsrc, "source path or NBD URI")->required();
   verify->add_option("DST", vdst, "destination path or NBD URI")->required();
   verify->add_option("--threads", vthreads, "requests in flight (default: 4)")->option_text("N")->capture_default_str();
