@@ -12,7 +12,7 @@
 
 namespace ferry {
 
-std::optional<Migration::Work> Migration::Next() {
+std::optional<CopyOp> Migration::Next() {
   if (stop_) return std::nullopt;
   auto op = sched_.Next(Now());
   if (op && o_.on_copy) o_.on_copy(op->bytes);
@@ -44,7 +44,7 @@ Status Migration::SourceRead(Volume& src, uint64_t offset, std::span<std::byte> 
 }
 
 // Zero detection per granule: writes runs of data, zeroes (or skips) runs of zeroes.
-Status Migration::Store(const Work& w, std::span<const std::byte> data, Tally* tally) {
+Status Migration::Store(const CopyOp& w, std::span<const std::byte> data, Tally* tally) {
   const uint64_t off = w.bytes.offset, len = w.bytes.length;
   const uint64_t g = map_.granule_size();
   uint64_t i = 0;
@@ -66,7 +66,7 @@ Status Migration::Store(const Work& w, std::span<const std::byte> data, Tally* t
   return OkStatus();
 }
 
-Status Migration::Copy(Volume& src, const Work& w, ByteBuffer& buf, Tally* tally) {
+Status Migration::Copy(Volume& src, const CopyOp& w, ByteBuffer& buf, Tally* tally) {
   if (w.source_zero) return ZeroOrSkip(w.bytes.offset, w.bytes.length, tally);
   buf.Resize(w.bytes.length);
   FERRY_RETURN_IF_ERROR(SourceRead(src, w.bytes.offset, buf, w.priority == CopyPriority::kDemand));
@@ -88,7 +88,7 @@ bool Migration::BackOff(const Status& s, int attempt) {
   return true;
 }
 
-Status Migration::CopyWithRetry(Volume& src, const Work& w, ByteBuffer& buf, int attempt,
+Status Migration::CopyWithRetry(Volume& src, const CopyOp& w, ByteBuffer& buf, int attempt,
                                 bool* at_destination) {
   for (;; ++attempt) {
     Tally tally;
@@ -102,7 +102,7 @@ Status Migration::CopyWithRetry(Volume& src, const Work& w, ByteBuffer& buf, int
   }
 }
 
-void Migration::StartRead(std::unique_lock<std::mutex>& lock, Work w, std::shared_ptr<Volume> src) {
+void Migration::StartRead(std::unique_lock<std::mutex>& lock, CopyOp w, std::shared_ptr<Volume> src) {
   auto read = std::make_unique<SourceReadUnderWay>();
   read->work = std::move(w);
   read->src = std::move(src);
@@ -135,7 +135,7 @@ void Migration::StartRead(std::unique_lock<std::mutex>& lock, Work w, std::share
   lock.lock();
 }
 
-void Migration::Launch(std::unique_lock<std::mutex>& lock, Work w, std::shared_ptr<Volume> src) {
+void Migration::Launch(std::unique_lock<std::mutex>& lock, CopyOp w, std::shared_ptr<Volume> src) {
   if (!w.source_zero) {
     // The read goes out and this thread goes on: the link controller, not the number
     // of workers, decides how many copies are in flight.
@@ -159,7 +159,7 @@ Status Migration::Land(SourceReadUnderWay& r) {
   return CopyWithRetry(*r.src, r.work, r.buf, /*attempt=*/1, &r.at_destination);
 }
 
-void Migration::Finish(std::unique_lock<std::mutex>& lock, const Work& w, const Status& s, bool at_destination) {
+void Migration::Finish(std::unique_lock<std::mutex>& lock, const CopyOp& w, const Status& s, bool at_destination) {
   sched_.OnCopyDone(w, s.ok(), Now());
   for (uint64_t g = w.run.first.value; live_ && g < w.run.first.value + w.run.count; ++g) copy_sent_.erase(g);
   granule_cv_.notify_all();
@@ -208,7 +208,7 @@ void Migration::Worker() {
         continue;
       }
     }
-    std::optional<Work> w = paused_ ? std::nullopt : Next();
+    std::optional<CopyOp> w = paused_ ? std::nullopt : Next();
     if (w && !w->source_zero && w->priority != CopyPriority::kDemand) {
       limiter_.Reserve(w->bytes.length, RateLimiter::Clock::now());
     }

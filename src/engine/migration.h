@@ -84,13 +84,11 @@ class Migration {
   }
 
  private:
-  using Work = CopyOp;
-
   // The scheduler's clock: time since the start, after the recorded history's end.
   Scheduler::Time Now() const {
     return std::chrono::duration_cast<Scheduler::Time>(Clock::now() - start_) + history_end_;
   }
-  std::optional<Work> Next();
+  std::optional<CopyOp> Next();
   void Worker();
   // Feeds the history to the heat map and the predictor, trains it, and queues the
   // continuation it predicts; returns the granules queued.
@@ -110,16 +108,16 @@ class Migration {
   // the retry and sleeps the backoff (retry_backoff, doubling, at most 2 s).
   bool BackOff(const Status& s, int attempt);
   // Sets *at_destination when the last attempt failed at the destination.
-  Status CopyWithRetry(Volume& src, const Work& w, ByteBuffer& buf, int attempt = 0,
+  Status CopyWithRetry(Volume& src, const CopyOp& w, ByteBuffer& buf, int attempt = 0,
                        bool* at_destination = nullptr);
-  Status Copy(Volume& src, const Work& w, ByteBuffer& buf, Tally* tally);
+  Status Copy(Volume& src, const CopyOp& w, ByteBuffer& buf, Tally* tally);
   // Writes a copy's source data to the destination (zero runs zeroed or skipped).
-  Status Store(const Work& w, std::span<const std::byte> data, Tally* tally);
+  Status Store(const CopyOp& w, std::span<const std::byte> data, Tally* tally);
   // Counts a successful attempt's bytes; returns s.ok().
   bool Publish(const Tally& tally, const Status& s);
   // A copy whose source read was sent asynchronously: answered, then landed by a worker.
   struct SourceReadUnderWay {
-    Work work;
+    CopyOp work;
     std::shared_ptr<Volume> src;  // held until landed
     ByteBuffer buf;
     LinkSend send;
@@ -128,17 +126,17 @@ class Migration {
   };
   // Sends w's source read (Volume::ReadAsync) and returns with `lock` held again; the
   // answer goes to answered_. Unlocks around the send.
-  void StartRead(std::unique_lock<std::mutex>& lock, Work w, std::shared_ptr<Volume> src)
+  void StartRead(std::unique_lock<std::mutex>& lock, CopyOp w, std::shared_ptr<Volume> src)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Starts copy w: its source read (StartRead), or for a run the source holds as zeroes
   // its zeroing, finished at once. `lock` is held again on return.
-  void Launch(std::unique_lock<std::mutex>& lock, Work w, std::shared_ptr<Volume> src)
+  void Launch(std::unique_lock<std::mutex>& lock, CopyOp w, std::shared_ptr<Volume> src)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Lands an answered read: stores it, retrying synchronously what a retry may mend.
   Status Land(SourceReadUnderWay& r);
   // A copy is over: tells the scheduler, counts, records a failure (`at_destination`:
   // it failed writing the destination).
-  void Finish(std::unique_lock<std::mutex>& lock, const Work& w, const Status& s, bool at_destination)
+  void Finish(std::unique_lock<std::mutex>& lock, const CopyOp& w, const Status& s, bool at_destination)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Live: the destination failed (full, or an I/O error): the background copy pauses
   // until the operator resumes it, and status says why (DESIGN.md "Faults").
@@ -171,9 +169,11 @@ class Migration {
   // Writes (invariants 3, 4): partial ends brought in, copies in flight waited for, the
   // missing whole granules reserved; `apply` then changes the destination unlocked.
   Status WriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua, const std::function<Status()>& apply);
-  // Sets *missed when the read waited for the source.
-  Status ReadUntimed(uint64_t offset, std::span<std::byte> buf, bool* missed);
-  Status WriteLikeUntimed(uint64_t offset, uint64_t length, IoOp op, bool fua, const std::function<Status()>& apply);
+  // The request path proper, which Read() and WriteLike() time and record: serves the
+  // read from the destination or through the source (sets *missed when it waited for
+  // the source), or applies the write.
+  Status ServeRead(uint64_t offset, std::span<std::byte> buf, bool* missed);
+  Status ServeWriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua, const std::function<Status()>& apply);
   // Closes the recorder's interval (the supervisor, about once a second).
   void SampleHistory();
   // The link model now, for status and the report; `mu_` held.

@@ -107,13 +107,13 @@ Status Migration::EnsurePresent(std::unique_lock<std::mutex>& lock, GranuleRun r
 Status Migration::Read(uint64_t offset, std::span<std::byte> buf) {
   const auto t0 = Clock::now();
   bool missed = false;
-  Status s = ReadUntimed(offset, buf, &missed);
+  Status s = ServeRead(offset, buf, &missed);
   recorder_->Request(offset, buf.size(), /*write=*/false, Clock::now() - t0, missed);
   if (o_.on_request) o_.on_request(IoOp::kRead, offset, buf.size());
   return s;
 }
 
-Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf, bool* missed) {
+Status Migration::ServeRead(uint64_t offset, std::span<std::byte> buf, bool* missed) {
   ++reads_;
   if (complete()) return dst_.Read(offset, buf);
   std::unique_lock<std::mutex> lock(mu_);
@@ -228,13 +228,13 @@ Status Migration::ReadUntimed(uint64_t offset, std::span<std::byte> buf, bool* m
 Status Migration::WriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua,
                             const std::function<Status()>& apply) {
   const auto t0 = Clock::now();
-  Status s = WriteLikeUntimed(offset, length, op, fua, apply);
+  Status s = ServeWriteLike(offset, length, op, fua, apply);
   recorder_->Request(offset, length, /*write=*/true, Clock::now() - t0);
   if (o_.on_request) o_.on_request(op, offset, length);
   return s;
 }
 
-Status Migration::WriteLikeUntimed(uint64_t offset, uint64_t length, IoOp op, bool fua,
+Status Migration::ServeWriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua,
                                    const std::function<Status()>& apply) {
   ++writes_;
   written_.Mark(offset, length);  // before the data lands: a verify never mistakes it

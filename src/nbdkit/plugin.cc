@@ -135,7 +135,7 @@ int Fail(const Status& s) {
   return -1;
 }
 
-int Size(const char* key, const char* value, uint64_t* out) {
+int ParseSizeParam(const char* key, const char* value, uint64_t* out) {
   auto v = ParseSize(value, key);
   if (!v.ok()) {
     nbdkit_error("%s", v.status().message().c_str());
@@ -189,15 +189,15 @@ int ConfigKey(const char* key, const char* value) {
       return -1;
     }
   } else if (k == "granule") {
-    return Size(key, value, &c.granule);
+    return ParseSizeParam(key, value, &c.granule);
   } else if (k == "min-chunk") {
-    return Size(key, value, &c.min_chunk);
+    return ParseSizeParam(key, value, &c.min_chunk);
   } else if (k == "max-chunk") {
-    return Size(key, value, &c.max_chunk);
+    return ParseSizeParam(key, value, &c.max_chunk);
   } else if (k == "rate") {
-    return Size(key, value, &c.rate);
+    return ParseSizeParam(key, value, &c.rate);
   } else if (k == "min-rate") {
-    return Size(key, value, &c.min_rate);
+    return ParseSizeParam(key, value, &c.min_rate);
   } else if (k == "latency-target") {
     auto d = ParseDuration(value, "latency-target");
     if (!d.ok()) {

@@ -24,9 +24,11 @@ constexpr Time kNever = Time::max();
 
 double Seconds(Time t) { return std::chrono::duration<double>(t).count(); }
 
-class Run {
+// One policy's replay of a trace on the virtual clock: the application's requests and
+// the scheduler's copies as events on the modelled source link and destination.
+class PolicyReplay {
  public:
-  Run(const std::vector<IoEvent>& events, const ResolvedScenario& sc, Policy policy, const SimOptions& options)
+  PolicyReplay(const std::vector<IoEvent>& events, const ResolvedScenario& sc, Policy policy, const SimOptions& options)
       : events_(events), sc_(sc), options_(options),
         map_(sc.volume_size, sc.s.granule_size),
         sched_(map_, SchedulerOptionsFor(sc, policy), sc.migration_start),
@@ -37,7 +39,7 @@ class Run {
     if (sc.s.source_zero) sched_.SetSourceZero(sc.s.source_zero.get());
   }
 
-  SimResult Go();
+  SimResult Replay();
 
  private:
   static std::unique_ptr<Predictor> NewPredictor(const ResolvedScenario& sc, Policy policy, const SimOptions& options) {
@@ -148,7 +150,7 @@ class Run {
   }
 
   // Issues what the scheduler has, while --rate allows.
-  void Pump(Time now) {
+  void IssueCopies(Time now) {
     while (now >= rate_free_) {
       auto op = sched_.Next(now);
       if (!op) return;
@@ -225,7 +227,7 @@ class Run {
   double predict_cpu_ = 0;  // seconds
 };
 
-void Run::Predict(uint64_t first, uint64_t last, IoOp op) {
+void PolicyReplay::Predict(uint64_t first, uint64_t last, IoOp op) {
   if (!predictor_) return;
   predictions_.clear();
   const double train0 = predictor_->train_cpu_s();
@@ -236,7 +238,7 @@ void Run::Predict(uint64_t first, uint64_t last, IoOp op) {
   path_.Queue(predictions_);
 }
 
-void Run::Read(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
+void PolicyReplay::Read(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
   ++result_.reads;
   const uint64_t gsize = map_.granule_size();
   bool all_present = true;
@@ -285,7 +287,7 @@ void Run::Read(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
   result_.read_latencies_us.push_back(std::chrono::duration<double, std::micro>(done - now).count());
 }
 
-void Run::Write(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
+void PolicyReplay::Write(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
   ++result_.writes;
   const uint64_t gsize = map_.granule_size();
   auto whole = [&](uint64_t g) {
@@ -306,7 +308,7 @@ void Run::Write(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
   if (stalled) ++result_.write_stalls;
 }
 
-SimResult Run::Go() {
+SimResult PolicyReplay::Replay() {
   const uint64_t gsize = map_.granule_size();
   size_t i = 0;
   for (; i < events_.size() && events_[i].time < sc_.migration_start; ++i) {
@@ -344,7 +346,7 @@ SimResult Run::Go() {
   Time now = sc_.migration_start;
   result_.progress.emplace_back(0.0, static_cast<double>(map_.present_count()) / static_cast<double>(map_.granule_count()));
   while (true) {
-    Pump(now);
+    IssueCopies(now);
     const Time te = i < events_.size() ? events_[i].time : kNever;
     const Time tc = pending_.empty() ? kNever : pending_.top().at;
     // The floor rate of the link controller may let a copy start later with nothing
@@ -466,8 +468,8 @@ Result<ResolvedScenario> ResolveScenario(std::vector<IoEvent>& events, const Sim
 
 SimResult Simulate(const std::vector<IoEvent>& events, const ResolvedScenario& scenario, Policy policy,
                    const SimOptions& options) {
-  Run run(events, scenario, policy, options);
-  return run.Go();
+  PolicyReplay replay(events, scenario, policy, options);
+  return replay.Replay();
 }
 
 }  // namespace ferry
