@@ -16,6 +16,7 @@
 #include "cli/trace_commands.h"
 #include "cli/trace_input.h"
 #include "engine/live_status.h"
+#include "predict/lstm.h"
 #include "predict/predictor.h"
 #include "ferry/engine.h"
 #include "ferry/journal.h"
@@ -107,44 +108,116 @@ struct MigrateArgs {
   HistoryInput history;
 };
 
-int RunMigrate(MigrateArgs& a) {
+// The options of `ferry migrate` from its arguments; every usage error is found here,
+// before anything is written to the destination or the journal.
+Result<MigrateOptions> MigrateOptionsOf(const MigrateArgs& a, PolicyChoice* choice) {
   MigrateOptions o;
   uint64_t min_chunk = 0, max_chunk = 0;
-  if (Status s = ParseSizes({{a.granule, "--granule", &o.granule_size},
-                             {a.min_chunk, "--min-chunk", &min_chunk},
-                             {a.max_chunk, "--max-chunk", &max_chunk},
-                             {a.rate, "--rate", &o.rate_limit}});
-      !s.ok()) {
-    return Fail(kExitUsage, s);
-  }
+  FERRY_RETURN_IF_ERROR(ParseSizes({{a.granule, "--granule", &o.granule_size},
+                                    {a.min_chunk, "--min-chunk", &min_chunk},
+                                    {a.max_chunk, "--max-chunk", &max_chunk},
+                                    {a.rate, "--rate", &o.rate_limit}}));
   o.min_chunk = min_chunk ? min_chunk : o.granule_size;
   o.max_chunk = max_chunk ? max_chunk : std::max(o.max_chunk, o.min_chunk);
   o.threads = a.threads;
   o.max_in_flight = a.requests;
   if (!a.source_timeout.empty()) {
-    auto d = ParseDuration(a.source_timeout, "--source-timeout");
-    if (!d.ok()) return Fail(kExitUsage, d.status());
-    o.source_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+    FERRY_ASSIGN_OR_RETURN(auto d, ParseDuration(a.source_timeout, "--source-timeout"));
+    o.source_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(d);
   }
-  if (Status s = ValidateMigrateOptions(o); !s.ok()) return Fail(kExitUsage, s);
-  auto choice = ChoosePolicy(a.policy, a.predictor, a.model, PolicyUse::kMigrate, !a.history.paths.empty());
-  if (!choice.ok()) return Fail(kExitUsage, choice.status());
-  if (Status s = CheckHistoryInput(a.history); !s.ok()) return Fail(kExitUsage, s);
+  FERRY_RETURN_IF_ERROR(ValidateMigrateOptions(o));
+  FERRY_ASSIGN_OR_RETURN(*choice, ChoosePolicy(a.policy, a.predictor, a.model, PolicyUse::kMigrate,
+                                               !a.history.paths.empty()));
+  FERRY_RETURN_IF_ERROR(CheckHistoryInput(a.history));
   o.policy = choice->policy;
+  if (a.release_source && !a.verify) {
+    return InvalidArgument("--release-source needs --verify: the source is released only after a successful verify");
+  }
+  return o;
+}
+
+// The summary of a finished copy: JSON (printed at the end) and, without --json, text now.
+nlohmann::json MigrateSummary(const MigrateArgs& a, const MigrateStats& st, const Predictor* predictor,
+                              uint64_t granule) {
+  const double rate = st.seconds > 0 ? (st.volume_size - st.bytes_resumed) / st.seconds : 0.0;
+  nlohmann::json summary = {{"source", a.src},
+                            {"destination", a.dst},
+                            {"volume_size", st.volume_size},
+                            {"bytes_copied", st.bytes_copied},
+                            {"bytes_skipped", st.bytes_skipped},
+                            {"bytes_resumed", st.bytes_resumed},
+                            {"copy_ops", st.copy_ops},
+                            {"retries", st.retries},
+                            {"source_outages", st.source.outages},
+                            {"source_down_seconds", st.source.down_seconds},
+                            {"chunk_size", st.final_chunk_size},
+                            {"seconds", st.seconds},
+                            {"throughput_bps", rate},
+                            {"predictor", predictor ? predictor->name() : "none"},
+                            {"predicted_bytes", st.predicted_granules * granule},
+                            {"verify", nullptr},
+                            {"source_released", false}};
+  if (a.json) return summary;
+  std::string this_run = st.bytes_resumed == 0 ? FormatSize(st.volume_size)
+                                               : fmt::format("{} ({} this run)", FormatSize(st.volume_size),
+                                                             FormatSize(st.volume_size - st.bytes_resumed));
+  std::cout << fmt::format("migrated {} to {}: {} in {:.2f} s ({})\n", a.src, a.dst, this_run, st.seconds,
+                           FormatRate(rate));
+  std::cout << fmt::format("  copied {}, skipped {} (holes and zeroes), already present {}; {} copy operations",
+                           FormatSize(st.bytes_copied), FormatSize(st.bytes_skipped), FormatSize(st.bytes_resumed),
+                           st.copy_ops);
+  if (st.retries) std::cout << fmt::format(", {} retries", st.retries);
+  std::cout << fmt::format(", last chunk size {}\n", FormatSize(st.final_chunk_size));
+  if (predictor) {
+    std::cout << fmt::format("  predictor {}: {} predicted from the history, copied first\n", predictor->name(),
+                             FormatSize(st.predicted_granules * granule));
+  }
+  std::cout << std::flush;
+  return summary;
+}
+
+// --verify (and --release-source) after the copy (VerifyAndRelease guards invariant 1):
+// into the summary; the exit code.
+int ConcludeMigrate(const MigrateArgs& a, ProgressMode mode, std::unique_ptr<Volume> src, Volume& dst,
+                    Journal* journal, nlohmann::json* summary) {
+  ConcludeOptions co;
+  co.verify.threads = a.threads;
+  co.verify.cancel = &g_cancel;
+  co.verify.on_progress = MakeProgressPrinter(mode, "verify");
+  co.release = a.release_source;
+  co.source_spec = a.src;
+  if (journal) co.record = [journal](JournalState st) { return journal->Commit(journal->present(), st); };
+  auto c = VerifyAndRelease(std::move(src), dst, co);
+  FinishProgress(mode);
+  if (!c.ok()) return Fail(kExitFailure, c.status());
+  (*summary)["verify"] = VerifyJson(c->verify);
+  (*summary)["source_released"] = c->released;
+  if (!c->verify.equal) {
+    if (!a.json) PrintDiffs(c->verify);
+    return kExitMismatch;
+  }
+  if (!a.json) {
+    std::cout << fmt::format("  verify: equal ({:.2f} s)\n", c->verify.seconds);
+    if (c->released) std::cout << "  source released: its blocks were discarded\n";
+  }
+  return kExitOk;
+}
+
+int RunMigrate(MigrateArgs& a) {
+  PolicyChoice choice;
+  auto options = MigrateOptionsOf(a, &choice);
+  if (!options.ok()) return Fail(kExitUsage, options.status());
+  MigrateOptions& o = *options;
   auto mode = ParseProgressMode(a.progress);
   if (!mode.ok()) return Fail(kExitUsage, mode.status());
-  if (a.release_source && !a.verify) {
-    return Fail(kExitUsage, "--release-source needs --verify: the source is released only after a successful verify");
-  }
 
-  // Every check comes before anything is written to the destination or the journal.
   std::unique_ptr<Predictor> predictor;
-  if (choice->predictor != "none") {
+  if (choice.predictor != "none") {
     PredictorConfig pc;
     pc.model = a.model;
     pc.granule_size = o.granule_size;
     pc.background_training = false;  // it trains once, on the history, before the copy
-    auto p = MakePredictor(choice->predictor, pc);
+    auto p = MakePredictor(choice.predictor, pc);
     if (!p.ok()) return Fail(p.status().code() == StatusCode::kNotSupported ? kExitFailure : kExitUsage, p.status());
     predictor = std::move(p).value();
     o.predictor = predictor.get();
@@ -159,8 +232,6 @@ int RunMigrate(MigrateArgs& a) {
 
   auto opened = OpenMigration(a.src, a.dst, a.journal, o.granule_size, o.source_timeout);
   if (!opened.ok()) return FailOpen(opened.status());
-  auto src = std::move(opened->source);
-  auto dst = std::move(opened->destination);
   std::unique_ptr<Journal> journal = std::move(opened->journal);
   if (journal && journal->state() == JournalState::kReleased) {
     if (a.json) {
@@ -178,75 +249,19 @@ int RunMigrate(MigrateArgs& a) {
   InstallSignalHandlers();
   o.cancel = &g_cancel;
   o.on_progress = MakeProgressPrinter(*mode, "copy");
-  auto stats = Migrate(*src, *dst, journal.get(), o);
+  auto stats = Migrate(*opened->source, *opened->destination, journal.get(), o);
   FinishProgress(*mode);
   if (!stats.ok()) {
     std::string hint = journal ? "; progress is saved in " + a.journal + ": rerun the same command to resume"
                                : "; without --journal a rerun starts over";
     return Fail(kExitFailure, stats.status().message() + hint);
   }
-
-  nlohmann::json summary = {{"source", a.src},
-                            {"destination", a.dst},
-                            {"volume_size", stats->volume_size},
-                            {"bytes_copied", stats->bytes_copied},
-                            {"bytes_skipped", stats->bytes_skipped},
-                            {"bytes_resumed", stats->bytes_resumed},
-                            {"copy_ops", stats->copy_ops},
-                            {"retries", stats->retries},
-                            {"source_outages", stats->source.outages},
-                            {"source_down_seconds", stats->source.down_seconds},
-                            {"chunk_size", stats->final_chunk_size},
-                            {"seconds", stats->seconds},
-                            {"throughput_bps", stats->seconds > 0 ? (stats->volume_size - stats->bytes_resumed) /
-                                                                        stats->seconds
-                                                                  : 0.0},
-                            {"predictor", predictor ? predictor->name() : "none"},
-                            {"predicted_bytes", stats->predicted_granules * o.granule_size},
-                            {"verify", nullptr},
-                            {"source_released", false}};
-  if (!a.json) {
-    std::string this_run = stats->bytes_resumed == 0
-                               ? FormatSize(stats->volume_size)
-                               : fmt::format("{} ({} this run)", FormatSize(stats->volume_size),
-                                             FormatSize(stats->volume_size - stats->bytes_resumed));
-    std::cout << fmt::format("migrated {} to {}: {} in {:.2f} s ({})\n", a.src, a.dst, this_run, stats->seconds,
-                             FormatRate(summary["throughput_bps"].get<double>()));
-    std::cout << fmt::format("  copied {}, skipped {} (holes and zeroes), already present {}; {} copy operations",
-                             FormatSize(stats->bytes_copied), FormatSize(stats->bytes_skipped),
-                             FormatSize(stats->bytes_resumed), stats->copy_ops);
-    if (stats->retries) std::cout << fmt::format(", {} retries", stats->retries);
-    std::cout << fmt::format(", last chunk size {}\n", FormatSize(stats->final_chunk_size));
-    if (predictor) {
-      std::cout << fmt::format("  predictor {}: {} predicted from the history, copied first\n", predictor->name(),
-                               FormatSize(stats->predicted_granules * o.granule_size));
-    }
-    std::cout << std::flush;
-  }
-
+  nlohmann::json summary = MigrateSummary(a, *stats, predictor.get(), o.granule_size);
   int code = kExitOk;
   if (a.verify) {
-    ConcludeOptions co;
-    co.verify.threads = a.threads;
-    co.verify.cancel = &g_cancel;
-    co.verify.on_progress = MakeProgressPrinter(*mode, "verify");
-    co.release = a.release_source;
-    co.source_spec = a.src;
-    if (journal) co.record = [&journal](JournalState st) { return journal->Commit(journal->present(), st); };
-    auto c = VerifyAndRelease(std::move(src), *dst, co);
-    FinishProgress(*mode);
-    if (!c.ok()) return Fail(kExitFailure, c.status());
-    summary["verify"] = VerifyJson(c->verify);
-    summary["source_released"] = c->released;
-    if (!c->verify.equal) {
-      if (!a.json) PrintDiffs(c->verify);
-      code = kExitMismatch;
-    } else if (!a.json) {
-      std::cout << fmt::format("  verify: equal ({:.2f} s)\n", c->verify.seconds);
-      if (c->released) std::cout << "  source released: its blocks were discarded\n";
-    }
+    code = ConcludeMigrate(a, *mode, std::move(opened->source), *opened->destination, journal.get(), &summary);
   }
-  if (a.json) std::cout << summary.dump() << std::endl;
+  if (a.json && code != kExitFailure) std::cout << summary.dump() << std::endl;
   return code;
 }
 
@@ -437,7 +452,8 @@ int Main(int argc, char** argv) {
       "(nbd://host[:port]/export, nbds://..., nbd+unix:///export?socket=PATH).\n"
       "Exit status: 0 ok, 1 failure, 2 usage error, 3 verification mismatch.",
       "ferry"};
-  app.set_version_flag("--version", "ferry " FERRY_VERSION);
+  app.set_version_flag("--version",
+                       std::string("ferry ") + FERRY_VERSION + (LstmBuilt() ? "" : " (built without the LSTM predictor)"));
   app.require_subcommand(1);
 
   MigrateArgs ma;

@@ -62,6 +62,10 @@ struct LstmEpoch {
 // plugin), then in ../lib/ferry from there, then on the library path. Errors say where
 // it looked (kNotSupported).
 
+// Whether this build has the LSTM (CMake's FERRY_LSTM, ON by default). Without it
+// every call below fails with kNotSupported, saying so.
+bool LstmBuilt();
+
 // A new, untrained LSTM predictor.
 Result<std::unique_ptr<Predictor>> NewLstmPredictor(const LstmOptions& options = {});
 // One saved by SaveLstmModel; `options` gives everything but the model's shape and

@@ -12,6 +12,10 @@ namespace {
 constexpr const char* kLibrary = "libferry_lstm.so";
 
 Result<const LstmApi*> LoadApi() {
+  if (!LstmBuilt()) {
+    return NotSupported(
+        "this ferry was built without the LSTM predictor (cmake -DFERRY_LSTM=OFF): use stride, markov or ensemble");
+  }
   std::vector<std::string> tried;
   if (const char* env = std::getenv("FERRY_LSTM_LIB"); env && *env) {
     tried.push_back(env);
@@ -40,6 +44,8 @@ Result<const LstmApi*> LoadApi() {
 }
 
 }  // namespace
+
+bool LstmBuilt() { return FERRY_HAVE_LSTM; }
 
 Result<const LstmApi*> LstmLibrary() {
   static std::once_flag once;

@@ -9,7 +9,8 @@
 namespace ferry {
 
 const std::vector<std::string>& PredictorNames() {
-  static const std::vector<std::string> names = {"none", "stride", "markov", "lstm", "ensemble"};
+  static const std::vector<std::string> names = LstmBuilt() ? std::vector<std::string>{"none", "stride", "markov", "lstm", "ensemble"}
+                                                            : std::vector<std::string>{"none", "stride", "markov", "ensemble"};
   return names;
 }
 
@@ -33,12 +34,14 @@ Result<std::unique_ptr<Predictor>> MakePredictor(const std::string& name, const 
   if (name == "markov") return std::unique_ptr<Predictor>(new MarkovPredictor());
   if (name == "lstm") return MakeLstm(config);
   if (name == "ensemble") {
-    auto lstm = MakeLstm(config);
-    if (!lstm.ok()) return lstm.status();
     std::vector<std::unique_ptr<Predictor>> members;
     members.emplace_back(new StridePredictor());
     members.emplace_back(new MarkovPredictor());
-    members.push_back(std::move(lstm).value());
+    if (LstmBuilt() || !config.model.empty()) {  // a model without the LSTM: its error
+      auto lstm = MakeLstm(config);
+      if (!lstm.ok()) return lstm.status();
+      members.push_back(std::move(lstm).value());
+    }
     return std::unique_ptr<Predictor>(new EnsemblePredictor(std::move(members)));
   }
   return InvalidArgument("unknown predictor '" + name + "': use none, stride, markov, lstm or ensemble");

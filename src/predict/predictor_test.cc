@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <absl/container/flat_hash_set.h>
 
 #include <fstream>
@@ -254,6 +256,28 @@ double NextAccessAccuracy(Predictor& p, const std::vector<uint64_t>& a, size_t f
   return total ? static_cast<double>(right) / total : 0;
 }
 
+// The LSTM's tests need the LSTM: a build without it (-DFERRY_LSTM=OFF) skips them.
+class LstmTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!LstmBuilt()) GTEST_SKIP() << "built without the LSTM (-DFERRY_LSTM=OFF)";
+  }
+};
+
+// Built or not, the predictor names and the ensemble agree with the build, and an LSTM
+// that is not built is refused with a message that says so.
+TEST(MakePredictorTest, TheLstmIsThereOnlyWhenBuilt) {
+  const auto& names = PredictorNames();
+  EXPECT_EQ(std::count(names.begin(), names.end(), "lstm"), LstmBuilt() ? 1 : 0);
+  auto ensemble = MakePredictor("ensemble");
+  ASSERT_TRUE(ensemble.ok()) << ensemble.status().message();
+  if (LstmBuilt()) return;
+  auto lstm = MakePredictor("lstm");
+  ASSERT_FALSE(lstm.ok());
+  EXPECT_EQ(lstm.status().code(), StatusCode::kNotSupported);
+  EXPECT_NE(lstm.status().message().find("-DFERRY_LSTM=OFF"), std::string::npos) << lstm.status().message();
+}
+
 LstmOptions SmallLstm() {
   LstmOptions o;
   o.hidden = 32;
@@ -264,7 +288,7 @@ LstmOptions SmallLstm() {
   return o;
 }
 
-TEST(LstmTest, BeatsMarkovWhereALongerContextDecides) {
+TEST_F(LstmTest, BeatsMarkovWhereALongerContextDecides) {
   const std::vector<uint64_t> a = Phrases(400);
   const size_t half = a.size() / 2;
   MarkovPredictor markov;
@@ -285,7 +309,7 @@ TEST(LstmTest, BeatsMarkovWhereALongerContextDecides) {
   EXPECT_GT(lstm_acc, markov_acc + 0.15);
 }
 
-TEST(LstmTest, InferenceMatchesLibTorch) {
+TEST_F(LstmTest, InferenceMatchesLibTorch) {
   auto lstm = NewLstmPredictor(SmallLstm());
   ASSERT_TRUE(lstm.ok());
   std::vector<Prediction> out;
@@ -298,7 +322,7 @@ TEST(LstmTest, InferenceMatchesLibTorch) {
   EXPECT_LT(err, 1e-3);
 }
 
-TEST(LstmTest, StaysQuietOnARandomStream) {
+TEST_F(LstmTest, StaysQuietOnARandomStream) {
   auto lstm = NewLstmPredictor(SmallLstm());
   ASSERT_TRUE(lstm.ok());
   const std::vector<uint64_t> a = RandomAccesses(6000, 3);
@@ -314,7 +338,7 @@ TEST(LstmTest, StaysQuietOnARandomStream) {
   EXPECT_LT(predicted, 30u);
 }
 
-TEST(LstmTest, SavesAndLoadsAModel) {
+TEST_F(LstmTest, SavesAndLoadsAModel) {
   const std::string path = ::testing::TempDir() + "/ferry_lstm_test.pt";
   auto lstm = NewLstmPredictor(SmallLstm());
   ASSERT_TRUE(lstm.ok());
@@ -351,7 +375,7 @@ TEST(LstmTest, SavesAndLoadsAModel) {
   EXPECT_NE(bad.status().message().find("not a ferry LSTM model"), std::string::npos) << bad.status().message();
 }
 
-TEST(LstmTest, RetrainsInTheBackgroundWithinItsBudget) {
+TEST_F(LstmTest, RetrainsInTheBackgroundWithinItsBudget) {
   LstmOptions o = SmallLstm();
   o.epochs = 3;
   o.retrain_every = 2000;  // the first retraining builds the model
