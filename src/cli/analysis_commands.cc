@@ -16,6 +16,7 @@
 #include "predict/predictor.h"
 #include "report/heat_report.h"
 #include "report/html.h"
+#include "report/sim_report.h"
 #include "sim/simulator.h"
 #include "volume/zero_map.h"
 
@@ -124,7 +125,7 @@ struct SimArgs {
 };
 
 nlohmann::json ScenarioJson(const SimArgs& a, const LoadedTrace& t, const ResolvedScenario& r) {
-  const double window = std::chrono::duration<double>(r.trace_end - r.migration_start).count();
+  const ScenarioTimes times = TimesOf(r);
   return {{"trace", a.in.path},
           {"device", t.device},
           {"events", r.events},
@@ -142,14 +143,12 @@ nlohmann::json ScenarioJson(const SimArgs& a, const LoadedTrace& t, const Resolv
           {"warmup", r.s.warmup},
           {"time_scale", r.s.time_scale},
           {"in_flight", r.s.max_in_flight},
-          {"trace_span_s", std::chrono::duration<double>(r.trace_end - r.trace_start).count()},
-          {"migration_start_s", std::chrono::duration<double>(r.migration_start - r.trace_start).count()},
+          {"trace_span_s", times.trace_span_s},
+          {"migration_start_s", times.migration_start_s},
           {"data_bytes", r.data_bytes},
           {"source", a.source},
-          // At the link's bandwidth, or at --rate when that is lower.
-          {"bare_copy_s", static_cast<double>(r.data_bytes) /
-                              static_cast<double>(r.s.rate ? std::min(r.s.rate, r.source_bw) : r.source_bw)},
-          {"migration_window_s", window}};
+          {"bare_copy_s", times.bare_copy_s},
+          {"migration_window_s", times.migration_window_s}};
 }
 
 nlohmann::json ResultJson(const SimResult& r) {
@@ -178,146 +177,39 @@ nlohmann::json ResultJson(const SimResult& r) {
           {"train_cpu_s", r.train_cpu_s}};
 }
 
-std::vector<std::string> ResultRow(const SimResult& r, uint64_t volume) {
-  const bool predicts = r.predictor != "none";
-  return {PolicyName(r.policy),
-          r.predictor,
-          predicts ? fmt::format("{:.3f}", r.precision) : "-",
-          predicts ? fmt::format("{:.3f}", r.recall) : "-",
-          std::to_string(r.reads),
-          std::to_string(r.read_stalls),
-          std::to_string(r.read_stalls_first_touch),
-          std::to_string(r.read_stalls_seen),
-          predicts ? std::to_string(r.prevented_stalls) : "-",
-          fmt::format("{:.4f}", r.read_stall_ratio),
-          std::to_string(r.write_stalls),
-          fmt::format("{:.0f}", r.read_latency_us.p50),
-          fmt::format("{:.0f}", r.read_latency_us.p99),
-          fmt::format("{:.0f}", r.read_latency_us.p999),
-          fmt::format("{:.0f}", r.read_latency_us.mean),
-          r.completed ? fmt::format("{:.1f}", r.migration_time_s) : "not done",
-          fmt::format("{:.3f}", static_cast<double>(r.bytes_from_source) / static_cast<double>(std::max<uint64_t>(1, volume))),
-          std::to_string(r.copy_ops)};
-}
-
-const std::vector<std::string> kHeader = {"policy", "predictor", "precision", "recall", "reads", "read stalls",
-                                          "first touch", "seen", "prevented", "stall ratio", "write stalls", "p50 us",
-                                          "p99 us", "p99.9 us", "mean us", "migration s", "source/volume", "copy ops"};
-
-std::string SimReport(const SimArgs& a, const nlohmann::json& scenario, const std::vector<SimResult>& results, uint64_t volume) {
-  using namespace report;
-  std::string body = "<h2>Scenario</h2><p>";
-  body += fmt::format(
-      "{} (device {}), volume {}. The first {:.0f}% of the trace ({:.1f} s) is observed; the migration starts at "
-      "{:.1f} s, and the remaining {:.1f} s of the trace run against the destination. Source: {} latency, {} "
-      "(a bare copy takes {:.1f} s); destination: {} latency; {} background copies in flight.",
-      Escape(a.in.path), scenario["device"].get<uint32_t>(), FormatSize(volume), 100 * scenario["warmup"].get<double>(),
-      scenario["migration_start_s"].get<double>(), scenario["migration_start_s"].get<double>(),
-      scenario["migration_window_s"].get<double>(), a.source_latency, FormatRate(scenario["source_bw"].get<double>()),
-      scenario["bare_copy_s"].get<double>(), a.dest_latency, scenario["in_flight"].get<int>());
-  if (scenario["time_scale"].get<double>() != 1.0) {
-    body += fmt::format(" <b>Trace time is stretched by {}x</b> (--time-scale): every timestamp was multiplied.",
-                        scenario["time_scale"].get<double>());
-  }
-  body += "</p>";
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& r : results) rows.push_back(ResultRow(r, volume));
-  body += "<h2>Policies</h2>" + Table(kHeader, rows);
-  std::vector<std::vector<std::string>> pred_rows;
-  for (const auto& r : results) {
-    if (r.predictor == "none") continue;
-    pred_rows.push_back({PolicyName(r.policy), r.predictor, fmt::format("{:.3f}", r.precision),
-                         fmt::format("{:.3f}", r.recall), fmt::format("{:.3f}", r.timeliness), FormatSize(r.wasted_bytes),
-                         fmt::format("{:.3f}", r.predict_cpu_s), fmt::format("{:.3f}", r.train_cpu_s),
-                         fmt::format("{:.4f}", r.read_stall_ratio)});
-  }
-  if (!pred_rows.empty()) {
-    body += "<h2>Predictors</h2>" +
-            Table({"policy", "predictor", "precision", "recall", "timeliness", "wasted", "predict CPU s", "train CPU s",
-                   "stall ratio"},
-                  pred_rows) +
-            "<p class=note>precision: predicted granules accessed afterwards / predicted; recall: accesses that had "
-            "been predicted / all accesses after the start; timeliness: of those, the share already present; wasted: "
-            "bytes prefetched on a prediction and never accessed afterwards.</p>";
-  }
-  body += "<p class=note>dmclone: ascending copy, reads of data not yet copied go to the source; qemu-stream: "
-          "ascending 512 KiB copy with copy-on-read; heat: fixed chunks hottest first; adaptive: ferry; "
-          "clairvoyant: the order of true next access (a bound, not a policy).</p>";
-
-  std::vector<Series> cdf, stalls, progress;
-  double end = 1;
-  for (const auto& r : results) end = std::max(end, r.migration_time_s);
-  for (const auto& r : results) {
-    const std::string label = r.predictor == "none" ? PolicyName(r.policy) : std::string(PolicyName(r.policy)) + "+" + r.predictor;
-    Series c{label, {}};
-    const auto& l = r.read_latencies_us;
-    const size_t step = std::max<size_t>(1, l.size() / 400);
-    for (size_t i = 0; i < l.size(); i += step) c.points.emplace_back(l[i], static_cast<double>(i + 1) / static_cast<double>(l.size()));
-    if (!l.empty()) c.points.emplace_back(l.back(), 1.0);
-    cdf.push_back(std::move(c));
-    constexpr int kBins = 100;
-    std::vector<double> bins(kBins, 0);
-    for (double t : r.stall_times_s) {
-      if (t <= end) bins[std::min(kBins - 1, static_cast<int>(t / end * kBins))] += 1;
-    }
-    Series s{label, {}};
-    for (int i = 0; i < kBins; ++i) s.points.emplace_back(end * i / kBins, bins[static_cast<size_t>(i)]);
-    stalls.push_back(std::move(s));
-    Series pr{label, {}};
-    for (auto [t, share] : r.progress) pr.points.emplace_back(t, 100 * share);
-    progress.push_back(std::move(pr));
-  }
-  ChartOptions o = LatencyCdfOptions("Read latency CDF (reads after the migration start)", "share of reads");
-  body += LineChart(cdf, o);
-  o = {};
-  o.title = fmt::format("Read stalls over time ({:.2f} s bins)", end / 100);
-  o.x_label = "seconds since the migration start";
-  o.y_label = "stalled reads";
-  o.step = true;
-  o.y_min = 0;
-  body += LineChart(stalls, o);
-  o = {};
-  o.title = "Migration progress";
-  o.x_label = "seconds since the migration start";
-  o.y_label = "% of the volume present";
-  o.y_min = 0;
-  o.y_max = 100;
-  body += LineChart(progress, o);
-  return Page("ferry simulate: " + a.in.path, body);
-}
-
-int RunSimulate(SimArgs& a) {
-  SimScenario s;
+// The scenario, the policies and the predictors of `ferry simulate` from its arguments
+// (the predictors' names and model checked before any trace is read): kExitOk, or the
+// exit code of the error it printed.
+int SimulateSetup(const SimArgs& a, SimScenario* s, std::vector<Policy>* policies, std::vector<std::string>* predictors) {
   ParsedFlags p;
-  p.Size(a.granule, "--granule", &s.granule_size);
-  p.Size(a.max_chunk, "--max-chunk", &s.max_chunk);
-  p.Duration(a.source_latency, "--source-latency", &s.source_latency);
-  p.Size(a.source_bw, "--source-bw", &s.source_bw);
-  p.Size(a.rate, "--rate", &s.rate);
-  p.Duration(a.latency_target, "--latency-target", &s.latency_target);
-  p.Size(a.min_rate, "--min-rate", &s.min_rate);
-  p.Duration(a.dest_latency, "--dest-latency", &s.dest_latency);
-  p.Share(a.warmup, "--warmup", &s.warmup);
-  p.Size(a.volume_size, "--volume-size", &s.volume_size);
-  s.min_chunk = s.granule_size;
-  p.Size(a.min_chunk, "--min-chunk", &s.min_chunk);
+  p.Size(a.granule, "--granule", &s->granule_size);
+  p.Size(a.max_chunk, "--max-chunk", &s->max_chunk);
+  p.Duration(a.source_latency, "--source-latency", &s->source_latency);
+  p.Size(a.source_bw, "--source-bw", &s->source_bw);
+  p.Size(a.rate, "--rate", &s->rate);
+  p.Duration(a.latency_target, "--latency-target", &s->latency_target);
+  p.Size(a.min_rate, "--min-rate", &s->min_rate);
+  p.Duration(a.dest_latency, "--dest-latency", &s->dest_latency);
+  p.Share(a.warmup, "--warmup", &s->warmup);
+  p.Size(a.volume_size, "--volume-size", &s->volume_size);
+  s->min_chunk = s->granule_size;
+  p.Size(a.min_chunk, "--min-chunk", &s->min_chunk);
   if (!p.status.ok()) return Fail(kExitUsage, p.status.message());
-  s.time_scale = a.time_scale;
-  s.max_in_flight = a.requests;
-  std::vector<Policy> policies;
+  s->time_scale = a.time_scale;
+  s->max_in_flight = a.requests;
   if (a.policy == "all") {
-    policies = {Policy::kDmClone, Policy::kQemuStream, Policy::kHeat, Policy::kAdaptive, Policy::kClairvoyant};
+    *policies = {Policy::kDmClone, Policy::kQemuStream, Policy::kHeat, Policy::kAdaptive, Policy::kClairvoyant};
   } else {
     auto pol = ParsePolicy(a.policy);
     if (!pol.ok()) return Fail(kExitUsage, pol.status().message() + " (or all)");
-    policies = {*pol};
+    *policies = {*pol};
   }
-  std::vector<std::string> predictors = {a.predictor};
-  if (a.predictor == "all") predictors = PredictorNames();
-  for (const std::string& name : predictors) {  // names, and the model file, before the trace is read
+  *predictors = {a.predictor};
+  if (a.predictor == "all") *predictors = PredictorNames();
+  for (const std::string& name : *predictors) {
     PredictorConfig pc;
     pc.model = a.model;
-    pc.granule_size = s.granule_size;
+    pc.granule_size = s->granule_size;
     if (a.predictor == "all" && !a.model.empty() && name != "lstm" && name != "ensemble") continue;
     if (auto made = MakePredictor(name, pc); !made.ok()) {
       if (made.status().code() == StatusCode::kNotSupported) return Fail(kExitFailure, made.status().message());
@@ -329,12 +221,54 @@ int RunSimulate(SimArgs& a) {
     // The source's size and holes, as the engine would find them.
     auto v = OpenVolume(a.source, OpenOptions{});
     if (!v.ok()) return Fail(kExitFailure, v.status().WithContext("--source").message());
-    if (s.volume_size == 0) s.volume_size = (*v)->size();
+    if (s->volume_size == 0) s->volume_size = (*v)->size();
     auto zero = std::make_shared<IntervalSet>();
-    if (Status z = ReadZeroMap(**v, zero.get()); !z.ok()) return Fail(kExitFailure, z.WithContext("--source " + a.source).message());
-    s.source_zero = std::move(zero);
+    if (Status z = ReadZeroMap(**v, zero.get()); !z.ok()) {
+      return Fail(kExitFailure, z.WithContext("--source " + a.source).message());
+    }
+    s->source_zero = std::move(zero);
   }
   if (Status h = CheckHistoryInput(a.history); !h.ok()) return Fail(kExitUsage, h.message());
+  return kExitOk;
+}
+
+// The text output of `ferry simulate`: the scenario, then one row per result.
+void PrintSimulate(const SimArgs& a, const LoadedTrace& t, const ResolvedScenario& r,
+                   const std::vector<SimResult>& results) {
+  const ScenarioTimes times = TimesOf(r);
+  std::cout << fmt::format("trace {} (device {}): {} events, volume {}{}; migration starts at {:.1f} s of {:.1f} s\n",
+                           a.in.path, t.device, r.events, FormatSize(r.volume_size),
+                           a.source.empty() ? "" : fmt::format(" ({} of data in {})", FormatSize(r.data_bytes), a.source),
+                           times.migration_start_s, times.trace_span_s)
+            << fmt::format("source {} latency, {}{} (bare copy {:.1f} s); destination {} latency\n", a.source_latency,
+                           FormatRate(static_cast<double>(r.source_bw)),
+                           r.s.rate ? ", background paced to " + FormatRate(static_cast<double>(r.s.rate)) : "",
+                           times.bare_copy_s, a.dest_latency);
+  if (r.s.time_scale != 1.0) std::cout << fmt::format("trace time stretched by {}x\n", r.s.time_scale);
+  const std::vector<std::string>& header = report::SimTableHeader();
+  std::vector<size_t> width(header.size());
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& res : results) rows.push_back(report::SimTableRow(res, r.volume_size));
+  for (size_t c = 0; c < header.size(); ++c) {
+    width[c] = header[c].size();
+    for (const auto& row : rows) width[c] = std::max(width[c], row[c].size());
+  }
+  auto print = [&](const std::vector<std::string>& row) {
+    for (size_t c = 0; c < row.size(); ++c) {
+      std::cout << (c == 0 ? fmt::format("{:<{}}", row[c], width[c]) : fmt::format("  {:>{}}", row[c], width[c]));
+    }
+    std::cout << "\n";
+  };
+  print(header);
+  for (const auto& row : rows) print(row);
+  if (!a.report.empty()) std::cout << "report: " << a.report << "\n";
+}
+
+int RunSimulate(SimArgs& a) {
+  SimScenario s;
+  std::vector<Policy> policies;
+  std::vector<std::string> predictors;
+  if (int code = SimulateSetup(a, &s, &policies, &predictors); code != kExitOk) return code;
   auto t = LoadTraceInput(a.in);
   if (!t.ok()) return Fail(TraceExitCode(a.in), t.status().message());
   if (!a.history.paths.empty()) {
@@ -363,44 +297,19 @@ int RunSimulate(SimArgs& a) {
       results.push_back(Simulate(t->events, *r, pol, so));
     }
   }
-
-  nlohmann::json scenario = ScenarioJson(a, *t, *r);
   if (!a.report.empty()) {
-    if (Status st = WriteFile(a.report, SimReport(a, scenario, results, r->volume_size)); !st.ok()) {
+    const report::SimRunInfo run{a.in.path, t->device, a.source_latency, a.dest_latency};
+    if (Status st = WriteFile(a.report, report::SimulateReport(run, *r, results)); !st.ok()) {
       return Fail(kExitFailure, st.message());
     }
   }
   if (a.json) {
-    nlohmann::json out = {{"scenario", scenario}, {"results", nlohmann::json::array()}};
+    nlohmann::json out = {{"scenario", ScenarioJson(a, *t, *r)}, {"results", nlohmann::json::array()}};
     for (const auto& res : results) out["results"].push_back(ResultJson(res));
     std::cout << out.dump() << std::endl;
     return kExitOk;
   }
-  std::cout << fmt::format("trace {} (device {}): {} events, volume {}{}; migration starts at {:.1f} s of {:.1f} s\n",
-                           a.in.path, t->device, r->events, FormatSize(r->volume_size),
-                           a.source.empty() ? "" : fmt::format(" ({} of data in {})", FormatSize(r->data_bytes), a.source),
-                           scenario["migration_start_s"].get<double>(), scenario["trace_span_s"].get<double>())
-            << fmt::format("source {} latency, {}{} (bare copy {:.1f} s); destination {} latency\n", a.source_latency,
-                           FormatRate(static_cast<double>(r->source_bw)),
-                           s.rate ? ", background paced to " + FormatRate(static_cast<double>(s.rate)) : "",
-                           scenario["bare_copy_s"].get<double>(), a.dest_latency);
-  if (s.time_scale != 1.0) std::cout << fmt::format("trace time stretched by {}x\n", s.time_scale);
-  std::vector<size_t> width(kHeader.size());
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& res : results) rows.push_back(ResultRow(res, r->volume_size));
-  for (size_t c = 0; c < kHeader.size(); ++c) {
-    width[c] = kHeader[c].size();
-    for (const auto& row : rows) width[c] = std::max(width[c], row[c].size());
-  }
-  auto print = [&](const std::vector<std::string>& row) {
-    for (size_t c = 0; c < row.size(); ++c) {
-      std::cout << (c == 0 ? fmt::format("{:<{}}", row[c], width[c]) : fmt::format("  {:>{}}", row[c], width[c]));
-    }
-    std::cout << "\n";
-  };
-  print(kHeader);
-  for (const auto& row : rows) print(row);
-  if (!a.report.empty()) std::cout << "report: " << a.report << "\n";
+  PrintSimulate(a, *t, *r, results);
   return kExitOk;
 }
 

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <ctime>
 #include <iostream>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "cli/progress.h"
@@ -323,6 +324,56 @@ int PrintWatchStatus(const nlohmann::json& w, bool json) {
   return kExitOk;
 }
 
+// The live part of `ferry status` for a running `ferry serve`.
+void PrintLiveStatus(const LiveStatusRecord& live) {
+  const LiveStats& st = live.stats;
+  std::cout << fmt::format("live:         {:.1f}% present, {}{}{}\n", live.percent, FormatRate(st.rate_bps),
+                           st.paused ? ", paused: " + st.paused_reason : "",
+                           st.complete ? ", complete: serving from the destination" : "")
+            << fmt::format("requests:     {} reads ({} waited for the source, {:.2f}%: {} first touches, {} seen "
+                           "before), {} writes ({} waited)\n",
+                           st.reads, st.read_stalls,
+                           st.reads ? 100.0 * static_cast<double>(st.read_stalls) / static_cast<double>(st.reads) : 0.0,
+                           st.read_stalls_first_touch, st.read_stalls_seen, st.writes, st.write_stalls);
+  if (st.reads) {
+    std::cout << fmt::format("read latency: p50 {:.0f} us, p99 {:.0f} us (time in ferry)", st.read_p50_us,
+                             st.read_p99_us);
+    if (st.read_stalls) {
+      std::cout << fmt::format("; of the reads that waited: p50 {:.0f} us, p99 {:.0f} us, {} on average",
+                               st.read_miss_p50_us, st.read_miss_p99_us, FormatSize(st.read_miss_bytes / st.read_stalls));
+    }
+    std::cout << "\n";
+  }
+  if (!st.conclusion.empty()) std::cout << fmt::format("end:          {}\n", st.conclusion);
+  const LiveLink& l = st.link;
+  std::cout << fmt::format("source link:  base latency {:.2f} ms, delivery {}, queueing {:.2f} ms (target {:.2f} ms); "
+                           "in flight {} ({} copies, budget {}){}\n",
+                           l.base_latency_ms, FormatRate(l.delivery_rate), l.queue_delay_ms, l.latency_target_ms,
+                           FormatSize(l.in_flight), FormatSize(l.copy_in_flight), FormatSize(l.budget),
+                           l.app_active ? ", application waiting" : ", application idle");
+  if (live.predictor != "none") {
+    std::cout << fmt::format("predictor:    {}: precision {:.3f}, recall {:.3f}, timeliness {:.3f}, {} queued; "
+                             "{} stalls prevented\n",
+                             live.predictor, st.precision, st.recall, st.timeliness, FormatSize(st.predicted_bytes),
+                             st.prevented_stalls);
+  }
+  if (st.copy_errors) {
+    std::cout << fmt::format("errors:       {} copies failed, last: {}\n", st.copy_errors, st.last_error);
+  }
+  if (st.source.outages) {
+    const double now_down = st.source.down_now_seconds;
+    std::cout << fmt::format("source:       {}; lost {} times, {:.1f} s without it in all\n",
+                             now_down > 0 ? fmt::format("LOST {:.1f} s ago, reconnecting (reads of data not on the "
+                                                        "destination wait for it, then fail)", now_down)
+                                          : std::string("connected"),
+                             st.source.outages, st.source.down_seconds);
+  }
+  if (st.read_errors) {
+    std::cout << fmt::format("errors:       {} reads failed on the source (EIO to the client), last: {}\n",
+                             st.read_errors, st.last_error);
+  }
+}
+
 int RunStatus(const std::string& path, bool json) {
   if (auto w = ReadLiveStatus(path); w.ok() && w->value("watch", false)) return PrintWatchStatus(*w, json);
   auto info = Journal::Inspect(path);
@@ -333,10 +384,15 @@ int RunStatus(const std::string& path, bool json) {
                                       : 100.0;
   const char* activity = i.locked ? "running" : i.state == JournalState::kCopying ? "interrupted" : "finished";
   // A running `ferry serve` also keeps a live status file beside the journal.
-  nlohmann::json live;
+  nlohmann::json live_json;
+  std::optional<LiveStatusRecord> live;
   if (i.locked) {
-    auto l = ReadLiveStatus(LiveStatusPath(path));
-    if (l.ok() && l->value("running", false)) live = *l;
+    if (auto l = ReadLiveStatus(LiveStatusPath(path)); l.ok()) {
+      if (auto r = LiveStatusOf(*l); r.ok() && r->running) {
+        live_json = *l;
+        live = *r;
+      }
+    }
   }
   if (json) {
     nlohmann::json j = {{"journal", path},
@@ -355,7 +411,7 @@ int RunStatus(const std::string& path, bool json) {
                         {"writer_pid", i.writer_pid},
                         {"created_unix", i.created_unix},
                         {"committed_unix", static_cast<double>(i.committed_unix_ns) / 1e9}};
-    if (!live.is_null()) j["live"] = live;
+    if (live) j["live"] = live_json;
     std::cout << j.dump() << std::endl;
     return kExitOk;
   }
@@ -375,66 +431,7 @@ int RunStatus(const std::string& path, bool json) {
                                ? ": rerun the same ferry migrate command to resume"
                                : "")
             << fmt::format("last commit:  {} (generation {})\n", when, i.generation);
-  if (!live.is_null()) {
-    const uint64_t reads = live.value("reads", uint64_t{0}), stalls = live.value("read_stalls", uint64_t{0});
-    std::cout << fmt::format("live:         {:.1f}% present, {}{}{}\n", live.value("percent", 0.0),
-                             FormatRate(live.value("rate_bps", 0.0)),
-                             live.value("paused", false) ? ", paused: " + live.value("paused_reason", std::string()) : "",
-                             live.value("complete", false) ? ", complete: serving from the destination" : "")
-              << fmt::format("requests:     {} reads ({} waited for the source, {:.2f}%: {} first touches, {} seen "
-                             "before), {} writes ({} waited)\n",
-                             reads, stalls, reads ? 100.0 * static_cast<double>(stalls) / static_cast<double>(reads) : 0.0,
-                             live.value("read_stalls_first_touch", uint64_t{0}), live.value("read_stalls_seen", uint64_t{0}),
-                             live.value("writes", uint64_t{0}), live.value("write_stalls", uint64_t{0}));
-    if (reads) {
-      std::cout << fmt::format("read latency: p50 {:.0f} us, p99 {:.0f} us (time in ferry)", live.value("read_p50_us", 0.0),
-                               live.value("read_p99_us", 0.0));
-      if (stalls) {
-        std::cout << fmt::format("; of the reads that waited: p50 {:.0f} us, p99 {:.0f} us, {} on average",
-                                 live.value("read_miss_p50_us", 0.0), live.value("read_miss_p99_us", 0.0),
-                                 FormatSize(live.value("read_miss_bytes", uint64_t{0}) / stalls));
-      }
-      std::cout << "\n";
-    }
-    if (const std::string end = live.value("conclusion", std::string()); !end.empty()) {
-      std::cout << fmt::format("end:          {}\n", end);
-    }
-    if (live.contains("link") && live["link"].is_object()) {
-      const auto& l = live["link"];
-      std::cout << fmt::format("source link:  base latency {:.2f} ms, delivery {}, queueing {:.2f} ms (target {:.2f} ms); "
-                               "in flight {} ({} copies, budget {}){}\n",
-                               l.value("base_latency_ms", 0.0), FormatRate(l.value("delivery_rate", 0.0)),
-                               l.value("queue_delay_ms", 0.0), l.value("latency_target_ms", 0.0),
-                               FormatSize(l.value("in_flight", uint64_t{0})), FormatSize(l.value("copy_in_flight", uint64_t{0})),
-                               FormatSize(l.value("budget", uint64_t{0})),
-                               l.value("app_active", false) ? ", application waiting" : ", application idle");
-    }
-    const std::string predictor = live.value("predictor", std::string("none"));
-    if (predictor != "none") {
-      std::cout << fmt::format("predictor:    {}: precision {:.3f}, recall {:.3f}, timeliness {:.3f}, {} queued; "
-                               "{} stalls prevented\n",
-                               predictor, live.value("precision", 0.0), live.value("recall", 0.0),
-                               live.value("timeliness", 0.0), FormatSize(live.value("predicted_bytes", uint64_t{0})),
-                               live.value("prevented_stalls", uint64_t{0}));
-    }
-    if (live.value("copy_errors", uint64_t{0})) {
-      std::cout << fmt::format("errors:       {} copies failed, last: {}\n", live.value("copy_errors", uint64_t{0}),
-                               live.value("last_error", std::string()));
-    }
-    if (live.contains("source") && live["source"].is_object() && live["source"].value("outages", uint64_t{0})) {
-      const auto& s = live["source"];
-      const double now_down = s.value("down_now_seconds", 0.0);
-      std::cout << fmt::format("source:       {}; lost {} times, {:.1f} s without it in all\n",
-                               now_down > 0 ? fmt::format("LOST {:.1f} s ago, reconnecting (reads of data not on the "
-                                                          "destination wait for it, then fail)", now_down)
-                                            : std::string("connected"),
-                               s.value("outages", uint64_t{0}), s.value("down_seconds", 0.0));
-    }
-    if (live.value("read_errors", uint64_t{0})) {
-      std::cout << fmt::format("errors:       {} reads failed on the source (EIO to the client), last: {}\n",
-                               live.value("read_errors", uint64_t{0}), live.value("last_error", std::string()));
-    }
-  }
+  if (live) PrintLiveStatus(*live);
   return kExitOk;
 }
 

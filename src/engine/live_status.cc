@@ -17,57 +17,45 @@ namespace ferry {
 
 std::string LiveStatusPath(const std::string& journal) { return journal + ".live"; }
 
+// The status file's fields are the structs' own, by name (one list each, for writing
+// and reading back); a field missing from a file keeps its default.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(VolumeHealth, outages, down_seconds, down_now_seconds)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LiveLink, base_latency_ms, delivery_rate, queue_delay_ms,
+                                                latency_target_ms, in_flight, copy_in_flight, budget, app_active)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LiveStats, volume_size, present_bytes, bytes_copied, bytes_resumed,
+                                                reads, writes, read_stalls, read_stalls_first_touch, read_stalls_seen,
+                                                prevented_stalls, write_stalls, demand_bytes, copy_errors, read_errors,
+                                                read_through_bytes, source, link, predicted_bytes, precision, recall,
+                                                timeliness, predictions_skipped, complete, paused, paused_reason,
+                                                destination_pauses, conclusion, seconds, rate_bps, read_p50_us,
+                                                read_p99_us, read_miss_p50_us, read_miss_p99_us, read_miss_bytes,
+                                                last_error)
+
 nlohmann::json LiveStatusJson(const LiveStats& st, const std::string& predictor, const std::string& policy,
                               bool running) {
-  return {{"running", running},
-          {"pid", static_cast<int64_t>(::getpid())},
-          {"policy", policy},
-          {"predictor", predictor},
-          {"volume_size", st.volume_size},
-          {"present_bytes", st.present_bytes},
-          {"percent", st.volume_size ? 100.0 * static_cast<double>(st.present_bytes) / static_cast<double>(st.volume_size) : 100.0},
-          {"complete", st.complete},
-          {"paused", st.paused},
-          {"paused_reason", st.paused_reason},
-          {"destination_pauses", st.destination_pauses},
-          {"conclusion", st.conclusion},
-          {"bytes_copied", st.bytes_copied},
-          {"demand_bytes", st.demand_bytes},
-          {"predicted_bytes", st.predicted_bytes},
-          {"rate_bps", st.rate_bps},
-          {"reads", st.reads},
-          {"read_stalls", st.read_stalls},
-          {"read_stalls_first_touch", st.read_stalls_first_touch},
-          {"read_stalls_seen", st.read_stalls_seen},
-          {"prevented_stalls", st.prevented_stalls},
-          {"writes", st.writes},
-          {"write_stalls", st.write_stalls},
-          {"copy_errors", st.copy_errors},
-          {"read_errors", st.read_errors},
-          {"read_through_bytes", st.read_through_bytes},
-          {"source", {{"outages", st.source.outages},
-                      {"down_seconds", st.source.down_seconds},
-                      {"down_now_seconds", st.source.down_now_seconds}}},
-          {"link", {{"base_latency_ms", st.link.base_latency_ms},
-                    {"delivery_rate", st.link.delivery_rate},
-                    {"queue_delay_ms", st.link.queue_delay_ms},
-                    {"latency_target_ms", st.link.latency_target_ms},
-                    {"in_flight", st.link.in_flight},
-                    {"copy_in_flight", st.link.copy_in_flight},
-                    {"budget", st.link.budget},
-                    {"app_active", st.link.app_active}}},
-          {"read_p50_us", st.read_p50_us},
-          {"read_p99_us", st.read_p99_us},
-          {"read_miss_p50_us", st.read_miss_p50_us},
-          {"read_miss_p99_us", st.read_miss_p99_us},
-          {"read_miss_bytes", st.read_miss_bytes},
-          {"precision", st.precision},
-          {"recall", st.recall},
-          {"timeliness", st.timeliness},
-          {"predictions_skipped", st.predictions_skipped},
-          {"seconds", st.seconds},
-          {"last_error", st.last_error},
-          {"updated_unix", static_cast<int64_t>(::time(nullptr))}};
+  nlohmann::json j = st;
+  j["running"] = running;
+  j["pid"] = static_cast<int64_t>(::getpid());
+  j["policy"] = policy;
+  j["predictor"] = predictor;
+  j["percent"] = st.volume_size ? 100.0 * static_cast<double>(st.present_bytes) / static_cast<double>(st.volume_size)
+                                : 100.0;
+  j["updated_unix"] = static_cast<int64_t>(::time(nullptr));
+  return j;
+}
+
+Result<LiveStatusRecord> LiveStatusOf(const nlohmann::json& j) {
+  LiveStatusRecord r;
+  try {
+    r.running = j.value("running", false);
+    r.policy = j.value("policy", std::string());
+    r.predictor = j.value("predictor", std::string("none"));
+    r.percent = j.value("percent", 0.0);
+    r.stats = j.get<LiveStats>();
+  } catch (const nlohmann::json::exception& e) {
+    return Corrupt(std::string("the live status is not what ferry writes: ") + e.what());
+  }
+  return r;
 }
 
 Status WriteFileAtomically(const std::string& path, const std::string& text, const std::string& what) {

@@ -30,6 +30,16 @@ Status WriteLiveStatus(const std::string& path, const LiveStats& st, const std::
 // Reads one; kNotFound when there is none.
 Result<nlohmann::json> ReadLiveStatus(const std::string& path);
 
+// A status file of `ferry serve` as read back: what LiveStatusJson wrote.
+struct LiveStatusRecord {
+  bool running = false;  // the serve was running when it was written
+  std::string policy, predictor;
+  double percent = 0;    // of the volume present
+  LiveStats stats;
+};
+// kCorrupt when a field has the wrong type; a missing one keeps its default.
+Result<LiveStatusRecord> LiveStatusOf(const nlohmann::json& status);
+
 // "migrated 40.0 MiB of 1.00 GiB (3.9%) in 2.1 s; 120 reads (3 waited), 50 writes; journal J"
 std::string LiveSummary(const LiveStats& st, const std::string& journal);
 

@@ -415,6 +415,16 @@ SimResult PolicyReplay::Replay() {
 
 }  // namespace
 
+ScenarioTimes TimesOf(const ResolvedScenario& r) {
+  ScenarioTimes t;
+  t.trace_span_s = Seconds(r.trace_end - r.trace_start);
+  t.migration_start_s = Seconds(r.migration_start - r.trace_start);
+  t.migration_window_s = Seconds(r.trace_end - r.migration_start);
+  const uint64_t bw = r.s.rate ? std::min(r.s.rate, r.source_bw) : r.source_bw;
+  t.bare_copy_s = bw ? static_cast<double>(r.data_bytes) / static_cast<double>(bw) : 0;
+  return t;
+}
+
 Result<ResolvedScenario> ResolveScenario(std::vector<IoEvent>& events, const SimScenario& s) {
   if (events.empty()) return InvalidArgument("the trace has no events to replay");
   if (!std::has_single_bit(s.granule_size) || s.granule_size < 4096) {

@@ -77,6 +77,14 @@ struct ResolvedScenario {
   uint64_t data_bytes = 0;  // the volume less the source's zero ranges
 };
 
+// A resolved scenario's times, in seconds: the trace's span, when the migration
+// starts (from the trace's start), how much of the trace runs after it, and how long
+// a bare copy of the data takes at the link's bandwidth (or at the rate, when lower).
+struct ScenarioTimes {
+  double trace_span_s = 0, migration_start_s = 0, migration_window_s = 0, bare_copy_s = 0;
+};
+ScenarioTimes TimesOf(const ResolvedScenario& r);
+
 // Scales and sorts `events` by time (stable) in place and works out the scenario;
 // kInvalidArgument when the trace is empty or an option is unusable.
 Result<ResolvedScenario> ResolveScenario(std::vector<IoEvent>& events, const SimScenario& scenario);

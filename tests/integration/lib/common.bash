@@ -2,6 +2,8 @@
 # Each test gets a fresh directory $T, removed with every server it started on exit.
 # A missing tool fails the test loudly: scripts/setup installs them all.
 set -euo pipefail
+# With pipefail, `cmd | grep -q X` fails when grep quits at its match before cmd has
+# written everything (cmd dies of SIGPIPE): the tests write `cmd | grep X >/dev/null`.
 
 FERRY=${FERRY:?set FERRY to the ferry binary (ctest does)}
 T=$(mktemp -d /var/tmp/ferry-it.XXXXXX)
