@@ -93,5 +93,9 @@ struct LstmApi {
 constexpr int kLstmApiVersion = 1;
 // The library's own entry points, for tests; kNotSupported when it cannot be loaded.
 Result<const LstmApi*> LstmLibrary();
+// Loads the first of `paths` that dlopen finds (LstmLibrary's search, for tests):
+// kNotSupported, saying why, when none is found, the one found is not ferry's LSTM
+// library, or it is another build's.
+Result<const LstmApi*> LoadLstmApi(const std::vector<std::string>& paths);
 
 }  // namespace ferry

@@ -16,15 +16,23 @@ Result<const LstmApi*> LoadApi() {
     return NotSupported(
         "this ferry was built without the LSTM predictor (cmake -DFERRY_LSTM=OFF): use stride, markov or ensemble");
   }
-  std::vector<std::string> tried;
+  std::vector<std::string> paths;
   if (const char* env = std::getenv("FERRY_LSTM_LIB"); env && *env) {
-    tried.push_back(env);
+    paths.push_back(env);
   } else {
-    tried = CompanionPaths(kLibrary);
-    tried.push_back(kLibrary);
+    paths = CompanionPaths(kLibrary);
+    paths.push_back(kLibrary);
   }
+  return LoadLstmApi(paths);
+}
+
+}  // namespace
+
+bool LstmBuilt() { return FERRY_HAVE_LSTM; }
+
+Result<const LstmApi*> LoadLstmApi(const std::vector<std::string>& paths) {
   std::string errors;
-  for (const std::string& path : tried) {
+  for (const std::string& path : paths) {
     void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!h) {
       errors += std::string(errors.empty() ? "" : "; ") + dlerror();
@@ -35,17 +43,13 @@ Result<const LstmApi*> LoadApi() {
     const LstmApi* api = entry();
     if (api->version != kLstmApiVersion) {
       return NotSupported(path + " is from another ferry build (API " + std::to_string(api->version) + ", want " +
-                      std::to_string(kLstmApiVersion) + ")");
+                          std::to_string(kLstmApiVersion) + ")");
     }
     return api;
   }
   return NotSupported("the LSTM predictor needs " + std::string(kLibrary) + ", which was not found (" + errors +
-                  "): build it with ferry, or set FERRY_LSTM_LIB to its path");
+                      "): build it with ferry, or set FERRY_LSTM_LIB to its path");
 }
-
-}  // namespace
-
-bool LstmBuilt() { return FERRY_HAVE_LSTM; }
 
 Result<const LstmApi*> LstmLibrary() {
   static std::once_flag once;

@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "common/self_path.h"
 #include "predict/ensemble.h"
 #include "predict/lstm.h"
 #include "predict/markov.h"
@@ -276,6 +277,29 @@ TEST(MakePredictorTest, TheLstmIsThereOnlyWhenBuilt) {
   ASSERT_FALSE(lstm.ok());
   EXPECT_EQ(lstm.status().code(), StatusCode::kNotSupported);
   EXPECT_NE(lstm.status().message().find("-DFERRY_LSTM=OFF"), std::string::npos) << lstm.status().message();
+}
+
+// The loader, built or not: what it says when the library is missing or not ferry's.
+TEST(LstmLoaderTest, AMissingLibraryIsNamedWithTheWayOut) {
+  auto api = LoadLstmApi({"/nonexistent/libferry_lstm.so"});
+  ASSERT_FALSE(api.ok());
+  EXPECT_EQ(api.status().code(), StatusCode::kNotSupported);
+  EXPECT_NE(api.status().message().find("/nonexistent/libferry_lstm.so"), std::string::npos) << api.status().message();
+  EXPECT_NE(api.status().message().find("set FERRY_LSTM_LIB"), std::string::npos) << api.status().message();
+}
+
+TEST(LstmLoaderTest, ALibraryThatIsNotFerrysIsRefused) {
+  auto api = LoadLstmApi({"libz.so.1"});  // zlib: present wherever ferry runs (it reads .gz traces)
+  ASSERT_FALSE(api.ok());
+  EXPECT_NE(api.status().message().find("has no ferry_lstm_api"), std::string::npos) << api.status().message();
+}
+
+TEST_F(LstmTest, TheLoaderFindsTheLibraryBesideTheBinaryAfterAMissingOne) {
+  std::vector<std::string> paths = {"/nonexistent/libferry_lstm.so"};
+  for (const std::string& p : CompanionPaths("libferry_lstm.so")) paths.push_back(p);
+  auto api = LoadLstmApi(paths);
+  ASSERT_TRUE(api.ok()) << api.status().message();
+  EXPECT_EQ((*api)->version, kLstmApiVersion);
 }
 
 LstmOptions SmallLstm() {
