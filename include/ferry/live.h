@@ -92,6 +92,11 @@ struct LiveStats {
   std::string last_error;
 };
 
+// The share of the volume present, in percent (100 for an empty volume).
+inline double PercentPresent(const LiveStats& st) {
+  return st.volume_size ? 100.0 * static_cast<double>(st.present_bytes) / static_cast<double>(st.volume_size) : 100.0;
+}
+
 // What a live migration did over time, for its report (report/live_report.h). One row
 // per interval of about a second; when there are more than kMaxRows, neighbours merge
 // and each row covers twice as long.

@@ -327,7 +327,7 @@ int PrintWatchStatus(const nlohmann::json& w, bool json) {
 // The live part of `ferry status` for a running `ferry serve`.
 void PrintLiveStatus(const LiveStatusRecord& live) {
   const LiveStats& st = live.stats;
-  std::cout << fmt::format("live:         {:.1f}% present, {}{}{}\n", live.percent, FormatRate(st.rate_bps),
+  std::cout << fmt::format("live:         {:.1f}% present, {}{}{}\n", PercentPresent(st), FormatRate(st.rate_bps),
                            st.paused ? ", paused: " + st.paused_reason : "",
                            st.complete ? ", complete: serving from the destination" : "")
             << fmt::format("requests:     {} reads ({} waited for the source, {:.2f}%: {} first touches, {} seen "

@@ -38,8 +38,7 @@ nlohmann::json LiveStatusJson(const LiveStats& st, const std::string& predictor,
   j["pid"] = static_cast<int64_t>(::getpid());
   j["policy"] = policy;
   j["predictor"] = predictor;
-  j["percent"] = st.volume_size ? 100.0 * static_cast<double>(st.present_bytes) / static_cast<double>(st.volume_size)
-                                : 100.0;
+  j["percent"] = PercentPresent(st);
   j["updated_unix"] = static_cast<int64_t>(::time(nullptr));
   return j;
 }
@@ -50,7 +49,6 @@ Result<LiveStatusRecord> LiveStatusOf(const nlohmann::json& j) {
     r.running = j.value("running", false);
     r.policy = j.value("policy", std::string());
     r.predictor = j.value("predictor", std::string("none"));
-    r.percent = j.value("percent", 0.0);
     r.stats = j.get<LiveStats>();
   } catch (const nlohmann::json::exception& e) {
     return Corrupt(std::string("the live status is not what ferry writes: ") + e.what());
@@ -86,8 +84,7 @@ Result<nlohmann::json> ReadLiveStatus(const std::string& path) {
 }
 
 std::string LiveSummary(const LiveStats& st, const std::string& journal) {
-  const double pct =
-      st.volume_size ? 100.0 * static_cast<double>(st.present_bytes) / static_cast<double>(st.volume_size) : 100.0;
+  const double pct = PercentPresent(st);
   std::string s = fmt::format("ferry: {} {} of {} ({:.1f}%) in {:.1f} s; copied {} ({} on demand); "
                               "{} reads ({} waited for the source: {} first touches, {} seen before), {} writes ({} "
                               "waited for a copy)",

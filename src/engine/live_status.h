@@ -34,7 +34,6 @@ Result<nlohmann::json> ReadLiveStatus(const std::string& path);
 struct LiveStatusRecord {
   bool running = false;  // the serve was running when it was written
   std::string policy, predictor;
-  double percent = 0;    // of the volume present
   LiveStats stats;
 };
 // kCorrupt when a field has the wrong type; a missing one keeps its default.

@@ -49,7 +49,7 @@ TEST(LiveStatusTest, WhatServeWritesStatusReadsBack) {
   EXPECT_TRUE(r->running);
   EXPECT_EQ(r->predictor, "ensemble");
   EXPECT_EQ(r->policy, "adaptive");
-  EXPECT_DOUBLE_EQ(r->percent, 25.0);
+  EXPECT_DOUBLE_EQ(PercentPresent(r->stats), 25.0);
   const LiveStats& back = r->stats;
   EXPECT_EQ(back.volume_size, st.volume_size);
   EXPECT_EQ(back.present_bytes, st.present_bytes);

@@ -9,8 +9,11 @@
 namespace ferry {
 
 const std::vector<std::string>& PredictorNames() {
-  static const std::vector<std::string> names = LstmBuilt() ? std::vector<std::string>{"none", "stride", "markov", "lstm", "ensemble"}
-                                                            : std::vector<std::string>{"none", "stride", "markov", "ensemble"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> all = {"none", "stride", "markov", "lstm", "ensemble"};
+    if (!LstmBuilt()) std::erase(all, "lstm");
+    return all;
+  }();
   return names;
 }
 

@@ -52,7 +52,7 @@ Grid VolumeMap(const LiveHistory& h, std::vector<uint64_t> LiveRow::*map, const 
 }  // namespace
 
 std::string LiveReport(const LiveRunInfo& info, const LiveStats& st, const LiveHistory& h) {
-  const double pct = st.volume_size ? 100.0 * static_cast<double>(st.present_bytes) / static_cast<double>(st.volume_size) : 100;
+  const double pct = PercentPresent(st);
   const auto& rl = h.read_latency;
   const auto& wl = h.write_latency;
   std::string body = fmt::format(
