@@ -200,12 +200,15 @@ class LiveMigration final : public Export {
 // source; then creates the journal. `journal` may be empty (no journal).
 // `source_timeout`: an NBD source reconnects after losing its server, and its requests
 // wait this long for it (OpenOptions::reconnect_timeout; zero: no reconnection).
+// `bulk_copy`: nothing reads the destination while it is copied, so a file destination
+// drops the pages it has written back from the page cache (OpenOptions::evict_written);
+// false for a live migration, whose application reads them.
 struct OpenedMigration {
   std::unique_ptr<Volume> source, destination;
   std::unique_ptr<Journal> journal;
 };
 Result<OpenedMigration> OpenMigration(const std::string& source, const std::string& destination,
                                       const std::string& journal, uint64_t granule_size,
-                                      std::chrono::milliseconds source_timeout);
+                                      std::chrono::milliseconds source_timeout, bool bulk_copy);
 
 }  // namespace ferry

@@ -105,6 +105,13 @@ struct OpenOptions {
   // this (writable volumes never reconnect: writes a restarted server lost unflushed
   // would be lost silently).
   std::chrono::milliseconds reconnect_timeout{0};
+  // A file written once and not read back soon (a bulk copy's destination): each large
+  // write is written back at once, and its pages are dropped from the page cache once
+  // a few later writes have been written back too, as nbdcopy does. The page cache then
+  // stays small instead of filling memory with a copy nobody reads. Durability is
+  // unchanged: only Flush() makes writes durable. Default false: a live migration's
+  // application reads the destination and wants its cache. Files only.
+  bool evict_written = false;
 };
 
 // True when `spec` is an NBD URI (nbd://, nbds://, nbd+unix://, nbds+unix://, ...).

@@ -231,7 +231,7 @@ int RunMigrate(MigrateArgs& a) {
     o.history = &history;
   }
 
-  auto opened = OpenMigration(a.src, a.dst, a.journal, o.granule_size, o.source_timeout);
+  auto opened = OpenMigration(a.src, a.dst, a.journal, o.granule_size, o.source_timeout, /*bulk_copy=*/true);
   if (!opened.ok()) return FailOpen(opened.status());
   std::unique_ptr<Journal> journal = std::move(opened->journal);
   if (journal && journal->state() == JournalState::kReleased) {

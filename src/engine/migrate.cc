@@ -172,7 +172,7 @@ Status LiveMigration::Stop() { return impl_->m->StopLive(); }
 
 Result<OpenedMigration> OpenMigration(const std::string& source, const std::string& destination,
                                       const std::string& journal, uint64_t granule_size,
-                                      std::chrono::milliseconds source_timeout) {
+                                      std::chrono::milliseconds source_timeout, bool bulk_copy) {
   if (SameVolume(source, destination) || VolumeIdentity(source) == VolumeIdentity(destination)) {
     return InvalidArgument("SRC and DST are the same volume (" + source + "): give a different destination");
   }
@@ -194,6 +194,7 @@ Result<OpenedMigration> OpenMigration(const std::string& source, const std::stri
   OpenOptions dst_options;
   dst_options.writable = true;
   dst_options.create_size = size;
+  dst_options.evict_written = bulk_copy;
   auto dst = OpenVolume(destination, dst_options);
   if (!dst.ok()) return dst.status().WithContext("destination");
   m.destination = std::move(dst).value();
