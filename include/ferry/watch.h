@@ -69,6 +69,17 @@ class WatchedSource final : public Export {
 
 // The status file's JSON ("watch": true tells `ferry status` what it reads).
 std::string WatchStatusJson(const WatchStats& st, bool running);
+// A watch's status file as read back.
+struct WatchStatusRecord {
+  bool running = false;  // the watch was running when it was written
+  WatchStats stats;
+};
+// kNotFound when `path` is missing or not a watch's status file (not JSON, or JSON
+// without "watch": true), kCorrupt when a field has the wrong type; a missing field
+// keeps its default.
+Result<WatchStatusRecord> ReadWatchStatus(const std::string& path);
+// What `ferry status FILE` prints for it, one figure per line.
+std::string WatchStatusText(const WatchStatusRecord& status);
 // One line for the end of a watch.
 std::string WatchSummary(const WatchStats& st, const std::string& record);
 

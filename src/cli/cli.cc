@@ -24,6 +24,7 @@
 #include "ferry/live.h"
 #include "ferry/units.h"
 #include "ferry/volume.h"
+#include "ferry/watch.h"
 
 namespace ferry::cli {
 namespace {
@@ -296,34 +297,6 @@ int RunVerify(const std::string& src_spec, const std::string& dst_spec, int thre
 }
 
 // `ferry status FILE` of a `ferry watch --status FILE`.
-int PrintWatchStatus(const nlohmann::json& w, bool json) {
-  if (json) {
-    std::cout << w.dump() << std::endl;
-    return kExitOk;
-  }
-  const double secs = w.value("seconds", 0.0);
-  const uint64_t reads = w.value("reads", uint64_t{0}), writes = w.value("writes", uint64_t{0});
-  std::cout << fmt::format("watching:     {} ({}), {}\n", w.value("source", std::string()),
-                           FormatSize(w.value("volume_size", uint64_t{0})),
-                           w.value("running", false) ? fmt::format("for {:.0f} s", secs)
-                                                     : fmt::format("stopped after {:.0f} s", secs))
-            << fmt::format("requests:     {} reads ({}), {} writes ({}); {:.0f} a second\n", reads,
-                           FormatSize(w.value("read_bytes", uint64_t{0})), writes,
-                           FormatSize(w.value("write_bytes", uint64_t{0})),
-                           secs > 0 ? static_cast<double>(reads + writes) / secs : 0.0)
-            << fmt::format("footprint:    {} touched of {}\n", FormatSize(w.value("touched_bytes", uint64_t{0})),
-                           FormatSize(w.value("volume_size", uint64_t{0})));
-  if (w.value("recorded", uint64_t{0})) std::cout << fmt::format("recorded:     {} requests\n", w.value("recorded", uint64_t{0}));
-  if (w.contains("hottest") && w["hottest"].is_array() && !w["hottest"].empty()) {
-    std::cout << "hottest:     ";
-    for (const auto& h : w["hottest"]) {
-      std::cout << fmt::format(" {} ({}x)", FormatSize(h.value("offset", uint64_t{0})), h.value("accesses", uint64_t{0}));
-    }
-    std::cout << "\n";
-  }
-  return kExitOk;
-}
-
 // The live part of `ferry status` for a running `ferry serve`.
 void PrintLiveStatus(const LiveStatusRecord& live) {
   const LiveStats& st = live.stats;
@@ -375,7 +348,12 @@ void PrintLiveStatus(const LiveStatusRecord& live) {
 }
 
 int RunStatus(const std::string& path, bool json) {
-  if (auto w = ReadLiveStatus(path); w.ok() && w->value("watch", false)) return PrintWatchStatus(*w, json);
+  if (auto w = ReadWatchStatus(path); w.ok()) {
+    std::cout << (json ? WatchStatusJson(w->stats, w->running) + "\n" : WatchStatusText(*w)) << std::flush;
+    return kExitOk;
+  } else if (w.status().code() == StatusCode::kCorrupt) {
+    return Fail(kExitFailure, w.status());
+  }
   auto info = Journal::Inspect(path);
   if (!info.ok()) return Fail(kExitFailure, info.status());
   const JournalInfo& i = *info;

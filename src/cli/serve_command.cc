@@ -1,24 +1,14 @@
 // `ferry serve SRC DST --journal FILE` (docs/cli.md): exports the volume over NBD while
 // it migrates. nbdkit serves; ferry's plugin (src/nbdkit/plugin.cc) runs the migration
-// inside it. This command finds the plugin, turns its flags into nbdkit's command line
-// and runs nbdkit as its child, passing on SIGINT, SIGTERM and SIGHUP; the exit status
-// is nbdkit's. When nbdkit crashes while serving a socket (nbdkit 1.32 can fail an
-// assertion when a client disconnects with requests in flight), it is started again:
-// the journal holds every flushed write, so the new server continues the migration.
-#include <fcntl.h>
-#include <link.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
+// inside it. This command turns its flags into nbdkit's command line and runs nbdkit as
+// its child (serve/nbdkit_process.h); the exit status is nbdkit's. When nbdkit crashes
+// while serving a socket (nbdkit 1.32 can fail an assertion when a client disconnects
+// with requests in flight), it is started again: the journal holds every flushed write,
+// so the new server continues the migration.
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
-#include <deque>
 #include <filesystem>
 #include <iostream>
 
@@ -27,17 +17,15 @@
 #include "cli/analysis_commands.h"
 #include "cli/cli.h"
 #include "cli/trace_input.h"
-#include "common/self_path.h"
 #include "engine/control.h"
 #include "ferry/live.h"
 #include "ferry/units.h"
 #include "ferry/volume.h"
+#include "serve/nbdkit_process.h"
 #include "trace/recorder.h"
 
 namespace ferry::cli {
 namespace {
-
-constexpr const char* kPlugin = "nbdkit-ferry-plugin.so";
 
 struct ServeArgs {
   std::string src, dst, journal, socket, listen, run, report, metrics, tls_certificates, tls_psk, record;
@@ -77,158 +65,6 @@ Status AddTlsArgs(const ServeArgs& a, std::vector<std::string>* args) {
                            "need credentials, or --insecure to serve plain NBD to anyone who can connect");
   }
   return OkStatus();
-}
-
-std::string FindPlugin() {
-  if (const char* env = std::getenv("FERRY_NBDKIT_PLUGIN"); env && *env) return env;
-  for (const std::string& p : CompanionPaths(kPlugin)) {
-    if (std::filesystem::exists(p)) return p;
-  }
-  return "";
-}
-
-// A Unix socket left by a server that was killed is removed (nbdkit will not bind over
-// it); one a live server listens on is an error.
-Status ClearStaleSocket(const std::string& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) return OkStatus();
-  if (!S_ISSOCK(st.st_mode)) return InvalidArgument("--socket " + path + " exists and is not a socket: give another path");
-  sockaddr_un addr{};
-  if (path.size() >= sizeof addr.sun_path) return InvalidArgument("--socket " + path + ": the path is too long");
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size());
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return OkStatus();
-  const bool live = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  if (live) return FailedPrecondition("--socket " + path + " is in use by a running server: stop it or give another path");
-  ::unlink(path.c_str());
-  return OkStatus();
-}
-
-// A sanitizer build of ferry (scripts/test) has a sanitized plugin, which only loads into
-// nbdkit with the sanitizer's runtime first: preload the one this process runs with.
-// The plugin puts LD_PRELOAD back as it was (FERRY_SAVED_LD_PRELOAD) when it loads, so
-// that --run's command does not start with the runtime (/bin/sh crashes under it).
-void PreloadSanitizerRuntime() {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  std::string runtime;
-  dl_iterate_phdr(
-      [](dl_phdr_info* info, size_t, void* out) {
-        const std::string name = info->dlpi_name ? info->dlpi_name : "";
-        if (name.find("libasan.so") != std::string::npos || name.find("libtsan.so") != std::string::npos) {
-          *static_cast<std::string*>(out) = name;
-          return 1;
-        }
-        return 0;
-      },
-      &runtime);
-  if (runtime.empty()) return;
-  const char* old = std::getenv("LD_PRELOAD");
-  ::setenv("FERRY_SAVED_LD_PRELOAD", old ? old : "", 1);
-  ::setenv("LD_PRELOAD", (old && *old ? runtime + ":" + old : runtime).c_str(), 1);
-#if defined(__SANITIZE_ADDRESS__)
-  // nbdkit itself leaks a little at exit (280 bytes in nbdkit 1.32), which LeakSanitizer
-  // would turn into exit 1; the engine's own leaks are checked by its unit tests.
-  const char* asan = std::getenv("ASAN_OPTIONS");
-  ::setenv("ASAN_OPTIONS", (std::string(asan && *asan ? asan : "") + (asan && *asan ? ":" : "") + "detect_leaks=0").c_str(), 1);
-#endif
-#endif
-}
-
-volatile sig_atomic_t g_child = 0;
-volatile sig_atomic_t g_stopping = 0;
-
-void ForwardSignal(int sig) {
-  g_stopping = 1;
-  if (g_child > 0) ::kill(g_child, sig);
-}
-
-// Starts nbdkit; its pid, or -1 with errno when it could not be run (exec's errno comes
-// back through a close-on-exec pipe).
-pid_t StartNbdkit(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const std::string& s : args) argv.push_back(const_cast<char*>(s.c_str()));
-  argv.push_back(nullptr);
-  int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) return -1;
-  const pid_t parent = ::getpid();
-  std::cout.flush();
-  std::cerr.flush();
-  const pid_t pid = ::fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    ::close(pipefd[0]);
-    // The server goes with ferry serve, even on kill -9.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(1);
-    ::execvp(argv[0], argv.data());
-    const int err = errno;
-    (void)!::write(pipefd[1], &err, sizeof err);
-    ::_exit(127);
-  }
-  ::close(pipefd[1]);
-  int err = 0;
-  ssize_t n;
-  do n = ::read(pipefd[0], &err, sizeof err);
-  while (n < 0 && errno == EINTR);
-  ::close(pipefd[0]);
-  if (n == sizeof err) {
-    ::waitpid(pid, nullptr, 0);
-    errno = err;
-    return -1;
-  }
-  return pid;
-}
-
-bool IsCrash(int sig) { return sig == SIGABRT || sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE; }
-
-// Runs nbdkit until it ends; restarts it after a crash when `restart` (a socket served,
-// no --run), at most 5 times a minute. Returns the exit status (128 + signal when killed).
-int SuperviseNbdkit(std::vector<std::string> args, bool restart, const std::string& unix_socket) {
-  struct sigaction sa {};
-  sa.sa_handler = ForwardSignal;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
-  std::deque<std::chrono::steady_clock::time_point> crashes;
-  int restarts = 0;
-  std::string record;  // the first --record FILE
-  for (;;) {
-    const pid_t pid = StartNbdkit(args);
-    if (pid < 0) {
-      return Fail(kExitFailure, std::string("cannot run nbdkit: ") + std::strerror(errno) +
-                                    ": install it (scripts/setup installs nbdkit)");
-    }
-    g_child = pid;
-    if (g_stopping) ::kill(pid, SIGTERM);  // a signal that came while it started
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    g_child = 0;
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    const int sig = WTERMSIG(status);
-    const auto now = std::chrono::steady_clock::now();
-    while (!crashes.empty() && now - crashes.front() > std::chrono::minutes(1)) crashes.pop_front();
-    crashes.push_back(now);
-    if (!restart || g_stopping || !IsCrash(sig) || crashes.size() > 5) {
-      if (IsCrash(sig)) {
-        std::cerr << "ferry: nbdkit died on signal " << sig << " (" << ::strsignal(sig)
-                  << "); rerun the same ferry serve to continue from the journal\n";
-      }
-      return 128 + sig;
-    }
-    std::cerr << "ferry: nbdkit died on signal " << sig << " (" << ::strsignal(sig)
-              << "); restarting it, the migration continues from the journal\n";
-    if (!unix_socket.empty()) ::unlink(unix_socket.c_str());  // its server is gone
-    // A recording is never overwritten: the restarted server records to FILE.N.
-    ++restarts;
-    for (std::string& arg : args) {
-      if (arg.rfind("record=", 0) != 0) continue;
-      if (record.empty()) record = arg.substr(7);
-      arg = "record=" + record + "." + std::to_string(restarts);
-      std::cerr << "ferry: the recording goes on in " << arg.substr(7) << " (give them all to --history)\n";
-    }
-  }
 }
 
 int RunNbdkit(const ServeArgs& a, const std::vector<std::string>& args);
@@ -285,7 +121,7 @@ int RunServe(ServeArgs& a) {
   }
   const std::string plugin = FindPlugin();
   if (plugin.empty()) {
-    return Fail(kExitFailure, std::string("cannot find ") + kPlugin +
+    return Fail(kExitFailure, std::string("cannot find ") + kPluginFile +
                                   " beside the ferry binary: build it with ferry, or set FERRY_NBDKIT_PLUGIN to its path");
   }
   std::vector<std::string> args = {"nbdkit", "--foreground"};
@@ -348,7 +184,12 @@ int RunNbdkit(const ServeArgs& a, const std::vector<std::string>& args) {
     return kExitOk;
   }
   PreloadSanitizerRuntime();
-  return SuperviseNbdkit(args, a.run.empty(), a.socket.empty() ? "" : Absolute(a.socket));
+  SuperviseOptions o;
+  o.restart = a.run.empty();
+  o.unix_socket = a.socket.empty() ? "" : Absolute(a.socket);
+  o.note = [](const std::string& m) { std::cerr << "ferry: " << m << std::endl; };
+  auto status = SuperviseNbdkit(args, o);
+  return status.ok() ? *status : Fail(kExitFailure, status.status().message());
 }
 
 struct ControlArgs {

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "common/test_temp_dir.h"
+#include "ferry/watch.h"
 
 namespace ferry {
 namespace {
@@ -87,6 +88,45 @@ TEST(LiveStatusTest, MissingGarbledAndForeignFilesAreSaidToBe) {
   ASSERT_FALSE(foreign.ok());
   EXPECT_EQ(foreign.status().code(), StatusCode::kCorrupt);
   EXPECT_NE(foreign.status().message().find("not what ferry writes"), std::string::npos);
+}
+
+TEST(WatchStatusTest, WhatWatchWritesStatusReadsBackAndShows) {
+  TestTempDir tmp;
+  WatchStats st;
+  st.source = "/srv/vol.img";
+  st.volume_size = 1 << 30;
+  st.granule_size = 64 << 10;
+  st.seconds = 12;
+  st.reads = 900;
+  st.writes = 300;
+  st.read_bytes = 900 << 12;
+  st.touched_granules = 16;
+  st.recorded = 1200;
+  st.hottest = {{0, 65536, 40}, {1 << 20, 65536, 7}};
+  ASSERT_TRUE(WriteFileAtomically(tmp.Path("w.json"), WatchStatusJson(st, true), "the status file").ok());
+  auto r = ReadWatchStatus(tmp.Path("w.json"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->running);
+  EXPECT_EQ(r->stats.source, st.source);
+  EXPECT_EQ(r->stats.reads, 900u);
+  EXPECT_EQ(r->stats.touched_granules, 16u);
+  ASSERT_EQ(r->stats.hottest.size(), 2u);
+  EXPECT_EQ(r->stats.hottest[1].accesses, 7u);
+  const std::string text = WatchStatusText(*r);
+  EXPECT_NE(text.find("requests:     900 reads"), std::string::npos) << text;
+  EXPECT_NE(text.find("footprint:    1.00 MiB touched of 1.00 GiB"), std::string::npos) << text;
+  EXPECT_NE(text.find("hottest:      0 B (40x) 1.00 MiB (7x)"), std::string::npos) << text;
+}
+
+TEST(WatchStatusTest, OtherFilesAreNotAWatchAndWrongTypesAreCorrupt) {
+  TestTempDir tmp;
+  EXPECT_EQ(ReadWatchStatus(tmp.Path("none.json")).status().code(), StatusCode::kNotFound);
+  std::ofstream(tmp.Path("journal")) << "FERRYJNL binary";
+  EXPECT_EQ(ReadWatchStatus(tmp.Path("journal")).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(WriteLiveStatus(tmp.Path("j.live"), SomeStats(), "none", "adaptive", true).ok());
+  EXPECT_EQ(ReadWatchStatus(tmp.Path("j.live")).status().code(), StatusCode::kNotFound);
+  std::ofstream(tmp.Path("bad.json")) << R"({"watch": true, "reads": "many"})";
+  EXPECT_EQ(ReadWatchStatus(tmp.Path("bad.json")).status().code(), StatusCode::kCorrupt);
 }
 
 }  // namespace

@@ -164,25 +164,50 @@ Status WatchedSource::Stop() {
   return recorded;
 }
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(WatchStats::Hot, offset, length, accesses)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(WatchStats, source, volume_size, granule_size, seconds, reads, writes,
+                                                read_bytes, write_bytes, errors, touched_granules, recorded,
+                                                events_dropped, hottest)
+
 std::string WatchStatusJson(const WatchStats& st, bool running) {
-  nlohmann::json hot = nlohmann::json::array();
-  for (const auto& h : st.hottest) hot.push_back({{"offset", h.offset}, {"length", h.length}, {"accesses", h.accesses}});
-  return nlohmann::json{{"watch", true},
-                        {"running", running},
-                        {"source", st.source},
-                        {"volume_size", st.volume_size},
-                        {"granule_size", st.granule_size},
-                        {"seconds", st.seconds},
-                        {"reads", st.reads},
-                        {"writes", st.writes},
-                        {"read_bytes", st.read_bytes},
-                        {"write_bytes", st.write_bytes},
-                        {"errors", st.errors},
-                        {"touched_bytes", st.touched_granules * st.granule_size},
-                        {"recorded", st.recorded},
-                        {"events_dropped", st.events_dropped},
-                        {"hottest", hot}}
-      .dump();
+  nlohmann::json j = st;
+  j["watch"] = true;
+  j["running"] = running;
+  j["touched_bytes"] = st.touched_granules * st.granule_size;  // for readers of the file
+  return j.dump();
+}
+
+Result<WatchStatusRecord> ReadWatchStatus(const std::string& path) {
+  auto read = ReadLiveStatus(path);
+  if (!read.ok() || !read->value("watch", false)) return NotFound(path + " is not the status file of a ferry watch");
+  const nlohmann::json& j = *read;
+  WatchStatusRecord r;
+  try {
+    r.running = j.value("running", false);
+    r.stats = j.get<WatchStats>();
+  } catch (const nlohmann::json::exception& e) {
+    return Corrupt("the watch status " + path + " is not what ferry writes: " + e.what());
+  }
+  return r;
+}
+
+std::string WatchStatusText(const WatchStatusRecord& w) {
+  const WatchStats& st = w.stats;
+  std::string s = fmt::format(
+      "watching:     {} ({}), {}\n", st.source, FormatSize(st.volume_size),
+      w.running ? fmt::format("for {:.0f} s", st.seconds) : fmt::format("stopped after {:.0f} s", st.seconds));
+  s += fmt::format("requests:     {} reads ({}), {} writes ({}); {:.0f} a second\n", st.reads,
+                   FormatSize(st.read_bytes), st.writes, FormatSize(st.write_bytes),
+                   st.seconds > 0 ? static_cast<double>(st.reads + st.writes) / st.seconds : 0.0);
+  s += fmt::format("footprint:    {} touched of {}\n", FormatSize(st.touched_granules * st.granule_size),
+                   FormatSize(st.volume_size));
+  if (st.recorded) s += fmt::format("recorded:     {} requests\n", st.recorded);
+  if (!st.hottest.empty()) {
+    s += "hottest:     ";
+    for (const WatchStats::Hot& h : st.hottest) s += fmt::format(" {} ({}x)", FormatSize(h.offset), h.accesses);
+    s += "\n";
+  }
+  return s;
 }
 
 std::string WatchSummary(const WatchStats& st, const std::string& record) {

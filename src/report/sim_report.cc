@@ -2,6 +2,7 @@
 #include "report/sim_report.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 
@@ -121,5 +122,99 @@ std::string SimulateReport(const SimRunInfo& run, const ResolvedScenario& sc, co
   body += LineChart(progress, o);
   return Page("ferry simulate: " + run.trace, body);
 }
+
+namespace {
+
+nlohmann::json ScenarioJson(const SimRunInfo& a, const ResolvedScenario& r) {
+  const ScenarioTimes times = TimesOf(r);
+  return {{"trace", a.trace},
+          {"device", a.device},
+          {"events", r.events},
+          {"warmup_events", r.warmup_events},
+          {"reads_after_start", r.reads_after_start},
+          {"clipped_events", r.clipped_events},
+          {"volume_size", r.volume_size},
+          {"granule", r.s.granule_size},
+          {"min_chunk", r.s.min_chunk},
+          {"max_chunk", r.s.max_chunk},
+          {"source_latency_us", std::chrono::duration<double, std::micro>(r.s.source_latency).count()},
+          {"source_bw", r.source_bw},
+          {"rate", r.s.rate},
+          {"dest_latency_us", std::chrono::duration<double, std::micro>(r.s.dest_latency).count()},
+          {"warmup", r.s.warmup},
+          {"time_scale", r.s.time_scale},
+          {"in_flight", r.s.max_in_flight},
+          {"trace_span_s", times.trace_span_s},
+          {"migration_start_s", times.migration_start_s},
+          {"data_bytes", r.data_bytes},
+          {"source", a.source},
+          {"bare_copy_s", times.bare_copy_s},
+          {"migration_window_s", times.migration_window_s}};
+}
+
+nlohmann::json ResultJson(const SimResult& r) {
+  return {{"policy", PolicyName(r.policy)},
+          {"predictor", r.predictor},
+          {"reads", r.reads},
+          {"read_stalls", r.read_stalls},
+          {"read_stalls_first_touch", r.read_stalls_first_touch},
+          {"read_stalls_seen", r.read_stalls_seen},
+          {"prevented_stalls", r.prevented_stalls},
+          {"read_stall_ratio", r.read_stall_ratio},
+          {"writes", r.writes},
+          {"write_stalls", r.write_stalls},
+          {"read_latency_us", {{"p50", r.read_latency_us.p50}, {"p99", r.read_latency_us.p99},
+                               {"p999", r.read_latency_us.p999}, {"mean", r.read_latency_us.mean}}},
+          {"completed", r.completed},
+          {"migration_time_s", r.migration_time_s},
+          {"bytes_from_source", r.bytes_from_source},
+          {"copy_ops", r.copy_ops},
+          {"demand_ops", r.demand_ops},
+          {"precision", r.precision},
+          {"recall", r.recall},
+          {"timeliness", r.timeliness},
+          {"wasted_bytes", r.wasted_bytes},
+          {"predict_cpu_s", r.predict_cpu_s},
+          {"train_cpu_s", r.train_cpu_s}};
+}
+
+}  // namespace
+
+std::string SimulateJson(const SimRunInfo& run, const ResolvedScenario& scenario, const std::vector<SimResult>& results) {
+  nlohmann::json out = {{"scenario", ScenarioJson(run, scenario)}, {"results", nlohmann::json::array()}};
+  for (const auto& r : results) out["results"].push_back(ResultJson(r));
+  return out.dump();
+}
+
+std::string SimulateText(const SimRunInfo& a, const ResolvedScenario& r, const std::vector<SimResult>& results) {
+  const ScenarioTimes times = TimesOf(r);
+  std::string out = fmt::format("trace {} (device {}): {} events, volume {}{}; migration starts at {:.1f} s of {:.1f} s\n",
+                           a.trace, a.device, r.events, FormatSize(r.volume_size),
+                           a.source.empty() ? "" : fmt::format(" ({} of data in {})", FormatSize(r.data_bytes), a.source),
+                           times.migration_start_s, times.trace_span_s);
+  out += fmt::format("source {} latency, {}{} (bare copy {:.1f} s); destination {} latency\n", a.source_latency,
+                           FormatRate(static_cast<double>(r.source_bw)),
+                           r.s.rate ? ", background paced to " + FormatRate(static_cast<double>(r.s.rate)) : "",
+                           times.bare_copy_s, a.dest_latency);
+  if (r.s.time_scale != 1.0) out += fmt::format("trace time stretched by {}x\n", r.s.time_scale);
+  const std::vector<std::string>& header = SimTableHeader();
+  std::vector<size_t> width(header.size());
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& res : results) rows.push_back(SimTableRow(res, r.volume_size));
+  for (size_t c = 0; c < header.size(); ++c) {
+    width[c] = header[c].size();
+    for (const auto& row : rows) width[c] = std::max(width[c], row[c].size());
+  }
+  auto print = [&](const std::vector<std::string>& row) {
+    for (size_t c = 0; c < row.size(); ++c) {
+      out += c == 0 ? fmt::format("{:<{}}", row[c], width[c]) : fmt::format("  {:>{}}", row[c], width[c]);
+    }
+    out += "\n";
+  };
+  print(header);
+  for (const auto& row : rows) print(row);
+  return out;
+}
+
 
 }  // namespace ferry::report
