@@ -17,16 +17,15 @@
 #include <string>
 #include <vector>
 
+#include "ferry/io_event.h"
 #include "ferry/journal.h"
 #include "ferry/policy.h"
+#include "ferry/predictor.h"
 #include "ferry/range.h"
 #include "ferry/status.h"
-#include "ferry/trace.h"
 #include "ferry/volume.h"
 
 namespace ferry {
-
-class Predictor;  // predict/predictor.h
 
 struct Progress {
   uint64_t total_bytes = 0;  // bytes the run has to account for
@@ -105,6 +104,11 @@ struct MigrateStats {
   double seconds = 0;
   VolumeHealth source;  // the source's connection: outages waited out, time without it
 };
+
+// Sets the chunk range from what the user gave (0: not given): the smallest chunk
+// defaults to the granule, the largest to the default (2 MiB) or the smallest if that
+// is larger. Set options->granule_size first.
+void SetChunkRange(MigrateOptions* options, uint64_t min_chunk, uint64_t max_chunk);
 
 // Validates options against the volume (granule a power of two >= 4 KiB, min <= max,
 // threads >= 1); kInvalidArgument naming the option otherwise.

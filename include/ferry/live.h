@@ -37,12 +37,11 @@
 #include "ferry/export.h"
 #include "ferry/journal.h"
 #include "ferry/policy.h"
+#include "ferry/predictor.h"
 #include "ferry/status.h"
 #include "ferry/volume.h"
 
 namespace ferry {
-
-class Predictor;  // predict/predictor.h
 
 // The source link as the engine models it (DESIGN.md "The source link").
 struct LiveLink {

@@ -13,19 +13,10 @@
 #include <memory>
 #include <string>
 
+#include "ferry/io_event.h"
 #include "ferry/status.h"
 
 namespace ferry {
-
-enum class IoOp : uint8_t { kRead, kWrite };
-
-struct IoEvent {
-  std::chrono::nanoseconds time{0};  // since the first record of the trace
-  uint64_t offset = 0;               // bytes
-  uint64_t length = 0;               // bytes
-  IoOp op = IoOp::kRead;
-  uint32_t device = 0;               // device (disk) number within the trace
-};
 
 struct TraceReadOptions {
   bool strict = false;  // a malformed record is an error instead of a warning

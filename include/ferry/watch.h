@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "ferry/export.h"
+#include "ferry/io_event.h"
 #include "ferry/status.h"
-#include "ferry/trace.h"
 #include "ferry/volume.h"
 
 namespace ferry {

@@ -3,10 +3,7 @@
 
 #include <fmt/format.h>
 
-#include <cstring>
-#include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
 #include "cli/parsed_flags.h"
@@ -23,9 +20,7 @@
 namespace ferry::cli {
 namespace {
 
-
 using report::WriteFile;
-
 
 // ---- ferry heat ----------------------------------------------------------------
 
@@ -37,13 +32,6 @@ struct HeatArgs {
   std::string report;
   bool json = false;
 };
-
-std::string HeatReport(const HeatArgs& a, const LoadedTrace& t, const HeatProfile& p, const HeatProfileOptions& o) {
-  return report::HeatReport("ferry heat: " + a.in.path,
-                            fmt::format("{} (device {}): {} events over {:.1f} s", report::Escape(a.in.path), t.device,
-                                        p.events, p.span_s),
-                            p, o);
-}
 
 int RunHeat(HeatArgs& a) {
   HeatProfileOptions o;
@@ -63,48 +51,15 @@ int RunHeat(HeatArgs& a) {
   if (!t.ok()) return Fail(TraceExitCode(a.in), t.status().message());
   HeatProfile prof = BuildHeatProfile(t->events, o);
 
+  const report::HeatRunInfo run{a.in.path, t->device, a.window, a.slide, a.report};
   if (!a.report.empty()) {
-    if (Status s = WriteFile(a.report, HeatReport(a, *t, prof, o)); !s.ok()) return Fail(kExitFailure, s.message());
-  }
-  const ClassSample last = prof.classes.empty() ? ClassSample{} : prof.classes.back();
-  if (a.json) {
-    nlohmann::json classes = nlohmann::json::array(), hottest = nlohmann::json::array();
-    for (const auto& c : prof.classes) {
-      classes.push_back({{"time_s", c.time_s}, {"hot_bytes", c.hot_bytes}, {"warm_bytes", c.warm_bytes},
-                         {"cold_bytes", c.cold_bytes}, {"hot_threshold", c.hot_threshold}});
+    const std::string what = fmt::format("{} (device {}): {} events over {:.1f} s", report::Escape(a.in.path),
+                                         t->device, prof.events, prof.span_s);
+    if (Status s = WriteFile(a.report, report::HeatReport("ferry heat: " + a.in.path, what, prof, o)); !s.ok()) {
+      return Fail(kExitFailure, s.message());
     }
-    for (const auto& r : prof.hottest) {
-      hottest.push_back({{"offset", r.offset}, {"length", r.length}, {"accesses", r.accesses}, {"per_granule", r.per_granule}});
-    }
-    nlohmann::json j = {{"trace", a.in.path}, {"device", t->device}, {"events", prof.events}, {"span_s", prof.span_s},
-                        {"volume_size", prof.volume_size}, {"granule", o.heat.granule_size},
-                        {"window_s", std::chrono::duration<double>(o.heat.window).count()},
-                        {"slide_s", std::chrono::duration<double>(o.heat.slide).count()},
-                        {"hot_share", 1 - o.hot_quantile}, {"hot_count", o.hot_count}, {"touched_bytes", prof.touched_granules * o.heat.granule_size},
-                        {"classes", classes}, {"hottest_ranges", hottest}};
-    if (!a.report.empty()) j["report"] = a.report;
-    std::cout << j.dump() << std::endl;
-    return kExitOk;
   }
-  uint64_t peak_hot = 0;
-  double peak_t = 0;
-  for (const auto& c : prof.classes) {
-    if (c.hot_bytes > peak_hot) peak_hot = c.hot_bytes, peak_t = c.time_s;
-  }
-  std::cout << fmt::format("trace:     {} (device {}), {} events over {:.1f} s\n", a.in.path, t->device, prof.events, prof.span_s)
-            << fmt::format("volume:    {}; granule {}, window {}, slide {}\n", FormatSize(prof.volume_size),
-                           FormatSize(o.heat.granule_size), a.window, a.slide)
-            << fmt::format("touched:   {} over the whole trace\n", FormatSize(prof.touched_granules * o.heat.granule_size))
-            << fmt::format("at the end: hot {}, warm {}, cold {} (hot = {} or more accesses in the window)\n",
-                           FormatSize(last.hot_bytes), FormatSize(last.warm_bytes), FormatSize(last.cold_bytes),
-                           last.hot_threshold)
-            << fmt::format("peak hot:  {} at {:.1f} s\n", FormatSize(peak_hot), peak_t)
-            << "hottest ranges:\n";
-  for (const auto& r : prof.hottest) {
-    std::cout << fmt::format("  {:>12} +{:<10} {:>9} accesses ({:.1f} per granule)\n", FormatSize(r.offset),
-                             FormatSize(r.length), r.accesses, r.per_granule);
-  }
-  if (!a.report.empty()) std::cout << "report:    " << a.report << "\n";
+  std::cout << (a.json ? report::HeatJson(run, prof, o) + "\n" : report::HeatText(run, prof, o)) << std::flush;
   return kExitOk;
 }
 
@@ -188,15 +143,9 @@ int RunSimulate(SimArgs& a) {
   auto t = LoadTraceInput(a.in);
   if (!t.ok()) return Fail(TraceExitCode(a.in), t.status().message());
   if (!a.history.paths.empty()) {
-    // The history goes before the trace, ending a millisecond before its first event.
     auto h = LoadHistoryInput(a.history);
     if (!h.ok()) return Fail(kExitFailure, h.status().WithContext("--history").message());
-    std::chrono::nanoseconds first = t->events.front().time;
-    for (const IoEvent& e : t->events) first = std::min(first, e.time);
-    const std::chrono::nanoseconds shift = first - std::chrono::milliseconds(1) - h->back().time;
-    for (IoEvent& e : *h) e.time += shift;
-    s.history_events = h->size();
-    t->events.insert(t->events.begin(), h->begin(), h->end());
+    s.history_events = PrependHistory(std::move(h).value(), &t->events);
   }
   auto r = ResolveScenario(t->events, s);
   if (!r.ok()) return Fail(kExitUsage, r.status().message());

@@ -51,37 +51,23 @@ int RunTrain(TrainArgs& a) {
 
   auto t = LoadTraceInput(a.in);
   if (!t.ok()) return Fail(TraceExitCode(a.in), t.status().message());
-  std::vector<Prediction> out;
-  size_t accesses = 0;
-  for (const IoEvent& e : t->events) {
-    const uint64_t first = e.offset / o.granule_size;
-    const uint64_t last = (e.offset + std::max<uint64_t>(e.length, 1) - 1) / o.granule_size;
-    out.clear();
-    (*lstm)->Observe(first, last, e.op, &out);
-    ++accesses;
-  }
-  nlohmann::json rows = nlohmann::json::array();
+  const size_t accesses = t->events.size();
   if (!a.json) {
     std::cout << fmt::format("training on {} accesses of {} (LSTM: {} tokens, {} hidden, {}-byte granules)\n",
                              std::min(accesses, a.history), a.in.path, o.vocab, o.hidden, o.granule_size);
     std::cout << fmt::format("{:>5}  {:>8}  {:>8}  {:>8}  {:>7}  {:>7}\n", "epoch", "tokens", "loss", "accuracy",
                              "wall s", "CPU s");
   }
-  for (int i = 0; i < a.epochs; ++i) {
-    const std::vector<LstmEpoch> r = TrainLstmEpochs(**lstm);
-    if (r.empty()) {
-      return Fail(kExitFailure, fmt::format("{}: {} accesses, too few repeating deltas to learn from", a.in.path,
-                                            accesses));
-    }
-    const LstmEpoch& e = r.front();
+  nlohmann::json rows = nlohmann::json::array();
+  auto trained = TrainLstmOnTrace(**lstm, t->events, o.granule_size, a.epochs, [&](const LstmEpoch& e) {
     rows.push_back({{"epoch", e.epoch}, {"tokens", e.tokens}, {"loss", e.loss}, {"accuracy", e.accuracy},
                     {"seconds", e.seconds}, {"cpu_s", e.cpu_s}});
-    if (!a.json) {
-      std::cout << fmt::format("{:>5}  {:>8}  {:>8.4f}  {:>8.3f}  {:>7.2f}  {:>7.2f}\n", e.epoch, e.tokens, e.loss,
-                               e.accuracy, e.seconds, e.cpu_s)
-                << std::flush;
-    }
-  }
+    if (a.json) return;
+    std::cout << fmt::format("{:>5}  {:>8}  {:>8.4f}  {:>8.3f}  {:>7.2f}  {:>7.2f}\n", e.epoch, e.tokens, e.loss,
+                             e.accuracy, e.seconds, e.cpu_s)
+              << std::flush;
+  });
+  if (!trained.ok()) return Fail(kExitFailure, a.in.path + ": " + trained.status().message());
   if (Status st = SaveLstmModel(**lstm, a.model); !st.ok()) return Fail(kExitFailure, st.message());
   if (a.json) {
     std::cout << nlohmann::json{{"trace", a.in.path}, {"model", a.model}, {"accesses", accesses},

@@ -28,70 +28,21 @@ namespace ferry::cli {
 namespace {
 
 struct ServeArgs {
-  std::string src, dst, journal, socket, listen, run, report, metrics, tls_certificates, tls_psk, record;
+  std::string src, dst, journal, report, metrics, record;
+  NbdkitEndpoint endpoint;
   HistoryInput history;
   std::string policy = "adaptive", predictor = "none", model, rate, granule = "64K", latency_target, min_rate,
               source_timeout;
   int threads = MigrateOptions{}.threads;
   int requests = MigrateOptions{}.max_in_flight;
-  bool exit_when_done = false, verbose = false, print_command = false, insecure = false, verify = false,
-       release_source = false;
+  bool exit_when_done = false, print_command = false, verify = false, release_source = false;
   bool watch = false;  // ferry watch: the source served as it is, nothing copied
   std::string status;  // ferry watch --status
 };
 
-// nbdkit's TLS arguments (--tls=require and the credentials). On TCP, TLS is required
-// unless the operator says --insecure (DESIGN.md "Faults"): a plain NBD export on a
-// network serves the volume to anyone who can reach the port.
-Status AddTlsArgs(const ServeArgs& a, std::vector<std::string>* args) {
-  if (!a.tls_certificates.empty() && !a.tls_psk.empty()) {
-    return InvalidArgument("give --tls-certificates or --tls-psk, not both");
-  }
-  if (!a.tls_certificates.empty()) {
-    if (!std::filesystem::is_directory(a.tls_certificates)) {
-      return InvalidArgument("--tls-certificates " + a.tls_certificates +
-                             ": not a directory: give the directory holding ca-cert.pem, server-cert.pem and "
-                             "server-key.pem (see nbdkit-tls(1))");
-    }
-    args->insert(args->end(), {"--tls=require", "--tls-certificates", std::filesystem::absolute(a.tls_certificates).string()});
-  } else if (!a.tls_psk.empty()) {
-    if (::access(a.tls_psk.c_str(), R_OK) != 0) {
-      return InvalidArgument("--tls-psk " + a.tls_psk + ": cannot read it (" + std::strerror(errno) +
-                             "): give a PSK file made by psktool, e.g. psktool -u alice -p keys.psk");
-    }
-    args->insert(args->end(), {"--tls=require", "--tls-psk", std::filesystem::absolute(a.tls_psk).string()});
-  } else if (!a.listen.empty() && !a.insecure) {
-    return InvalidArgument("--listen serves on TCP: give --tls-certificates DIR or --tls-psk FILE so that clients "
-                           "need credentials, or --insecure to serve plain NBD to anyone who can connect");
-  }
-  return OkStatus();
-}
-
-int RunNbdkit(const ServeArgs& a, const std::vector<std::string>& args);
-
-// Paths become absolute (nbdkit may change directory); NBD URIs stay as they are.
-std::string Absolute(const std::string& spec) {
-  if (spec.empty() || IsNbdUri(spec)) return spec;
-  return std::filesystem::absolute(spec).lexically_normal().string();
-}
-
-int RunServe(ServeArgs& a) {
-  if (!a.socket.empty() && !a.listen.empty()) return Fail(kExitUsage, "give --socket or --listen, not both");
-  if (a.socket.empty() && a.listen.empty() && a.run.empty()) {
-    return Fail(kExitUsage,
-                "where should clients connect? give --socket PATH, --listen HOST:PORT, or --run CMD (a private socket)");
-  }
-  std::string host, port;
-  if (!a.listen.empty()) {
-    const size_t colon = a.listen.rfind(':');
-    if (colon == std::string::npos || colon + 1 == a.listen.size() ||
-        a.listen.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
-      return Fail(kExitUsage, "--listen '" + a.listen + "': give HOST:PORT, e.g. 127.0.0.1:10809");
-    }
-    host = a.listen.substr(0, colon);
-    port = a.listen.substr(colon + 1);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  }
+// Every other flag, checked before nbdkit starts, so that a mistake is one line from
+// ferry rather than one from inside nbdkit.
+int CheckServeFlags(const ServeArgs& a) {
   if (auto p = ChoosePolicy(a.policy, a.predictor, a.model, PolicyUse::kServe, !a.history.paths.empty());
       !a.watch && !p.ok()) {
     return Fail(kExitUsage, p.status().message());
@@ -110,71 +61,54 @@ int RunServe(ServeArgs& a) {
   if (a.release_source && !a.verify) {
     return Fail(kExitUsage, "--release-source needs --verify: the source is released only after a successful verify");
   }
-  if (!a.latency_target.empty()) {
-    if (auto d = ParseDuration(a.latency_target, "--latency-target"); !d.ok()) return Fail(kExitUsage, d.status().message());
+  for (const auto& [text, flag] : {std::pair{a.latency_target, "--latency-target"}, {a.source_timeout, "--source-timeout"}}) {
+    if (auto d = ParseDuration(text, flag); !text.empty() && !d.ok()) return Fail(kExitUsage, d.status().message());
   }
-  if (!a.min_rate.empty()) {
-    if (auto r = ParseSize(a.min_rate, "--min-rate"); !r.ok()) return Fail(kExitUsage, r.status().message());
+  if (auto r = ParseSize(a.min_rate, "--min-rate"); !a.min_rate.empty() && !r.ok()) {
+    return Fail(kExitUsage, r.status().message());
   }
-  if (!a.source_timeout.empty()) {
-    if (auto d = ParseDuration(a.source_timeout, "--source-timeout"); !d.ok()) return Fail(kExitUsage, d.status().message());
-  }
-  const std::string plugin = FindPlugin();
-  if (plugin.empty()) {
-    return Fail(kExitFailure, std::string("cannot find ") + kPluginFile +
-                                  " beside the ferry binary: build it with ferry, or set FERRY_NBDKIT_PLUGIN to its path");
-  }
-  std::vector<std::string> args = {"nbdkit", "--foreground"};
-  if (a.verbose) args.push_back("--verbose");
-  if (Status s = AddTlsArgs(a, &args); !s.ok()) return Fail(kExitUsage, s.message());
-  if (!a.socket.empty()) {
-    if (Status s = ClearStaleSocket(Absolute(a.socket)); !s.ok()) {
-      return Fail(s.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure, s.message());
-    }
-    args.insert(args.end(), {"--unix", Absolute(a.socket)});
-  } else if (!a.listen.empty()) {
-    if (!host.empty()) args.insert(args.end(), {"--ipaddr", host});
-    args.insert(args.end(), {"--port", port});
-  } else {
-    args.insert(args.end(), {"--unix", "-"});
-  }
-  if (!a.run.empty()) args.insert(args.end(), {"--run", a.run});
-  args.push_back(plugin);
-  args.push_back("source=" + Absolute(a.src));
+  return kExitOk;
+}
+
+// The plugin's key=value parameters (serve/session.h), paths made absolute.
+void AddPluginParams(const ServeArgs& a, std::vector<std::string>* args) {
+  auto add = [args](const std::string& key, const std::string& value) {
+    if (!value.empty()) args->push_back(key + "=" + value);
+  };
+  add("source", AbsolutePath(a.src));
   if (a.watch) {
-    args.push_back("watch=true");
-    args.push_back("granule=" + a.granule);
-    if (!a.status.empty()) args.push_back("status=" + Absolute(a.status));
-    if (!a.record.empty()) args.push_back("record=" + Absolute(a.record));
-    if (!a.report.empty()) args.push_back("report=" + Absolute(a.report));
-    return RunNbdkit(a, args);
+    add("watch", "true");
+    add("granule", a.granule);
+    add("status", AbsolutePath(a.status));
+    add("record", AbsolutePath(a.record));
+    add("report", AbsolutePath(a.report));
+    return;
   }
-  args.push_back("dest=" + Absolute(a.dst));
-  args.push_back("journal=" + Absolute(a.journal));
-  args.push_back("policy=" + a.policy);
-  args.push_back("predictor=" + a.predictor);
-  args.push_back("granule=" + a.granule);
-  args.push_back("threads=" + std::to_string(a.threads));
-  args.push_back("requests=" + std::to_string(a.requests));
-  if (!a.model.empty()) args.push_back("model=" + Absolute(a.model));
-  if (!a.rate.empty()) args.push_back("rate=" + a.rate);
-  if (!a.latency_target.empty()) args.push_back("latency-target=" + a.latency_target);
-  if (!a.min_rate.empty()) args.push_back("min-rate=" + a.min_rate);
-  if (!a.source_timeout.empty()) args.push_back("source-timeout=" + a.source_timeout);
-  if (!a.report.empty()) args.push_back("report=" + Absolute(a.report));
-  if (!a.metrics.empty()) args.push_back("metrics=" + Absolute(a.metrics));
-  if (!a.record.empty()) args.push_back("record=" + Absolute(a.record));
-  for (const std::string& h : a.history.paths) args.push_back("history=" + Absolute(h));
+  add("dest", AbsolutePath(a.dst));
+  add("journal", AbsolutePath(a.journal));
+  add("policy", a.policy);
+  add("predictor", a.predictor);
+  add("granule", a.granule);
+  add("threads", std::to_string(a.threads));
+  add("requests", std::to_string(a.requests));
+  add("model", AbsolutePath(a.model));
+  add("rate", a.rate);
+  add("latency-target", a.latency_target);
+  add("min-rate", a.min_rate);
+  add("source-timeout", a.source_timeout);
+  add("report", AbsolutePath(a.report));
+  add("metrics", AbsolutePath(a.metrics));
+  add("record", AbsolutePath(a.record));
+  for (const std::string& h : a.history.paths) add("history", AbsolutePath(h));
   if (!a.history.paths.empty()) {
-    if (a.history.trace.format != "auto") args.push_back("history-format=" + a.history.trace.format);
-    if (a.history.trace.dev >= 0) args.push_back("history-dev=" + std::to_string(a.history.trace.dev));
-    if (a.history.trace.strict) args.push_back("history-strict=true");
-    if (a.history.time_scale != 1.0) args.push_back(fmt::format("history-time-scale={}", a.history.time_scale));
+    if (a.history.trace.format != "auto") add("history-format", a.history.trace.format);
+    if (a.history.trace.dev >= 0) add("history-dev", std::to_string(a.history.trace.dev));
+    if (a.history.trace.strict) add("history-strict", "true");
+    if (a.history.time_scale != 1.0) add("history-time-scale", fmt::format("{}", a.history.time_scale));
   }
-  if (a.exit_when_done) args.push_back("exit-when-done=true");
-  if (a.verify) args.push_back("verify=true");
-  if (a.release_source) args.push_back("release-source=true");
-  return RunNbdkit(a, args);
+  if (a.exit_when_done) add("exit-when-done", "true");
+  if (a.verify) add("verify", "true");
+  if (a.release_source) add("release-source", "true");
 }
 
 int RunNbdkit(const ServeArgs& a, const std::vector<std::string>& args) {
@@ -185,11 +119,21 @@ int RunNbdkit(const ServeArgs& a, const std::vector<std::string>& args) {
   }
   PreloadSanitizerRuntime();
   SuperviseOptions o;
-  o.restart = a.run.empty();
-  o.unix_socket = a.socket.empty() ? "" : Absolute(a.socket);
+  o.restart = a.endpoint.run.empty();
+  o.unix_socket = a.endpoint.socket.empty() ? "" : AbsolutePath(a.endpoint.socket);
   o.note = [](const std::string& m) { std::cerr << "ferry: " << m << std::endl; };
   auto status = SuperviseNbdkit(args, o);
   return status.ok() ? *status : Fail(kExitFailure, status.status().message());
+}
+
+int RunServe(ServeArgs& a) {
+  if (int code = CheckServeFlags(a); code != kExitOk) return code;
+  auto args = NbdkitCommand(a.endpoint);
+  if (!args.ok()) {
+    return Fail(args.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure, args.status().message());
+  }
+  AddPluginParams(a, &*args);
+  return RunNbdkit(a, *args);
 }
 
 struct ControlArgs {
@@ -229,22 +173,22 @@ void AddControlCommand(CLI::App& app, std::function<int()>* run) {
 
 // The options of where clients connect, shared by serve and watch.
 void AddEndpointOptions(CLI::App* c, ServeArgs* a) {
-  c->add_option("--socket", a->socket, "serve on this Unix socket (nbd+unix:///?socket=PATH)");
-  c->add_option("--listen", a->listen,
+  c->add_option("--socket", a->endpoint.socket, "serve on this Unix socket (nbd+unix:///?socket=PATH)");
+  c->add_option("--listen", a->endpoint.listen,
                 "serve on TCP HOST:PORT (nbds://HOST:PORT): needs --tls-certificates or --tls-psk, or --insecure");
-  c->add_option("--tls-certificates", a->tls_certificates,
+  c->add_option("--tls-certificates", a->endpoint.tls_certificates,
                 "require TLS with the X.509 certificates in DIR (ca-cert.pem, server-cert.pem, server-key.pem; "
                 "nbdkit-tls(1))")
       ->option_text("DIR");
-  c->add_option("--tls-psk", a->tls_psk,
+  c->add_option("--tls-psk", a->endpoint.tls_psk,
                 "require TLS with the pre-shared keys in FILE (made by psktool; clients connect to "
                 "nbds://USER@HOST:PORT/?tls-psk-file=FILE)")
       ->option_text("FILE");
-  c->add_flag("--insecure", a->insecure, "with --listen and no TLS option: serve plain NBD on TCP, unauthenticated");
-  c->add_option("--run", a->run,
+  c->add_flag("--insecure", a->endpoint.insecure, "with --listen and no TLS option: serve plain NBD on TCP, unauthenticated");
+  c->add_option("--run", a->endpoint.run,
                 "start CMD once serving, with $uri (and $unixsocket) set, and stop when it exits "
                 "(nbdkit's captive mode); without --socket or --listen the socket is private");
-  c->add_flag("-v,--verbose", a->verbose, "nbdkit's debug messages");
+  c->add_flag("-v,--verbose", a->endpoint.verbose, "nbdkit's debug messages");
   c->add_flag("--print-command", a->print_command, "print the nbdkit command line instead of running it");
 }
 

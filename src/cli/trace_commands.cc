@@ -2,18 +2,14 @@
 
 #include <fmt/format.h>
 
-#include <cstring>
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "cli/cli.h"
 #include "cli/parsed_flags.h"
 #include "cli/trace_input.h"
 #include "ferry/trace.h"
-#include "ferry/units.h"
 #include "trace/summary.h"
 #include "trace/synth.h"
 #include "trace/writer.h"
@@ -28,64 +24,6 @@ struct TraceArgs {
   bool json = false;
 };
 
-// The records written: those of one device (all: dev < 0) within [from, until) of the
-// trace's time, their times counted from `from`.
-struct TraceWindow {
-  int64_t dev = -1;
-  std::chrono::nanoseconds from{0};
-  std::chrono::nanoseconds until = std::chrono::nanoseconds::max();
-};
-
-// The output stream: OUT, or standard output for "-".
-class Output {
- public:
-  Status Open(const std::string& path) {
-    path_ = path;
-    if (path == "-") return OkStatus();
-    file_.open(path, std::ios::trunc);
-    if (!file_) return InvalidArgument("cannot create " + path + ": " + std::strerror(errno));
-    return OkStatus();
-  }
-  std::ostream& stream() { return path_ == "-" ? std::cout : file_; }
-  Status Close() {
-    stream().flush();
-    if (file_.is_open()) file_.close();
-    if (!stream() || (path_ != "-" && file_.fail())) return InvalidArgument("writing " + path_ + " failed");
-    return OkStatus();
-  }
-
- private:
-  std::string path_;
-  std::ofstream file_;
-};
-
-// Copies the events of `window` from `reader` to a new `to` trace at `out`; returns
-// the number written.
-Result<uint64_t> WriteTrace(TraceReader& reader, const TraceWindow& window, const std::string& to,
-                            const std::string& target, const std::string& out_path) {
-  FERRY_ASSIGN_OR_RETURN(TraceFormat format, ParseTraceFormat(to));
-  if (!TraceFormatWritable(format)) {  // checked before the file is created
-    return InvalidArgument(std::string("ferry cannot write ") + TraceFormatName(format) + " traces: use --to fio or --to msr");
-  }
-  Output out;
-  FERRY_RETURN_IF_ERROR(out.Open(out_path));
-  FERRY_ASSIGN_OR_RETURN(auto w, MakeTraceWriter(format, out.stream(), target));
-  IoEvent e;
-  uint64_t n = 0;
-  for (;;) {
-    FERRY_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
-    if (!more) break;
-    if (window.dev >= 0 && e.device != static_cast<uint32_t>(window.dev)) continue;
-    if (e.time < window.from || e.time >= window.until) continue;
-    e.time -= window.from;
-    w->Write(e);
-    ++n;
-  }
-  w->Finish();
-  FERRY_RETURN_IF_ERROR(out.Close());
-  return n;
-}
-
 void SayWritten(const std::string& out, uint64_t n, const std::string& to) {
   if (out == "-") return;
   if (to == "fio") {
@@ -97,7 +35,6 @@ void SayWritten(const std::string& out, uint64_t n, const std::string& to) {
   }
 }
 
-
 int RunInfo(TraceArgs& a) {
   auto r = OpenTraceInput(a.in);
   if (!r.ok()) return Fail(TraceExitCode(a.in), r.status().message());
@@ -106,36 +43,15 @@ int RunInfo(TraceArgs& a) {
   auto s = Summarize(**r, dev);
   ReportSkipped(a.in);
   if (!s.ok()) return Fail(kExitFailure, s.status().message());
-  double span = std::chrono::duration<double>(s->span).count();
-  if (a.json) {
-    nlohmann::json j = {{"trace", a.in.path},         {"records", s->records},
-                        {"reads", s->reads},     {"writes", s->writes},
-                        {"read_bytes", s->read_bytes}, {"write_bytes", s->write_bytes},
-                        {"span_s", span},        {"volume_bytes", s->highest_offset},
-                        {"footprint_bytes", s->footprint}, {"sequential", s->sequential},
-                        {"reaccess", s->reaccess}, {"skipped", s->skipped}};
-    std::cout << j.dump() << std::endl;
-    return kExitOk;
-  }
-  double read_share = s->records ? 100.0 * static_cast<double>(s->reads) / static_cast<double>(s->records) : 0;
-  std::cout << fmt::format("trace:         {}\n", a.in.path)
-            << fmt::format("records:       {} ({:.1f}% reads, {:.1f}% writes)\n", s->records, read_share,
-                           s->records ? 100 - read_share : 0.0)
-            << fmt::format("bytes:         {} read, {} written\n", FormatSize(s->read_bytes), FormatSize(s->write_bytes))
-            << fmt::format("time span:     {:.3f} s\n", span)
-            << fmt::format("volume:        {} (end of the highest request)\n", FormatSize(s->highest_offset))
-            << fmt::format("footprint:     {} touched\n", FormatSize(s->footprint))
-            << fmt::format("sequential:    {:.1f}% of requests start where the previous one ended\n",
-                           100 * s->sequential)
-            << fmt::format("re-access:     {:.1f}% of bytes accessed had been accessed before\n", 100 * s->reaccess);
-  if (s->skipped) std::cout << fmt::format("skipped:       {} malformed records\n", s->skipped);
+  std::cout << (a.json ? TraceSummaryJson(a.in.path, *s) + "\n" : TraceSummaryText(a.in.path, *s)) << std::flush;
   return kExitOk;
 }
 
 int RunConvert(TraceArgs& a) {
   auto r = OpenTraceInput(a.in);
   if (!r.ok()) return Fail(TraceExitCode(a.in), r.status().message());
-  if (!ParseTraceFormat(a.to).ok()) return Fail(kExitUsage, "invalid --to '" + a.to + "': use fio or msr");
+  const auto to = ParseTraceFormat(a.to);
+  if (!to.ok()) return Fail(kExitUsage, "invalid --to '" + a.to + "': use fio or msr");
   TraceWindow window;
   window.dev = a.in.dev;
   ParsedFlags p;
@@ -146,7 +62,7 @@ int RunConvert(TraceArgs& a) {
     return Fail(kExitUsage, "--until " + a.until + " is not after --from " + (a.from.empty() ? "0s" : a.from) +
                                 ": the window holds nothing");
   }
-  auto n = WriteTrace(**r, window, a.to, a.target, a.out);
+  auto n = WriteTraceFile(**r, window, to.value(), a.target, a.out);
   ReportSkipped(a.in);
   if (!n.ok()) return Fail(kExitFailure, n.status().message());
   SayWritten(a.out, *n, a.to);
@@ -180,10 +96,9 @@ int RunSynth(const SynthArgs& a) {
   if (!p.status.ok()) return Fail(kExitUsage, p.status.message());
   auto r = NewSyntheticTrace(o);
   if (!r.ok()) return Fail(kExitUsage, r.status().message());
-  if (auto f = ParseTraceFormat(a.to); !f.ok() || !TraceFormatWritable(*f)) {
-    return Fail(kExitUsage, "invalid --to '" + a.to + "': use fio or msr");
-  }
-  auto n = WriteTrace(**r, TraceWindow{}, a.to, a.target, a.out);
+  auto f = ParseTraceFormat(a.to);
+  if (!f.ok() || !TraceFormatWritable(*f)) return Fail(kExitUsage, "invalid --to '" + a.to + "': use fio or msr");
+  auto n = WriteTraceFile(**r, TraceWindow{}, *f, a.target, a.out);
   if (!n.ok()) return Fail(kExitFailure, n.status().message());
   SayWritten(a.out, *n, a.to);
   return kExitOk;

@@ -83,6 +83,20 @@ Result<nlohmann::json> ReadLiveStatus(const std::string& path) {
   return j;
 }
 
+Result<MigrationStatus> ReadMigrationStatus(const std::string& journal) {
+  MigrationStatus st;
+  st.journal = journal;
+  FERRY_ASSIGN_OR_RETURN(st.info, Journal::Inspect(journal));
+  if (!st.info.locked) return st;
+  if (auto l = ReadLiveStatus(LiveStatusPath(journal)); l.ok()) {
+    if (auto r = LiveStatusOf(*l); r.ok() && r->running) {
+      st.live_json = *l;
+      st.live = *r;
+    }
+  }
+  return st;
+}
+
 std::string LiveSummary(const LiveStats& st, const std::string& journal) {
   const double pct = PercentPresent(st);
   std::string s = fmt::format("ferry: {} {} of {} ({:.1f}%) in {:.1f} s; copied {} ({} on demand); "

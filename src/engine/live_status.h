@@ -6,11 +6,13 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "ferry/journal.h"
 #include "ferry/live.h"
 #include "ferry/status.h"
 
@@ -38,6 +40,18 @@ struct LiveStatusRecord {
 };
 // kCorrupt when a field has the wrong type; a missing one keeps its default.
 Result<LiveStatusRecord> LiveStatusOf(const nlohmann::json& status);
+
+// A migration's status as `ferry status JOURNAL` shows it: the journal's figures, and
+// the live ones of a `ferry serve` running on it (from its status file).
+struct MigrationStatus {
+  std::string journal;  // the journal's path
+  JournalInfo info;
+  std::optional<LiveStatusRecord> live;  // while a serve runs on it
+  nlohmann::json live_json;              // the live status file as it was written
+};
+// Errors: the journal's (Journal::Inspect). A live status file that cannot be read is
+// left out.
+Result<MigrationStatus> ReadMigrationStatus(const std::string& journal);
 
 // "migrated 40.0 MiB of 1.00 GiB (3.9%) in 2.1 s; 120 reads (3 waited), 50 writes; journal J"
 std::string LiveSummary(const LiveStats& st, const std::string& journal);

@@ -14,6 +14,11 @@ namespace ferry {
 
 int DefaultCopyThreads() { return static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 2u, 16u)); }
 
+void SetChunkRange(MigrateOptions* o, uint64_t min_chunk, uint64_t max_chunk) {
+  o->min_chunk = min_chunk ? min_chunk : o->granule_size;
+  o->max_chunk = max_chunk ? max_chunk : std::max(MigrateOptions{}.max_chunk, o->min_chunk);
+}
+
 Status ValidateMigrateOptions(const MigrateOptions& o) {
   if (!std::has_single_bit(o.granule_size) || o.granule_size < 4096) {
     return InvalidArgument("--granule " + std::to_string(o.granule_size) +

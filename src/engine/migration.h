@@ -173,6 +173,14 @@ class Migration {
   // read from the destination or through the source (sets *missed when it waited for
   // the source), or applies the write.
   Status ServeRead(uint64_t offset, std::span<std::byte> buf, bool* missed);
+  // A missed read answered with exactly its bytes (DESIGN.md "The live request path"):
+  // its parts in runs of granules, each from the destination (present) or the source;
+  // the source's sent first, then their granules' copies queued behind them. Called
+  // with `lock` holding mu_; returns with it released.
+  struct ReadPart;
+  Status ReadThrough(std::unique_lock<std::mutex>& lock, GranuleRun run, uint64_t offset, std::span<std::byte> buf);
+  // Waits for every part's answer (each writes into the read's buffer) and counts them.
+  Status AwaitReadParts(std::vector<ReadPart>& parts, uint64_t offset, std::span<std::byte> buf, Volume& src);
   Status ServeWriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua, const std::function<Status()>& apply);
   // Closes the recorder's interval (the supervisor, about once a second).
   void SampleHistory();

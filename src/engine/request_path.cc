@@ -139,7 +139,6 @@ Status Migration::ServeRead(uint64_t offset, std::span<std::byte> buf, bool* mis
   // large copies at once); a write's are always waited for. Invariant 2 holds: no
   // granule is served from the destination unless present.
   while (WaitsForCopies(run)) granule_cv_.wait(lock);
-  const uint64_t g = map_.granule_size();
   // Granules the read covers whole are copied on demand instead (the policy says
   // which): the same bytes cross the link once, and land on the destination.
   if (const GranuleRun whole = map_.WholeGranules(offset, buf.size()); whole.count && sched_.DemandsWholeGranules()) {
@@ -147,18 +146,25 @@ Status Migration::ServeRead(uint64_t offset, std::span<std::byte> buf, bool* mis
     FERRY_RETURN_IF_ERROR(EnsurePresent(lock, whole, &waited));
     while (WaitsForCopies(run)) granule_cv_.wait(lock);
   }
+  return ReadThrough(lock, run, offset, buf);
+}
+
+struct Migration::ReadPart {
+  Range bytes;
+  bool present = false;
+  LinkSend send;  // a source part's, once the runs are known
+  std::future<Status> answer;
+};
+
+Status Migration::ReadThrough(std::unique_lock<std::mutex>& lock, GranuleRun run, uint64_t offset,
+                              std::span<std::byte> buf) {
+  const uint64_t g = map_.granule_size();
   const std::shared_ptr<Volume> src = Source();
   // The read in runs of granules from the destination (present) or the source. The
   // source's parts go out first (asynchronously), then their granules' copies right
   // behind them (Scheduler::OnReadThrough), so a re-read of a granule soon after finds
   // it on its way rather than missing again.
-  struct Part {
-    Range bytes;
-    bool present = false;
-    LinkSend send;  // a source part's, once the runs are known
-    std::future<Status> answer;
-  };
-  std::vector<Part> sent;
+  std::vector<ReadPart> sent;
   for (uint64_t i = run.first.value; i < run.first.value + run.count; ++i) {
     const uint64_t lo = std::max(offset, i * g), hi = std::min(offset + buf.size(), (i + 1) * g);
     const bool present = map_.state(GranuleIndex(i)) == GranuleState::kPresent;
@@ -168,11 +174,11 @@ Status Migration::ServeRead(uint64_t offset, std::span<std::byte> buf, bool* mis
       sent.push_back({Range{lo, hi - lo}, present, {}, {}});
     }
   }
-  for (Part& p : sent) {
+  for (ReadPart& p : sent) {
     if (!p.present) p.send = sched_.SourceSent(p.bytes.length, /*app=*/true, Now());
   }
   lock.unlock();
-  for (Part& p : sent) {
+  for (ReadPart& p : sent) {
     if (p.present) continue;
     // The callback owns what it touches (the promise too): it may still be returning
     // from set_value on the source's I/O thread when this read has returned.
@@ -199,13 +205,17 @@ Status Migration::ServeRead(uint64_t offset, std::span<std::byte> buf, bool* mis
   for (CopyOp& op : ops) Launch(lock, std::move(op), src);
   lock.unlock();
   work_cv_.notify_all();
+  return AwaitReadParts(sent, offset, buf, *src);
+}
 
+Status Migration::AwaitReadParts(std::vector<ReadPart>& parts, uint64_t offset, std::span<std::byte> buf,
+                                 Volume& src) {
   Status failed;
-  for (Part& p : sent) {
+  for (ReadPart& p : parts) {
     std::span<std::byte> part = buf.subspan(p.bytes.offset - offset, p.bytes.length);
     Status s = p.present ? dst_.Read(p.bytes.offset, part) : p.answer.get();
     for (int attempt = 0; !s.ok() && !p.present && BackOff(s, attempt); ++attempt) {
-      s = SourceRead(*src, p.bytes.offset, part, /*app=*/true);
+      s = SourceRead(src, p.bytes.offset, part, /*app=*/true);
     }
     if (!s.ok()) {
       if (failed.ok()) failed = s;

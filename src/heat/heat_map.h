@@ -22,8 +22,8 @@
 
 #include <absl/container/flat_hash_map.h>
 
+#include "ferry/io_event.h"
 #include "ferry/status.h"
-#include "ferry/trace.h"
 
 namespace ferry {
 

@@ -7,6 +7,40 @@
 
 namespace ferry {
 
+namespace {
+
+// Hottest ranges: the volume in up to 4096 aligned buckets (at least a granule); the
+// top `top_ranges` buckets by accesses, adjacent ones merged; busiest first.
+std::vector<HotRange> HottestRanges(const absl::flat_hash_map<uint64_t, uint64_t>& totals, uint64_t g,
+                                    uint64_t volume_size, int top_ranges) {
+  const uint64_t bucket = std::max<uint64_t>(g, std::bit_ceil(std::max<uint64_t>(1, volume_size / 4096)));
+  absl::flat_hash_map<uint64_t, uint64_t> per_bucket;
+  for (const auto& [k, n] : totals) per_bucket[k * g / bucket] += n;
+  std::vector<std::pair<uint64_t, uint64_t>> top(per_bucket.begin(), per_bucket.end());  // bucket, accesses
+  std::sort(top.begin(), top.end(), [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+  if (top.size() > static_cast<size_t>(std::max(0, top_ranges))) top.resize(static_cast<size_t>(std::max(0, top_ranges)));
+  std::sort(top.begin(), top.end());
+  std::vector<HotRange> ranges;
+  for (const auto& [b, n] : top) {
+    if (!ranges.empty() && ranges.back().offset + ranges.back().length == b * bucket) {
+      ranges.back().length += bucket;
+      ranges.back().accesses += n;
+    } else {
+      ranges.push_back({b * bucket, bucket, n, 0});
+    }
+  }
+  for (auto& r : ranges) {
+    r.length = std::min(r.length, std::max(volume_size, r.offset + g) - r.offset);
+    r.per_granule = static_cast<double>(r.accesses) / static_cast<double>(std::max<uint64_t>(1, (r.length + g - 1) / g));
+  }
+  std::sort(ranges.begin(), ranges.end(), [](const HotRange& a, const HotRange& b) {
+    return a.accesses != b.accesses ? a.accesses > b.accesses : a.offset < b.offset;
+  });
+  return ranges;
+}
+
+}  // namespace
+
 HeatProfile BuildHeatProfile(const std::vector<IoEvent>& events, const HeatProfileOptions& o) {
   HeatProfile p;
   p.events = events.size();
@@ -63,32 +97,7 @@ HeatProfile BuildHeatProfile(const std::vector<IoEvent>& events, const HeatProfi
   if (!events.empty()) sample(p.span_s);
   p.touched_granules = totals.size();
 
-  // Hottest ranges: the volume in up to 4096 aligned buckets (at least a granule); the
-  // top buckets by accesses, adjacent ones merged.
-  const uint64_t bucket = std::max<uint64_t>(g, std::bit_ceil(std::max<uint64_t>(1, p.volume_size / 4096)));
-  absl::flat_hash_map<uint64_t, uint64_t> per_bucket;
-  for (const auto& [k, n] : totals) per_bucket[k * g / bucket] += n;
-  std::vector<std::pair<uint64_t, uint64_t>> top(per_bucket.begin(), per_bucket.end());  // bucket, accesses
-  std::sort(top.begin(), top.end(), [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
-  if (top.size() > static_cast<size_t>(std::max(0, o.top_ranges))) top.resize(static_cast<size_t>(std::max(0, o.top_ranges)));
-  std::sort(top.begin(), top.end());
-  std::vector<HotRange> ranges;
-  for (const auto& [b, n] : top) {
-    if (!ranges.empty() && ranges.back().offset + ranges.back().length == b * bucket) {
-      ranges.back().length += bucket;
-      ranges.back().accesses += n;
-    } else {
-      ranges.push_back({b * bucket, bucket, n, 0});
-    }
-  }
-  for (auto& r : ranges) {
-    r.length = std::min(r.length, std::max(p.volume_size, r.offset + g) - r.offset);
-    r.per_granule = static_cast<double>(r.accesses) / static_cast<double>(std::max<uint64_t>(1, (r.length + g - 1) / g));
-  }
-  std::sort(ranges.begin(), ranges.end(), [](const HotRange& a, const HotRange& b) {
-    return a.accesses != b.accesses ? a.accesses > b.accesses : a.offset < b.offset;
-  });
-  p.hottest = std::move(ranges);
+  p.hottest = HottestRanges(totals, g, p.volume_size, o.top_ranges);
   return p;
 }
 

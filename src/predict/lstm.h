@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -76,6 +77,13 @@ Result<std::unique_ptr<Predictor>> LoadLstmPredictor(const std::string& path, co
 // learn from); writes its model (waiting for a background epoch to finish first).
 std::vector<LstmEpoch> TrainLstmEpochs(Predictor& lstm);
 Status SaveLstmModel(Predictor& lstm, const std::string& path);
+// `ferry train`: the predictor observes every access of `events` (in granules of
+// `granule_size`, its own), then trains `epochs` epochs, one at a time, calling
+// `on_epoch` after each. kFailedPrecondition when the trace has too few repeating
+// deltas to learn from.
+Result<std::vector<LstmEpoch>> TrainLstmOnTrace(Predictor& lstm, const std::vector<IoEvent>& events,
+                                                uint64_t granule_size, int epochs,
+                                                const std::function<void(const LstmEpoch&)>& on_epoch);
 
 // The library's entry points (an ABI between one build's ferry and its library).
 struct LstmApi {

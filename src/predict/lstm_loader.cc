@@ -1,6 +1,7 @@
 // Finds and loads libferry_lstm.so (see lstm.h for why the LSTM is a separate library).
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "common/self_path.h"
@@ -76,5 +77,25 @@ Result<std::unique_ptr<Predictor>> LoadLstmPredictor(const std::string& path, co
 std::vector<LstmEpoch> TrainLstmEpochs(Predictor& lstm) { return LstmLibrary().value()->train_epochs(lstm); }
 
 Status SaveLstmModel(Predictor& lstm, const std::string& path) { return LstmLibrary().value()->save(lstm, path); }
+
+Result<std::vector<LstmEpoch>> TrainLstmOnTrace(Predictor& lstm, const std::vector<IoEvent>& events,
+                                                uint64_t granule_size, int epochs,
+                                                const std::function<void(const LstmEpoch&)>& on_epoch) {
+  std::vector<Prediction> out;
+  for (const IoEvent& e : events) {
+    out.clear();
+    lstm.Observe(e.offset / granule_size, (e.offset + std::max<uint64_t>(e.length, 1) - 1) / granule_size, e.op, &out);
+  }
+  std::vector<LstmEpoch> done;
+  for (int i = 0; i < epochs; ++i) {
+    const std::vector<LstmEpoch> r = TrainLstmEpochs(lstm);
+    if (r.empty()) {
+      return FailedPrecondition(std::to_string(events.size()) + " accesses, too few repeating deltas to learn from");
+    }
+    done.push_back(r.front());
+    if (on_epoch) on_epoch(r.front());
+  }
+  return done;
+}
 
 }  // namespace ferry

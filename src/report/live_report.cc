@@ -49,17 +49,8 @@ Grid VolumeMap(const LiveHistory& h, std::vector<uint64_t> LiveRow::*map, const 
   return g;
 }
 
-}  // namespace
-
-std::string LiveReport(const LiveRunInfo& info, const LiveStats& st, const LiveHistory& h) {
-  const double pct = PercentPresent(st);
-  const auto& rl = h.read_latency;
-  const auto& wl = h.write_latency;
-  std::string body = fmt::format(
-      "<p>{} to {} (journal {}), volume {}, policy {}, predictor {}. {} after {:.1f} s: {} present ({:.1f}%).</p>",
-      Escape(info.source), Escape(info.destination), Escape(info.journal), FormatSize(st.volume_size),
-      Escape(info.policy), Escape(info.predictor), st.complete ? "Migration complete" : "Stopped before the end",
-      st.seconds, FormatSize(st.present_bytes), pct);
+// The application's requests: counts, waits and latency percentiles.
+std::string RequestsSection(const LiveStats& st, const LiveHistory& h) {
   auto pcts = [](const std::vector<uint64_t>& c) {
     return std::vector<std::string>{Micros(LatencyHistogram::Percentile(c, 0.5)), Micros(LatencyHistogram::Percentile(c, 0.9)),
                                     Micros(LatencyHistogram::Percentile(c, 0.99)), Micros(LatencyHistogram::Percentile(c, 0.999)),
@@ -71,15 +62,19 @@ std::string LiveReport(const LiveRunInfo& info, const LiveStats& st, const LiveH
                                                st.read_stalls_first_touch, st.read_stalls_seen)};
   std::vector<std::string> wrow = {"writes", std::to_string(st.writes), fmt::format("{} ({:.1f}%)", st.write_stalls,
                                    st.writes ? 100.0 * static_cast<double>(st.write_stalls) / static_cast<double>(st.writes) : 0.0)};
-  for (auto& s : pcts(rl)) rrow.push_back(s);
-  for (auto& s : pcts(wl)) wrow.push_back(s);
-  body += "<h2>The application's requests</h2>" +
-          Table({"requests", "count", "waited", "p50", "p90", "p99", "p99.9", "max"}, {rrow, wrow}) +
-          "<p class=note>Latency is the time a request spent in ferry (the destination's I/O included, the network "
-          "not). A read waited when some of its data was not on the destination yet and came from the source; a write "
-          "waited for a copy of its granules in flight, or for the partly written ends to be brought in. A first touch "
-          "is a read of data never accessed before (in the history or this run): only a prediction could have "
-          "copied it in time; a read seen before waited for data the workload had shown it uses.</p>";
+  for (auto& s : pcts(h.read_latency)) rrow.push_back(s);
+  for (auto& s : pcts(h.write_latency)) wrow.push_back(s);
+  return "<h2>The application's requests</h2>" +
+         Table({"requests", "count", "waited", "p50", "p90", "p99", "p99.9", "max"}, {rrow, wrow}) +
+         "<p class=note>Latency is the time a request spent in ferry (the destination's I/O included, the network "
+         "not). A read waited when some of its data was not on the destination yet and came from the source; a write "
+         "waited for a copy of its granules in flight, or for the partly written ends to be brought in. A first touch "
+         "is a read of data never accessed before (in the history or this run): only a prediction could have "
+         "copied it in time; a read seen before waited for data the workload had shown it uses.</p>";
+}
+
+// The copy: bytes by kind, the predictor's figures, errors and source outages.
+std::string CopySection(const LiveRunInfo& info, const LiveStats& st, const LiveHistory& h) {
   std::vector<std::vector<std::string>> copy_rows = {
       {"on demand (a request waited)", FormatSize(st.demand_bytes)},
       {"queued on the predictor's word", FormatSize(st.predicted_bytes)},
@@ -108,14 +103,20 @@ std::string LiveReport(const LiveRunInfo& info, const LiveStats& st, const LiveH
       copy_rows.push_back({"", fmt::format("and {} more", h.outages.size() - kListed)});
     }
   }
-  body += "<h2>The copy</h2>" + Table({"", ""}, copy_rows);
+  return "<h2>The copy</h2>" + Table({"", ""}, copy_rows);
+}
 
-  ChartOptions o = LatencyCdfOptions("Request latency CDF (time in ferry)", "share of requests");
-  std::vector<Series> cdf;
-  if (st.reads) cdf.push_back(Cdf("reads", rl));
-  if (st.writes) cdf.push_back(Cdf("writes", wl));
-  if (!cdf.empty()) body += LineChart(cdf, o);
+ChartOptions TimeChart(const std::string& title, const std::string& y_label) {
+  ChartOptions o;
+  o.x_label = "seconds since the start";
+  o.y_min = 0;
+  o.title = title;
+  o.y_label = y_label;
+  return o;
+}
 
+// Progress, copy rates, request rates and read p99, interval by interval.
+std::string TimelineCharts(const LiveStats& st, const LiveHistory& h) {
   Series progress{"present", {{0, 0}}}, demand{"demand", {}}, prefetch{"prefetch", {}}, background{"background", {}};
   Series reads{"reads", {}}, stalls{"reads that waited", {}}, writes{"writes", {}}, p99{"read p99", {}};
   if (st.volume_size) {  // at the start: what the journal held (a row's present_bytes is at its end)
@@ -133,52 +134,56 @@ std::string LiveReport(const LiveRunInfo& info, const LiveStats& st, const LiveH
     if (r.reads) p99.points.emplace_back(t, LatencyHistogram::Percentile(r.read_latency, 0.99) / 1000);
   }
   if (!h.rows.empty()) progress.points.front().first = h.rows.front().start_s;
-  o = {};
-  o.x_label = "seconds since the start";
-  o.y_min = 0;
-  o.title = "Progress";
-  o.y_label = "% of the volume present";
+  ChartOptions o = TimeChart("Progress", "% of the volume present");
   o.y_max = 100;
-  body += LineChart({progress}, o);
-  o.y_max = NAN;
-  o.title = "Copy rate by kind (bytes made present)";
-  o.y_label = "MiB/s";
-  body += LineChart({demand, prefetch, background}, o);
-  o.title = "Requests";
-  o.y_label = "per second";
-  body += LineChart({reads, stalls, writes}, o);
-  if (!p99.points.empty()) {
-    o.title = "Read p99 per interval";
-    o.y_label = "ms";
-    body += LineChart({p99}, o);
+  std::string out = LineChart({progress}, o);
+  out += LineChart({demand, prefetch, background}, TimeChart("Copy rate by kind (bytes made present)", "MiB/s"));
+  out += LineChart({reads, stalls, writes}, TimeChart("Requests", "per second"));
+  if (!p99.points.empty()) out += LineChart({p99}, TimeChart("Read p99 per interval", "ms"));
+  return out;
+}
+
+// The source link as the engine modelled it (DESIGN.md "The source link"), and where
+// the application's I/O and the copies fell.
+std::string LinkCharts(const LiveHistory& h) {
+  Series base{"base latency", {}}, queue{"queueing delay (application reads)", {}}, target{"latency target", {}};
+  Series rate{"delivery rate", {}}, through{"read-through (application reads from the source)", {}};
+  Series in_flight{"copy bytes in flight", {}}, budget{"budget", {}};
+  for (const LiveRow& r : h.rows) {
+    const double dt = std::max(1e-3, r.end_s - r.start_s), t = r.end_s;
+    base.points.emplace_back(t, r.link.base_latency_ms);
+    queue.points.emplace_back(t, r.link.queue_delay_ms);
+    target.points.emplace_back(t, r.link.latency_target_ms);
+    rate.points.emplace_back(t, MiB(static_cast<uint64_t>(r.link.delivery_rate)));
+    through.points.emplace_back(t, MiB(r.read_through_bytes) / dt);
+    in_flight.points.emplace_back(t, MiB(r.link.copy_in_flight));
+    budget.points.emplace_back(t, MiB(r.link.budget));
   }
-  if (!h.rows.empty()) {
-    // The source link as the engine modelled it (DESIGN.md "The source link").
-    Series base{"base latency", {}}, queue{"queueing delay (application reads)", {}}, target{"latency target", {}};
-    Series rate{"delivery rate", {}}, through{"read-through (application reads from the source)", {}};
-    Series in_flight{"copy bytes in flight", {}}, budget{"budget", {}};
-    for (const LiveRow& r : h.rows) {
-      const double dt = std::max(1e-3, r.end_s - r.start_s), t = r.end_s;
-      base.points.emplace_back(t, r.link.base_latency_ms);
-      queue.points.emplace_back(t, r.link.queue_delay_ms);
-      target.points.emplace_back(t, r.link.latency_target_ms);
-      rate.points.emplace_back(t, MiB(static_cast<uint64_t>(r.link.delivery_rate)));
-      through.points.emplace_back(t, MiB(r.read_through_bytes) / dt);
-      in_flight.points.emplace_back(t, MiB(r.link.copy_in_flight));
-      budget.points.emplace_back(t, MiB(r.link.budget));
-    }
-    o.title = "Source link: latency (sampled each interval)";
-    o.y_label = "ms";
-    body += LineChart({base, queue, target}, o);
-    o.title = "Source link: delivery rate and read-through rate";
-    o.y_label = "MiB/s";
-    body += LineChart({rate, through}, o);
-    o.title = "Source link: copy bytes in flight and the controller's budget (sampled each interval)";
-    o.y_label = "MiB";
-    body += LineChart({in_flight, budget}, o);
-    body += HeatGrid(VolumeMap(h, &LiveRow::io_map, "The application's I/O (bytes) by offset and time"));
-    body += HeatGrid(VolumeMap(h, &LiveRow::copy_map, "Copies (bytes made present) by offset and time"));
-  }
+  std::string out = LineChart({base, queue, target}, TimeChart("Source link: latency (sampled each interval)", "ms"));
+  out += LineChart({rate, through}, TimeChart("Source link: delivery rate and read-through rate", "MiB/s"));
+  out += LineChart({in_flight, budget},
+                   TimeChart("Source link: copy bytes in flight and the controller's budget (sampled each interval)", "MiB"));
+  out += HeatGrid(VolumeMap(h, &LiveRow::io_map, "The application's I/O (bytes) by offset and time"));
+  out += HeatGrid(VolumeMap(h, &LiveRow::copy_map, "Copies (bytes made present) by offset and time"));
+  return out;
+}
+
+}  // namespace
+
+std::string LiveReport(const LiveRunInfo& info, const LiveStats& st, const LiveHistory& h) {
+  std::string body = fmt::format(
+      "<p>{} to {} (journal {}), volume {}, policy {}, predictor {}. {} after {:.1f} s: {} present ({:.1f}%).</p>",
+      Escape(info.source), Escape(info.destination), Escape(info.journal), FormatSize(st.volume_size),
+      Escape(info.policy), Escape(info.predictor), st.complete ? "Migration complete" : "Stopped before the end",
+      st.seconds, FormatSize(st.present_bytes), PercentPresent(st));
+  body += RequestsSection(st, h);
+  body += CopySection(info, st, h);
+  std::vector<Series> cdf;
+  if (st.reads) cdf.push_back(Cdf("reads", h.read_latency));
+  if (st.writes) cdf.push_back(Cdf("writes", h.write_latency));
+  if (!cdf.empty()) body += LineChart(cdf, LatencyCdfOptions("Request latency CDF (time in ferry)", "share of requests"));
+  body += TimelineCharts(st, h);
+  if (!h.rows.empty()) body += LinkCharts(h);
   body += "<p class=note>demand: copies a waiting request made; prefetch: copies the predictor or a client's cache "
           "hint asked for; background: the policy's order. Holes and zero blocks of the source count as made "
           "present without being read.</p>";

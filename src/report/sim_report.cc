@@ -41,25 +41,10 @@ const std::vector<std::string>& SimTableHeader() {
   return header;
 }
 
-std::string SimulateReport(const SimRunInfo& run, const ResolvedScenario& sc, const std::vector<SimResult>& results) {
-  const ScenarioTimes times = TimesOf(sc);
-  const uint64_t volume = sc.volume_size;
-  std::string body = "<h2>Scenario</h2><p>";
-  body += fmt::format(
-      "{} (device {}), volume {}. The first {:.0f}% of the trace ({:.1f} s) is observed; the migration starts at "
-      "{:.1f} s, and the remaining {:.1f} s of the trace run against the destination. Source: {} latency, {} "
-      "(a bare copy takes {:.1f} s); destination: {} latency; {} background copies in flight.",
-      Escape(run.trace), run.device, FormatSize(volume), 100 * sc.s.warmup, times.migration_start_s,
-      times.migration_start_s, times.migration_window_s, run.source_latency,
-      FormatRate(static_cast<double>(sc.source_bw)), times.bare_copy_s, run.dest_latency, sc.s.max_in_flight);
-  if (sc.s.time_scale != 1.0) {
-    body += fmt::format(" <b>Trace time is stretched by {}x</b> (--time-scale): every timestamp was multiplied.",
-                        sc.s.time_scale);
-  }
-  body += "</p>";
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& r : results) rows.push_back(SimTableRow(r, volume));
-  body += "<h2>Policies</h2>" + Table(SimTableHeader(), rows);
+namespace {
+
+// The predictors' figures, one row per policy run with a predictor ("" when none).
+std::string PredictorSection(const std::vector<SimResult>& results) {
   std::vector<std::vector<std::string>> pred_rows;
   for (const auto& r : results) {
     if (r.predictor == "none") continue;
@@ -68,19 +53,19 @@ std::string SimulateReport(const SimRunInfo& run, const ResolvedScenario& sc, co
                          fmt::format("{:.3f}", r.predict_cpu_s), fmt::format("{:.3f}", r.train_cpu_s),
                          fmt::format("{:.4f}", r.read_stall_ratio)});
   }
-  if (!pred_rows.empty()) {
-    body += "<h2>Predictors</h2>" +
-            Table({"policy", "predictor", "precision", "recall", "timeliness", "wasted", "predict CPU s", "train CPU s",
-                   "stall ratio"},
-                  pred_rows) +
-            "<p class=note>precision: predicted granules accessed afterwards / predicted; recall: accesses that had "
-            "been predicted / all accesses after the start; timeliness: of those, the share already present; wasted: "
-            "bytes prefetched on a prediction and never accessed afterwards.</p>";
-  }
-  body += "<p class=note>dmclone: ascending copy, reads of data not yet copied go to the source; qemu-stream: "
-          "ascending 512 KiB copy with copy-on-read; heat: fixed chunks hottest first; adaptive: ferry; "
-          "clairvoyant: the order of true next access (a bound, not a policy).</p>";
+  if (pred_rows.empty()) return "";
+  return "<h2>Predictors</h2>" +
+         Table({"policy", "predictor", "precision", "recall", "timeliness", "wasted", "predict CPU s", "train CPU s",
+                "stall ratio"},
+               pred_rows) +
+         "<p class=note>precision: predicted granules accessed afterwards / predicted; recall: accesses that had "
+         "been predicted / all accesses after the start; timeliness: of those, the share already present; wasted: "
+         "bytes prefetched on a prediction and never accessed afterwards.</p>";
+}
 
+// The read latency CDF, the stalls over time and the progress of each run.
+std::string SimCharts(const std::vector<SimResult>& results) {
+  std::string body;
   std::vector<Series> cdf, stalls, progress;
   double end = 1;
   for (const auto& r : results) end = std::max(end, r.migration_time_s);
@@ -120,6 +105,36 @@ std::string SimulateReport(const SimRunInfo& run, const ResolvedScenario& sc, co
   o.y_min = 0;
   o.y_max = 100;
   body += LineChart(progress, o);
+  return body;
+}
+
+}  // namespace
+
+std::string SimulateReport(const SimRunInfo& run, const ResolvedScenario& sc, const std::vector<SimResult>& results) {
+  const ScenarioTimes times = TimesOf(sc);
+  const uint64_t volume = sc.volume_size;
+  std::string body = "<h2>Scenario</h2><p>";
+  body += fmt::format(
+      "{} (device {}), volume {}. The first {:.0f}% of the trace ({:.1f} s) is observed; the migration starts at "
+      "{:.1f} s, and the remaining {:.1f} s of the trace run against the destination. Source: {} latency, {} "
+      "(a bare copy takes {:.1f} s); destination: {} latency; {} background copies in flight.",
+      Escape(run.trace), run.device, FormatSize(volume), 100 * sc.s.warmup, times.migration_start_s,
+      times.migration_start_s, times.migration_window_s, run.source_latency,
+      FormatRate(static_cast<double>(sc.source_bw)), times.bare_copy_s, run.dest_latency, sc.s.max_in_flight);
+  if (sc.s.time_scale != 1.0) {
+    body += fmt::format(" <b>Trace time is stretched by {}x</b> (--time-scale): every timestamp was multiplied.",
+                        sc.s.time_scale);
+  }
+  body += "</p>";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : results) rows.push_back(SimTableRow(r, volume));
+  body += "<h2>Policies</h2>" + Table(SimTableHeader(), rows);
+  body += PredictorSection(results);
+  body += "<p class=note>dmclone: ascending copy, reads of data not yet copied go to the source; qemu-stream: "
+          "ascending 512 KiB copy with copy-on-read; heat: fixed chunks hottest first; adaptive: ferry; "
+          "clairvoyant: the order of true next access (a bound, not a policy).</p>";
+
+  body += SimCharts(results);
   return Page("ferry simulate: " + run.trace, body);
 }
 

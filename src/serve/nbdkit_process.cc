@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "common/self_path.h"
+#include "ferry/volume.h"
 
 namespace ferry {
 namespace {
@@ -72,6 +73,53 @@ pid_t StartNbdkit(const std::vector<std::string>& args) {
 }
 
 bool IsCrash(int sig) { return sig == SIGABRT || sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE; }
+
+
+// nbdkit's TLS arguments (--tls=require and the credentials). On TCP, TLS is required
+// unless the operator says --insecure (DESIGN.md "Faults"): a plain NBD export on a
+// network serves the volume to anyone who can reach the port.
+Status AddTlsArgs(const NbdkitEndpoint& a, std::vector<std::string>* args) {
+  if (!a.tls_certificates.empty() && !a.tls_psk.empty()) {
+    return InvalidArgument("give --tls-certificates or --tls-psk, not both");
+  }
+  if (!a.tls_certificates.empty()) {
+    if (!std::filesystem::is_directory(a.tls_certificates)) {
+      return InvalidArgument("--tls-certificates " + a.tls_certificates +
+                             ": not a directory: give the directory holding ca-cert.pem, server-cert.pem and "
+                             "server-key.pem (see nbdkit-tls(1))");
+    }
+    args->insert(args->end(), {"--tls=require", "--tls-certificates", std::filesystem::absolute(a.tls_certificates).string()});
+  } else if (!a.tls_psk.empty()) {
+    if (::access(a.tls_psk.c_str(), R_OK) != 0) {
+      return InvalidArgument("--tls-psk " + a.tls_psk + ": cannot read it (" + std::strerror(errno) +
+                             "): give a PSK file made by psktool, e.g. psktool -u alice -p keys.psk");
+    }
+    args->insert(args->end(), {"--tls=require", "--tls-psk", std::filesystem::absolute(a.tls_psk).string()});
+  } else if (!a.listen.empty() && !a.insecure) {
+    return InvalidArgument("--listen serves on TCP: give --tls-certificates DIR or --tls-psk FILE so that clients "
+                           "need credentials, or --insecure to serve plain NBD to anyone who can connect");
+  }
+  return OkStatus();
+}
+
+// Where clients connect: one of --socket, --listen (split into host and port) or --run.
+Status SplitEndpoint(const NbdkitEndpoint& a, std::string* host, std::string* port) {
+  if (!a.socket.empty() && !a.listen.empty()) return InvalidArgument("give --socket or --listen, not both");
+  if (a.socket.empty() && a.listen.empty() && a.run.empty()) {
+    return InvalidArgument(
+        "where should clients connect? give --socket PATH, --listen HOST:PORT, or --run CMD (a private socket)");
+  }
+  if (a.listen.empty()) return OkStatus();
+  const size_t colon = a.listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == a.listen.size() ||
+      a.listen.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
+    return InvalidArgument("--listen '" + a.listen + "': give HOST:PORT, e.g. 127.0.0.1:10809");
+  }
+  *host = a.listen.substr(0, colon);
+  *port = a.listen.substr(colon + 1);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
+  return OkStatus();
+}
 
 }  // namespace
 
@@ -185,5 +233,36 @@ Result<int> SuperviseNbdkit(std::vector<std::string> args, const SuperviseOption
   }
 }
 
+
+std::string AbsolutePath(const std::string& spec) {
+  if (spec.empty() || IsNbdUri(spec)) return spec;
+  return std::filesystem::absolute(spec).lexically_normal().string();
+}
+
+
+Result<std::vector<std::string>> NbdkitCommand(const NbdkitEndpoint& a) {
+  std::string host, port;
+  FERRY_RETURN_IF_ERROR(SplitEndpoint(a, &host, &port));
+  const std::string plugin = FindPlugin();
+  if (plugin.empty()) {
+    return NotFound(std::string("cannot find ") + kPluginFile +
+                    " beside the ferry binary: build it with ferry, or set FERRY_NBDKIT_PLUGIN to its path");
+  }
+  std::vector<std::string> args = {"nbdkit", "--foreground"};
+  if (a.verbose) args.push_back("--verbose");
+  FERRY_RETURN_IF_ERROR(AddTlsArgs(a, &args));
+  if (!a.socket.empty()) {
+    FERRY_RETURN_IF_ERROR(ClearStaleSocket(AbsolutePath(a.socket)));
+    args.insert(args.end(), {"--unix", AbsolutePath(a.socket)});
+  } else if (!a.listen.empty()) {
+    if (!host.empty()) args.insert(args.end(), {"--ipaddr", host});
+    args.insert(args.end(), {"--port", port});
+  } else {
+    args.insert(args.end(), {"--unix", "-"});
+  }
+  if (!a.run.empty()) args.insert(args.end(), {"--run", a.run});
+  args.push_back(plugin);
+  return args;
+}
 
 }  // namespace ferry

@@ -30,6 +30,24 @@ Status ClearStaleSocket(const std::string& path);
 // the runtime (/bin/sh crashes under it). Does nothing in other builds.
 void PreloadSanitizerRuntime();
 
+// Paths become absolute (nbdkit may change directory); NBD URIs stay as they are.
+std::string AbsolutePath(const std::string& spec);
+
+// Where and how nbdkit serves (ferry serve's and ferry watch's flags of those names).
+struct NbdkitEndpoint {
+  std::string socket;  // --unix PATH
+  std::string listen;  // TCP HOST:PORT: needs TLS credentials or `insecure`
+  std::string run;     // --run CMD (captive mode); alone, on a private socket
+  std::string tls_certificates, tls_psk;  // a directory of X.509 files, or a PSK file
+  bool insecure = false;
+  bool verbose = false;
+};
+// nbdkit's command line up to and including the plugin's path. A socket left by a
+// killed server is removed. kInvalidArgument for flags that do not go together or do
+// not parse (a usage error, naming the flag); kFailedPrecondition for a socket a live
+// server holds; kNotFound when the plugin is nowhere to be found.
+Result<std::vector<std::string>> NbdkitCommand(const NbdkitEndpoint& endpoint);
+
 struct SuperviseOptions {
   // Start the server again after it crashes (at most 5 times a minute): for a socket
   // served with no --run, whose clients reconnect. Its record=FILE goes on in FILE.N.

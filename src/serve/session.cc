@@ -202,8 +202,7 @@ Status CheckServeConfig(ServeConfig* config) {
   }
   MigrateOptions& o = c.options;
   o.granule_size = c.granule;
-  o.min_chunk = c.min_chunk ? c.min_chunk : c.granule;
-  o.max_chunk = c.max_chunk ? c.max_chunk : std::max(o.max_chunk, o.min_chunk);
+  SetChunkRange(&o, c.min_chunk, c.max_chunk);
   o.threads = c.threads;
   o.max_in_flight = c.requests;
   o.rate_limit = c.rate;

@@ -425,6 +425,16 @@ ScenarioTimes TimesOf(const ResolvedScenario& r) {
   return t;
 }
 
+size_t PrependHistory(std::vector<IoEvent> history, std::vector<IoEvent>* events) {
+  if (history.empty() || events->empty()) return 0;
+  std::chrono::nanoseconds first = events->front().time;
+  for (const IoEvent& e : *events) first = std::min(first, e.time);
+  const std::chrono::nanoseconds shift = first - std::chrono::milliseconds(1) - history.back().time;
+  for (IoEvent& e : history) e.time += shift;
+  events->insert(events->begin(), history.begin(), history.end());
+  return history.size();
+}
+
 Result<ResolvedScenario> ResolveScenario(std::vector<IoEvent>& events, const SimScenario& s) {
   if (events.empty()) return InvalidArgument("the trace has no events to replay");
   if (!std::has_single_bit(s.granule_size) || s.granule_size < 4096) {

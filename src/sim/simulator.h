@@ -32,10 +32,10 @@
 #include <vector>
 
 #include "common/interval_set.h"
+#include "ferry/io_event.h"
 #include "ferry/policy.h"
 #include "ferry/range.h"
 #include "ferry/status.h"
-#include "ferry/trace.h"
 
 namespace ferry {
 
@@ -88,6 +88,11 @@ ScenarioTimes TimesOf(const ResolvedScenario& r);
 // Scales and sorts `events` by time (stable) in place and works out the scenario;
 // kInvalidArgument when the trace is empty or an option is unusable.
 Result<ResolvedScenario> ResolveScenario(std::vector<IoEvent>& events, const SimScenario& scenario);
+
+// Puts a recorded history before the trace `events`, shifted in time to end a
+// millisecond before the trace's first event. Returns the history's size, for
+// SimScenario::history_events (0, and nothing changed, when either is empty).
+size_t PrependHistory(std::vector<IoEvent> history, std::vector<IoEvent>* events);
 
 struct LatencySummary {
   double p50 = 0, p99 = 0, p999 = 0, mean = 0;

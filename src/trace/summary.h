@@ -25,4 +25,9 @@ struct TraceSummary {
 // Reads the whole trace; with `device`, only that device's records count.
 Result<TraceSummary> Summarize(TraceReader& reader, std::optional<uint32_t> device = std::nullopt);
 
+// What `ferry trace info` prints for the trace at `path`: one figure per line, or one
+// JSON object (docs/cli.md).
+std::string TraceSummaryText(const std::string& path, const TraceSummary& s);
+std::string TraceSummaryJson(const std::string& path, const TraceSummary& s);
+
 }  // namespace ferry

@@ -1,9 +1,37 @@
 #include "trace/writer.h"
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iostream>
 
 namespace ferry {
 namespace {
+
+// The output stream: OUT, or standard output for "-".
+class Output {
+ public:
+  Status Open(const std::string& path) {
+    path_ = path;
+    if (path == "-") return OkStatus();
+    file_.open(path, std::ios::trunc);
+    if (!file_) return InvalidArgument("cannot create " + path + ": " + std::strerror(errno));
+    return OkStatus();
+  }
+  std::ostream& stream() { return path_ == "-" ? std::cout : file_; }
+  Status Close() {
+    stream().flush();
+    if (file_.is_open()) file_.close();
+    if (!stream() || (path_ != "-" && file_.fail())) return InvalidArgument("writing " + path_ + " failed");
+    return OkStatus();
+  }
+
+ private:
+  std::string path_;
+  std::ofstream file_;
+};
+
 
 // fio iolog v3 (fio(1), TRACE FILE FORMAT): microsecond timestamps.
 class FioIologWriter : public TraceWriter {
@@ -55,5 +83,30 @@ Result<std::unique_ptr<TraceWriter>> MakeTraceWriter(TraceFormat format, std::os
   if (format == TraceFormat::kMsr) return std::unique_ptr<TraceWriter>(new MsrCsvWriter(out, target));
   return std::unique_ptr<TraceWriter>(new FioIologWriter(out, target));
 }
+
+Result<uint64_t> WriteTraceFile(TraceReader& reader, const TraceWindow& window, TraceFormat format,
+                                const std::string& target, const std::string& out_path) {
+  if (!TraceFormatWritable(format)) {  // checked before the file is created
+    return InvalidArgument(std::string("ferry cannot write ") + TraceFormatName(format) + " traces: use --to fio or --to msr");
+  }
+  Output out;
+  FERRY_RETURN_IF_ERROR(out.Open(out_path));
+  FERRY_ASSIGN_OR_RETURN(auto w, MakeTraceWriter(format, out.stream(), target));
+  IoEvent e;
+  uint64_t n = 0;
+  for (;;) {
+    FERRY_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
+    if (!more) break;
+    if (window.dev >= 0 && e.device != static_cast<uint32_t>(window.dev)) continue;
+    if (e.time < window.from || e.time >= window.until) continue;
+    e.time -= window.from;
+    w->Write(e);
+    ++n;
+  }
+  w->Finish();
+  FERRY_RETURN_IF_ERROR(out.Close());
+  return n;
+}
+
 
 }  // namespace ferry

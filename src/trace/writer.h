@@ -2,6 +2,7 @@
 // replays against a real device, and SNIA MSR-Cambridge CSV.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -26,5 +27,20 @@ bool TraceFormatWritable(TraceFormat format);
 // named in the log (fio --replay_redirect overrides it); for msr it is the Hostname.
 // kInvalidArgument for a format ferry only reads.
 Result<std::unique_ptr<TraceWriter>> MakeTraceWriter(TraceFormat format, std::ostream& out, const std::string& target);
+
+// The records written: those of one device (all: dev < 0) within [from, until) of the
+// trace's time, their times counted from `from`.
+struct TraceWindow {
+  int64_t dev = -1;
+  std::chrono::nanoseconds from{0};
+  std::chrono::nanoseconds until = std::chrono::nanoseconds::max();
+};
+
+// Copies the events of `window` from `reader` to a new `format` trace at `path` ("-":
+// standard output); returns the number written. kInvalidArgument for a format ferry
+// only reads (before anything is created) or a file that cannot be created or written;
+// the reader's errors as they are.
+Result<uint64_t> WriteTraceFile(TraceReader& reader, const TraceWindow& window, TraceFormat format,
+                                const std::string& target, const std::string& path);
 
 }  // namespace ferry
