@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "ferry/status.h"
 
@@ -12,6 +13,8 @@ enum class Policy { kDmClone, kQemuStream, kHeat, kAdaptive, kClairvoyant };
 // "dmclone", "qemu-stream", "heat", "adaptive", "clairvoyant".
 const char* PolicyName(Policy p);
 Result<Policy> ParsePolicy(const std::string& name);
+// A policy's name, or "all" for every policy in the order above (`ferry simulate`).
+Result<std::vector<Policy>> ParsePolicies(const std::string& name);
 
 // The policy rules, in one place (the CLI, the plugin, the engine and the simulator use
 // these and nothing else):

@@ -15,7 +15,6 @@
 #include "report/html.h"
 #include "report/sim_report.h"
 #include "sim/simulator.h"
-#include "volume/zero_map.h"
 
 namespace ferry::cli {
 namespace {
@@ -99,13 +98,9 @@ int SimulateSetup(const SimArgs& a, SimScenario* s, std::vector<Policy>* policie
   if (!p.status.ok()) return Fail(kExitUsage, p.status.message());
   s->time_scale = a.time_scale;
   s->max_in_flight = a.requests;
-  if (a.policy == "all") {
-    *policies = {Policy::kDmClone, Policy::kQemuStream, Policy::kHeat, Policy::kAdaptive, Policy::kClairvoyant};
-  } else {
-    auto pol = ParsePolicy(a.policy);
-    if (!pol.ok()) return Fail(kExitUsage, pol.status().message() + " (or all)");
-    *policies = {*pol};
-  }
+  auto pols = ParsePolicies(a.policy);
+  if (!pols.ok()) return Fail(kExitUsage, pols.status().message());
+  *policies = std::move(pols).value();
   *predictors = {a.predictor};
   if (a.predictor == "all") *predictors = PredictorNames();
   for (const std::string& name : *predictors) {
@@ -120,15 +115,7 @@ int SimulateSetup(const SimArgs& a, SimScenario* s, std::vector<Policy>* policie
     }
   }
   if (!a.source.empty()) {
-    // The source's size and holes, as the engine would find them.
-    auto v = OpenVolume(a.source, OpenOptions{});
-    if (!v.ok()) return Fail(kExitFailure, v.status().WithContext("--source").message());
-    if (s->volume_size == 0) s->volume_size = (*v)->size();
-    auto zero = std::make_shared<IntervalSet>();
-    if (Status z = ReadZeroMap(**v, zero.get()); !z.ok()) {
-      return Fail(kExitFailure, z.WithContext("--source " + a.source).message());
-    }
-    s->source_zero = std::move(zero);
+    if (Status v = ReadScenarioSource(a.source, s); !v.ok()) return Fail(kExitFailure, v.WithContext("--source").message());
   }
   if (Status h = CheckHistoryInput(a.history); !h.ok()) return Fail(kExitUsage, h.message());
   return kExitOk;

@@ -129,6 +129,19 @@ int ConcludeMigrate(const MigrateArgs& a, ProgressMode mode, std::unique_ptr<Vol
   return kExitOk;
 }
 
+// A rerun of a migration that is over, its source released.
+int SayNothingToDo(const MigrateArgs& a, JournalState state) {
+  if (a.json) {
+    std::cout << nlohmann::json{{"source", a.src}, {"destination", a.dst}, {"nothing_to_do", true},
+                                {"state", JournalStateName(state)}}
+                     .dump()
+              << std::endl;
+  } else {
+    std::cout << "the migration recorded in " << a.journal << " is complete and its source was released; nothing to do\n";
+  }
+  return kExitOk;
+}
+
 int RunMigrate(MigrateArgs& a) {
   PolicyChoice choice;
   auto options = MigrateOptionsOf(a, &choice);
@@ -159,18 +172,7 @@ int RunMigrate(MigrateArgs& a) {
   auto opened = OpenMigration(a.src, a.dst, a.journal, o.granule_size, o.source_timeout, /*bulk_copy=*/true);
   if (!opened.ok()) return FailOpen(opened.status());
   std::unique_ptr<Journal> journal = std::move(opened->journal);
-  if (journal && journal->state() == JournalState::kReleased) {
-    if (a.json) {
-      std::cout << nlohmann::json{{"source", a.src}, {"destination", a.dst}, {"nothing_to_do", true},
-                                  {"state", JournalStateName(journal->state())}}
-                       .dump()
-                << std::endl;
-    } else {
-      std::cout << "the migration recorded in " << a.journal
-                << " is complete and its source was released; nothing to do\n";
-    }
-    return kExitOk;
-  }
+  if (journal && journal->state() == JournalState::kReleased) return SayNothingToDo(a, journal->state());
 
   InstallSignalHandlers();
   o.cancel = &g_cancel;

@@ -199,24 +199,23 @@ TEST(LiveTest, APredictorStuckInInferenceHoldsUpNoRequest) {
 }
 
 TEST(LiveTest, ReadsNeverWaitForTheRateAndARateChangeTakesEffectAtOnce) {
-  // At 64 KiB/s a background chunk of 2 MiB is paid for over 32 s: a read of it must not
-  // wait for that (the rate paces after a copy, never with granules held in flight).
+  // At 1 byte/s a background copy of one granule is paid for over 18 hours: the reads
+  // below finish only if none waits for the rate (the rate paces after a copy, never
+  // with granules held in flight), and the migration completes only if the new rate
+  // reaches the workers already waiting to pay. No clock is read: a broken engine
+  // hangs here, and ctest's timeout fails it.
   Fixture f;
   MigrateOptions o = Opts(4);
-  o.rate_limit = 64 << 10;
+  o.rate_limit = 1;
   auto m = f.Start(o);
   ASSERT_TRUE(m.ok()) << m.status().message();
   std::mt19937_64 rng(11);
   std::vector<std::byte> buf(4096);
-  double worst = 0;
   for (int i = 0; i < 100; ++i) {
     const uint64_t off = rng() % (kSize - buf.size());
-    const auto t0 = std::chrono::steady_clock::now();
     ASSERT_TRUE((*m)->Read(off, buf).ok());
-    worst = std::max(worst, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     ASSERT_EQ(0, std::memcmp(buf.data(), f.expected.data() + off, buf.size()));
   }
-  EXPECT_LT(worst, 1.0);
   EXPECT_FALSE((*m)->stats().complete);
   (*m)->SetRate(0);  // the workers waiting to pay for their last copy go on now
   WaitComplete(**m);

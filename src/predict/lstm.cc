@@ -145,6 +145,7 @@ struct Model {
       total += n * L;
       if (budget > 0 && budget < 1) {
         const double busy = ThreadCpuSeconds() - step_cpu0;
+        e.paced_s += busy * (1 / budget - 1);
         std::this_thread::sleep_for(std::chrono::duration<double>(busy * (1 / budget - 1)));
       }
     }

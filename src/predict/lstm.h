@@ -54,6 +54,7 @@ struct LstmEpoch {
   double accuracy = 0;  // top-1 next-token accuracy on the training windows
   double seconds = 0;   // wall time of the epoch
   double cpu_s = 0;     // CPU time of the epoch
+  double paced_s = 0;   // time it chose to sleep to keep within its CPU budget
 };
 
 // The LSTM lives in its own shared library, libferry_lstm.so, loaded on first use: the

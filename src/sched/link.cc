@@ -98,17 +98,6 @@ void SourceLink::OnAnswer(const LinkSend& send, Time now) {
   OnFailed(send);  // out of flight
   delivered_ += send.bytes;
   delivered_at_ = now;
-  // A rate sample spans at least kRateSpan and four smoothed round trips of the copies:
-  // the bytes answered since the newest point that old. A request's bytes count when
-  // its answer comes, though they crossed the link over its whole round trip, and a
-  // server that is not first come first served answers in bunches (nbdkit's rate
-  // filter hands its token bucket's refills to whichever request wakes first, and
-  // answers a 4 KiB read among 1 MiB copies in a few ms): a shorter span showed 3 to 10
-  // times the link's rate there, two round trips up to 1.5 times (a bunch of answers
-  // just inside the span's start counts whole), four 1.15 times (docs/design-notes.md,
-  // "The delivery rate of a server that is not a queue"). Until the first such sample,
-  // BBR's per-request sample (bytes answered since this one was sent, over that
-  // interval) starts the estimate.
   const double rtt = Seconds(now - send.sent);
   double& srtt = send.app ? app_srtt_s_ : copy_srtt_s_;
   srtt = srtt > 0 ? (1 - kEwma) * srtt + kEwma * rtt : rtt;
@@ -116,6 +105,24 @@ void SourceLink::OnAnswer(const LinkSend& send, Time now) {
     const bool overtook = !copy_sends_.empty() && *copy_sends_.begin() < send.sent;
     overtaking_ = (1 - kEwma) * overtaking_ + kEwma * (overtook ? 1.0 : 0.0);
   }
+  SampleDeliveryRate(send, now);
+  const double rate = delivery_rate();
+  UpdateBaseLatency(send, now, rtt, rate);
+  if (send.app) OnAppAnswer(send, now, rtt, rate);
+}
+
+// A rate sample spans at least kRateSpan and four smoothed round trips of the copies:
+// the bytes answered since the newest point that old. A request's bytes count when
+// its answer comes, though they crossed the link over its whole round trip, and a
+// server that is not first come first served answers in bunches (nbdkit's rate
+// filter hands its token bucket's refills to whichever request wakes first, and
+// answers a 4 KiB read among 1 MiB copies in a few ms): a shorter span showed 3 to 10
+// times the link's rate there, two round trips up to 1.5 times (a bunch of answers
+// just inside the span's start counts whole), four 1.15 times (docs/design-notes.md,
+// "The delivery rate of a server that is not a queue"). Until the first such sample,
+// BBR's per-request sample (bytes answered since this one was sent, over that
+// interval) starts the estimate.
+void SourceLink::SampleDeliveryRate(const LinkSend& send, Time now) {
   const Time span = std::max<Time>(kRateSpan, FromSeconds(kRateRoundTrips * copy_srtt_s_));
   delivery_points_.push_back({now, delivered_});
   while (delivery_points_.size() > 2 && delivery_points_[1].first + span <= now) delivery_points_.pop_front();
@@ -125,16 +132,17 @@ void SourceLink::OnAnswer(const LinkSend& send, Time now) {
   } else if (const Time interval = now - send.delivered_at; interval > Time(0) && rate_.samples.empty()) {
     rate_.Add(now, static_cast<double>(delivered_ - send.delivered) / Seconds(interval));
   }
-  const double rate = delivery_rate();
-  const double transmit = rate > 0 ? static_cast<double>(send.bytes) / rate : 0;
-  // The base latency: the least (round trip - transmission) over recent answers sent
-  // onto an empty link (BBR's min-RTT, which a queue that never drains would inflate:
-  // then the queueing delay looks small, the budget grows, and the queue with it), worked
-  // out again with the current rate estimate each time (an early, low estimate would
-  // otherwise leave too small a sample in the window for its whole span). Until such an
-  // answer comes, every answer counts. A sample is at least half its round trip: a link
-  // that lets bursts through (nbdkit's rate filter is a token bucket) sends a read far
-  // faster than its long-run rate says.
+}
+
+// The base latency: the least (round trip - transmission) over recent answers sent
+// onto an empty link (BBR's min-RTT, which a queue that never drains would inflate:
+// then the queueing delay looks small, the budget grows, and the queue with it), worked
+// out again with the current rate estimate each time (an early, low estimate would
+// otherwise leave too small a sample in the window for its whole span). Until such an
+// answer comes, every answer counts. A sample is at least half its round trip: a link
+// that lets bursts through (nbdkit's rate filter is a token bucket) sends a read far
+// faster than its long-run rate says.
+void SourceLink::UpdateBaseLatency(const LinkSend& send, Time now, double rtt, double rate) {
   if (send.alone) {
     if (!alone_seen_) base_samples_.clear();
     alone_seen_ = true;
@@ -165,7 +173,12 @@ void SourceLink::OnAnswer(const LinkSend& send, Time now) {
     probing_ = false;
     last_alone_ = now;  // not this time; try again in half a window
   }
-  if (!send.app) return;
+}
+
+// An application read's answer: its queueing delay behind copies, and LEDBAT's
+// response to it.
+void SourceLink::OnAppAnswer(const LinkSend& send, Time now, double rtt, double rate) {
+  const double transmit = rate > 0 ? static_cast<double>(send.bytes) / rate : 0;
   const double q = std::clamp(rtt - Seconds(base_latency()) - transmit, 0.0,
                              rate > 0 ? static_cast<double>(send.copies_ahead) / rate : 0.0);
   queue_delay_s_ = have_queue_sample_ ? (1 - kEwma) * queue_delay_s_ + kEwma * q : q;

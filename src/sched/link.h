@@ -153,6 +153,11 @@ class SourceLink {
   LinkSnapshot Snapshot(Time now) const;
 
  private:
+  // The parts of OnAnswer: the delivery rate's sample, the base latency's (and
+  // ProbeRTT), and an application read's queueing delay with the window's response.
+  void SampleDeliveryRate(const LinkSend& send, Time now);
+  void UpdateBaseLatency(const LinkSend& send, Time now, double rtt, double rate);
+  void OnAppAnswer(const LinkSend& send, Time now, double rtt, double rate);
   // BBR's windowed max filter over (time, value) samples: a monotone deque.
   struct WindowedMax {
     Time window{0};

@@ -18,11 +18,21 @@ const char* PolicyName(Policy p) {
   return "?";
 }
 
+constexpr Policy kPolicies[] = {Policy::kDmClone, Policy::kQemuStream, Policy::kHeat, Policy::kAdaptive,
+                                 Policy::kClairvoyant};
+
 Result<Policy> ParsePolicy(const std::string& name) {
-  for (Policy p : {Policy::kDmClone, Policy::kQemuStream, Policy::kHeat, Policy::kAdaptive, Policy::kClairvoyant}) {
+  for (Policy p : kPolicies) {
     if (name == PolicyName(p)) return p;
   }
   return InvalidArgument("unknown policy '" + name + "': use dmclone, qemu-stream, heat, adaptive or clairvoyant");
+}
+
+Result<std::vector<Policy>> ParsePolicies(const std::string& name) {
+  if (name == "all") return std::vector<Policy>(std::begin(kPolicies), std::end(kPolicies));
+  auto p = ParsePolicy(name);
+  if (!p.ok()) return InvalidArgument(p.status().message() + " (or all)");
+  return std::vector<Policy>{*p};
 }
 
 bool PolicyTakesPredictions(Policy policy) { return policy == Policy::kAdaptive || policy == Policy::kHeat; }

@@ -15,6 +15,8 @@
 #include "predict/predictor.h"
 #include "sched/prediction_path.h"
 #include "sched/scheduler.h"
+#include "ferry/volume.h"
+#include "volume/zero_map.h"
 
 namespace ferry {
 namespace {
@@ -42,6 +44,9 @@ class PolicyReplay {
   SimResult Replay();
 
  private:
+  size_t ObserveHistory();
+  void SetClairvoyantOrder(size_t start);
+  void Conclude();
   static std::unique_ptr<Predictor> NewPredictor(const ResolvedScenario& sc, Policy policy, const SimOptions& options) {
     if (!PolicyTakesPredictions(policy) || options.predictor == "none") return nullptr;
     PredictorConfig pc;
@@ -308,8 +313,9 @@ void PolicyReplay::Write(const IoEvent& e, uint64_t first, uint64_t last, Time n
   if (stalled) ++result_.write_stalls;
 }
 
-SimResult PolicyReplay::Replay() {
-  const uint64_t gsize = map_.granule_size();
+// The history (the trace before the migration starts): observed only. Returns the index
+// of the first event of the migration.
+size_t PolicyReplay::ObserveHistory() {
   size_t i = 0;
   for (; i < events_.size() && events_[i].time < sc_.migration_start; ++i) {
     const IoEvent& e = events_[i];
@@ -326,23 +332,64 @@ SimResult PolicyReplay::Replay() {
     }
   }
   path_.EndHistory();
-  if (sched_.options().policy == Policy::kClairvoyant) {
-    // The true order of next access after the start (whole-granule writes need no data).
-    std::vector<uint64_t> order;
-    absl::flat_hash_set<uint64_t> seen;
-    for (size_t k = i; k < events_.size(); ++k) {
-      const IoEvent& e = events_[k];
-      if (e.offset >= map_.volume_size()) continue;
-      const auto [first, last] = Granules(e);
-      for (uint64_t g = first; g <= last; ++g) {
-        const bool whole_write = e.op == IoOp::kWrite && e.offset <= g * gsize && e.offset + e.length >= (g + 1) * gsize;
-        if (!whole_write && seen.insert(g).second) order.push_back(g);
-        if (whole_write) seen.insert(g);
-      }
+  return i;
+}
+
+// Clairvoyant: the true order of next access after the start (whole-granule writes need
+// no data).
+void PolicyReplay::SetClairvoyantOrder(size_t start) {
+  const uint64_t gsize = map_.granule_size();
+  std::vector<uint64_t> order;
+  absl::flat_hash_set<uint64_t> seen;
+  for (size_t k = start; k < events_.size(); ++k) {
+    const IoEvent& e = events_[k];
+    if (e.offset >= map_.volume_size()) continue;
+    const auto [first, last] = Granules(e);
+    for (uint64_t g = first; g <= last; ++g) {
+      const bool whole_write = e.op == IoOp::kWrite && e.offset <= g * gsize && e.offset + e.length >= (g + 1) * gsize;
+      if (!whole_write && seen.insert(g).second) order.push_back(g);
+      if (whole_write) seen.insert(g);
     }
-    sched_.SetOrder(std::move(order));
+  }
+  sched_.SetOrder(std::move(order));
+}
+
+// The figures of the run, once it is over.
+void PolicyReplay::Conclude() {
+  const uint64_t gsize = map_.granule_size();
+  if (sched_.done() && !result_.completed) {  // nothing to copy at all
+    result_.completed = true;
+  }
+  result_.replans = sched_.replans();
+  const PredictionFigures f = path_.figures();
+  result_.read_stalls = f.read_stalls;
+  result_.read_stalls_first_touch = f.read_stalls_first_touch;
+  result_.read_stalls_seen = f.read_stalls_seen;
+  result_.prevented_stalls = f.prevented_stalls;
+  if (predictor_) {
+    result_.precision = f.precision;
+    result_.recall = f.recall;
+    result_.timeliness = f.timeliness;
+    result_.wasted_bytes = f.wasted_granules * gsize;
+    result_.predicted_bytes = f.predicted_granules * gsize;
+    result_.train_cpu_s = predictor_->train_cpu_s();
+    result_.predict_cpu_s = predict_cpu_;
   }
 
+  auto& lat = result_.read_latencies_us;
+  std::sort(lat.begin(), lat.end());
+  if (!lat.empty()) {
+    auto q = [&](double p) { return lat[std::min(lat.size() - 1, static_cast<size_t>(p * static_cast<double>(lat.size())))]; };
+    double sum = 0;
+    for (double v : lat) sum += v;
+    result_.read_latency_us = {q(0.5), q(0.99), q(0.999), sum / static_cast<double>(lat.size())};
+  }
+  result_.read_stall_ratio = result_.reads ? static_cast<double>(result_.read_stalls) / static_cast<double>(result_.reads) : 0;
+}
+
+SimResult PolicyReplay::Replay() {
+  size_t i = ObserveHistory();
+  if (sched_.options().policy == Policy::kClairvoyant) SetClairvoyantOrder(i);
   Time now = sc_.migration_start;
   result_.progress.emplace_back(0.0, static_cast<double>(map_.present_count()) / static_cast<double>(map_.granule_count()));
   while (true) {
@@ -382,34 +429,7 @@ SimResult PolicyReplay::Replay() {
     }
     Predict(first, last, e.op);
   }
-  if (sched_.done() && !result_.completed) {  // nothing to copy at all
-    result_.completed = true;
-  }
-  result_.replans = sched_.replans();
-  const PredictionFigures f = path_.figures();
-  result_.read_stalls = f.read_stalls;
-  result_.read_stalls_first_touch = f.read_stalls_first_touch;
-  result_.read_stalls_seen = f.read_stalls_seen;
-  result_.prevented_stalls = f.prevented_stalls;
-  if (predictor_) {
-    result_.precision = f.precision;
-    result_.recall = f.recall;
-    result_.timeliness = f.timeliness;
-    result_.wasted_bytes = f.wasted_granules * gsize;
-    result_.predicted_bytes = f.predicted_granules * gsize;
-    result_.train_cpu_s = predictor_->train_cpu_s();
-    result_.predict_cpu_s = predict_cpu_;
-  }
-
-  auto& lat = result_.read_latencies_us;
-  std::sort(lat.begin(), lat.end());
-  if (!lat.empty()) {
-    auto q = [&](double p) { return lat[std::min(lat.size() - 1, static_cast<size_t>(p * static_cast<double>(lat.size())))]; };
-    double sum = 0;
-    for (double v : lat) sum += v;
-    result_.read_latency_us = {q(0.5), q(0.99), q(0.999), sum / static_cast<double>(lat.size())};
-  }
-  result_.read_stall_ratio = result_.reads ? static_cast<double>(result_.read_stalls) / static_cast<double>(result_.reads) : 0;
+  Conclude();
   return result_;
 }
 
@@ -423,6 +443,16 @@ ScenarioTimes TimesOf(const ResolvedScenario& r) {
   const uint64_t bw = r.s.rate ? std::min(r.s.rate, r.source_bw) : r.source_bw;
   t.bare_copy_s = bw ? static_cast<double>(r.data_bytes) / static_cast<double>(bw) : 0;
   return t;
+}
+
+Status ReadScenarioSource(const std::string& source, SimScenario* s) {
+  auto v = OpenVolume(source, OpenOptions{});
+  if (!v.ok()) return v.status();
+  if (s->volume_size == 0) s->volume_size = (*v)->size();
+  auto zero = std::make_shared<IntervalSet>();
+  FERRY_RETURN_IF_ERROR(ReadZeroMap(**v, zero.get()).WithContext(source));
+  s->source_zero = std::move(zero);
+  return OkStatus();
 }
 
 size_t PrependHistory(std::vector<IoEvent> history, std::vector<IoEvent>* events) {

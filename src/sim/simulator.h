@@ -89,6 +89,10 @@ ScenarioTimes TimesOf(const ResolvedScenario& r);
 // kInvalidArgument when the trace is empty or an option is unusable.
 Result<ResolvedScenario> ResolveScenario(std::vector<IoEvent>& events, const SimScenario& scenario);
 
+// The scenario of a real source volume (`ferry simulate --source SRC`): its size (when
+// the scenario has none) and its holes, as the engine would find them. Errors name SRC.
+Status ReadScenarioSource(const std::string& source, SimScenario* scenario);
+
 // Puts a recorded history before the trace `events`, shifted in time to end a
 // millisecond before the trace's first event. Returns the history's size, for
 // SimScenario::history_events (0, and nothing changed, when either is empty).

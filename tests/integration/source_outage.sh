@@ -98,7 +98,9 @@ wait $pid || rc=$?
 waited=$(($(date +%s) - t0))
 kill -CONT "$(cat "$T/src.pid")"
 [ $rc = 1 ] || die "hung source: exit $rc, want 1 ($(cat "$T/err3"))"
-[ $waited -le 14 ] || die "a hung source held the copy for $waited s with --source-timeout 3s"
+# 9 s alone here, 15 s once beside another test on this 2-core machine; without the
+# detection the run ends only when the server wakes at 20 s.
+[ $waited -le 17 ] || die "a hung source held the copy for $waited s with --source-timeout 3s"
 grep -q "unreachable for more than 3 s" "$T/err3" || die "hung source message: $(cat "$T/err3")"
 src_stop
 src_start

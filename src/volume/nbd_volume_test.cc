@@ -1,0 +1,165 @@
+// The NBD volume against a real server: nbdkit's memory plugin on a Unix socket
+// (scripts/setup installs nbdkit; without it these tests fail, saying so).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <thread>
+#include <vector>
+
+#include "common/test_temp_dir.h"
+#include "ferry/volume.h"
+
+extern char** environ;
+
+namespace ferry {
+namespace {
+
+// nbdkit serving `args` (after the plugin's name) on a socket in a temporary folder,
+// until destroyed.
+class Server {
+ public:
+  explicit Server(const TestTempDir& dir, std::vector<std::string> plugin_args, bool readonly = false)
+      : socket_(dir.Path("nbd.sock")) {
+    std::vector<std::string> args = {"nbdkit", "--foreground", "--exit-with-parent", "-U", socket_};
+    if (readonly) args.push_back("-r");
+    args.insert(args.end(), plugin_args.begin(), plugin_args.end());
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (::posix_spawnp(&pid_, "nbdkit", nullptr, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    for (int i = 0; i < 1000 && pid_ > 0 && !std::filesystem::exists(socket_); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  // Killed, as a crash would (nbdkit waits for its clients to leave on SIGTERM); its
+  // socket goes with it.
+  ~Server() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    std::filesystem::remove(socket_);
+  }
+  bool up() const { return pid_ > 0 && std::filesystem::exists(socket_); }
+  std::string uri() const { return "nbd+unix:///?socket=" + socket_; }
+
+ private:
+  std::string socket_;
+  pid_t pid_ = -1;
+};
+
+std::vector<std::byte> Bytes(size_t n, uint8_t v) { return std::vector<std::byte>(n, std::byte{v}); }
+
+// A writable volume on a fresh `nbdkit memory 4M`.
+class NbdMemoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.up()) << "nbdkit did not start: install it (scripts/setup)";
+    OpenOptions o;
+    o.writable = true;
+    auto v = OpenVolume(server_.uri(), o);
+    ASSERT_TRUE(v.ok()) << v.status().message();
+    v_ = std::move(v).value();
+  }
+  TestTempDir tmp_;
+  Server server_{tmp_, {"memory", "4M"}};
+  std::unique_ptr<Volume> v_;
+};
+
+TEST_F(NbdMemoryTest, WritesReadBackAndFlush) {
+  Volume* v = v_.get();
+  EXPECT_EQ(v->size(), 4u << 20);
+  EXPECT_TRUE(v->capabilities().writable);
+  ASSERT_TRUE(v->Write(65536, Bytes(1 << 20, 0x5a)).ok());
+  ASSERT_TRUE(v->Flush().ok());
+  std::vector<std::byte> got(1 << 20);
+  ASSERT_TRUE(v->Read(65536, got).ok());
+  EXPECT_EQ(got, Bytes(1 << 20, 0x5a));
+}
+
+TEST_F(NbdMemoryTest, AsyncReadsAnswerEachIntoItsOwnBuffer) {
+  Volume* v = v_.get();
+  for (int i = 0; i < 16; ++i) ASSERT_TRUE(v->Write(static_cast<uint64_t>(i) << 16, Bytes(65536, static_cast<uint8_t>(i))).ok());
+  std::vector<std::vector<std::byte>> bufs(16, std::vector<std::byte>(65536));
+  std::vector<std::promise<Status>> done(16);
+  for (int i = 0; i < 16; ++i) {
+    v->ReadAsync(static_cast<uint64_t>(i) << 16, bufs[static_cast<size_t>(i)],
+                    [&done, i](Status s) { done[static_cast<size_t>(i)].set_value(std::move(s)); });
+  }
+  for (int i = 0; i < 16; ++i) {
+    EXPECT_TRUE(done[static_cast<size_t>(i)].get_future().get().ok());
+    EXPECT_EQ(bufs[static_cast<size_t>(i)], Bytes(65536, static_cast<uint8_t>(i))) << "read " << i;
+  }
+}
+
+TEST_F(NbdMemoryTest, ZeroAndTrimReadAsZeroesAndExtentsSeeThem) {
+  Volume* v = v_.get();
+  ASSERT_TRUE(v->Write(0, Bytes(4 << 20, 1)).ok());
+  ASSERT_TRUE(v->Zero(1 << 20, 1 << 20).ok());
+  std::vector<std::byte> got(1 << 20);
+  ASSERT_TRUE(v->Read(1 << 20, got).ok());
+  EXPECT_EQ(got, Bytes(1 << 20, 0));
+  ASSERT_TRUE(v->capabilities().can_extents);
+  std::vector<Extent> extents;
+  ASSERT_TRUE(v->Extents(0, 4 << 20, &extents).ok());
+  bool zero_seen = false;
+  for (const Extent& e : extents) {
+    if (e.zero && e.offset <= (1u << 20) && e.offset + e.length >= (2u << 20)) zero_seen = true;
+  }
+  EXPECT_TRUE(zero_seen) << extents.size() << " extents, none covering the zeroed MiB";
+}
+
+TEST(NbdVolumeTest, AReadOnlyExportOpenedWritableIsPermissionDenied) {
+  TestTempDir tmp;
+  Server server(tmp, {"memory", "1M"}, /*readonly=*/true);
+  ASSERT_TRUE(server.up()) << "nbdkit did not start: install it (scripts/setup)";
+  OpenOptions o;
+  o.writable = true;
+  auto v = OpenVolume(server.uri(), o);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), StatusCode::kPermissionDenied) << v.status().message();
+  auto ro = OpenVolume(server.uri(), OpenOptions{});
+  ASSERT_TRUE(ro.ok()) << ro.status().message();
+  EXPECT_FALSE((*ro)->capabilities().writable);
+}
+
+TEST(NbdVolumeTest, NoServerIsNotFoundNamingTheUri) {
+  TestTempDir tmp;
+  const std::string uri = "nbd+unix:///?socket=" + tmp.Path("nobody.sock");
+  auto v = OpenVolume(uri, OpenOptions{});
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), StatusCode::kNotFound) << v.status().message();
+  EXPECT_NE(v.status().message().find("nobody.sock"), std::string::npos) << v.status().message();
+}
+
+TEST(NbdVolumeTest, ASourceReconnectsToARestartedServer) {
+  TestTempDir tmp;
+  OpenOptions o;
+  o.reconnect_timeout = std::chrono::seconds(20);
+  std::unique_ptr<Volume> v;
+  {
+    Server first(tmp, {"pattern", "1M"});
+    ASSERT_TRUE(first.up()) << "nbdkit did not start: install it (scripts/setup)";
+    auto opened = OpenVolume(first.uri(), o);
+    ASSERT_TRUE(opened.ok()) << opened.status().message();
+    v = std::move(opened).value();
+    std::vector<std::byte> buf(4096);
+    ASSERT_TRUE(v->Read(8192, buf).ok());
+  }  // the server is gone
+  Server second(tmp, {"pattern", "1M"});
+  ASSERT_TRUE(second.up());
+  // nbdkit's pattern plugin: each 8-byte word holds its own offset, big-endian.
+  std::vector<std::byte> buf(8);
+  Status s = v->Read(8192, buf);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(buf[6], std::byte{0x20});
+  EXPECT_EQ(buf[7], std::byte{0x00});
+}
+
+}  // namespace
+}  // namespace ferry
