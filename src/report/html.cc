@@ -69,6 +69,28 @@ ChartOptions LatencyCdfOptions(std::string title, std::string y_label) {
   return o;
 }
 
+namespace {
+// A series' points as an SVG path through X and Y (steps when `step`).
+template <typename FX, typename FY>
+std::string SeriesPath(const Series& s, const ChartOptions& o, FX X, FY Y) {
+  std::string path;
+  double last_y = 0;
+  bool first = true;
+  for (auto [x, y] : s.points) {
+    if (o.log_x && x <= 0) continue;
+    if (first) {
+      path += fmt::format("M{:.1f},{:.1f}", X(x), Y(y));
+    } else {
+      if (o.step) path += fmt::format(" L{:.1f},{:.1f}", X(x), Y(last_y));
+      path += fmt::format(" L{:.1f},{:.1f}", X(x), Y(y));
+    }
+    first = false;
+    last_y = y;
+  }
+  return path;
+}
+}  // namespace
+
 std::string LineChart(const std::vector<Series>& series, const ChartOptions& o) {
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
   for (const auto& s : series) {
@@ -115,20 +137,7 @@ std::string LineChart(const std::vector<Series>& series, const ChartOptions& o) 
   for (size_t i = 0; i < series.size(); ++i) {
     const auto& s = series[i];
     const char* colour = kPalette[i % std::size(kPalette)];
-    std::string path;
-    double last_y = 0;
-    bool first = true;
-    for (auto [x, y] : s.points) {
-      if (o.log_x && x <= 0) continue;
-      if (first) {
-        path += fmt::format("M{:.1f},{:.1f}", X(x), Y(y));
-      } else {
-        if (o.step) path += fmt::format(" L{:.1f},{:.1f}", X(x), Y(last_y));
-        path += fmt::format(" L{:.1f},{:.1f}", X(x), Y(y));
-      }
-      first = false;
-      last_y = y;
-    }
+    const std::string path = SeriesPath(s, o, X, Y);
     svg += fmt::format(R"s(<path d="{}" fill="none" stroke="{}" stroke-width="1.6"/>)s", path, colour);
     const int ly = kTop + 12 + static_cast<int>(i) * 16;
     svg += fmt::format(R"s(<line x1="{0}" x2="{1}" y1="{2}" y2="{2}" stroke="{3}" stroke-width="3"/><text x="{4}" y="{5}">{6}</text>)s",

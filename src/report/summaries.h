@@ -13,6 +13,12 @@
 
 namespace ferry::report {
 
+// A copy's or a verify's progress: "[=========>          ]  45.2%  463 MiB / 1.00 GiB
+// 812 MiB/s  ETA 0:01" with `width` columns of bar, or one JSON line
+// {"type":"progress","phase":...,"done_bytes":...,"percent":...,...}.
+std::string FormatProgressBar(const Progress& p, int width = 30);
+nlohmann::json ProgressJson(const Progress& p, const char* phase);
+
 // A finished copy: what was copied where, and with which predictor.
 struct MigrateRunInfo {
   std::string source, destination;
