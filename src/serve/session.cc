@@ -225,10 +225,13 @@ struct ServeSession::Running {
   std::unique_ptr<StatusWriter> status;
   std::unique_ptr<ControlServer> control;
   // verify=true: the verify (and release) once complete runs on this thread, started by
-  // the completion callback unless Stop has begun (both under conclude_mu).
+  // the completion callback unless Stop has begun (all under conclude_mu). A migration
+  // may complete inside LiveMigration::Start (a small volume, a finished journal),
+  // before `live` is set: then Start starts it, once `live` is (complete_early).
   std::mutex conclude_mu;
   std::thread conclude;
   bool stopping = false;
+  bool complete_early = false;
   std::atomic<bool> conclude_cancel{false};
 };
 
@@ -311,7 +314,12 @@ Status ServeSession::Start() {
   if (c.verify) {
     on_complete = [this] {
       std::lock_guard<std::mutex> lock(run_->conclude_mu);
-      if (!run_->stopping) run_->conclude = std::thread([this] { Conclude(); });
+      if (run_->stopping) return;
+      if (!run_->live) {
+        run_->complete_early = true;
+        return;
+      }
+      run_->conclude = std::thread([this] { Conclude(); });
     };
   } else if (c.exit_when_done) {
     on_complete = hooks_.shutdown;
@@ -331,7 +339,11 @@ Status ServeSession::Start() {
                                    on_complete);
   history_ = {};  // learnt
   if (!live.ok()) return live.status();
-  run_->live = std::move(live).value();
+  {
+    std::lock_guard<std::mutex> lock(run_->conclude_mu);
+    run_->live = std::move(live).value();
+    if (run_->complete_early && !run_->stopping) run_->conclude = std::thread([this] { Conclude(); });
+  }
   LiveMigration& m = *run_->live;
   export_ = &m;
   run_->status = std::make_unique<StatusWriter>(LiveStatusPath(c.journal), m, c.predictor, c.policy, c.metrics, c.journal);
