@@ -89,6 +89,15 @@ Status SetHistoryParam(HistoryOptions* h, std::string_view key, std::string_view
   return OkStatus();
 }
 
+// The predictor the parameters name (CheckServeConfig resolved it).
+PredictorConfig PredictorConfigOf(const ServeConfig& c) {
+  PredictorConfig pc;
+  pc.model = c.model;
+  pc.granule_size = c.granule;
+  pc.background_training = true;
+  return pc;
+}
+
 Status CheckCreatable(const std::string& record) {
   return record.empty() ? OkStatus() : TraceRecorder::CheckCreatable(record);
 }
@@ -149,8 +158,8 @@ Status SetServeParam(ServeConfig* config, std::string_view key, std::string_view
   }
   if (key == "history") {
     c.history.emplace_back(value);
-  } else if (key.starts_with("history-") && (key == "history-format" || key == "history-dev" ||
-                                             key == "history-strict" || key == "history-time-scale")) {
+  } else if (key == "history-format" || key == "history-dev" || key == "history-strict" ||
+             key == "history-time-scale") {
     return SetHistoryParam(&c.history_options, key, value);
   } else if (key == "latency-target") {
     return ParseDurationInto(key, value, &c.latency_target);
@@ -269,10 +278,7 @@ Result<std::unique_ptr<ServeSession>> ServeSession::Prepare(const ServeConfig& c
     if (!h.ok()) return h.status().WithContext("--history");
     s->history_ = std::move(h).value();
   }
-  PredictorConfig pc;
-  pc.model = c.model;
-  pc.granule_size = c.granule;
-  if (auto p = MakePredictor(c.predictor, pc); !p.ok()) return p.status();
+  if (auto p = MakePredictor(c.predictor, PredictorConfigOf(c)); !p.ok()) return p.status();
   auto opened = OpenMigration(c.source, c.dest, c.journal, c.granule, c.options.source_timeout, /*bulk_copy=*/false);
   if (!opened.ok()) return opened.status();
   if (opened->journal->state() >= JournalState::kReleased) {
@@ -302,11 +308,7 @@ Status ServeSession::StartWatch() {
 Status ServeSession::Start() {
   const ServeConfig& c = config_;
   if (c.watch) return StartWatch();
-  PredictorConfig pc;
-  pc.model = c.model;
-  pc.granule_size = c.granule;
-  pc.background_training = true;
-  auto predictor = MakePredictor(c.predictor, pc);  // CheckServeConfig resolved it
+  auto predictor = MakePredictor(c.predictor, PredictorConfigOf(c));
   if (!predictor.ok()) return predictor.status();
   auto opened = OpenMigration(c.source, c.dest, c.journal, c.granule, c.options.source_timeout, /*bulk_copy=*/false);
   if (!opened.ok()) return opened.status();
