@@ -180,7 +180,8 @@ class Migration {
   struct ReadPart;
   Status ReadThrough(std::unique_lock<std::mutex>& lock, GranuleRun run, uint64_t offset, std::span<std::byte> buf);
   // Waits for every part's answer (each writes into the read's buffer) and counts them.
-  Status AwaitReadParts(std::vector<ReadPart>& parts, uint64_t offset, std::span<std::byte> buf, Volume& src);
+  // `src` is null when every part is present (the source may be dropped by then).
+  Status AwaitReadParts(std::vector<ReadPart>& parts, uint64_t offset, std::span<std::byte> buf, Volume* src);
   Status ServeWriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua, const std::function<Status()>& apply);
   // Closes the recorder's interval (the supervisor, about once a second).
   void SampleHistory();

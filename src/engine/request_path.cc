@@ -205,17 +205,17 @@ Status Migration::ReadThrough(std::unique_lock<std::mutex>& lock, GranuleRun run
   for (CopyOp& op : ops) Launch(lock, std::move(op), src);
   lock.unlock();
   work_cv_.notify_all();
-  return AwaitReadParts(sent, offset, buf, *src);
+  return AwaitReadParts(sent, offset, buf, src.get());
 }
 
 Status Migration::AwaitReadParts(std::vector<ReadPart>& parts, uint64_t offset, std::span<std::byte> buf,
-                                 Volume& src) {
+                                 Volume* src) {
   Status failed;
   for (ReadPart& p : parts) {
     std::span<std::byte> part = buf.subspan(p.bytes.offset - offset, p.bytes.length);
     Status s = p.present ? dst_.Read(p.bytes.offset, part) : p.answer.get();
     for (int attempt = 0; !s.ok() && !p.present && BackOff(s, attempt); ++attempt) {
-      s = SourceRead(src, p.bytes.offset, part, /*app=*/true);
+      s = SourceRead(*src, p.bytes.offset, part, /*app=*/true);  // a source part: src is held
     }
     if (!s.ok()) {
       if (failed.ok()) failed = s;
