@@ -3,7 +3,7 @@
 # migrates from a remote-like source, against the naive peer, in one run.
 #
 #   bench/link_anchor.sh [--size 1G] [--runtime 20] [--link 'rdelay=2ms rate=400M']
-#                        [--dir DIR] [--ferry PATH] [--ferry-args '...']
+#                        [--dir DIR] [--ferry PATH] [--ferry-args '...' (ferry's run only)]
 #
 # The source: SIZE of random data behind nbdkit's delay and rate filters (a 2 ms,
 # 400 Mbit/s remote disk by default). fio (ioengine=nbd, 4 KiB random reads, zipf:1.1,
@@ -72,7 +72,7 @@ serve_run() {  # NAME ARGS...: ferry serve from the slow source, fio, then until
   start=$(date +%s.%N)
   # shellcheck disable=SC2086
   "$ferry" serve "$SRC" "$dir/$name.img" --journal "$dir/$name.j" --socket "$dir/$name.sock" \
-    --report "$dir/$name.html" "$@" $ferry_args 2>"$dir/$name.log" &
+    --report "$dir/$name.html" "$@" 2>"$dir/$name.log" &
   local pid=$!
   pids+=($pid)
   wait_sock "$dir/$name.sock"
@@ -90,7 +90,8 @@ serve_run() {  # NAME ARGS...: ferry serve from the slow source, fio, then until
   wait $pid 2>/dev/null || true
 }
 serve_run dmclone --policy dmclone
-serve_run ferry
+# shellcheck disable=SC2086  # --ferry-args: a list of flags, for ferry's run alone
+serve_run ferry $ferry_args
 
 python3 - "$dir" "$link" "$size" "$runtime" <<'PY'
 import json, sys

@@ -24,14 +24,18 @@ Result<std::vector<Policy>> ParsePolicies(const std::string& name);
 // - a model (--model) is an LSTM's: alone it means --predictor lstm; it goes with lstm
 //   or ensemble only;
 // - a bulk migrate predicts only from a history (--history): it serves no requests to
-//   learn from.
+//   learn from;
+// - no predictor named (""): `ferry serve` predicts with the ensemble under a policy
+//   that takes predictions (docs/benchmarks.md: it prevented stalls or did no harm on
+//   every trace and link measured), and with nothing otherwise; migrate and simulate
+//   predict only when asked; a model alone means the LSTM.
 bool PolicyTakesPredictions(Policy policy);
 enum class PolicyUse { kSimulate, kServe, kMigrate };
 struct PolicyChoice {
   Policy policy = Policy::kAdaptive;
-  std::string predictor = "none";  // resolved: "lstm" when only a model was given
+  std::string predictor = "none";  // resolved: never "" (see the rules above)
 };
-// Checks `policy`, `predictor` (a predictor name, or "none") and `model` (a path or "")
+// Checks `policy`, `predictor` (a predictor name, "none", or "" for the default) and `model` (a path or "")
 // for `use`; `has_history`: a history is given. kInvalidArgument naming what is wrong
 // and what to give instead.
 Result<PolicyChoice> ChoosePolicy(const std::string& policy, const std::string& predictor, const std::string& model,

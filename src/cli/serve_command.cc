@@ -31,7 +31,7 @@ struct ServeArgs {
   std::string src, dst, journal, report, metrics, record;
   NbdkitEndpoint endpoint;
   HistoryInput history;
-  std::string policy = "adaptive", predictor = "none", model, rate, granule = "64K", latency_target, min_rate,
+  std::string policy = "adaptive", predictor, model, rate, granule = "64K", latency_target, min_rate,
               source_timeout;
   int threads = MigrateOptions{}.threads;
   int requests = MigrateOptions{}.max_in_flight;
@@ -230,7 +230,8 @@ void AddServeCommand(CLI::App& app, std::function<int()>* run) {
   AddEndpointOptions(c, a.get());
   c->add_option("--policy", a->policy, "copy order: adaptive (default), heat, dmclone or qemu-stream");
   c->add_option("--predictor", a->predictor,
-                "none (default), stride, markov, lstm or ensemble: predictions of the next accesses are copied first");
+                "ensemble (the default with policy adaptive or heat), stride, markov, lstm or none: predictions "
+                "of the next accesses are copied first");
   c->add_option("--model", a->model, "a model saved by 'ferry train', for --predictor lstm or ensemble");
   c->add_option("--rate", a->rate, "background read rate from SRC per second, e.g. 100M (default: unlimited; "
                                    "reads that wait are never held back)");

@@ -29,8 +29,9 @@ void EnsemblePredictor::Outcome(const PredictionOutcome& outcome) {
   judged_ = true;
   for (Member& m : members_) {
     if (m.weight < o_.min_weight || !m.open.erase(outcome.granule)) continue;  // not its queued prediction
-    m.weight = outcome.prevented ? std::min(1.0, m.weight * (1 + o_.eta)) : m.weight * (1 - o_.eta);
-    m.weight = std::max(m.weight, o_.floor);
+    // Late: the prediction named data the application needed, so its copy shortened
+    // the wait or moved bytes that had to move anyway; neither reward nor blame.
+    if (outcome.prevented) m.weight = std::min(1.0, m.weight * (1 + o_.eta));
   }
 }
 

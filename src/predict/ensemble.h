@@ -36,10 +36,11 @@ class EnsemblePredictor : public Predictor {
   void Observe(uint64_t first, uint64_t last, IoOp op, std::vector<Prediction>* out) override;
   void Train() override;
   // A member whose prediction of the granule is open, and is heard, is judged by it:
-  // its weight grows when the prediction prevented a wait and shrinks when it came
-  // late. Once outcomes come, a heard member's hits count for nothing by themselves
-  // (a precise prediction that lands late, or names present data, saves no wait), and
-  // an unheard member's raise its weight a tenth as fast as before.
+  // its weight grows when the prediction prevented a wait; a late one (the access came
+  // first) moves it neither way, since the data was needed and its copy was on its
+  // way. Once outcomes come, a heard member's hits count for nothing by themselves, so
+  // its weight rises by waits prevented and falls by predictions that expire unused;
+  // an unheard member's hits raise its weight a tenth as fast as before.
   void Outcome(const PredictionOutcome& outcome) override;
   double train_cpu_s() const override;
   // The members' weights, in member order.

@@ -45,14 +45,19 @@ Result<PolicyChoice> ChoosePolicy(const std::string& policy, const std::string& 
                            "knows: use adaptive (the default), heat, dmclone or qemu-stream");
   }
   const auto& names = PredictorNames();
-  if (std::find(names.begin(), names.end(), predictor) == names.end()) {
+  if (!predictor.empty() && std::find(names.begin(), names.end(), predictor) == names.end()) {
     return InvalidArgument("unknown predictor '" + predictor + "': use none, stride, markov, lstm or ensemble");
   }
   PolicyChoice c{p, predictor};
+  if (predictor.empty()) {
+    c.predictor = !model.empty()                                          ? "lstm"
+                  : use == PolicyUse::kServe && PolicyTakesPredictions(p) ? "ensemble"
+                                                                          : "none";
+  }
   if (!model.empty()) {
-    if (predictor == "none") c.predictor = "lstm";
+    if (c.predictor == "none") c.predictor = "lstm";
     if (c.predictor != "lstm" && c.predictor != "ensemble") {
-      return InvalidArgument("--model is an LSTM model: it needs --predictor lstm or ensemble, not " + predictor);
+      return InvalidArgument("--model is an LSTM model: it needs --predictor lstm or ensemble, not " + c.predictor);
     }
   }
   if (c.predictor != "none" && !PolicyTakesPredictions(p)) {

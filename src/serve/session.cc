@@ -180,7 +180,7 @@ const char kServeParamsHelp[] =
     "dest=DST            (required) where it goes: a path (created at the source's size) or an NBD URI\n"
     "journal=FILE        (required) progress, for resume after a crash\n"
     "policy=NAME         adaptive (default), heat, dmclone or qemu-stream\n"
-    "predictor=NAME      none (default), stride, markov, lstm or ensemble\n"
+    "predictor=NAME      ensemble (default with policy adaptive or heat), stride, markov, lstm or none\n"
     "model=FILE          a model saved by 'ferry train' (predictor lstm or ensemble)\n"
     "rate=SIZE           background read rate from the source per second (default: unlimited)\n"
     "granule=SIZE        tracking unit (default 64K); min-chunk=SIZE, max-chunk=SIZE\n"

@@ -23,7 +23,7 @@ namespace ferry {
 
 // The plugin's parameters (`nbdkit ferry key=value ...`; kServeParamsHelp lists them).
 struct ServeConfig {
-  std::string source, dest, journal, model, predictor = "none", policy = "adaptive", report, metrics, record;
+  std::string source, dest, journal, model, predictor, policy = "adaptive", report, metrics, record;
   std::vector<std::string> history;  // history=TRACE, repeatable
   HistoryOptions history_options;    // how to read it
   uint64_t granule = 64 << 10, rate = 0, min_chunk = 0, max_chunk = 0, min_rate = 0;

@@ -45,7 +45,11 @@ serve_start() {
   "$FERRY" serve "$SRC" "$T/dst.img" --journal "$J" --socket "$T/live.sock" 2>>"$T/serve.log" &
   serve=$!
   _pids+=($serve)
-  for _ in $(seq 1 400); do nbdinfo --size "nbd+unix:///?socket=$T/live.sock" >/dev/null 2>&1 && break; sleep 0.05; done
+  for _ in $(seq 1 1200); do
+    nbdinfo --size "nbd+unix:///?socket=$T/live.sock" >/dev/null 2>&1 && break
+    kill -0 $serve 2>/dev/null || die "ferry serve exited: $(tail -3 "$T/serve.log")"
+    sleep 0.05
+  done
   nbdfuse "$T/fuse" "nbd+unix:///?socket=$T/live.sock" &
   fuse_pid=$!
   for _ in $(seq 1 200); do [ -e "$T/fuse/nbd" ] && break; sleep 0.05; done
@@ -77,6 +81,9 @@ present=$(json_field <("$FERRY" status --json "$J") percent)
 kill -KILL $serve
 wait $serve 2>/dev/null || true
 unmount_all
+# Its nbdkit dies with it (PR_SET_PDEATHSIG) but may take a moment under a sanitizer;
+# until it has, the journal is still locked and a new serve refuses it.
+for _ in $(seq 1 200); do pgrep -f -- "$T/live.sock" >/dev/null || break; sleep 0.05; done
 python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 100 else 1)" "$present" ||
   die "the migration had finished before the kill: the test proves nothing (slow the source)"
 

@@ -1,0 +1,56 @@
+// The policy rules (ferry/policy.h): which predictor each use gets, and what is refused.
+#include "ferry/policy.h"
+
+#include <gtest/gtest.h>
+
+namespace ferry {
+namespace {
+
+std::string Resolved(const std::string& policy, const std::string& predictor, PolicyUse use,
+                     const std::string& model = "", bool history = false) {
+  auto c = ChoosePolicy(policy, predictor, model, use, history);
+  return c.ok() ? c->predictor : "error: " + c.status().message();
+}
+
+TEST(ChoosePolicyTest, ServePredictsByDefaultWhereThePolicyTakesPredictions) {
+  EXPECT_EQ(Resolved("adaptive", "", PolicyUse::kServe), "ensemble");
+  EXPECT_EQ(Resolved("heat", "", PolicyUse::kServe), "ensemble");
+  EXPECT_EQ(Resolved("dmclone", "", PolicyUse::kServe), "none");
+  EXPECT_EQ(Resolved("qemu-stream", "", PolicyUse::kServe), "none");
+  EXPECT_EQ(Resolved("adaptive", "none", PolicyUse::kServe), "none");  // asked for nothing
+  EXPECT_EQ(Resolved("adaptive", "stride", PolicyUse::kServe), "stride");
+}
+
+TEST(ChoosePolicyTest, MigrateAndSimulatePredictOnlyWhenAsked) {
+  EXPECT_EQ(Resolved("adaptive", "", PolicyUse::kMigrate), "none");
+  EXPECT_EQ(Resolved("adaptive", "", PolicyUse::kMigrate, "", true), "none");
+  EXPECT_EQ(Resolved("adaptive", "", PolicyUse::kSimulate), "none");
+  EXPECT_EQ(Resolved("adaptive", "markov", PolicyUse::kMigrate, "", true), "markov");
+  EXPECT_EQ(Resolved("adaptive", "markov", PolicyUse::kMigrate), "error: --predictor and --model predict from the "
+                                                                   "workload's history: give --history TRACE");
+}
+
+TEST(ChoosePolicyTest, AModelAloneMeansTheLstm) {
+  EXPECT_EQ(Resolved("adaptive", "", PolicyUse::kServe, "m.pt"), "lstm");
+  EXPECT_EQ(Resolved("adaptive", "none", PolicyUse::kServe, "m.pt"), "lstm");
+  EXPECT_EQ(Resolved("adaptive", "ensemble", PolicyUse::kServe, "m.pt"), "ensemble");
+  EXPECT_EQ(Resolved("adaptive", "stride", PolicyUse::kServe, "m.pt"),
+            "error: --model is an LSTM model: it needs --predictor lstm or ensemble, not stride");
+  EXPECT_EQ(Resolved("dmclone", "", PolicyUse::kServe, "m.pt"),
+            "error: predictor lstm works with policy adaptive or heat, not dmclone (dmclone models a system that "
+            "does not predict)");
+}
+
+TEST(ChoosePolicyTest, RefusesWhatCannotRun) {
+  EXPECT_EQ(Resolved("adaptive", "oracle", PolicyUse::kServe),
+            "error: unknown predictor 'oracle': use none, stride, markov, lstm or ensemble");
+  EXPECT_EQ(Resolved("dmclone", "ensemble", PolicyUse::kServe),
+            "error: predictor ensemble works with policy adaptive or heat, not dmclone (dmclone models a system "
+            "that does not predict)");
+  EXPECT_EQ(Resolved("clairvoyant", "", PolicyUse::kSimulate), "none");
+  EXPECT_NE(Resolved("clairvoyant", "", PolicyUse::kServe).find("error: policy clairvoyant"), std::string::npos);
+  EXPECT_NE(Resolved("fastest", "", PolicyUse::kServe).find("error: "), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ferry
