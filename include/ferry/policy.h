@@ -40,5 +40,11 @@ struct PolicyChoice {
 // and what to give instead.
 Result<PolicyChoice> ChoosePolicy(const std::string& policy, const std::string& predictor, const std::string& model,
                                   PolicyUse use, bool has_history);
+// `ferry simulate`'s runs, in order: each policy of `policy` (a name or "all") with
+// `predictor` (a name, "all" for each in turn, "" for the default); the policies that
+// take no predictions run once, with none. `model` goes with the LSTM and the
+// ensemble (under "all", the others run without it). Each pair checked as ChoosePolicy does.
+Result<std::vector<PolicyChoice>> SimulationRuns(const std::string& policy, const std::string& predictor,
+                                                 const std::string& model);
 
 }  // namespace ferry

@@ -68,8 +68,7 @@ struct SimArgs {
   TraceInput in;
   HistoryInput history;
   std::string policy = "all";
-  std::string predictor = "none";
-  std::string model;
+  std::string predictor, model;
   std::string granule = "64K", min_chunk, max_chunk = "2M", source_latency = "2ms", source_bw, dest_latency = "100us";
   std::string warmup = "25%", volume_size, source, rate, latency_target, min_rate;
   double time_scale = 1.0;
@@ -78,10 +77,10 @@ struct SimArgs {
   bool json = false;
 };
 
-// The scenario, the policies and the predictors of `ferry simulate` from its arguments
+// The scenario and the runs (policy and predictor) of `ferry simulate` from its arguments
 // (the predictors' names and model checked before any trace is read): kExitOk, or the
 // exit code of the error it printed.
-int SimulateSetup(const SimArgs& a, SimScenario* s, std::vector<Policy>* policies, std::vector<std::string>* predictors) {
+int SimulateSetup(const SimArgs& a, SimScenario* s, std::vector<PolicyChoice>* runs) {
   ParsedFlags p;
   p.Size(a.granule, "--granule", &s->granule_size);
   p.Size(a.max_chunk, "--max-chunk", &s->max_chunk);
@@ -98,20 +97,16 @@ int SimulateSetup(const SimArgs& a, SimScenario* s, std::vector<Policy>* policie
   if (!p.status.ok()) return Fail(kExitUsage, p.status.message());
   s->time_scale = a.time_scale;
   s->max_in_flight = a.requests;
-  auto pols = ParsePolicies(a.policy);
-  if (!pols.ok()) return Fail(kExitUsage, pols.status().message());
-  *policies = std::move(pols).value();
-  *predictors = {a.predictor};
-  if (a.predictor == "all") *predictors = PredictorNames();
-  for (const std::string& name : *predictors) {
-    PredictorConfig pc;
-    pc.model = a.model;
-    pc.granule_size = s->granule_size;
-    if (a.predictor == "all" && !a.model.empty() && name != "lstm" && name != "ensemble") continue;
-    if (auto made = MakePredictor(name, pc); !made.ok()) {
-      if (made.status().code() == StatusCode::kNotSupported) return Fail(kExitFailure, made.status().message());
-      const bool unknown = made.status().message().rfind("unknown predictor", 0) == 0;
-      return Fail(kExitUsage, made.status().message() + (unknown ? " (or all)" : ""));
+  auto r = SimulationRuns(a.policy, a.predictor, a.model);
+  if (!r.ok()) {
+    const bool unknown = r.status().message().rfind("unknown predictor", 0) == 0;
+    return Fail(kExitUsage, r.status().message() + (unknown ? " (or all)" : ""));
+  }
+  *runs = std::move(r).value();
+  for (const PolicyChoice& run : *runs) {  // a model that cannot be loaded, a build without the LSTM
+    const bool takes_model = run.predictor == "lstm" || run.predictor == "ensemble";
+    if (auto made = MakePredictor(run.predictor, {takes_model ? a.model : "", s->granule_size}); !made.ok()) {
+      return Fail(made.status().code() == StatusCode::kNotSupported ? kExitFailure : kExitUsage, made.status().message());
     }
   }
   if (!a.source.empty()) {
@@ -124,9 +119,8 @@ int SimulateSetup(const SimArgs& a, SimScenario* s, std::vector<Policy>* policie
 // The text output of `ferry simulate`: the scenario, then one row per result.
 int RunSimulate(SimArgs& a) {
   SimScenario s;
-  std::vector<Policy> policies;
-  std::vector<std::string> predictors;
-  if (int code = SimulateSetup(a, &s, &policies, &predictors); code != kExitOk) return code;
+  std::vector<PolicyChoice> runs;
+  if (int code = SimulateSetup(a, &s, &runs); code != kExitOk) return code;
   auto t = LoadTraceInput(a.in);
   if (!t.ok()) return Fail(TraceExitCode(a.in), t.status().message());
   if (!a.history.paths.empty()) {
@@ -140,14 +134,11 @@ int RunSimulate(SimArgs& a) {
     std::cerr << fmt::format("ferry: {} events lie beyond --volume-size and are ignored\n", r->clipped_events);
   }
   std::vector<SimResult> results;
-  for (Policy pol : policies) {
-    // The baselines model systems without prediction: they run once, with none.
-    for (const std::string& pred : PolicyTakesPredictions(pol) ? predictors : std::vector<std::string>{"none"}) {
-      SimOptions so;
-      so.predictor = pred;
-      if (pred == "lstm" || pred == "ensemble") so.model = a.model;
-      results.push_back(Simulate(t->events, *r, pol, so));
-    }
+  for (const PolicyChoice& c : runs) {
+    SimOptions so;
+    so.predictor = c.predictor;
+    if (c.predictor == "lstm" || c.predictor == "ensemble") so.model = a.model;
+    results.push_back(Simulate(t->events, *r, c.policy, so));
   }
   const report::SimRunInfo run{a.in.path, t->device, a.source_latency, a.dest_latency, a.source};
   if (!a.report.empty()) {
@@ -156,8 +147,7 @@ int RunSimulate(SimArgs& a) {
     }
   }
   std::cout << (a.json ? report::SimulateJson(run, *r, results) + "\n" : report::SimulateText(run, *r, results));
-  if (!a.json && !a.report.empty()) std::cout << "report: " << a.report << "\n";
-  std::cout << std::flush;
+  std::cout << (!a.json && !a.report.empty() ? "report: " + a.report + "\n" : "") << std::flush;
   return kExitOk;
 }
 

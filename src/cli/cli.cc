@@ -129,19 +129,6 @@ int ConcludeMigrate(const MigrateArgs& a, ProgressMode mode, std::unique_ptr<Vol
   return kExitOk;
 }
 
-// A rerun of a migration that is over, its source released.
-int SayNothingToDo(const MigrateArgs& a, JournalState state) {
-  if (a.json) {
-    std::cout << nlohmann::json{{"source", a.src}, {"destination", a.dst}, {"nothing_to_do", true},
-                                {"state", JournalStateName(state)}}
-                     .dump()
-              << std::endl;
-  } else {
-    std::cout << "the migration recorded in " << a.journal << " is complete and its source was released; nothing to do\n";
-  }
-  return kExitOk;
-}
-
 int RunMigrate(MigrateArgs& a) {
   PolicyChoice choice;
   auto options = MigrateOptionsOf(a, &choice);
@@ -150,17 +137,12 @@ int RunMigrate(MigrateArgs& a) {
   auto mode = ParseProgressMode(a.progress);
   if (!mode.ok()) return Fail(kExitUsage, mode.status());
 
-  std::unique_ptr<Predictor> predictor;
-  if (choice.predictor != "none") {
-    PredictorConfig pc;
-    pc.model = a.model;
-    pc.granule_size = o.granule_size;
-    pc.background_training = false;  // it trains once, on the history, before the copy
-    auto p = MakePredictor(choice.predictor, pc);
-    if (!p.ok()) return Fail(p.status().code() == StatusCode::kNotSupported ? kExitFailure : kExitUsage, p.status());
-    predictor = std::move(p).value();
-    o.predictor = predictor.get();
+  // The predictor (none: null) trains once, on the history, before the copy.
+  auto predictor = MakePredictor(choice.predictor, {a.model, o.granule_size, /*background_training=*/false});
+  if (!predictor.ok()) {
+    return Fail(predictor.status().code() == StatusCode::kNotSupported ? kExitFailure : kExitUsage, predictor.status());
   }
+  o.predictor = predictor->get();
   std::vector<IoEvent> history;
   if (!a.history.paths.empty()) {
     auto t = LoadHistoryInput(a.history);
@@ -172,7 +154,13 @@ int RunMigrate(MigrateArgs& a) {
   auto opened = OpenMigration(a.src, a.dst, a.journal, o.granule_size, o.source_timeout, /*bulk_copy=*/true);
   if (!opened.ok()) return FailOpen(opened.status());
   std::unique_ptr<Journal> journal = std::move(opened->journal);
-  if (journal && journal->state() == JournalState::kReleased) return SayNothingToDo(a, journal->state());
+  const report::MigrateRunInfo run{a.src, a.dst, choice.predictor, o.granule_size};
+  if (journal && journal->state() == JournalState::kReleased) {
+    std::cout << (a.json ? report::NothingToDoJson(run, JournalStateName(journal->state())).dump() + "\n"
+                         : report::NothingToDoText(a.journal))
+              << std::flush;
+    return kExitOk;
+  }
 
   InstallSignalHandlers();
   o.cancel = &g_cancel;
@@ -184,7 +172,6 @@ int RunMigrate(MigrateArgs& a) {
                                : "; without --journal a rerun starts over";
     return Fail(kExitFailure, stats.status().message() + hint);
   }
-  const report::MigrateRunInfo run{a.src, a.dst, predictor ? predictor->name() : "none", o.granule_size};
   nlohmann::json summary = report::MigrateSummaryJson(run, *stats);
   if (!a.json) std::cout << report::MigrateSummaryText(run, *stats) << std::flush;
   int code = kExitOk;
@@ -215,9 +202,7 @@ int RunVerify(const std::string& src_spec, const std::string& dst_spec, int thre
   if (json) {
     std::cout << report::VerifyJson(*v).dump() << std::endl;
   } else if (v->equal) {
-    std::cout << fmt::format("volumes are equal: {} compared ({} read, {} known zero on both sides) in {:.2f} s\n",
-                             FormatSize((*src)->size()), FormatSize(v->bytes_compared),
-                             FormatSize(v->bytes_skipped), v->seconds);
+    std::cout << report::VerifyEqualText(*v, (*src)->size());
   } else {
     std::cerr << "ferry: " << report::VerifyDiffsText(*v) << std::flush;
   }

@@ -141,18 +141,10 @@ struct ControlArgs {
 };
 
 int RunControl(const ControlArgs& a) {
-  std::string line = a.command;
-  if (a.command == "rate") {
-    if (a.arg.empty()) return Fail(kExitUsage, "rate needs a SIZE per second, e.g. 'ferry control J rate 50M' (0: unlimited)");
-    if (auto r = ParseSize(a.arg, "rate"); !r.ok()) return Fail(kExitUsage, r.status().message());
-    line += " " + a.arg;
-  } else if (!a.arg.empty()) {
-    return Fail(kExitUsage, a.command + " takes no argument");
-  }
-  auto reply = SendControl(ControlSocketPath(a.journal), line);
-  if (!reply.ok()) return Fail(kExitFailure, reply.status().message());
-  if (reply->rfind("ok", 0) != 0) return Fail(kExitFailure, reply->substr(reply->find(' ') + 1));
-  std::cout << (reply->size() > 3 ? reply->substr(3) : "ok") << std::endl;
+  auto reply = Control(a.journal, a.command, a.arg);
+  if (!reply.ok()) return Fail(reply.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure,
+                               reply.status().message());
+  std::cout << *reply << std::endl;
   return kExitOk;
 }
 

@@ -136,4 +136,19 @@ Result<std::string> SendControl(const std::string& path, const std::string& comm
   return reply;
 }
 
+Result<std::string> Control(const std::string& journal, const std::string& command, const std::string& arg) {
+  std::string line = command;
+  if (command == "rate") {
+    if (arg.empty()) return InvalidArgument("rate needs a SIZE per second, e.g. 'ferry control J rate 50M' (0: unlimited)");
+    FERRY_RETURN_IF_ERROR(ParseSize(arg, "rate").status());
+    line += " " + arg;
+  } else if (!arg.empty()) {
+    return InvalidArgument(command + " takes no argument");
+  }
+  auto reply = SendControl(ControlSocketPath(journal), line);
+  if (!reply.ok()) return reply.status();
+  if (reply->rfind("ok", 0) != 0) return FailedPrecondition(reply->substr(reply->find(' ') + 1));
+  return reply->size() > 3 ? reply->substr(3) : std::string("ok");
+}
+
 }  // namespace ferry

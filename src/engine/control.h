@@ -46,4 +46,10 @@ class ControlServer {
 // kNotFound when nothing listens there.
 Result<std::string> SendControl(const std::string& path, const std::string& command);
 
+// `ferry control JOURNAL COMMAND [ARG]`: checks the command and its argument
+// (kInvalidArgument: rate needs a size, the others take none), sends it to the serve
+// running on `journal`, and returns the reply's detail ("paused", the status JSON; "ok"
+// when there is none), or the serve's error as kFailedPrecondition.
+Result<std::string> Control(const std::string& journal, const std::string& command, const std::string& arg = "");
+
 }  // namespace ferry

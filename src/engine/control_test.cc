@@ -44,7 +44,8 @@ class ControlTest : public ::testing::Test {
   }
 
   TestTempDir tmp_;
-  const std::string path_ = tmp_.Path("j.ctl");
+  const std::string journal_ = tmp_.Path("j");
+  const std::string path_ = ControlSocketPath(journal_);
   std::unique_ptr<LiveMigration> live_;
   std::unique_ptr<ControlServer> server_;
   std::atomic<bool> aborted_{false};
@@ -82,6 +83,30 @@ TEST_F(ControlTest, NobodyListeningIsNotFoundAndTheSocketGoesWithTheServer) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().message();
   EXPECT_FALSE(live_->stats().paused);
+}
+
+TEST_F(ControlTest, TheClientChecksItsArgumentsAndGivesTheReplysDetail) {
+  auto paused = Control(journal_, "pause");
+  ASSERT_TRUE(paused.ok()) << paused.status().message();
+  EXPECT_EQ(*paused, "paused");
+  EXPECT_TRUE(live_->stats().paused);
+  EXPECT_EQ(Control(journal_, "status").value(), "{}");
+  EXPECT_EQ(Control(journal_, "rate", "2M").value(), "rate 2.00 MiB/s");
+  // Usage errors are found before anything is sent.
+  for (const auto& [command, arg] : {std::pair<std::string, std::string>{"rate", ""}, {"rate", "fast"}, {"pause", "now"}}) {
+    auto r = Control(journal_, command, arg);
+    ASSERT_FALSE(r.ok()) << command << " " << arg;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().message();
+  }
+  EXPECT_EQ(Control(journal_, "rate", "").status().message(),
+            "rate needs a SIZE per second, e.g. 'ferry control J rate 50M' (0: unlimited)");
+  // The serve's own refusal is a failure, with its message.
+  auto unknown = Control(journal_, "faster");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(unknown.status().message().rfind("unknown command 'faster'", 0), 0u) << unknown.status().message();
+  server_.reset();
+  EXPECT_EQ(Control(journal_, "resume").status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace

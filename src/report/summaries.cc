@@ -140,6 +140,19 @@ nlohmann::json VerifyJson(const VerifyResult& v) {
           {"seconds", v.seconds}};
 }
 
+std::string VerifyEqualText(const VerifyResult& v, uint64_t volume_size) {
+  return fmt::format("volumes are equal: {} compared ({} read, {} known zero on both sides) in {:.2f} s\n",
+                     FormatSize(volume_size), FormatSize(v.bytes_compared), FormatSize(v.bytes_skipped), v.seconds);
+}
+
+nlohmann::json NothingToDoJson(const MigrateRunInfo& run, const char* state) {
+  return {{"source", run.source}, {"destination", run.destination}, {"nothing_to_do", true}, {"state", state}};
+}
+
+std::string NothingToDoText(const std::string& journal) {
+  return "the migration recorded in " + journal + " is complete and its source was released; nothing to do\n";
+}
+
 std::string VerifyDiffsText(const VerifyResult& v) {
   std::string out = "volumes differ; first differing ranges:\n";
   for (const auto& r : v.differing) {

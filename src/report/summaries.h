@@ -35,6 +35,12 @@ std::string MigrateSummaryText(const MigrateRunInfo& run, const MigrateStats& st
 nlohmann::json VerifyJson(const VerifyResult& v);
 // The differing ranges, one per line, under a heading.
 std::string VerifyDiffsText(const VerifyResult& v);
+// `ferry verify`'s line for equal volumes of `volume_size` bytes.
+std::string VerifyEqualText(const VerifyResult& v, uint64_t volume_size);
+
+// A rerun of a migration that is over (its journal in `state`): nothing to do.
+nlohmann::json NothingToDoJson(const MigrateRunInfo& run, const char* state);
+std::string NothingToDoText(const std::string& journal);
 
 // `ferry status JOURNAL`: the journal's figures and, while `ferry serve` runs on it, the
 // live ones.

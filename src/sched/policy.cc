@@ -70,4 +70,28 @@ Result<PolicyChoice> ChoosePolicy(const std::string& policy, const std::string& 
   return c;
 }
 
+Result<std::vector<PolicyChoice>> SimulationRuns(const std::string& policy, const std::string& predictor,
+                                                 const std::string& model) {
+  FERRY_ASSIGN_OR_RETURN(std::vector<Policy> policies, ParsePolicies(policy));
+  const std::vector<std::string> predictors = predictor == "all" ? PredictorNames() : std::vector{predictor};
+  std::vector<PolicyChoice> runs;
+  for (Policy p : policies) {
+    if (!PolicyTakesPredictions(p)) {
+      // Checked all the same: a predictor or a model named for a baseline alone is an error.
+      if (predictor != "all" && policy != "all") {
+        FERRY_RETURN_IF_ERROR(ChoosePolicy(policy, predictor, model, PolicyUse::kSimulate, true).status());
+      }
+      runs.push_back({p, "none"});
+      continue;
+    }
+    for (const std::string& name : predictors) {
+      const bool takes_model = predictor != "all" || name == "lstm" || name == "ensemble";
+      FERRY_ASSIGN_OR_RETURN(PolicyChoice c, ChoosePolicy(PolicyName(p), name, takes_model ? model : "",
+                                                          PolicyUse::kSimulate, true));
+      runs.push_back(c);
+    }
+  }
+  return runs;
+}
+
 }  // namespace ferry

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "ferry/predictor.h"
+
 namespace ferry {
 namespace {
 
@@ -50,6 +52,33 @@ TEST(ChoosePolicyTest, RefusesWhatCannotRun) {
   EXPECT_EQ(Resolved("clairvoyant", "", PolicyUse::kSimulate), "none");
   EXPECT_NE(Resolved("clairvoyant", "", PolicyUse::kServe).find("error: policy clairvoyant"), std::string::npos);
   EXPECT_NE(Resolved("fastest", "", PolicyUse::kServe).find("error: "), std::string::npos);
+}
+
+std::string Runs(const std::string& policy, const std::string& predictor, const std::string& model = "") {
+  auto r = SimulationRuns(policy, predictor, model);
+  if (!r.ok()) return "error: " + r.status().message();
+  std::string out;
+  for (const PolicyChoice& c : *r) out += std::string(out.empty() ? "" : " ") + PolicyName(c.policy) + "/" + c.predictor;
+  return out;
+}
+
+TEST(SimulationRunsTest, EachPolicyWithEachPredictorTheBaselinesOnceWithNone) {
+  EXPECT_EQ(Runs("all", ""), "dmclone/none qemu-stream/none heat/none adaptive/none clairvoyant/none");
+  EXPECT_EQ(Runs("all", "stride"), "dmclone/none qemu-stream/none heat/stride adaptive/stride clairvoyant/none");
+  std::string all;
+  for (const std::string& name : PredictorNames()) all += " adaptive/" + name;
+  EXPECT_EQ(Runs("adaptive", "all"), all.substr(1));
+  // A model goes with the LSTM and the ensemble; under "all" the others run without it.
+  EXPECT_EQ(Runs("adaptive", "", "m.pt"), "adaptive/lstm");
+  EXPECT_EQ(Runs("adaptive", "all", "m.pt"), all.substr(1));
+  EXPECT_EQ(Runs("adaptive", "markov", "m.pt"),
+            "error: --model is an LSTM model: it needs --predictor lstm or ensemble, not markov");
+  // A predictor named for a baseline alone is refused, as in serve.
+  EXPECT_EQ(Runs("dmclone", "stride"), "error: predictor stride works with policy adaptive or heat, not dmclone "
+                                       "(dmclone models a system that does not predict)");
+  EXPECT_EQ(Runs("dmclone", ""), "dmclone/none");
+  EXPECT_EQ(Runs("adaptive", "oracle"), "error: unknown predictor 'oracle': use none, stride, markov, lstm or ensemble");
+  EXPECT_NE(Runs("fastest", "").find("error: "), std::string::npos);
 }
 
 }  // namespace
