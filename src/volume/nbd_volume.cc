@@ -7,12 +7,9 @@
 // eventfd so it re-reads the wanted direction, and sleeps until its command completes.
 // So one connection carries many requests in flight, which is what servers without
 // multi-conn (qemu-nbd's default) allow. With multi-conn, up to
-// OpenOptions::nbd_connections connections share the load round-robin.
+// OpenOptions::nbd_connections connections share the load round-robin. A connection
+// and its poller: nbd_connection.h.
 #include <libnbd.h>
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -25,19 +22,19 @@
 #include <vector>
 
 #include "volume/backends.h"
+#include "volume/nbd_connection.h"
 
 namespace ferry {
 namespace {
+
+using nbd::Clock;
+using nbd::Connection;
+using nbd::NbdError;
 
 // NBD requests are limited in size by servers (32 MiB is what every server accepts;
 // qemu-nbd and nbdkit advertise it as their maximum), so larger I/O is split.
 constexpr uint64_t kMaxIoRequest = 32ull << 20;
 constexpr uint64_t kMaxZeroRequest = 1ull << 30;  // zero/trim/block-status carry no data
-
-std::string NbdError(const std::string& what) {
-  const char* e = nbd_get_error();
-  return what + ": " + (e ? e : "unknown libnbd error");
-}
 
 // Status for a failed libnbd call, classified by nbd_get_errno().
 Status NbdStatus(const std::string& what) {
@@ -53,186 +50,7 @@ bool ConnectionErrno(int err) {
   return err == ENOTCONN || err == ESHUTDOWN || err == ECONNRESET || err == EPIPE || err == ECONNABORTED;
 }
 
-// One in-flight command; the caller waits on it.
-struct Pending {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  int error = 0;
-
-  static int OnComplete(void* user_data, int* error) {
-    auto* p = static_cast<Pending*>(user_data);
-    std::lock_guard<std::mutex> lock(p->mu);
-    p->error = *error;
-    p->done = true;
-    p->cv.notify_all();
-    return 1;  // retire the command
-  }
-  int Wait() {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [this] { return done; });
-    return error;
-  }
-  nbd_completion_callback Callback() { return {.callback = OnComplete, .user_data = this, .free = nullptr}; }
-};
-
 using Clock = std::chrono::steady_clock;
-
-class Connection {
- public:
-  // Connects within `deadline` (the handshake included: a server that accepts and then
-  // says nothing is a failure, kUnavailable). `stall`: a connection that owes replies
-  // and hears nothing for this long is shut down (zero: never).
-  static Result<std::unique_ptr<Connection>> Open(const std::string& uri, Clock::time_point deadline,
-                                                  std::chrono::milliseconds stall) {
-    nbd_handle* h = nbd_create();
-    if (!h) return Internal(NbdError("nbd_create"));
-    auto conn = std::unique_ptr<Connection>(new Connection(h, stall));
-    nbd_set_handle_name(h, "ferry");
-    // The operator names the URI, so its tls-psk-file= and tls-certificates= files are
-    // theirs to name too (as nbdinfo and nbdcopy allow).
-    nbd_set_uri_allow_local_file(h, true);
-    // libnbd zeroes every read buffer before the read by default (a guard for callers
-    // that use a buffer whose read failed; CVE-2022-0485). No caller here does: a failed
-    // read's buffer is never used. nbdcopy turns it off too; it cost 4% of an NBD copy.
-    nbd_set_pread_initialize(h, false);
-    if (nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) == -1) {
-      return Internal(NbdError("nbd_add_meta_context"));
-    }
-    // Refused while connecting or in the handshake (a TLS-only server refuses a plain
-    // client with ENOTSUP there).
-    auto refused = [&uri] {
-      const bool tls = nbd_get_errno() == ENOTSUP;
-      return Status(tls ? StatusCode::kPermissionDenied : StatusCode::kNotFound,
-                    NbdError("cannot connect to NBD server " + uri) +
-                        (tls ? " (the server requires TLS: use nbds:// with tls-psk-file= or tls-certificates=)"
-                             : " (is the server running and the export name right?)"));
-    };
-    // The asynchronous connect, driven here until ready, so that it can time out.
-    if (nbd_aio_connect_uri(h, uri.c_str()) == -1) {
-      const int err = nbd_get_errno();
-      // A URI that cannot be used leaves the handle unconnected; a server that refuses
-      // in the handshake (which may run inside this call when its replies are already
-      // there) leaves it dead.
-      if (nbd_aio_is_created(h) && (err == EINVAL || err == ENOTSUP || err == EPROTONOSUPPORT)) {
-        return InvalidArgument(NbdError("invalid NBD URI '" + uri + "'") +
-                               " (expected e.g. nbd://host:10809/export or nbd+unix:///export?socket=/path)");
-      }
-      return refused();
-    }
-    while (nbd_aio_is_connecting(h)) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) {
-        return Unavailable("cannot connect to NBD server " + uri + ": no handshake within the time allowed");
-      }
-      const unsigned dir = nbd_aio_get_direction(h);
-      struct pollfd fd = {nbd_aio_get_fd(h), 0, 0};
-      if (dir & LIBNBD_AIO_DIRECTION_READ) fd.events |= POLLIN;
-      if (dir & LIBNBD_AIO_DIRECTION_WRITE) fd.events |= POLLOUT;
-      if (fd.fd < 0) return refused();
-      const int n = ::poll(&fd, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
-      if (n < 0 && errno != EINTR) return Internal("nbd connection: poll failed");
-      int rc = 0;
-      if (fd.revents & (POLLIN | POLLHUP | POLLERR)) rc = nbd_aio_notify_read(h);
-      else if (fd.revents & POLLOUT) rc = nbd_aio_notify_write(h);
-      if (rc == -1) return refused();
-    }
-    if (!nbd_aio_is_ready(h)) return refused();
-    conn->fd_ = nbd_aio_get_fd(h);
-    conn->wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (conn->fd_ < 0 || conn->wake_fd_ < 0) return Internal("nbd connection: cannot set up polling");
-    conn->poller_ = std::thread([c = conn.get()] { c->Poll(); });
-    return conn;
-  }
-
-  // The connection is gone for good (the server closed it, it failed, or it was shut
-  // down as hung): its commands were retired with an error, new ones are refused.
-  bool lost() const { return nbd_aio_is_dead(h_) || nbd_aio_is_closed(h_); }
-
-  ~Connection() {
-    if (poller_.joinable()) {
-      stop_.store(true);
-      Wake();
-      poller_.join();
-    }
-    if (wake_fd_ >= 0) ::close(wake_fd_);
-    // The poller is gone, so the synchronous shutdown is safe: it waits for the server
-    // to acknowledge (and so flush) before the socket closes.
-    if (!nbd_aio_is_dead(h_) && !nbd_aio_is_closed(h_)) nbd_shutdown(h_, 0);
-    nbd_close(h_);
-  }
-
-  nbd_handle* handle() const { return h_; }
-
-  // Submits a command with `submit(handle, callback)` (returns the cookie or -1) and
-  // waits for its completion. Returns 0 or an errno value; on submission failure -1.
-  template <typename Submit>
-  int Run(Submit submit) {
-    Pending p;
-    if (Start(submit, p.Callback()) == -1) return -1;
-    return p.Wait();
-  }
-
-  // Submits a command with `submit(handle, cb)` and returns at once: 0, or -1 when
-  // libnbd refused it (then `cb` is never called).
-  template <typename Submit>
-  int Start(Submit submit, nbd_completion_callback cb) {
-    if (submit(h_, cb) == -1) return -1;
-    Wake();  // the poller re-reads the direction it waits for
-    return 0;
-  }
-
- private:
-  Connection(nbd_handle* h, std::chrono::milliseconds stall) : h_(h), stall_(stall) {}
-
-  void Wake() {
-    uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
-  }
-
-  void Poll() {
-    // A stall: commands owed replies and not a byte came for stall_ (a server that
-    // hangs with its connection open). The socket is shut down, so libnbd retires every
-    // command with an error and the connection is lost(), to be made again.
-    int64_t owed_before = 0;
-    auto heard = Clock::now();
-    while (!stop_.load()) {
-      unsigned dir = nbd_aio_get_direction(h_);
-      struct pollfd fds[2] = {{fd_, 0, 0}, {wake_fd_, POLLIN, 0}};
-      if (dir & LIBNBD_AIO_DIRECTION_READ) fds[0].events |= POLLIN;
-      if (dir & LIBNBD_AIO_DIRECTION_WRITE) fds[0].events |= POLLOUT;
-      const int64_t owed = stall_.count() > 0 ? nbd_aio_in_flight(h_) : 0;
-      if (owed > 0 && owed_before == 0) heard = Clock::now();  // the wait starts now
-      owed_before = owed;
-      if (::poll(fds, 2, owed > 0 ? 100 : -1) < 0) {
-        if (errno == EINTR) continue;
-        break;
-      }
-      if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-        heard = Clock::now();
-      } else if (owed > 0 && Clock::now() - heard > stall_) {
-        ::shutdown(fd_, SHUT_RDWR);  // the next poll sees the end; libnbd retires all
-        heard = Clock::now();
-      }
-      if (fds[1].revents & POLLIN) {
-        uint64_t v;
-        [[maybe_unused]] ssize_t n = ::read(wake_fd_, &v, sizeof v);
-      }
-      int rc = 0;
-      if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) rc = nbd_aio_notify_read(h_);
-      else if (fds[0].revents & POLLOUT) rc = nbd_aio_notify_write(h_);
-      // A dead connection retires its commands with an error; nothing more to poll.
-      if (rc == -1 || nbd_aio_is_dead(h_) || nbd_aio_is_closed(h_)) break;
-    }
-  }
-
-  nbd_handle* const h_;
-  const std::chrono::milliseconds stall_;
-  int fd_ = -1;
-  int wake_fd_ = -1;
-  std::atomic<bool> stop_{false};
-  std::thread poller_;
-};
 
 class NbdVolume final : public Volume {
  public:
@@ -332,18 +150,12 @@ class NbdVolume final : public Volume {
 
   Status Zero(uint64_t offset, uint64_t length) override {
     if (!caps_.writable) return ReadOnly("zero", offset, length);
-    if (!caps_.can_zero) return Volume::Zero(offset, length);
-    return Split("zero", offset, length, kMaxZeroRequest, [&](Connection& c, uint64_t off, uint64_t len) {
-      return c.Run([&](nbd_handle* h, nbd_completion_callback cb) { return nbd_aio_zero(h, len, off, cb, 0); });
-    });
+    return caps_.can_zero ? NoData("zero", offset, length, nbd_aio_zero) : Volume::Zero(offset, length);
   }
 
   Status Trim(uint64_t offset, uint64_t length) override {
     if (!caps_.writable) return ReadOnly("trim", offset, length);
-    if (!caps_.can_trim) return Volume::Trim(offset, length);
-    return Split("trim", offset, length, kMaxZeroRequest, [&](Connection& c, uint64_t off, uint64_t len) {
-      return c.Run([&](nbd_handle* h, nbd_completion_callback cb) { return nbd_aio_trim(h, len, off, cb, 0); });
-    });
+    return caps_.can_trim ? NoData("trim", offset, length, nbd_aio_trim) : Volume::Trim(offset, length);
   }
 
   Status Extents(uint64_t offset, uint64_t length, std::vector<Extent>* out) override {
@@ -388,6 +200,14 @@ class NbdVolume final : public Volume {
   }
 
  private:
+  // A command that carries no data (nbd_aio_zero, nbd_aio_trim), in pieces.
+  template <typename Call>
+  Status NoData(const char* name, uint64_t offset, uint64_t length, Call call) {
+    return Split(name, offset, length, kMaxZeroRequest, [&](Connection& c, uint64_t off, uint64_t len) {
+      return c.Run([&](nbd_handle* h, nbd_completion_callback cb) { return call(h, len, off, cb, 0); });
+    });
+  }
+
   VolumeHealth Health() const override {
     std::lock_guard<std::mutex> lock(mu_);
     VolumeHealth h;
