@@ -34,6 +34,7 @@ enum class PolicyUse { kSimulate, kServe, kMigrate };
 struct PolicyChoice {
   Policy policy = Policy::kAdaptive;
   std::string predictor = "none";  // resolved: never "" (see the rules above)
+  std::string model;               // the model the predictor starts from ("": none, or it takes none)
 };
 // Checks `policy`, `predictor` (a predictor name, "none", or "" for the default) and `model` (a path or "")
 // for `use`; `has_history`: a history is given. kInvalidArgument naming what is wrong

@@ -104,8 +104,7 @@ int SimulateSetup(const SimArgs& a, SimScenario* s, std::vector<PolicyChoice>* r
   }
   *runs = std::move(r).value();
   for (const PolicyChoice& run : *runs) {  // a model that cannot be loaded, a build without the LSTM
-    const bool takes_model = run.predictor == "lstm" || run.predictor == "ensemble";
-    if (auto made = MakePredictor(run.predictor, {takes_model ? a.model : "", s->granule_size}); !made.ok()) {
+    if (auto made = MakePredictor(run.predictor, {run.model, s->granule_size}); !made.ok()) {
       return Fail(made.status().code() == StatusCode::kNotSupported ? kExitFailure : kExitUsage, made.status().message());
     }
   }
@@ -137,7 +136,7 @@ int RunSimulate(SimArgs& a) {
   for (const PolicyChoice& c : runs) {
     SimOptions so;
     so.predictor = c.predictor;
-    if (c.predictor == "lstm" || c.predictor == "ensemble") so.model = a.model;
+    so.model = c.model;
     results.push_back(Simulate(t->events, *r, c.policy, so));
   }
   const report::SimRunInfo run{a.in.path, t->device, a.source_latency, a.dest_latency, a.source};

@@ -48,13 +48,11 @@ Result<PolicyChoice> ChoosePolicy(const std::string& policy, const std::string& 
   if (!predictor.empty() && std::find(names.begin(), names.end(), predictor) == names.end()) {
     return InvalidArgument("unknown predictor '" + predictor + "': use none, stride, markov, lstm or ensemble");
   }
-  PolicyChoice c{p, predictor};
+  PolicyChoice c{p, predictor, model};
   if (predictor.empty()) {
-    c.predictor = !model.empty()                                          ? "lstm"
-                  : use == PolicyUse::kServe && PolicyTakesPredictions(p) ? "ensemble"
-                                                                          : "none";
+    c.predictor = model.empty() && use == PolicyUse::kServe && PolicyTakesPredictions(p) ? "ensemble" : "none";
   }
-  if (!model.empty()) {
+  if (!model.empty()) {  // a model alone means the LSTM
     if (c.predictor == "none") c.predictor = "lstm";
     if (c.predictor != "lstm" && c.predictor != "ensemble") {
       return InvalidArgument("--model is an LSTM model: it needs --predictor lstm or ensemble, not " + c.predictor);

@@ -16,7 +16,8 @@ namespace {
 // (0, or -1 when the connection failed).
 short WantedEvents(nbd_handle* h) {
   const unsigned dir = nbd_aio_get_direction(h);
-  return static_cast<short>(((dir & LIBNBD_AIO_DIRECTION_READ) ? POLLIN : 0) | ((dir & LIBNBD_AIO_DIRECTION_WRITE) ? POLLOUT : 0));
+  return static_cast<short>(((dir & LIBNBD_AIO_DIRECTION_READ) ? POLLIN : 0) |
+                            ((dir & LIBNBD_AIO_DIRECTION_WRITE) ? POLLOUT : 0));
 }
 int Notify(nbd_handle* h, short revents) {
   if (revents & (POLLIN | POLLHUP | POLLERR)) return nbd_aio_notify_read(h);
