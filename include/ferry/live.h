@@ -67,6 +67,7 @@ struct LiveStats {
   // the history or this run), or one was; they sum to read_stalls.
   uint64_t read_stalls_first_touch = 0, read_stalls_seen = 0;
   uint64_t prevented_stalls = 0;   // reads served from granules a prediction brought
+  uint64_t reads_kept = 0;         // reads of missing bytes a read-through brought before (no wait)
   uint64_t write_stalls = 0;       // writes that waited for a copy (invariants 3, 4)
   uint64_t demand_bytes = 0;       // copied because a request waited for them
   uint64_t copy_errors = 0;        // copies that failed after their retries

@@ -24,7 +24,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LiveLink, base_latency_ms, deliv
                                                 latency_target_ms, in_flight, copy_in_flight, budget, app_active)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LiveStats, volume_size, present_bytes, bytes_copied, bytes_resumed,
                                                 reads, writes, read_stalls, read_stalls_first_touch, read_stalls_seen,
-                                                prevented_stalls, write_stalls, demand_bytes, copy_errors, read_errors,
+                                                prevented_stalls, reads_kept, write_stalls, demand_bytes, copy_errors, read_errors,
                                                 read_through_bytes, source, link, predicted_bytes, precision, recall,
                                                 timeliness, predictions_skipped, complete, paused, paused_reason,
                                                 destination_pauses, conclusion, seconds, rate_bps, read_p50_us,
@@ -100,12 +100,12 @@ Result<MigrationStatus> ReadMigrationStatus(const std::string& journal) {
 std::string LiveSummary(const LiveStats& st, const std::string& journal) {
   const double pct = PercentPresent(st);
   std::string s = fmt::format("ferry: {} {} of {} ({:.1f}%) in {:.1f} s; copied {} ({} on demand); "
-                              "{} reads ({} waited for the source: {} first touches, {} seen before), {} writes ({} "
-                              "waited for a copy)",
+                              "{} reads ({} waited for the source: {} first touches, {} seen before; {} answered "
+                              "from kept read-throughs), {} writes ({} waited for a copy)",
                               st.complete ? "migrated" : "stopped at", FormatSize(st.present_bytes),
                               FormatSize(st.volume_size), pct, st.seconds, FormatSize(st.bytes_copied),
                               FormatSize(st.demand_bytes), st.reads, st.read_stalls, st.read_stalls_first_touch,
-                              st.read_stalls_seen, st.writes, st.write_stalls);
+                              st.read_stalls_seen, st.reads_kept, st.writes, st.write_stalls);
   if (st.predicted_bytes) {
     s += fmt::format("; predictions prevented {} stalls (precision {:.3f}, recall {:.3f})", st.prevented_stalls,
                      st.precision, st.recall);

@@ -76,6 +76,9 @@ std::string PrometheusMetrics(const LiveStats& st, const std::string& journal) {
             d(st.read_stalls_first_touch));
   w.Counter("ferry_read_stalls_seen_total", "Reads that waited for granules accessed before, not yet copied, this run.",
             d(st.read_stalls_seen));
+  w.Counter("ferry_reads_kept_total",
+            "Reads of missing bytes answered from an earlier read-through's kept answer (no wait), this run.",
+            d(st.reads_kept));
   w.Counter("ferry_prevented_stalls_total", "Reads served from granules a prediction brought, this run.",
             d(st.prevented_stalls));
   w.Counter("ferry_writes_total", "Application writes, this run.", d(st.writes));

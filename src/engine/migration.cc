@@ -372,6 +372,7 @@ LiveStats Migration::Stats() {
   st.read_stalls_first_touch = f.read_stalls_first_touch;
   st.read_stalls_seen = f.read_stalls_seen;
   st.prevented_stalls = f.prevented_stalls;
+  st.reads_kept = f.reads_kept;
   st.predicted_bytes = f.predicted_granules * map_.granule_size();
   st.precision = f.precision;
   st.recall = f.recall;

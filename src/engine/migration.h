@@ -36,6 +36,7 @@
 #include "ferry/live.h"
 #include "plan/chunk_map.h"
 #include "predict/predictor.h"
+#include "sched/kept_reads.h"
 #include "sched/prediction_path.h"
 #include "sched/scheduler.h"
 
@@ -160,8 +161,17 @@ class Migration {
   // granules through: a write's, or a copy whose answer is expected before a read sent
   // now would be (SourceLink::ReadBeforeCopy).
   bool WaitsForCopies(GranuleRun run) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // An application request: feeds the heat map and the predictor.
-  void Observe(uint64_t offset, uint64_t length, IoOp op);
+  // An application request: feeds the heat map and the predictor. `kept`: a read whose
+  // missing bytes kept_ answers.
+  void Observe(uint64_t offset, uint64_t length, IoOp op, bool kept = false);
+  // A read's parts: runs of granules present or not (ReadThrough's).
+  struct ReadPart;
+  std::vector<ReadPart> PartsOf(GranuleRun run, uint64_t offset, uint64_t length) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // When kept_ holds every part not present (and the policy keeps read-throughs): copies
+  // them into buf, marks them kept and returns true.
+  bool FromKept(std::vector<ReadPart>& parts, uint64_t offset, std::span<std::byte> buf)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Makes every granule of `run` present: copies the missing ones from this thread (a
   // demand) and waits for those in flight. Sets *waited when it had to.
   Status EnsurePresent(std::unique_lock<std::mutex>& lock, GranuleRun run, bool* waited)
@@ -177,10 +187,10 @@ class Migration {
   // its parts in runs of granules, each from the destination (present) or the source;
   // the source's sent first, then their granules' copies queued behind them. Called
   // with `lock` holding mu_; returns with it released.
-  struct ReadPart;
   Status ReadThrough(std::unique_lock<std::mutex>& lock, GranuleRun run, uint64_t offset, std::span<std::byte> buf);
-  // Waits for every part's answer (each writes into the read's buffer) and counts them.
-  // `src` is null when every part is present (the source may be dropped by then).
+  // Waits for every part's answer (each writes into the read's buffer) and counts them;
+  // reads the present parts. `src` is null when every part is present or kept (the
+  // source may be dropped by then).
   Status AwaitReadParts(std::vector<ReadPart>& parts, uint64_t offset, std::span<std::byte> buf, Volume* src);
   Status ServeWriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua, const std::function<Status()>& apply);
   // Closes the recorder's interval (the supervisor, about once a second).
@@ -222,6 +232,8 @@ class Migration {
   // runs on the predictor's thread without mu_; everything else under mu_.
   PredictionPath path_;
   LiveStats live_stats_ ABSL_GUARDED_BY(mu_);  // the counters
+  // Read-throughs' answers, for re-reads of their bytes before their granules land.
+  KeptReads kept_ ABSL_GUARDED_BY(mu_);
 
   // Accesses for the predictor's thread; mu_ may be held when feed_mu_ is taken, never
   // the other way. At most kMaxFeed wait: a predictor that falls behind skips accesses

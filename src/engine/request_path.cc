@@ -40,7 +40,7 @@ bool Migration::WaitsForCopies(GranuleRun run) const {
   return false;
 }
 
-void Migration::Observe(uint64_t offset, uint64_t length, IoOp op) {
+void Migration::Observe(uint64_t offset, uint64_t length, IoOp op, bool kept) {
   IoEvent e;
   e.time = Now();
   e.offset = offset;
@@ -49,7 +49,7 @@ void Migration::Observe(uint64_t offset, uint64_t length, IoOp op) {
   sched_.OnAppIo(e);
   const GranuleRun run = RunOf(offset, length);
   Access a{run.first.value, run.first.value + run.count - 1, op, {}};
-  path_.OnAccess(a.first, a.last, op, o_.predictor ? &a.outcomes : nullptr);
+  path_.OnAccess(a.first, a.last, op, o_.predictor ? &a.outcomes : nullptr, kept);
   if (!o_.predictor) return;
   // The predictor's thread asks it (PredictLoop): no inference under this lock.
   {
@@ -117,12 +117,20 @@ Status Migration::ServeRead(uint64_t offset, std::span<std::byte> buf, bool* mis
   ++reads_;
   if (complete()) return dst_.Read(offset, buf);
   std::unique_lock<std::mutex> lock(mu_);
-  Observe(offset, buf.size(), IoOp::kRead);
   const GranuleRun run = RunOf(offset, buf.size());
   if (AllPresent(run)) {
+    Observe(offset, buf.size(), IoOp::kRead);
     lock.unlock();
     return dst_.Read(offset, buf);
   }
+  if (std::vector<ReadPart> parts = PartsOf(run, offset, buf.size()); FromKept(parts, offset, buf)) {
+    // The missing bytes came from memory; the rest is present (a present granule stays
+    // present) and is read from the destination.
+    Observe(offset, buf.size(), IoOp::kRead, /*kept=*/true);
+    lock.unlock();
+    return AwaitReadParts(parts, offset, buf, nullptr);
+  }
+  Observe(offset, buf.size(), IoOp::kRead);
   *missed = true;  // PredictionPath::OnAccess counted the stall
   if (!sched_.ReadsThrough(offset, buf.size())) {
     bool waited = false;
@@ -152,28 +160,49 @@ Status Migration::ServeRead(uint64_t offset, std::span<std::byte> buf, bool* mis
 struct Migration::ReadPart {
   Range bytes;
   bool present = false;
+  bool kept = false;  // not present, and copied from kept_
   LinkSend send;  // a source part's, once the runs are known
   std::future<Status> answer;
 };
 
+std::vector<Migration::ReadPart> Migration::PartsOf(GranuleRun run, uint64_t offset, uint64_t length) const {
+  const uint64_t g = map_.granule_size();
+  std::vector<ReadPart> parts;
+  for (uint64_t i = run.first.value; i < run.first.value + run.count; ++i) {
+    const uint64_t lo = std::max(offset, i * g), hi = std::min(offset + length, (i + 1) * g);
+    const bool present = map_.state(GranuleIndex(i)) == GranuleState::kPresent;
+    if (!parts.empty() && parts.back().present == present) {
+      parts.back().bytes.length += hi - lo;
+    } else {
+      parts.push_back({Range{lo, hi - lo}, present, false, {}, {}});
+    }
+  }
+  return parts;
+}
+
+bool Migration::FromKept(std::vector<ReadPart>& parts, uint64_t offset, std::span<std::byte> buf) {
+  if (!sched_.KeepsReadThroughs()) return false;
+  const Scheduler::Time now = Now();
+  for (const ReadPart& p : parts) {
+    if (!p.present && !kept_.Find(p.bytes.offset, p.bytes.length, now)) return false;
+  }
+  for (ReadPart& p : parts) {
+    if (p.present) continue;
+    kept_.Find(p.bytes.offset, p.bytes.length, now, buf.subspan(p.bytes.offset - offset, p.bytes.length));
+    p.kept = true;
+  }
+  return true;
+}
+
 Status Migration::ReadThrough(std::unique_lock<std::mutex>& lock, GranuleRun run, uint64_t offset,
                               std::span<std::byte> buf) {
-  const uint64_t g = map_.granule_size();
   const std::shared_ptr<Volume> src = Source();
   // The read in runs of granules from the destination (present) or the source. The
   // source's parts go out first (asynchronously), then their granules' copies right
   // behind them (Scheduler::OnReadThrough), so a re-read of a granule soon after finds
-  // it on its way rather than missing again.
-  std::vector<ReadPart> sent;
-  for (uint64_t i = run.first.value; i < run.first.value + run.count; ++i) {
-    const uint64_t lo = std::max(offset, i * g), hi = std::min(offset + buf.size(), (i + 1) * g);
-    const bool present = map_.state(GranuleIndex(i)) == GranuleState::kPresent;
-    if (!sent.empty() && sent.back().present == present) {
-      sent.back().bytes.length += hi - lo;
-    } else {
-      sent.push_back({Range{lo, hi - lo}, present, {}, {}});
-    }
-  }
+  // it on its way rather than missing again; their answers are kept (kept_) for a
+  // re-read before the copies land.
+  std::vector<ReadPart> sent = PartsOf(run, offset, buf.size());
   for (ReadPart& p : sent) {
     if (!p.present) p.send = sched_.SourceSent(p.bytes.length, /*app=*/true, Now());
   }
@@ -185,11 +214,13 @@ Status Migration::ReadThrough(std::unique_lock<std::mutex>& lock, GranuleRun run
     auto answer = std::make_shared<std::promise<Status>>();
     p.answer = answer->get_future();
     src->ReadAsync(p.bytes.offset, buf.subspan(p.bytes.offset - offset, p.bytes.length),
-                   [this, send = p.send, answer](Status s) {
+                   [this, send = p.send, answer, data = buf.subspan(p.bytes.offset - offset, p.bytes.length),
+                    at = p.bytes.offset](Status s) {
                      {
                        std::lock_guard<std::mutex> l(mu_);
                        if (s.ok()) {
                          sched_.SourceAnswered(send, Now());
+                         if (sched_.KeepsReadThroughs()) kept_.Keep(at, data.size(), data, Now());
                        } else {
                          sched_.SourceFailed(send);
                        }
@@ -213,6 +244,7 @@ Status Migration::AwaitReadParts(std::vector<ReadPart>& parts, uint64_t offset, 
   Status failed;
   for (ReadPart& p : parts) {
     std::span<std::byte> part = buf.subspan(p.bytes.offset - offset, p.bytes.length);
+    if (p.kept) continue;
     Status s = p.present ? dst_.Read(p.bytes.offset, part) : p.answer.get();
     for (int attempt = 0; !s.ok() && !p.present && BackOff(s, attempt); ++attempt) {
       s = SourceRead(*src, p.bytes.offset, part, /*app=*/true);  // a source part: src is held

@@ -57,9 +57,9 @@ std::string RequestsSection(const LiveStats& st, const LiveHistory& h) {
                                     Micros(LatencyHistogram::Percentile(c, 1.0))};
   };
   std::vector<std::string> rrow = {"reads", std::to_string(st.reads),
-                                   fmt::format("{} ({:.1f}%): {} first touches, {} seen before", st.read_stalls,
+                                   fmt::format("{} ({:.1f}%): {} first touches, {} seen before; {} answered from kept read-throughs", st.read_stalls,
                                                st.reads ? 100.0 * static_cast<double>(st.read_stalls) / static_cast<double>(st.reads) : 0.0,
-                                               st.read_stalls_first_touch, st.read_stalls_seen)};
+                                               st.read_stalls_first_touch, st.read_stalls_seen, st.reads_kept)};
   std::vector<std::string> wrow = {"writes", std::to_string(st.writes), fmt::format("{} ({:.1f}%)", st.write_stalls,
                                    st.writes ? 100.0 * static_cast<double>(st.write_stalls) / static_cast<double>(st.writes) : 0.0)};
   for (auto& s : pcts(h.read_latency)) rrow.push_back(s);

@@ -22,6 +22,7 @@ std::vector<std::string> SimTableRow(const SimResult& r, uint64_t volume) {
           std::to_string(r.read_stalls_first_touch),
           std::to_string(r.read_stalls_seen),
           predicts ? std::to_string(r.prevented_stalls) : "-",
+          std::to_string(r.reads_kept),
           fmt::format("{:.4f}", r.read_stall_ratio),
           std::to_string(r.write_stalls),
           fmt::format("{:.0f}", r.read_latency_us.p50),
@@ -36,7 +37,7 @@ std::vector<std::string> SimTableRow(const SimResult& r, uint64_t volume) {
 const std::vector<std::string>& SimTableHeader() {
   static const std::vector<std::string> header = {
       "policy",      "predictor",    "precision", "recall", "reads",   "read stalls",   "first touch", "seen",
-      "prevented",   "stall ratio",  "write stalls", "p50 us", "p99 us", "p99.9 us", "mean us", "migration s",
+      "prevented",   "kept",        "stall ratio",  "write stalls", "p50 us", "p99 us", "p99.9 us", "mean us", "migration s",
       "source/volume", "copy ops"};
   return header;
 }
@@ -175,6 +176,7 @@ nlohmann::json ResultJson(const SimResult& r) {
           {"read_stalls_first_touch", r.read_stalls_first_touch},
           {"read_stalls_seen", r.read_stalls_seen},
           {"prevented_stalls", r.prevented_stalls},
+          {"reads_kept", r.reads_kept},
           {"read_stall_ratio", r.read_stall_ratio},
           {"writes", r.writes},
           {"write_stalls", r.write_stalls},

@@ -30,10 +30,10 @@ std::string LiveStatusText(const LiveStatusRecord& live) {
                            st.paused ? ", paused: " + st.paused_reason : "",
                            st.complete ? ", complete: serving from the destination" : "");
   out += fmt::format("requests:     {} reads ({} waited for the source, {:.2f}%: {} first touches, {} seen "
-                           "before), {} writes ({} waited)\n",
+                           "before; {} from kept read-throughs), {} writes ({} waited)\n",
                            st.reads, st.read_stalls,
                            st.reads ? 100.0 * static_cast<double>(st.read_stalls) / static_cast<double>(st.reads) : 0.0,
-                           st.read_stalls_first_touch, st.read_stalls_seen, st.writes, st.write_stalls);
+                           st.read_stalls_first_touch, st.read_stalls_seen, st.reads_kept, st.writes, st.write_stalls);
   if (st.reads) {
     out += fmt::format("read latency: p50 {:.0f} us, p99 {:.0f} us (time in ferry)", st.read_p50_us,
                              st.read_p99_us);

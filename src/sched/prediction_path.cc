@@ -33,7 +33,8 @@ uint64_t PredictionPath::EndHistory() {
   return queued;
 }
 
-bool PredictionPath::OnAccess(uint64_t first, uint64_t last, IoOp op, std::vector<PredictionOutcome>* outcomes) {
+bool PredictionPath::OnAccess(uint64_t first, uint64_t last, IoOp op, std::vector<PredictionOutcome>* outcomes,
+                              bool kept) {
   last = std::min(last, map_.granule_count() - 1);
   bool stalls = false, first_touch = true, prevented = false;
   for (uint64_t g = first; g <= last; ++g) {
@@ -54,6 +55,10 @@ bool PredictionPath::OnAccess(uint64_t first, uint64_t last, IoOp op, std::vecto
   }
   if (op != IoOp::kRead) return false;
   ++counts_.reads;
+  if (stalls && kept) {
+    ++counts_.reads_kept;
+    return false;
+  }
   if (stalls) {
     ++counts_.read_stalls;
     ++(first_touch ? counts_.read_stalls_first_touch : counts_.read_stalls_seen);

@@ -8,7 +8,8 @@
 // granule it is missing was accessed before (in the history or this run), or as a seen
 // stall otherwise (read_stalls_first_touch + read_stalls_seen = read_stalls). A read that
 // finds everything present and reads a granule a predicted copy made present, not read
-// since, is a prevented stall.
+// since, is a prevented stall. A read whose missing bytes a kept read-through answers
+// (sched/kept_reads.h) waits for no source read: it is no stall, and is counted apart.
 //
 // Precision, recall and timeliness have one definition (predict/predictor.h,
 // PredictionTracker) over granules that were missing when predicted: a prediction of
@@ -36,6 +37,7 @@ namespace ferry {
 struct PredictionFigures {
   uint64_t reads = 0, read_stalls = 0, read_stalls_first_touch = 0, read_stalls_seen = 0;
   uint64_t prevented_stalls = 0;  // reads served from granules a predicted copy brought
+  uint64_t reads_kept = 0;  // reads of missing granules answered from kept read-throughs
   uint64_t predicted_granules = 0;  // missing when predicted, queued for copy
   uint64_t wasted_granules = 0;     // prefetched on a prediction, not accessed since
   double precision = 0, recall = 0, timeliness = 0;
@@ -65,7 +67,9 @@ class PredictionPath {
   // gets what became of the predictions the access settles (prevented: a predicted
   // copy brought the granule; late: it is not present), for Infer to tell the
   // predictor.
-  bool OnAccess(uint64_t first, uint64_t last, IoOp op, std::vector<PredictionOutcome>* outcomes = nullptr);
+  // `kept`: a read whose missing bytes come from a kept read-through (no stall).
+  bool OnAccess(uint64_t first, uint64_t last, IoOp op, std::vector<PredictionOutcome>* outcomes = nullptr,
+                bool kept = false);
 
   // Tells the predictor the outcomes, then gets its answer to the access (nothing else
   // is touched: no lock needed).

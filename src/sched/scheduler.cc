@@ -85,6 +85,8 @@ bool Scheduler::ReadsThrough(uint64_t offset, uint64_t length) const {
 
 bool Scheduler::DemandsWholeGranules() const { return Controlled(options_.policy); }
 
+bool Scheduler::KeepsReadThroughs() const { return Controlled(options_.policy); }
+
 std::vector<CopyOp> Scheduler::OnReadThrough(GranuleRun run, Time now, bool copy_now) {
   if (!Controlled(options_.policy)) return {};
   if (copy_now && !link_.Congested()) return Demand(run, now);

@@ -130,6 +130,10 @@ class Scheduler {
   // either way, and so they land. Adaptive and clairvoyant; dm-clone does not hydrate
   // on reads.
   bool DemandsWholeGranules() const;
+  // Whether a read-through's answer is kept for re-reads of its bytes until its
+  // granules land (sched/kept_reads.h). Adaptive and clairvoyant; dm-clone keeps
+  // nothing.
+  bool KeepsReadThroughs() const;
   // A read of `run` was sent to the source (ReadsThrough): adaptive and clairvoyant
   // return demand copies of its missing granules, for the executor to send right
   // behind the read, and queue the rest of their chunk first among prefetches. When the

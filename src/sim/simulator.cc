@@ -13,6 +13,7 @@
 #include <queue>
 
 #include "predict/predictor.h"
+#include "sched/kept_reads.h"
 #include "sched/prediction_path.h"
 #include "sched/scheduler.h"
 #include "ferry/volume.h"
@@ -197,7 +198,11 @@ class PolicyReplay {
     return it == ready_.end() ? kNever : it->second.landed;
   }
 
-  void Read(const IoEvent& e, uint64_t first, uint64_t last, Time now);
+  // `kept`: the read's missing bytes come from kept_ (FromKept).
+  void Read(const IoEvent& e, uint64_t first, uint64_t last, Time now, bool kept);
+  // Whether kept_ answers every run of the read's bytes in granules not present (the
+  // engine's Migration::FromKept); false when all are present.
+  bool FromKept(const IoEvent& e, uint64_t first, uint64_t last, Time now);
   // Asks the predictor; its predictions become prefetch requests (the shared path).
   void Predict(uint64_t first, uint64_t last, IoOp op);
   void Write(const IoEvent& e, uint64_t first, uint64_t last, Time now);
@@ -221,6 +226,7 @@ class PolicyReplay {
   };
   absl::flat_hash_map<uint64_t, InFlight> ops_;  // in flight by id
   absl::flat_hash_map<uint64_t, LinkSend> reads_through_;  // in flight, by their own id
+  KeptReads kept_;  // read-throughs' ranges, for re-reads before their granules land
   uint64_t next_read_id_ = 0;
   uint64_t next_seq_ = 0;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> pending_;
@@ -243,8 +249,37 @@ void PolicyReplay::Predict(uint64_t first, uint64_t last, IoOp op) {
   path_.Queue(predictions_);
 }
 
-void PolicyReplay::Read(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
+bool PolicyReplay::FromKept(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
+  if (!sched_.KeepsReadThroughs()) return false;
+  const uint64_t gsize = map_.granule_size();
+  bool any_missing = false;
+  uint64_t lo = 0, hi = 0;  // the current run of bytes not present
+  auto covered = [&] { return hi == lo || kept_.Find(lo, hi - lo, now); };
+  for (uint64_t g = first; g <= last; ++g) {
+    const uint64_t a = std::max(e.offset, g * gsize), b = std::min(e.offset + e.length, (g + 1) * gsize);
+    if (map_.state(GranuleIndex(g)) == GranuleState::kPresent) {
+      if (!covered()) return false;
+      lo = hi = 0;
+      continue;
+    }
+    any_missing = true;
+    if (hi != lo && hi == a) {
+      hi = b;
+      continue;
+    }
+    if (!covered()) return false;
+    lo = a;
+    hi = b;
+  }
+  return any_missing && covered();
+}
+
+void PolicyReplay::Read(const IoEvent& e, uint64_t first, uint64_t last, Time now, bool kept) {
   ++result_.reads;
+  if (kept) {
+    result_.read_latencies_us.push_back(std::chrono::duration<double, std::micro>(sc_.s.dest_latency).count());
+    return;
+  }
   const uint64_t gsize = map_.granule_size();
   bool all_present = true;
   for (uint64_t g = first; g <= last && all_present; ++g) {
@@ -264,6 +299,7 @@ void PolicyReplay::Read(const IoEvent& e, uint64_t first, uint64_t last, Time no
         for (const CopyOp& op : sched_.Demand(whole, now)) Start(op, now);
       }
       uint64_t bytes = 0;
+      std::vector<Range> through;  // the byte runs read through, kept once answered
       for (uint64_t g = first; g <= last; ++g) {
         const Time r = ReadyAt(g, now);
         if (r == now) continue;
@@ -275,9 +311,19 @@ void PolicyReplay::Read(const IoEvent& e, uint64_t first, uint64_t last, Time no
         }
         const uint64_t lo = std::max(e.offset, g * gsize), hi = std::min(e.offset + e.length, (g + 1) * gsize);
         bytes += hi > lo ? hi - lo : gsize;
+        if (hi <= lo) continue;
+        if (!through.empty() && through.back().offset + through.back().length == lo) {
+          through.back().length += hi - lo;
+        } else {
+          through.push_back({lo, hi - lo});
+        }
       }
       if (bytes) {
-        done = std::max(done, ReadThrough(bytes, now));
+        const Time answered = ReadThrough(bytes, now);
+        done = std::max(done, answered);
+        if (sched_.KeepsReadThroughs()) {
+          for (const Range& r : through) kept_.Keep(r.offset, r.length, {}, answered);
+        }
         for (const CopyOp& op : sched_.OnReadThrough({GranuleIndex(first), last - first + 1}, now)) Start(op, now);
       }
     } else {
@@ -366,6 +412,7 @@ void PolicyReplay::Conclude() {
   result_.read_stalls_first_touch = f.read_stalls_first_touch;
   result_.read_stalls_seen = f.read_stalls_seen;
   result_.prevented_stalls = f.prevented_stalls;
+  result_.reads_kept = f.reads_kept;
   if (predictor_) {
     result_.precision = f.precision;
     result_.recall = f.recall;
@@ -421,9 +468,10 @@ SimResult PolicyReplay::Replay() {
     sched_.OnAppIo(e);
     const auto [first, last] = Granules(e);
     outcomes_.clear();
-    path_.OnAccess(first, last, e.op, predictor_ ? &outcomes_ : nullptr);
+    const bool kept = e.op == IoOp::kRead && FromKept(e, first, last, now);
+    path_.OnAccess(first, last, e.op, predictor_ ? &outcomes_ : nullptr, kept);
     if (e.op == IoOp::kRead) {
-      Read(e, first, last, now);
+      Read(e, first, last, now, kept);
     } else {
       Write(e, first, last, now);
     }

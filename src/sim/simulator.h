@@ -110,6 +110,8 @@ struct SimResult {
   // the warm-up or the run), or one accessed and not yet copied; they sum to
   // read_stalls. prevented_stalls: reads served from granules a prediction brought.
   uint64_t read_stalls_first_touch = 0, read_stalls_seen = 0, prevented_stalls = 0;
+  // Reads of missing bytes an earlier read-through's kept answer served (no stall).
+  uint64_t reads_kept = 0;
   double read_stall_ratio = 0;
   LatencySummary read_latency_us;
   bool completed = false;
