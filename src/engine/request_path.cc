@@ -118,19 +118,31 @@ Status Migration::ServeRead(uint64_t offset, std::span<std::byte> buf, bool* mis
   if (complete()) return dst_.Read(offset, buf);
   std::unique_lock<std::mutex> lock(mu_);
   const GranuleRun run = RunOf(offset, buf.size());
-  if (AllPresent(run)) {
-    Observe(offset, buf.size(), IoOp::kRead);
-    lock.unlock();
-    return dst_.Read(offset, buf);
+  for (bool observed = false;; observed = true) {
+    if (AllPresent(run)) {
+      if (!observed) Observe(offset, buf.size(), IoOp::kRead);
+      lock.unlock();
+      return dst_.Read(offset, buf);
+    }
+    std::vector<ReadPart> parts = PartsOf(run, offset, buf.size());
+    const Kept kept = FromKept(parts, offset, buf);
+    if (kept == Kept::kReady) {
+      // The missing bytes came from memory; the rest is present (a present granule
+      // stays present) and is read from the destination.
+      if (!observed) Observe(offset, buf.size(), IoOp::kRead, /*kept=*/true);
+      lock.unlock();
+      return AwaitReadParts(parts, offset, buf, nullptr);
+    }
+    if (kept == Kept::kNone) {
+      if (!observed) Observe(offset, buf.size(), IoOp::kRead);
+      break;
+    }
+    // A read-through of these bytes is on its way: its answer is awaited (a stall)
+    // rather than the source asked again.
+    if (!observed) Observe(offset, buf.size(), IoOp::kRead);
+    *missed = true;
+    granule_cv_.wait(lock);
   }
-  if (std::vector<ReadPart> parts = PartsOf(run, offset, buf.size()); FromKept(parts, offset, buf)) {
-    // The missing bytes came from memory; the rest is present (a present granule stays
-    // present) and is read from the destination.
-    Observe(offset, buf.size(), IoOp::kRead, /*kept=*/true);
-    lock.unlock();
-    return AwaitReadParts(parts, offset, buf, nullptr);
-  }
-  Observe(offset, buf.size(), IoOp::kRead);
   *missed = true;  // PredictionPath::OnAccess counted the stall
   if (!sched_.ReadsThrough(offset, buf.size())) {
     bool waited = false;
@@ -161,6 +173,7 @@ struct Migration::ReadPart {
   Range bytes;
   bool present = false;
   bool kept = false;  // not present, and copied from kept_
+  uint64_t ticket = 0;  // a source part's in kept_ (0: not kept)
   LinkSend send;  // a source part's, once the runs are known
   std::future<Status> answer;
 };
@@ -180,18 +193,23 @@ std::vector<Migration::ReadPart> Migration::PartsOf(GranuleRun run, uint64_t off
   return parts;
 }
 
-bool Migration::FromKept(std::vector<ReadPart>& parts, uint64_t offset, std::span<std::byte> buf) {
-  if (!sched_.KeepsReadThroughs()) return false;
+Migration::Kept Migration::FromKept(std::vector<ReadPart>& parts, uint64_t offset, std::span<std::byte> buf) {
+  if (!sched_.KeepsReadThroughs()) return Kept::kNone;
   const Scheduler::Time now = Now();
+  bool coming = false;
   for (const ReadPart& p : parts) {
-    if (!p.present && !kept_.Find(p.bytes.offset, p.bytes.length, now)) return false;
+    if (p.present) continue;
+    const KeptReads::Found f = kept_.Find(p.bytes.offset, p.bytes.length, now);
+    if (!f.kept) return Kept::kNone;
+    coming = coming || f.ready > now;
   }
+  if (coming) return Kept::kComing;
   for (ReadPart& p : parts) {
     if (p.present) continue;
     kept_.Find(p.bytes.offset, p.bytes.length, now, buf.subspan(p.bytes.offset - offset, p.bytes.length));
     p.kept = true;
   }
-  return true;
+  return Kept::kReady;
 }
 
 Status Migration::ReadThrough(std::unique_lock<std::mutex>& lock, GranuleRun run, uint64_t offset,
@@ -204,7 +222,9 @@ Status Migration::ReadThrough(std::unique_lock<std::mutex>& lock, GranuleRun run
   // re-read before the copies land.
   std::vector<ReadPart> sent = PartsOf(run, offset, buf.size());
   for (ReadPart& p : sent) {
-    if (!p.present) p.send = sched_.SourceSent(p.bytes.length, /*app=*/true, Now());
+    if (p.present) continue;
+    p.send = sched_.SourceSent(p.bytes.length, /*app=*/true, Now());
+    if (sched_.KeepsReadThroughs()) p.ticket = kept_.Keep(p.bytes.offset, p.bytes.length, {}, KeptReads::kNotYet);
   }
   lock.unlock();
   for (ReadPart& p : sent) {
@@ -215,16 +235,18 @@ Status Migration::ReadThrough(std::unique_lock<std::mutex>& lock, GranuleRun run
     p.answer = answer->get_future();
     src->ReadAsync(p.bytes.offset, buf.subspan(p.bytes.offset - offset, p.bytes.length),
                    [this, send = p.send, answer, data = buf.subspan(p.bytes.offset - offset, p.bytes.length),
-                    at = p.bytes.offset](Status s) {
+                    at = p.bytes.offset, ticket = p.ticket](Status s) {
                      {
                        std::lock_guard<std::mutex> l(mu_);
                        if (s.ok()) {
                          sched_.SourceAnswered(send, Now());
-                         if (sched_.KeepsReadThroughs()) kept_.Keep(at, data.size(), data, Now());
+                         kept_.Fill(ticket, at, data, Now());
                        } else {
                          sched_.SourceFailed(send);
+                         kept_.Forget(ticket, at);
                        }
                      }
+                     granule_cv_.notify_all();  // reads awaiting this answer (FromKept)
                      answer->set_value(std::move(s));
                    });
   }

@@ -3,7 +3,8 @@
 // is answered from a source read of exactly its bytes, and its granules' copy follows
 // behind; a re-read of the same bytes before that copy lands (a hot block of a zipf
 // workload is re-read within milliseconds) is answered from here instead of from the
-// source again. Half of the anchor benchmark's waits were such re-reads.
+// source again; one while the answer is on its way waits for it rather than asking
+// the source again. Half of the anchor benchmark's waits were such re-reads.
 //
 // Why kept bytes are never stale: the source is never written (invariant 1), so what
 // it answered is the current data of every granule not yet present; and a granule
@@ -36,18 +37,33 @@ class KeptReads {
   explicit KeptReads(uint64_t capacity = kDefaultCapacity) : capacity_(capacity) {}
 
   // Keeps the source's answer for [offset, offset + length), usable from `ready` on.
-  // `data` is the answer (length bytes), or empty to keep the range alone. A kept range
-  // that overlaps it is dropped (the newer answer serves).
-  void Keep(uint64_t offset, uint64_t length, std::span<const std::byte> data, Time ready);
-  // Whether [offset, offset + length) lies inside one kept answer ready at `now`; if so
-  // and `out` is not empty (length bytes), its bytes are copied there. A hit makes the
-  // answer the most recently used.
-  bool Find(uint64_t offset, uint64_t length, Time now, std::span<std::byte> out = {});
+  // `data` is the answer (length bytes), or empty to keep the range alone (the
+  // simulator, which knows when the answer comes) or until Fill() brings it (the
+  // engine: `ready` is then kNotYet). A kept range that overlaps it is dropped (the
+  // newer answer serves). Returns the answer's ticket, for Fill and Forget.
+  uint64_t Keep(uint64_t offset, uint64_t length, std::span<const std::byte> data, Time ready);
+  static constexpr Time kNotYet = Time::max();
+  // The answer with this ticket came at `now` with `data`; nothing if it is no longer
+  // kept (dropped for a newer one, or for room).
+  void Fill(uint64_t ticket, uint64_t offset, std::span<const std::byte> data, Time now);
+  // The read with this ticket failed: it will bring nothing.
+  void Forget(uint64_t ticket, uint64_t offset);
+
+  // Whether [offset, offset + length) lies inside one kept answer, and when that answer
+  // arrives (kNotYet: unknown yet); if it has arrived by `now` and `out` is not empty
+  // (length bytes), its bytes are copied there. Finding makes the answer the most
+  // recently used.
+  struct Found {
+    bool kept = false;
+    Time ready{0};
+  };
+  Found Find(uint64_t offset, uint64_t length, Time now, std::span<std::byte> out = {});
 
   uint64_t bytes() const { return bytes_; }  // kept now
 
  private:
   struct Entry {
+    uint64_t ticket = 0;
     uint64_t length = 0;
     Time ready{0};
     std::vector<std::byte> data;
@@ -57,6 +73,7 @@ class KeptReads {
 
   uint64_t capacity_;
   uint64_t bytes_ = 0;
+  uint64_t next_ticket_ = 0;
   std::map<uint64_t, Entry> entries_;  // by offset; never overlapping
   std::list<uint64_t> uses_;           // offsets, most recently used first
 };

@@ -198,11 +198,12 @@ class PolicyReplay {
     return it == ready_.end() ? kNever : it->second.landed;
   }
 
-  // `kept`: the read's missing bytes come from kept_ (FromKept).
-  void Read(const IoEvent& e, uint64_t first, uint64_t last, Time now, bool kept);
-  // Whether kept_ answers every run of the read's bytes in granules not present (the
-  // engine's Migration::FromKept); false when all are present.
-  bool FromKept(const IoEvent& e, uint64_t first, uint64_t last, Time now);
+  // `kept_at`: when kept_ has the answers to the read's missing bytes (KeptAt).
+  void Read(const IoEvent& e, uint64_t first, uint64_t last, Time now, Time kept_at);
+  // When kept_ has answered every run of the read's bytes in granules not present (the
+  // engine's Migration::FromKept: by `now`, or later when one is on its way); kNever
+  // when one is not kept, or all are present.
+  Time KeptAt(const IoEvent& e, uint64_t first, uint64_t last, Time now);
   // Asks the predictor; its predictions become prefetch requests (the shared path).
   void Predict(uint64_t first, uint64_t last, IoOp op);
   void Write(const IoEvent& e, uint64_t first, uint64_t last, Time now);
@@ -249,16 +250,22 @@ void PolicyReplay::Predict(uint64_t first, uint64_t last, IoOp op) {
   path_.Queue(predictions_);
 }
 
-bool PolicyReplay::FromKept(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
-  if (!sched_.KeepsReadThroughs()) return false;
+Time PolicyReplay::KeptAt(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
+  if (!sched_.KeepsReadThroughs()) return kNever;
   const uint64_t gsize = map_.granule_size();
   bool any_missing = false;
   uint64_t lo = 0, hi = 0;  // the current run of bytes not present
-  auto covered = [&] { return hi == lo || kept_.Find(lo, hi - lo, now); };
+  Time at = now;
+  auto covered = [&] {
+    if (hi == lo) return true;
+    const KeptReads::Found f = kept_.Find(lo, hi - lo, now);
+    at = std::max(at, f.ready);
+    return f.kept;
+  };
   for (uint64_t g = first; g <= last; ++g) {
     const uint64_t a = std::max(e.offset, g * gsize), b = std::min(e.offset + e.length, (g + 1) * gsize);
     if (map_.state(GranuleIndex(g)) == GranuleState::kPresent) {
-      if (!covered()) return false;
+      if (!covered()) return kNever;
       lo = hi = 0;
       continue;
     }
@@ -267,17 +274,20 @@ bool PolicyReplay::FromKept(const IoEvent& e, uint64_t first, uint64_t last, Tim
       hi = b;
       continue;
     }
-    if (!covered()) return false;
+    if (!covered()) return kNever;
     lo = a;
     hi = b;
   }
-  return any_missing && covered();
+  return any_missing && covered() ? at : kNever;
 }
 
-void PolicyReplay::Read(const IoEvent& e, uint64_t first, uint64_t last, Time now, bool kept) {
+void PolicyReplay::Read(const IoEvent& e, uint64_t first, uint64_t last, Time now, Time kept_at) {
   ++result_.reads;
-  if (kept) {
-    result_.read_latencies_us.push_back(std::chrono::duration<double, std::micro>(sc_.s.dest_latency).count());
+  if (kept_at != kNever) {
+    // From memory, once the answer is there (a stall while it is on its way).
+    if (kept_at > now) result_.stall_times_s.push_back(Seconds(now - sc_.migration_start));
+    const Time done = std::max(now + sc_.s.dest_latency, kept_at);
+    result_.read_latencies_us.push_back(std::chrono::duration<double, std::micro>(done - now).count());
     return;
   }
   const uint64_t gsize = map_.granule_size();
@@ -468,10 +478,10 @@ SimResult PolicyReplay::Replay() {
     sched_.OnAppIo(e);
     const auto [first, last] = Granules(e);
     outcomes_.clear();
-    const bool kept = e.op == IoOp::kRead && FromKept(e, first, last, now);
-    path_.OnAccess(first, last, e.op, predictor_ ? &outcomes_ : nullptr, kept);
+    const Time kept_at = e.op == IoOp::kRead ? KeptAt(e, first, last, now) : kNever;
+    path_.OnAccess(first, last, e.op, predictor_ ? &outcomes_ : nullptr, /*kept=*/kept_at <= now);
     if (e.op == IoOp::kRead) {
-      Read(e, first, last, now, kept);
+      Read(e, first, last, now, kept_at);
     } else {
       Write(e, first, last, now);
     }
