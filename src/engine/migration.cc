@@ -212,8 +212,9 @@ void Migration::PredictLoop() {
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(feed_mu_);
-      feed_cv_.wait(lock, [this] { return feed_stop_ || !feed_.empty(); });
+      feed_cv_.wait_for(lock, kFeedWait, [this] { return feed_stop_ || feed_.size() >= kFeedBatch; });
       if (feed_stop_) return;
+      if (feed_.empty()) continue;
       batch.assign(std::make_move_iterator(feed_.begin()), std::make_move_iterator(feed_.end()));
       feed_.clear();
     }

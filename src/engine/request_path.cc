@@ -59,6 +59,7 @@ void Migration::Observe(uint64_t offset, uint64_t length, IoOp op, bool kept) {
       ++feed_skipped_;
     }
     feed_.push_back(std::move(a));
+    if (feed_.size() < kFeedBatch) return;  // the predictor's thread looks every kFeedWait
   }
   feed_cv_.notify_one();
 }
