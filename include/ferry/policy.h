@@ -21,15 +21,18 @@ Result<std::vector<Policy>> ParsePolicies(const std::string& name);
 // - adaptive and heat take predictions; the baselines (dmclone, qemu-stream) model
 //   systems that do not, and clairvoyant knows the future already;
 // - clairvoyant needs the future: only `ferry simulate` runs it;
-// - a model (--model) is an LSTM's: alone it means --predictor lstm; it goes with lstm
-//   or ensemble only;
+// - a model (--model) is an LSTM's: alone it means --predictor lstm; it goes with a
+//   predictor that has an LSTM only (lstm, ensemble, a '+' ensemble with lstm);
 // - a bulk migrate predicts only from a history (--history): it serves no requests to
 //   learn from;
-// - no predictor named (""): `ferry serve` predicts with the ensemble under a policy
-//   that takes predictions (docs/benchmarks.md: it prevented stalls or did no harm on
-//   every trace and link measured), and with nothing otherwise; migrate and simulate
-//   predict only when asked; a model alone means the LSTM.
+// - no predictor named (""): `ferry serve` predicts with kServePredictor, stride and
+//   Markov, under a policy that takes predictions (docs/benchmarks.md: prediction
+//   prevented stalls or did no harm on every trace and link measured; the LSTM added 3
+//   or 4 prevented stalls in the simulator and cost live requests CPU, so it runs when
+//   asked for), and with nothing otherwise; migrate and simulate predict only when
+//   asked; a model alone means the LSTM.
 bool PolicyTakesPredictions(Policy policy);
+inline constexpr const char* kServePredictor = "stride+markov";
 enum class PolicyUse { kSimulate, kServe, kMigrate };
 struct PolicyChoice {
   Policy policy = Policy::kAdaptive;

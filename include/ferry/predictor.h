@@ -57,10 +57,19 @@ struct PredictorConfig {
 };
 
 // "none" (nullptr), "stride", "markov", "lstm", "ensemble" (the other three by
-// multiplicative weights). kInvalidArgument for anything else, or for a model file that
-// cannot be loaded, or given to a predictor without an LSTM.
+// multiplicative weights), or members joined by '+' ("stride+markov": an ensemble of
+// those alone). kInvalidArgument for anything else, or for a model file that cannot be
+// loaded, or given to a predictor without an LSTM.
 Result<std::unique_ptr<Predictor>> MakePredictor(const std::string& name, const PredictorConfig& config = {});
-// The names MakePredictor accepts, "none" first.
+// The names MakePredictor accepts, "none" first (the '+' ensembles aside).
 const std::vector<std::string>& PredictorNames();
+// Whether MakePredictor accepts `name`: one of PredictorNames(), or two or more of
+// stride, markov and lstm joined by '+', each once.
+bool IsPredictorName(const std::string& name);
+// Whether the predictor `name` has an LSTM, which may start from a model (--model).
+bool PredictorHasLstm(const std::string& name);
+// What an unknown predictor name's error says to use.
+inline constexpr const char* kPredictorChoices =
+    "none, stride, markov, lstm, ensemble, or members joined by + (stride+markov)";
 
 }  // namespace ferry

@@ -180,8 +180,9 @@ void AddSimulateCommand(CLI::App& app, std::function<int()>* run) {
   AddTraceInputOptions(c, &a->in);
   c->add_option("--policy", a->policy, "dmclone, qemu-stream, heat, adaptive, clairvoyant or all (the default)")
       ->option_text("POLICY");
-  c->add_option("--predictor", a->predictor, "none (the default), stride, markov, lstm, ensemble or all: "
-                                              "predictions become prefetches for the adaptive and heat policies")
+  c->add_option("--predictor", a->predictor, "none (the default), stride, markov, lstm, ensemble (all three), members "
+                                              "joined by + (stride+markov), or all: predictions become prefetches "
+                                              "for the adaptive and heat policies")
       ->option_text("NAME");
   c->add_option("--model", a->model, "start the LSTM from this model (ferry train) instead of training it on the "
                                       "warm-up")

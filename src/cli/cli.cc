@@ -264,9 +264,9 @@ void AddMigrateCommand(CLI::App& app, std::function<int()>* run) {
                                              "heat, dmclone or qemu-stream (ascending)")
       ->option_text("POLICY");
   AddHistoryOptions(migrate, &ma.history, "copy where it was hottest first");
-  migrate->add_option("--predictor", ma.predictor, "with --history: none (the default), stride, markov, lstm or "
-                                                   "ensemble; what it predicts the workload touches next is copied "
-                                                   "first")
+  migrate->add_option("--predictor", ma.predictor, "with --history: none (the default), stride, markov, lstm, "
+                                                   "ensemble (all three) or members joined by + (stride+markov); what "
+                                                   "it predicts the workload touches next is copied first")
       ->option_text("NAME");
   migrate->add_option("--model", ma.model, "an LSTM model from 'ferry train' (implies --predictor lstm unless "
                                            "ensemble is given)")

@@ -222,9 +222,10 @@ void AddServeCommand(CLI::App& app, std::function<int()>* run) {
   AddEndpointOptions(c, a.get());
   c->add_option("--policy", a->policy, "copy order: adaptive (default), heat, dmclone or qemu-stream");
   c->add_option("--predictor", a->predictor,
-                "ensemble (the default with policy adaptive or heat), stride, markov, lstm or none: predictions "
-                "of the next accesses are copied first");
-  c->add_option("--model", a->model, "a model saved by 'ferry train', for --predictor lstm or ensemble");
+                "stride+markov (the default with policy adaptive or heat: an ensemble of the two), stride, markov, "
+                "lstm, ensemble (all three), other members joined by +, or none: predictions of the next accesses "
+                "are copied first");
+  c->add_option("--model", a->model, "a model saved by 'ferry train', for a predictor with the LSTM (lstm, ensemble)");
   c->add_option("--rate", a->rate, "background read rate from SRC per second, e.g. 100M (default: unlimited; "
                                    "reads that wait are never held back)");
   c->add_option("--granule", a->granule, "tracking unit, a power of two from 4K (default: 64K)");

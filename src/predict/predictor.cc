@@ -1,6 +1,8 @@
 // Predictor factory and PredictionTracker (see predictor.h).
 #include "predict/predictor.h"
 
+#include <algorithm>
+
 #include "predict/ensemble.h"
 #include "predict/lstm.h"
 #include "predict/markov.h"
@@ -19,6 +21,27 @@ const std::vector<std::string>& PredictorNames() {
 
 namespace {
 
+// The members of a '+' ensemble ("ensemble": all three); empty when `name` is none.
+std::vector<std::string> Members(const std::string& name) {
+  if (name == "ensemble") return LstmBuilt() ? std::vector<std::string>{"stride", "markov", "lstm"}
+                                             : std::vector<std::string>{"stride", "markov"};
+  std::vector<std::string> parts;
+  for (size_t start = 0;;) {
+    const size_t plus = name.find('+', start);
+    parts.push_back(name.substr(start, plus - start));
+    if (plus == std::string::npos) break;
+    start = plus + 1;
+  }
+  if (parts.size() < 2) return {};
+  std::vector<std::string> seen;
+  for (const std::string& p : parts) {
+    const bool member = p == "stride" || p == "markov" || (p == "lstm" && LstmBuilt());
+    if (!member || std::find(seen.begin(), seen.end(), p) != seen.end()) return {};
+    seen.push_back(p);
+  }
+  return parts;
+}
+
 Result<std::unique_ptr<Predictor>> MakeLstm(const PredictorConfig& c) {
   LstmOptions o;
   o.granule_size = c.granule_size;
@@ -28,26 +51,35 @@ Result<std::unique_ptr<Predictor>> MakeLstm(const PredictorConfig& c) {
 
 }  // namespace
 
+bool IsPredictorName(const std::string& name) {
+  const auto& names = PredictorNames();
+  return std::find(names.begin(), names.end(), name) != names.end() || !Members(name).empty();
+}
+
+bool PredictorHasLstm(const std::string& name) {
+  if (name == "lstm" || name == "ensemble") return true;  // without LibTorch: MakeLstm's error
+  const std::vector<std::string> m = Members(name);
+  return std::find(m.begin(), m.end(), "lstm") != m.end();
+}
+
 Result<std::unique_ptr<Predictor>> MakePredictor(const std::string& name, const PredictorConfig& config) {
-  if (!config.model.empty() && name != "lstm" && name != "ensemble") {
+  if (!config.model.empty() && !PredictorHasLstm(name)) {
     return InvalidArgument("--model is an LSTM model: it needs --predictor lstm or ensemble, not " + name);
   }
   if (name == "none") return std::unique_ptr<Predictor>();
   if (name == "stride") return std::unique_ptr<Predictor>(new StridePredictor());
   if (name == "markov") return std::unique_ptr<Predictor>(new MarkovPredictor());
   if (name == "lstm") return MakeLstm(config);
-  if (name == "ensemble") {
-    std::vector<std::unique_ptr<Predictor>> members;
-    members.emplace_back(new StridePredictor());
-    members.emplace_back(new MarkovPredictor());
-    if (LstmBuilt() || !config.model.empty()) {  // a model without the LSTM: its error
-      auto lstm = MakeLstm(config);
-      if (!lstm.ok()) return lstm.status();
-      members.push_back(std::move(lstm).value());
-    }
-    return std::unique_ptr<Predictor>(new EnsemblePredictor(std::move(members)));
+  std::vector<std::string> names = Members(name);
+  if (name == "ensemble" && !config.model.empty() && !LstmBuilt()) names.push_back("lstm");  // MakeLstm's error
+  if (names.empty()) return InvalidArgument("unknown predictor '" + name + "': use " + kPredictorChoices);
+  std::vector<std::unique_ptr<Predictor>> members;
+  for (const std::string& m : names) {
+    auto p = m == "lstm" ? MakeLstm(config) : MakePredictor(m);
+    if (!p.ok()) return p.status();
+    members.push_back(std::move(p).value());
   }
-  return InvalidArgument("unknown predictor '" + name + "': use none, stride, markov, lstm or ensemble");
+  return std::unique_ptr<Predictor>(new EnsemblePredictor(std::move(members)));
 }
 
 void PredictionTracker::Predicted(uint64_t granule) {

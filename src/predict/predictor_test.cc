@@ -236,6 +236,22 @@ TEST(MakePredictorTest, NamesAreChecked) {
   EXPECT_STREQ(MakePredictor("markov").value()->name(), "markov");
   EXPECT_STREQ(MakePredictor("ensemble").value()->name(), "ensemble");
   EXPECT_FALSE(MakePredictor("oracle").ok());
+  EXPECT_FALSE(MakePredictor("stride+oracle").ok());
+  EXPECT_FALSE(MakePredictor("stride+stride").ok());
+  EXPECT_FALSE(MakePredictor("stride+markov", {.model = "m.pt"}).ok());
+}
+
+TEST(MakePredictorTest, MembersJoinedByPlusAreAnEnsembleOfThoseAlone) {
+  auto sm = MakePredictor("stride+markov");
+  ASSERT_TRUE(sm.ok()) << sm.status().message();
+  ASSERT_STREQ((*sm)->name(), "ensemble");
+  EXPECT_EQ(static_cast<EnsemblePredictor&>(**sm).weights().size(), 2u);
+  EXPECT_EQ(static_cast<EnsemblePredictor&>(*MakePredictor("ensemble").value()).weights().size(), LstmBuilt() ? 3u : 2u);
+  std::vector<uint64_t> stride;
+  for (uint64_t i = 0; i < 2000; ++i) stride.push_back(5000 + 3 * i);
+  PredictionTracker ts = Replay(**sm, stride);
+  EXPECT_GT(ts.precision(), 0.9);
+  EXPECT_GT(ts.recall(), 0.9);
 }
 
 // Two phrases over the same four granules, alternating: 10 20 30 40, then 10 30 20 40.

@@ -44,17 +44,16 @@ Result<PolicyChoice> ChoosePolicy(const std::string& policy, const std::string& 
     return InvalidArgument("policy clairvoyant copies in the order of the accesses to come, which only a simulation "
                            "knows: use adaptive (the default), heat, dmclone or qemu-stream");
   }
-  const auto& names = PredictorNames();
-  if (!predictor.empty() && std::find(names.begin(), names.end(), predictor) == names.end()) {
-    return InvalidArgument("unknown predictor '" + predictor + "': use none, stride, markov, lstm or ensemble");
+  if (!predictor.empty() && !IsPredictorName(predictor)) {
+    return InvalidArgument("unknown predictor '" + predictor + "': use " + kPredictorChoices);
   }
   PolicyChoice c{p, predictor, model};
   if (predictor.empty()) {
-    c.predictor = model.empty() && use == PolicyUse::kServe && PolicyTakesPredictions(p) ? "ensemble" : "none";
+    c.predictor = model.empty() && use == PolicyUse::kServe && PolicyTakesPredictions(p) ? kServePredictor : "none";
   }
   if (!model.empty()) {  // a model alone means the LSTM
     if (c.predictor == "none") c.predictor = "lstm";
-    if (c.predictor != "lstm" && c.predictor != "ensemble") {
+    if (!PredictorHasLstm(c.predictor)) {
       return InvalidArgument("--model is an LSTM model: it needs --predictor lstm or ensemble, not " + c.predictor);
     }
   }
@@ -83,7 +82,7 @@ Result<std::vector<PolicyChoice>> SimulationRuns(const std::string& policy, cons
       continue;
     }
     for (const std::string& name : predictors) {
-      const bool takes_model = predictor != "all" || name == "lstm" || name == "ensemble";
+      const bool takes_model = predictor != "all" || PredictorHasLstm(name);
       FERRY_ASSIGN_OR_RETURN(PolicyChoice c, ChoosePolicy(PolicyName(p), name, takes_model ? model : "",
                                                           PolicyUse::kSimulate, true));
       runs.push_back(c);

@@ -15,8 +15,9 @@ std::string Resolved(const std::string& policy, const std::string& predictor, Po
 }
 
 TEST(ChoosePolicyTest, ServePredictsByDefaultWhereThePolicyTakesPredictions) {
-  EXPECT_EQ(Resolved("adaptive", "", PolicyUse::kServe), "ensemble");
-  EXPECT_EQ(Resolved("heat", "", PolicyUse::kServe), "ensemble");
+  EXPECT_EQ(Resolved("adaptive", "", PolicyUse::kServe), "stride+markov");
+  EXPECT_EQ(Resolved("heat", "", PolicyUse::kServe), "stride+markov");
+  EXPECT_EQ(Resolved("adaptive", "ensemble", PolicyUse::kServe), "ensemble");
   EXPECT_EQ(Resolved("dmclone", "", PolicyUse::kServe), "none");
   EXPECT_EQ(Resolved("qemu-stream", "", PolicyUse::kServe), "none");
   EXPECT_EQ(Resolved("adaptive", "none", PolicyUse::kServe), "none");  // asked for nothing
@@ -43,9 +44,25 @@ TEST(ChoosePolicyTest, AModelAloneMeansTheLstm) {
             "does not predict)");
 }
 
+TEST(ChoosePolicyTest, MembersJoinedByPlusAreAnEnsembleOfThose) {
+  EXPECT_EQ(Resolved("adaptive", "markov+stride", PolicyUse::kServe), "markov+stride");
+  for (const char* bad : {"stride+", "+markov", "stride+stride", "stride+oracle", "stride+ensemble", "none+stride"}) {
+    EXPECT_NE(Resolved("adaptive", bad, PolicyUse::kServe).find("error: unknown predictor"), std::string::npos) << bad;
+  }
+  EXPECT_EQ(Resolved("adaptive", "stride+markov", PolicyUse::kServe, "m.pt"),
+            "error: --model is an LSTM model: it needs --predictor lstm or ensemble, not stride+markov");
+  if (IsPredictorName("lstm")) {  // built with LibTorch
+    EXPECT_EQ(Resolved("adaptive", "markov+lstm", PolicyUse::kServe, "m.pt"), "markov+lstm");
+  } else {
+    EXPECT_NE(Resolved("adaptive", "markov+lstm", PolicyUse::kServe).find("error: unknown predictor"),
+              std::string::npos);
+  }
+}
+
 TEST(ChoosePolicyTest, RefusesWhatCannotRun) {
   EXPECT_EQ(Resolved("adaptive", "oracle", PolicyUse::kServe),
-            "error: unknown predictor 'oracle': use none, stride, markov, lstm or ensemble");
+            "error: unknown predictor 'oracle': use none, stride, markov, lstm, ensemble, or members joined by + "
+            "(stride+markov)");
   EXPECT_EQ(Resolved("dmclone", "ensemble", PolicyUse::kServe),
             "error: predictor ensemble works with policy adaptive or heat, not dmclone (dmclone models a system "
             "that does not predict)");
@@ -77,7 +94,8 @@ TEST(SimulationRunsTest, EachPolicyWithEachPredictorTheBaselinesOnceWithNone) {
   EXPECT_EQ(Runs("dmclone", "stride"), "error: predictor stride works with policy adaptive or heat, not dmclone "
                                        "(dmclone models a system that does not predict)");
   EXPECT_EQ(Runs("dmclone", ""), "dmclone/none");
-  EXPECT_EQ(Runs("adaptive", "oracle"), "error: unknown predictor 'oracle': use none, stride, markov, lstm or ensemble");
+  EXPECT_EQ(Runs("adaptive", "oracle"), "error: unknown predictor 'oracle': use none, stride, markov, lstm, ensemble, or members joined by + "
+            "(stride+markov)");
   EXPECT_NE(Runs("fastest", "").find("error: "), std::string::npos);
 }
 
