@@ -69,7 +69,7 @@ struct SimArgs {
   HistoryInput history;
   std::string policy = "all";
   std::string predictor, model;
-  std::string granule = "64K", min_chunk, max_chunk = "2M", source_latency = "2ms", source_bw, dest_latency = "100us";
+  std::string granule = "64K", min_chunk, max_chunk = "2M", source_latency = "2ms", source_bw, dest_latency = "100us", source_link = "fifo";
   std::string warmup = "25%", volume_size, source, rate, latency_target, min_rate;
   double time_scale = 1.0;
   int requests = SimScenario{}.max_in_flight;
@@ -90,6 +90,11 @@ int SimulateSetup(const SimArgs& a, SimScenario* s, std::vector<PolicyChoice>* r
   p.Duration(a.latency_target, "--latency-target", &s->latency_target);
   p.Size(a.min_rate, "--min-rate", &s->min_rate);
   p.Duration(a.dest_latency, "--dest-latency", &s->dest_latency);
+  if (a.source_link != "fifo" && a.source_link != "shared") {
+    return Fail(kExitUsage, "--source-link must be fifo (first come first served, the default) or shared (each "
+                            "request its share of the bandwidth, as nbdkit's rate filter), not '" + a.source_link + "'");
+  }
+  s->shared_link = a.source_link == "shared";
   p.Share(a.warmup, "--warmup", &s->warmup);
   p.Size(a.volume_size, "--volume-size", &s->volume_size);
   s->min_chunk = s->granule_size;
@@ -194,6 +199,10 @@ void AddSimulateCommand(CLI::App& app, std::function<int()>* run) {
   c->add_option("--source-bw", a->source_bw, "bytes/s shared by all copies (default: a bare copy takes half the "
                                               "migration window)")
       ->option_text("SIZE");
+  c->add_option("--source-link", a->source_link, "fifo: requests cross the link first come first served (the "
+                                                  "default); shared: each request on it gets its share of the "
+                                                  "bandwidth, so a small read passes the copies (nbdkit's rate filter)")
+      ->option_text("MODE");
   c->add_option("--dest-latency", a->dest_latency, "per request (default: 100us)")->option_text("DURATION");
   c->add_option("--rate", a->rate, "pace background and prefetch copies to SIZE bytes/s, as ferry serve --rate "
                                    "does (demands are not held back; default: unpaced)")

@@ -11,6 +11,7 @@
 #include <limits>
 #include <optional>
 #include <queue>
+#include <set>
 
 #include "predict/predictor.h"
 #include "sched/kept_reads.h"
@@ -79,10 +80,19 @@ class PolicyReplay {
   // is the one bench/ measures against (nbdkit's delay filter in front of its rate
   // filter): each request first waits the latency, then its bytes pass one at a time
   // through a link of source_bw, first come first served.
-  Time Transfer(uint64_t bytes, Time now) {
-    const Time start = std::max(now + sc_.s.source_latency, link_free_);
+  Time Transfer(uint64_t bytes, Time now, bool read_through = false) {
+    const Time on = now + sc_.s.source_latency;
+    const Time start = std::max(on, link_free_);
     const auto dur = Time(static_cast<int64_t>(std::ceil(static_cast<double>(bytes) * 1e9 / static_cast<double>(sc_.source_bw))));
     link_free_ = start + dur;
+    if (read_through && sc_.s.shared_link) {
+      // Its share of the link beside the copies still on it when it arrives (processor
+      // sharing, while they last), never later than first come first served; the copies
+      // behind it still wait for its bytes.
+      while (!copy_answers_.empty() && *copy_answers_.begin() <= on) copy_answers_.erase(copy_answers_.begin());
+      result_.bytes_from_source += bytes;
+      return std::min(link_free_, on + dur * static_cast<int64_t>(copy_answers_.size() + 1));
+    }
     result_.bytes_from_source += bytes;
     return link_free_;
   }
@@ -104,7 +114,7 @@ class PolicyReplay {
   // returns when its answer arrives.
   Time ReadThrough(uint64_t bytes, Time now) {
     const LinkSend send = sched_.SourceSent(bytes, /*app=*/true, now);
-    const Time done = Transfer(bytes, now);
+    const Time done = Transfer(bytes, now, /*read_through=*/true);
     const uint64_t id = next_read_id_++;
     reads_through_.emplace(id, send);
     Schedule(done, id, Stage::kReadAnswered);
@@ -121,6 +131,7 @@ class PolicyReplay {
     } else {
       f.send = sched_.SourceSent(op.bytes.length, op.priority == CopyPriority::kDemand, now);
       const Time answered = Transfer(op.bytes.length, now);
+      if (sc_.s.shared_link) copy_answers_.insert(answered);
       landed = answered + sc_.s.dest_latency;
       Schedule(answered, op.id, Stage::kAnswered);
     }
@@ -215,6 +226,7 @@ class PolicyReplay {
   Scheduler sched_;
   SimResult result_;
   Time link_free_{0};
+  std::multiset<Time> copy_answers_;  // shared_link: when the copies on the link are answered
   Time rate_free_{0};  // when --rate lets the next paced copy start
   struct Landing {
     Time landed;               // when its copy lands

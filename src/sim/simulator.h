@@ -10,7 +10,8 @@
 // `source_bw` shared by every copy and read-through, first come first served (a read
 // waits behind copies already sent: what the link controller of sched/link.h limits,
 // fed by this model exactly as the engine feeds it); the default bandwidth makes a bare
-// copy take half of the remaining trace time. The destination has `dest_latency`.
+// copy take half of the remaining trace time (`shared_link`: a read-through passes the
+// copies instead, as under nbdkit's rate filter). The destination has `dest_latency`.
 //
 // The application is replayed open-loop at the trace's times. A read whose granules are
 // all present costs dest_latency; otherwise it stalls: adaptive, clairvoyant and
@@ -61,6 +62,11 @@ struct SimScenario {
   std::chrono::nanoseconds latency_target{0};
   uint64_t min_rate = 0;
   bool adapt_chunk_size = true;      // cold chunks from measured (virtual) throughput.
+  // The link shares its bandwidth among the requests on it, as nbdkit's rate filter does
+  // (`--source-link shared`): an application's read-through passes the copies ahead of
+  // it, taking its share (its bytes times the requests on the link), rather than
+  // waiting for them (first come first served, the default). Copies stay in order.
+  bool shared_link = false;
   // The source's ranges that read as zero (holes; `ferry simulate --source`): copied
   // with no source read, as the engine does. Null: every byte is data.
   std::shared_ptr<const IntervalSet> source_zero;
