@@ -80,12 +80,14 @@ class PolicyReplay {
   // is the one bench/ measures against (nbdkit's delay filter in front of its rate
   // filter): each request first waits the latency, then its bytes pass one at a time
   // through a link of source_bw, first come first served.
-  Time Transfer(uint64_t bytes, Time now, bool read_through = false) {
+  // `waited_on`: the application waits for it (a read-through or a demand copy): on a
+  // shared link it takes its share beside the copies rather than queueing behind them.
+  Time Transfer(uint64_t bytes, Time now, bool waited_on = false) {
     const Time on = now + sc_.s.source_latency;
     const Time start = std::max(on, link_free_);
     const auto dur = Time(static_cast<int64_t>(std::ceil(static_cast<double>(bytes) * 1e9 / static_cast<double>(sc_.source_bw))));
     link_free_ = start + dur;
-    if (read_through && sc_.s.shared_link) {
+    if (waited_on && sc_.s.shared_link) {
       // Its share of the link beside the copies still on it when it arrives (processor
       // sharing, while they last), never later than first come first served; the copies
       // behind it still wait for its bytes.
@@ -114,7 +116,7 @@ class PolicyReplay {
   // returns when its answer arrives.
   Time ReadThrough(uint64_t bytes, Time now) {
     const LinkSend send = sched_.SourceSent(bytes, /*app=*/true, now);
-    const Time done = Transfer(bytes, now, /*read_through=*/true);
+    const Time done = Transfer(bytes, now, /*waited_on=*/true);
     const uint64_t id = next_read_id_++;
     reads_through_.emplace(id, send);
     Schedule(done, id, Stage::kReadAnswered);
@@ -130,7 +132,7 @@ class PolicyReplay {
       Schedule(landed, op.id, Stage::kLanded);
     } else {
       f.send = sched_.SourceSent(op.bytes.length, op.priority == CopyPriority::kDemand, now);
-      const Time answered = Transfer(op.bytes.length, now);
+      const Time answered = Transfer(op.bytes.length, now, op.priority == CopyPriority::kDemand);
       if (sc_.s.shared_link) copy_answers_.insert(answered);
       landed = answered + sc_.s.dest_latency;
       Schedule(answered, op.id, Stage::kAnswered);

@@ -63,9 +63,10 @@ struct SimScenario {
   uint64_t min_rate = 0;
   bool adapt_chunk_size = true;      // cold chunks from measured (virtual) throughput.
   // The link shares its bandwidth among the requests on it, as nbdkit's rate filter does
-  // (`--source-link shared`): an application's read-through passes the copies ahead of
-  // it, taking its share (its bytes times the requests on the link), rather than
-  // waiting for them (first come first served, the default). Copies stay in order.
+  // (`--source-link shared`): what the application waits for (a read-through, a demand
+  // copy) passes the copies ahead of it, taking its share (its bytes times the requests
+  // on the link), rather than waiting for them (first come first served, the default).
+  // The other copies stay in order.
   bool shared_link = false;
   // The source's ranges that read as zero (holes; `ferry simulate --source`): copied
   // with no source read, as the engine does. Null: every byte is data.
