@@ -168,9 +168,9 @@ class Migration {
   struct ReadPart;
   std::vector<ReadPart> PartsOf(GranuleRun run, uint64_t offset, uint64_t length) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // What kept_ holds of a read's parts not present (none when the policy keeps no
-  // read-throughs): every one, answered (then copied into buf and marked kept); every
-  // one, some still on their way; or not every one.
+  // What kept_ holds of a read's parts not present (the policy keeps read-throughs):
+  // every one, answered (then copied into buf and marked kept); every one, some still
+  // on their way; or not every one.
   enum class Kept { kNone, kReady, kComing };
   Kept FromKept(std::vector<ReadPart>& parts, uint64_t offset, std::span<std::byte> buf)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

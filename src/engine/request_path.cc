@@ -125,8 +125,9 @@ Status Migration::ServeRead(uint64_t offset, std::span<std::byte> buf, bool* mis
       lock.unlock();
       return dst_.Read(offset, buf);
     }
-    std::vector<ReadPart> parts = PartsOf(run, offset, buf.size());
-    const Kept kept = FromKept(parts, offset, buf);
+    std::vector<ReadPart> parts;
+    if (sched_.KeepsReadThroughs()) parts = PartsOf(run, offset, buf.size());
+    const Kept kept = parts.empty() ? Kept::kNone : FromKept(parts, offset, buf);
     if (kept == Kept::kReady) {
       // The missing bytes came from memory; the rest is present (a present granule
       // stays present) and is read from the destination.
@@ -195,21 +196,19 @@ std::vector<Migration::ReadPart> Migration::PartsOf(GranuleRun run, uint64_t off
 }
 
 Migration::Kept Migration::FromKept(std::vector<ReadPart>& parts, uint64_t offset, std::span<std::byte> buf) {
-  if (!sched_.KeepsReadThroughs()) return Kept::kNone;
   const Scheduler::Time now = Now();
   bool coming = false;
+  // Each answered part is copied as it is found: when not all are, the read goes on to
+  // wait or read through, which writes buf again.
   for (const ReadPart& p : parts) {
     if (p.present) continue;
-    const KeptReads::Found f = kept_.Find(p.bytes.offset, p.bytes.length, now);
+    const KeptReads::Found f =
+        kept_.Find(p.bytes.offset, p.bytes.length, now, buf.subspan(p.bytes.offset - offset, p.bytes.length));
     if (!f.kept) return Kept::kNone;
     coming = coming || f.ready > now;
   }
   if (coming) return Kept::kComing;
-  for (ReadPart& p : parts) {
-    if (p.present) continue;
-    kept_.Find(p.bytes.offset, p.bytes.length, now, buf.subspan(p.bytes.offset - offset, p.bytes.length));
-    p.kept = true;
-  }
+  for (ReadPart& p : parts) p.kept = !p.present;
   return Kept::kReady;
 }
 

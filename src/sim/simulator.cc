@@ -84,19 +84,15 @@ class PolicyReplay {
   // shared link it takes its share beside the copies rather than queueing behind them.
   Time Transfer(uint64_t bytes, Time now, bool waited_on = false) {
     const Time on = now + sc_.s.source_latency;
-    const Time start = std::max(on, link_free_);
     const auto dur = Time(static_cast<int64_t>(std::ceil(static_cast<double>(bytes) * 1e9 / static_cast<double>(sc_.source_bw))));
-    link_free_ = start + dur;
-    if (waited_on && sc_.s.shared_link) {
-      // Its share of the link beside the copies still on it when it arrives (processor
-      // sharing, while they last), never later than first come first served; the copies
-      // behind it still wait for its bytes.
-      while (!copy_answers_.empty() && *copy_answers_.begin() <= on) copy_answers_.erase(copy_answers_.begin());
-      result_.bytes_from_source += bytes;
-      return std::min(link_free_, on + dur * static_cast<int64_t>(copy_answers_.size() + 1));
-    }
+    link_free_ = std::max(on, link_free_) + dur;
     result_.bytes_from_source += bytes;
-    return link_free_;
+    if (!waited_on || !sc_.s.shared_link) return link_free_;
+    // Its share of the link beside the copies still on it when it arrives (processor
+    // sharing, while they last), never later than first come first served; the copies
+    // behind it still wait for its bytes.
+    while (!copy_answers_.empty() && *copy_answers_.begin() <= on) copy_answers_.erase(copy_answers_.begin());
+    return std::min(link_free_, on + dur * static_cast<int64_t>(copy_answers_.size() + 1));
   }
 
   // An event on the virtual clock: a copy's source read answered (the link model hears
