@@ -44,6 +44,16 @@ constexpr std::chrono::milliseconds kProbeTime{200};
 constexpr std::chrono::milliseconds kRateSpan{10};
 // ... and at least this many smoothed round trips of the copies.
 constexpr double kRateRoundTrips = 4;
+// A link that serves a burst and then much less (a token bucket: nbdkit's rate filter
+// lets 2 s of its rate through at once after a quiet spell, as cloud disks' burst
+// credits do) is caught by the delivery rate's max filter at the burst's rate for the
+// filter's whole window: at 40 Mbit/s it measured 534 MB/s, and the budget it gave
+// queued 6.6 MB, a second and a half of the link, ahead of the application's reads.
+// BBR's policer detection (long-term bandwidth sampling) does what follows: when the
+// link was kept full throughout this long and served less than this share of the estimate
+// all along, the estimate becomes what it served (DetectPolicer).
+constexpr std::chrono::milliseconds kPolicerWindow{250};
+constexpr double kPolicedShare = 0.5;
 // Smoothing of the reported queueing delay (TCP's SRTT weight).
 constexpr double kEwma = 0.125;
 // Before the link is measured, an active application gets two small copies in flight.
@@ -78,6 +88,7 @@ LinkSend SourceLink::OnSend(uint64_t bytes, bool app, Time now) {
   // the pipe is empty), otherwise from the last answer.
   s.delivered_at = in_flight_ == 0 ? now : delivered_at_;
   s.alone = in_flight_ == 0;
+  NoteFill(now);
   in_flight_ += bytes;
   if (!app) {
     copy_in_flight_ += bytes;
@@ -96,6 +107,7 @@ void SourceLink::OnFailed(const LinkSend& send) {
 
 void SourceLink::OnAnswer(const LinkSend& send, Time now) {
   OnFailed(send);  // out of flight
+  NoteFill(now);
   delivered_ += send.bytes;
   delivered_at_ = now;
   const double rtt = Seconds(now - send.sent);
@@ -106,6 +118,7 @@ void SourceLink::OnAnswer(const LinkSend& send, Time now) {
     overtaking_ = (1 - kEwma) * overtaking_ + kEwma * (overtook ? 1.0 : 0.0);
   }
   SampleDeliveryRate(send, now);
+  DetectPolicer(now);
   const double rate = delivery_rate();
   UpdateBaseLatency(send, now, rtt, rate);
   if (send.app) OnAppAnswer(send, now, rtt, rate);
@@ -124,14 +137,53 @@ void SourceLink::OnAnswer(const LinkSend& send, Time now) {
 // interval) starts the estimate.
 void SourceLink::SampleDeliveryRate(const LinkSend& send, Time now) {
   const Time span = std::max<Time>(kRateSpan, FromSeconds(kRateRoundTrips * copy_srtt_s_));
-  delivery_points_.push_back({now, delivered_});
+  // Bytes in flight when a burst's estimate gave way (DetectPolicer) are not counted:
+  // they crossed the link before the span.
+  const uint64_t counted = std::max(delivered_, uncounted_until_);
+  delivery_points_.push_back({now, counted});
   while (delivery_points_.size() > 2 && delivery_points_[1].first + span <= now) delivery_points_.pop_front();
   const auto& [t0, d0] = delivery_points_.front();
   if (t0 + span <= now) {
-    rate_.Add(now, static_cast<double>(delivered_ - d0) / Seconds(now - t0));
+    if (counted > d0) rate_.Add(now, static_cast<double>(counted - d0) / Seconds(now - t0));
   } else if (const Time interval = now - send.delivered_at; interval > Time(0) && rate_.samples.empty()) {
     rate_.Add(now, static_cast<double>(delivered_ - send.delivered) / Seconds(interval));
   }
+}
+
+// The link, kept full all along at the estimate (NoteFill),
+// can have served at most what was answered over the last kPolicerWindow plus what is
+// still in flight, whatever order it serves in. When even that is well under the
+// estimate, the estimate came from a burst (a token bucket spending what it saved while
+// the link was quiet) and gives way to what was answered; the max filter then takes
+// only samples from now on (and at once any higher one, were the link not a policer
+// after all).
+void SourceLink::DetectPolicer(Time now) {
+  policer_points_.push_back({now, delivered_});
+  while (policer_points_.size() > 1 && policer_points_[1].first + kPolicerWindow <= now) policer_points_.pop_front();
+  const auto [since, delivered] = policer_points_.front();
+  if (since + kPolicerWindow > now || last_unfilled_ > since) return;  // not covered, or not full all along
+  const double window = Seconds(now - since);
+  const double served_at_most = static_cast<double>(delivered_ - delivered + in_flight_) / window;
+  if (served_at_most >= kPolicedShare * rate_.Best()) return;
+  // The estimate becomes what was answered (what is in flight may have had a start or
+  // not); the window's gain over the bandwidth-delay product lets it grow back should
+  // the link serve more (kIdleGain).
+  const double served = static_cast<double>(delivered_ - delivered) / window;
+  rate_.samples.clear();
+  rate_.Add(now, served > 0 ? served : served_at_most);
+  delivery_points_.clear();
+  uncounted_until_ = delivered_ + in_flight_;
+  delivery_points_.push_back({now, uncounted_until_});
+}
+
+// Whether the link holds too little to be kept busy at the estimate (then it need not
+// serve the estimate: DetectPolicer): twice its bandwidth-delay product and two
+// smallest copies (one copy alone leaves the link idle while its request crosses it,
+// and the floor rate's copies, one at a time, would otherwise pull the estimate down
+// to their own rate).
+void SourceLink::NoteFill(Time now) {
+  const double full = std::max(2 * delivery_rate() * Seconds(base_latency()), 2.0 * static_cast<double>(options_.min_chunk));
+  if (static_cast<double>(in_flight_) < full) last_unfilled_ = now;
 }
 
 // The base latency: the least (round trip - transmission) over recent answers sent

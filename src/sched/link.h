@@ -9,6 +9,8 @@
 // - delivery rate: the most bytes per second delivered over a recent window (BBR's
 //   windowed max filter of rate samples), each sample over at least 10 ms and four
 //   round trips of the copies (a server that answers in bunches is not overestimated);
+//   when the link, busy throughout, serves well under it for a while, what it serves
+//   (a token bucket's burst is not taken for its rate: BBR's policer detection);
 // - base latency: the least of recent requests' (round trip - bytes / delivery rate),
 //   BBR's min-RTT with the transmission time of the request itself taken out, from
 //   requests sent onto an empty link; when none has been for 5 s, copies drain for at
@@ -156,6 +158,8 @@ class SourceLink {
   // The parts of OnAnswer: the delivery rate's sample, the base latency's (and
   // ProbeRTT), and an application read's queueing delay with the window's response.
   void SampleDeliveryRate(const LinkSend& send, Time now);
+  void DetectPolicer(Time now);
+  void NoteFill(Time now);
   void UpdateBaseLatency(const LinkSend& send, Time now, double rtt, double rate);
   void OnAppAnswer(const LinkSend& send, Time now, double rtt, double rate);
   // BBR's windowed max filter over (time, value) samples: a monotone deque.
@@ -172,6 +176,10 @@ class SourceLink {
 
   LinkOptions options_;
   WindowedMax rate_{std::chrono::seconds(2), {}};
+  // (when, bytes answered by then) over the policer window (DetectPolicer).
+  std::deque<std::pair<Time, uint64_t>> policer_points_;
+  Time last_unfilled_{0};  // when the link last held less than its bandwidth-delay product
+  uint64_t uncounted_until_ = 0;  // delivery rate samples count answers beyond this many bytes
   struct BaseSample {
     Time at;
     double rtt = 0;  // s
