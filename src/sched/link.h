@@ -9,8 +9,9 @@
 // - delivery rate: the most bytes per second delivered over a recent window (BBR's
 //   windowed max filter of rate samples), each sample over at least 10 ms and four
 //   round trips of the copies (a server that answers in bunches is not overestimated);
-//   when the link, busy throughout, serves well under it for a while, what it serves
-//   (a token bucket's burst is not taken for its rate: BBR's policer detection);
+//   when the link, kept full for 250 ms, served under half of it even counting what is
+//   still in flight, what it answered (a token bucket's burst is not taken for its
+//   rate: BBR's policer detection, SourceLink::DetectPolicer);
 // - base latency: the least of recent requests' (round trip - bytes / delivery rate),
 //   BBR's min-RTT with the transmission time of the request itself taken out, from
 //   requests sent onto an empty link; when none has been for 5 s, copies drain for at
