@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/zero.h"
+#include "common/sync_point.h"
 #include "engine/migration.h"
 
 namespace ferry {
@@ -179,6 +180,7 @@ void Migration::Finish(std::unique_lock<std::mutex>& lock, const CopyOp& w, cons
   } else {
     if (error_.ok()) error_ = s;
     stop_ = true;
+    work_cv_.notify_all();  // the other workers stop too, even those waiting for the rate
   }
 }
 
@@ -204,6 +206,7 @@ void Migration::Worker() {
       // request for it would wait too). A rate change, a stop or an answer ends it.
       const auto until = limiter_.PaidUntil();
       if (until > RateLimiter::Clock::now()) {
+        SyncPoint("Migration::Worker:waits-for-rate");
         work_cv_.wait_until(lock, until, [&] { return stop_ || limiter_.rate() != rate || !answered_.empty(); });
         continue;
       }

@@ -4,6 +4,7 @@
 
 #include <absl/container/flat_hash_set.h>
 
+#include "common/sync_point.h"
 #include "engine/migration.h"
 #include "engine/progress_meter.h"
 #include "ferry/units.h"
@@ -154,9 +155,11 @@ Result<MigrateStats> Migration::Run() {
     while (running_ > 0) {
       auto wake = std::min(next_commit, Clock::now() + o_.progress_interval);
       cv_.wait_until(lock, wake);
+      SyncPoint("Migration::Run:woke");
       if (o_.cancel && o_.cancel->load() && !stop_) {
         stop_ = true;
         if (error_.ok()) error_ = Cancelled("interrupted");
+        work_cv_.notify_all();  // a worker waiting for the rate stops now, not when paid
       }
       uint64_t done = map_.present_bytes(), chunk = sched_.chunk_size();
       lock.unlock();
@@ -167,7 +170,10 @@ Result<MigrateStats> Migration::Run() {
         next_commit = Clock::now() + o_.commit_interval;
       }
       lock.lock();
-      if (!commit_status.ok()) stop_ = true;  // progress that cannot be recorded is lost work
+      if (!commit_status.ok() && !stop_) {
+        stop_ = true;  // progress that cannot be recorded is lost work
+        work_cv_.notify_all();
+      }
     }
   }
   for (auto& t : threads) t.join();
