@@ -19,14 +19,19 @@ std::chrono::nanoseconds FromSeconds(double s) {
 constexpr double kGain = 1.0;
 // A queueing sample this far over the target halves the window at once (at most once a
 // base round trip), as LEDBAT's loss response: the additive decrease alone is slow when
-// the budget holds many chunks.
-constexpr double kHalveAt = 4.0;
+// the budget holds many chunks. A sample is capped at the copies ahead of the read over
+// the rate, so with a target of one copy (large reads on a slow link) 4 needed four
+// copies ahead, more than the idle budget holds at 40 Mbit/s: it never fired there.
+constexpr double kHalveAt = 2.0;
 // The latency target is at least this many smallest copies' transmission: one may be on
 // the link when a read arrives, one just behind it, and the window needs room to move
 // (measured on analysis_cli.sh's synthetic workload: 1 gave stall ratio 0.173 and a
 // 22.6 s migration, 2 gave 0.148 and 19.4 s, 3 gave 0.134 and 17.5 s with read p99
 // 11.6 ms; 5 ms of target, about 5, gave 0.132 and 16.3 s but p99 34 ms).
 constexpr double kTargetChunks = 3;
+// The share of its own time on the link (base latency and transmission) that an
+// application read may wait behind copies (issue 12: misses at most 1.5x that time).
+constexpr double kReadSlack = 0.5;
 // The base latency's window (BBR's min-RTT filter keeps 10 s) and its samples at most.
 constexpr std::chrono::seconds kBaseWindow{10};
 constexpr size_t kBaseSamples = 256;
@@ -77,7 +82,12 @@ void SourceLink::WindowedMax::Add(Time t, double v) {
 SourceLink::SourceLink(const LinkOptions& options) : options_(options) {}
 
 LinkSend SourceLink::OnSend(uint64_t bytes, bool app, Time now) {
-  if (app) OnAppRead(now);
+  if (app) {
+    OnAppRead(now);
+    ++app_in_flight_;
+    const double b = static_cast<double>(bytes);
+    app_read_bytes_ = app_read_bytes_ > 0 ? (1 - kEwma) * app_read_bytes_ + kEwma * b : b;
+  }
   LinkSend s;
   s.sent = now;
   s.bytes = bytes;
@@ -99,6 +109,7 @@ LinkSend SourceLink::OnSend(uint64_t bytes, bool app, Time now) {
 
 void SourceLink::OnFailed(const LinkSend& send) {
   in_flight_ -= std::min(in_flight_, send.bytes);
+  if (send.app && app_in_flight_ > 0) --app_in_flight_;
   if (!send.app) {
     copy_in_flight_ -= std::min(copy_in_flight_, send.bytes);
     if (auto it = copy_sends_.find(send.sent); it != copy_sends_.end()) copy_sends_.erase(it);
@@ -121,7 +132,10 @@ void SourceLink::OnAnswer(const LinkSend& send, Time now) {
   DetectPolicer(now);
   const double rate = delivery_rate();
   UpdateBaseLatency(send, now, rtt, rate);
-  if (send.app) OnAppAnswer(send, now, rtt, rate);
+  if (send.app) {
+    OnAppAnswer(send, now, rtt, rate);
+    last_app_ = now;  // it waited until now
+  }
 }
 
 // A rate sample spans at least kRateSpan and four smoothed round trips of the copies:
@@ -287,7 +301,9 @@ bool SourceLink::ReadBeforeCopy(Time copy_sent, Time now) const {
   return now + FromSeconds(app_srtt_s_) < copy_sent + FromSeconds(copy_srtt_s_);
 }
 
-bool SourceLink::AppActive(Time now) const { return last_app_ && now - *last_app_ < options_.active_hold; }
+bool SourceLink::AppActive(Time now) const {
+  return app_in_flight_ > 0 || (last_app_ && now - *last_app_ < options_.active_hold);
+}
 
 bool SourceLink::Congested() const {
   const double rate = delivery_rate();
@@ -351,13 +367,23 @@ SourceLink::Time SourceLink::base_latency() const { return FromSeconds(base_s_);
 
 SourceLink::Time SourceLink::latency_target() const {
   if (options_.latency_target > Time(0)) return options_.latency_target;
-  // A quarter of the base latency (DESIGN.md), but no less than kTargetChunks of the
-  // smallest copies' transmission: a read arriving while one is on the link waits for the rest
-  // of it, so a tighter target cannot be met by any copy at all and would hold the
-  // migration to its floor rate (measured: docs/design-notes.md "The link controller").
   const double rate = delivery_rate();
-  const Time chunks = rate > 0 ? FromSeconds(kTargetChunks * static_cast<double>(options_.min_chunk) / rate) : Time(0);
-  return std::max<Time>({std::chrono::microseconds(100), base_latency() / 4, chunks});
+  const double chunk = rate > 0 ? static_cast<double>(options_.min_chunk) / rate : 0;
+  // A quarter of the base latency (DESIGN.md), but no less than kTargetChunks of the
+  // smallest copies' transmission: a read arriving while one is on the link waits for the
+  // rest of it, so a tighter target cannot be met by any copy at all and would hold the
+  // migration to its floor rate (measured: docs/design-notes.md "The link controller").
+  const Time target = std::max<Time>({std::chrono::microseconds(100), base_latency() / 4, FromSeconds(kTargetChunks * chunk)});
+  // The application's reads may take half as long again as their own time on the link
+  // (issue 12's bound: 1.5 x (base latency + bytes / bandwidth)). Where they are at
+  // least a smallest copy's size, one copy ahead costs them no more than that, so the
+  // target comes down to the bound, but not under one copy: a file system's 128 KiB
+  // reads on a 40 Mbit/s link allow 14 ms, one 64 KiB copy, where three copies' 39 ms
+  // made them wait 51-60 ms at the median (docs/design-notes.md). Smaller reads cannot
+  // be held to their bound by any copy: the rule above stands.
+  if (rate <= 0 || app_read_bytes_ < static_cast<double>(options_.min_chunk)) return target;
+  const double bound = kReadSlack * (Seconds(base_latency()) + app_read_bytes_ / rate);
+  return std::max(FromSeconds(chunk), std::min(target, FromSeconds(bound)));
 }
 
 LinkSnapshot SourceLink::Snapshot(Time now) const {

@@ -50,12 +50,15 @@ namespace ferry {
 struct LinkOptions {
   // The queueing delay an application's source read may see behind copies.
   // Default (zero): a quarter of the base latency, and at least three smallest copies'
-  // transmission time (a tighter target no copy can meet) and 100 us.
+  // transmission time (a tighter target no copy can meet) and 100 us; where the
+  // application's reads are at least a smallest copy's size, at most half their own time
+  // on the link (base latency + mean size / delivery rate), but not under one copy's.
   std::chrono::nanoseconds latency_target{0};
   // Copy bytes per second that go on while the application is active, whatever the
   // delay. Default (zero): a tenth of the delivery rate.
   uint64_t min_rate = 0;
-  // The application counts as active this long after it last waited on a source read.
+  // The application counts as active while it waits on a source read, and this long
+  // after.
   // Default: 200 ms, a hundred round trips of a 2 ms link: misses that close together
   // come from one burst of the application.
   std::chrono::nanoseconds active_hold{std::chrono::milliseconds(200)};
@@ -202,8 +205,10 @@ class SourceLink {
   std::multiset<Time> copy_sends_;  // when each copy in flight was sent
   double overtaking_ = 0;   // share of the application's reads answered before an earlier copy (EWMA)
   Time delivered_at_{0};
-  std::optional<Time> last_app_;
+  std::optional<Time> last_app_;  // the application's last source read: sent or answered
+  uint64_t app_in_flight_ = 0;     // its source reads in flight
   double queue_delay_s_ = 0;   // EWMA of the application's samples
+  double app_read_bytes_ = 0;  // EWMA of the application's source reads' sizes (0: none yet)
   bool have_queue_sample_ = false;
   double active_budget_ = 0;   // LEDBAT's window while active (0: not started)
   std::optional<double> last_q_;  // the latest application queueing sample (s) this activity

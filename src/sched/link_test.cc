@@ -104,7 +104,8 @@ struct Load {
   uint64_t copy_bytes = 64 << 10;
   // Copies in flight: the model's budget when zero, else this many whatever it says.
   int fixed_copies = 0;
-  Time app_every{0};  // a 4 KiB application read this often (zero: none)
+  Time app_every{0};  // an application read this often (zero: none)
+  uint64_t app_bytes = 4096;  // ... of this many bytes
   double bucket_seconds = 0;  // a token bucket in front holding this much of the rate
   double burst_rate = 0;      // ... served this fast while it has tokens
 };
@@ -127,9 +128,14 @@ void Drive(SourceLink& model, double rate, Time base, Sharing sharing, const Loa
            budget = model.Budget(now)) {
         link.Send(load.copy_bytes, false, now);
       }
+      // And as the scheduler, the floor rate's copy when the budget allows none.
+      if (link.copies_in_flight() == 0 && model.FloorDue(0, now)) {
+        link.Send(load.copy_bytes, false, now);
+        model.OnFloorCopy(load.copy_bytes, now);
+      }
     }
     if (load.app_every > Time(0) && now >= next_app) {
-      link.Send(4096, true, now);
+      link.Send(load.app_bytes, true, now);
       next_app = now + load.app_every;
     }
     link.Step(now, dt);
@@ -223,6 +229,36 @@ TEST(SourceLinkTest, WhileTheApplicationWaitsItsReadsQueueNoLongerThanTheTarget)
   EXPECT_LE(static_cast<double>(model.Budget(end)), rate * (0.002 + target) + (64 << 10));
   // And the copy goes on: more than the floor rate's one copy in flight.
   EXPECT_GE(model.Budget(end), uint64_t{2} * (64 << 10));
+}
+
+// A file system's reads are large (ext4 reads ahead 128 KiB): one may take half as
+// long again as its own time on the link (issue 12's bound), so the copies ahead of it
+// are held to about one, not the three smallest copies that small reads get (a 64 KiB
+// copy on a 40 Mbit/s link is 13 ms of it; three made 128 KiB reads wait 51-60 ms at
+// the median against a bound of 42 ms). The bound is worked out on the model's own
+// base latency, which is at least half of a request's round trip: with no request
+// smaller than a copy it reads 7 ms here, not 2 (docs/design-notes.md).
+TEST(SourceLinkTest, LargeReadsWaitBehindCopiesAtMostHalfTheirOwnTime) {
+  const double rate = 5 * kMiB, read = 128 << 10, copy = 64 << 10;
+  SourceLink model{LinkOptions{}};
+  Load load;
+  load.app_every = milliseconds(50);
+  load.app_bytes = 128 << 10;
+  Drive(model, rate, milliseconds(2), Sharing::kFirstComeFirstServed, load, 5);
+  const Time end = std::chrono::seconds(5);
+  ASSERT_TRUE(model.AppActive(end));
+  const double target = std::chrono::duration<double>(model.latency_target()).count();
+  const double measured = model.delivery_rate(), base = model.Snapshot(end).base_latency_s;
+  EXPECT_NEAR(measured / rate, 1.0, 0.1);
+  EXPECT_NEAR(target, 0.5 * (base + read / measured), 0.001);
+  EXPECT_LT(target, 2 * copy / measured);  // about one copy, where the rule for small reads gives three
+  EXPECT_GE(target, copy / measured * 0.99);  // never under one copy
+  EXPECT_LE(model.Snapshot(end).queue_delay_s, target);
+  // Small reads keep three smallest copies: no copy could meet their bound.
+  SourceLink small{LinkOptions{}};
+  load.app_bytes = 4096;
+  Drive(small, rate, milliseconds(2), Sharing::kFirstComeFirstServed, load, 5);
+  EXPECT_NEAR(std::chrono::duration<double>(small.latency_target()).count(), 3 * copy / small.delivery_rate(), 1e-4);
 }
 
 }  // namespace

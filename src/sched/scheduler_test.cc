@@ -271,7 +271,7 @@ TEST(SchedulerTest, AdaptiveHoldsCopiesToTheLinkBudgetWhileTheApplicationIsActiv
   // queueing delay near the target, chunks shrink to half of it, and the miss's
   // granules go first.
   s.OnAppIo(Read(77 * kRegion * kG, 4096, 130));
-  (void)s.SourceSent(4096, /*app=*/true, milliseconds(130));
+  const LinkSend miss = s.SourceSent(4096, /*app=*/true, milliseconds(130));
   const uint64_t active = s.link().Budget(milliseconds(130));
   const double target = std::chrono::duration<double>(s.link().latency_target()).count();
   EXPECT_NEAR(static_cast<double>(active), rate * (0.002 + target), rate * 0.0002);
@@ -288,8 +288,10 @@ TEST(SchedulerTest, AdaptiveHoldsCopiesToTheLinkBudgetWhileTheApplicationIsActiv
   while (auto op = s.Next(milliseconds(130))) in_flight += op->bytes.length;
   EXPECT_LE(in_flight, active + active / 2 + kG);
 
-  // Once the application has not waited on the source for active_hold, the idle
-  // budget is back.
+  // The application is active while it waits for its read, however long; once it has
+  // not waited on the source for active_hold, the idle budget is back.
+  EXPECT_TRUE(s.link().AppActive(milliseconds(400)));
+  s.SourceAnswered(miss, milliseconds(131));
   EXPECT_EQ(s.link().Budget(milliseconds(331)), s.link().Budget(milliseconds(5000)));
   EXPECT_GT(s.link().Budget(milliseconds(331)), active);
 }
