@@ -51,8 +51,9 @@ struct LinkOptions {
   // The queueing delay an application's source read may see behind copies.
   // Default (zero): a quarter of the base latency, and at least three smallest copies'
   // transmission time (a tighter target no copy can meet) and 100 us; where the
-  // application's reads are at least a smallest copy's size, at most half their own time
-  // on the link (base latency + mean size / delivery rate), but not under one copy's.
+  // application's reads are at least a smallest copy's size and their transmission
+  // takes longer than the base latency, at most half their own time on the link (base
+  // latency + mean size / delivery rate), but not under one copy's.
   std::chrono::nanoseconds latency_target{0};
   // Copy bytes per second that go on while the application is active, whatever the
   // delay. Default (zero): a tenth of the delivery rate.
