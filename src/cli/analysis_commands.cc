@@ -69,7 +69,8 @@ struct SimArgs {
   HistoryInput history;
   std::string policy = "all";
   std::string predictor, model;
-  std::string granule = "64K", min_chunk, max_chunk = "2M", source_latency = "2ms", source_bw, dest_latency = "100us", source_link = "fifo";
+  std::string granule = "64K", min_chunk, max_chunk = "2M", source_latency = "2ms", source_bw, dest_latency = "100us", source_link = "fifo",
+              source_burst, source_burst_bw;
   std::string warmup = "25%", volume_size, source, rate, latency_target, min_rate;
   double time_scale = 1.0;
   int requests = SimScenario{}.max_in_flight;
@@ -95,6 +96,8 @@ int SimulateSetup(const SimArgs& a, SimScenario* s, std::vector<PolicyChoice>* r
                             "request its share of the bandwidth, as nbdkit's rate filter), not '" + a.source_link + "'");
   }
   s->shared_link = a.source_link == "shared";
+  p.Duration(a.source_burst, "--source-burst", &s->source_burst);
+  p.Size(a.source_burst_bw, "--source-burst-bw", &s->source_burst_bw);
   p.Share(a.warmup, "--warmup", &s->warmup);
   p.Size(a.volume_size, "--volume-size", &s->volume_size);
   s->min_chunk = s->granule_size;
@@ -203,6 +206,14 @@ void AddSimulateCommand(CLI::App& app, std::function<int()>* run) {
                                                   "default); shared: each request on it gets its share of the "
                                                   "bandwidth, so a small read passes the copies (nbdkit's rate filter)")
       ->option_text("MODE");
+  c->add_option("--source-burst", a->source_burst, "a token bucket in front of the source link holding DURATION "
+                                                    "of its bandwidth, full at the start, refilled while the link is "
+                                                    "idle, as nbdkit's rate filter (2s) or a cloud disk's burst "
+                                                    "credits (default: none)")
+      ->option_text("DURATION");
+  c->add_option("--source-burst-bw", a->source_burst_bw, "bytes/s at which the bucket's bytes cross (default: at "
+                                                          "once)")
+      ->option_text("SIZE");
   c->add_option("--dest-latency", a->dest_latency, "per request (default: 100us)")->option_text("DURATION");
   c->add_option("--rate", a->rate, "pace background and prefetch copies to SIZE bytes/s, as ferry serve --rate "
                                    "does (demands are not held back; default: unpaced)")

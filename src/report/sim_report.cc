@@ -156,6 +156,8 @@ nlohmann::json ScenarioJson(const SimRunInfo& a, const ResolvedScenario& r) {
           {"source_latency_us", std::chrono::duration<double, std::micro>(r.s.source_latency).count()},
           {"source_bw", r.source_bw},
           {"source_link", r.s.shared_link ? "shared" : "fifo"},
+          {"source_burst_s", std::chrono::duration<double>(r.s.source_burst).count()},
+          {"source_burst_bw", r.s.source_burst_bw},
           {"rate", r.s.rate},
           {"dest_latency_us", std::chrono::duration<double, std::micro>(r.s.dest_latency).count()},
           {"warmup", r.s.warmup},
@@ -210,9 +212,13 @@ std::string SimulateText(const SimRunInfo& a, const ResolvedScenario& r, const s
                            a.trace, a.device, r.events, FormatSize(r.volume_size),
                            a.source.empty() ? "" : fmt::format(" ({} of data in {})", FormatSize(r.data_bytes), a.source),
                            times.migration_start_s, times.trace_span_s);
-  out += fmt::format("source {} latency, {}{}{} (bare copy {:.1f} s); destination {} latency\n", a.source_latency,
+  out += fmt::format("source {} latency, {}{}{}{} (bare copy {:.1f} s); destination {} latency\n", a.source_latency,
                            FormatRate(static_cast<double>(r.source_bw)),
                            r.s.shared_link ? " shared per request" : "",
+                           r.s.source_burst > std::chrono::nanoseconds(0)
+                               ? fmt::format(", a {:g} s burst{}", std::chrono::duration<double>(r.s.source_burst).count(),
+                                             r.s.source_burst_bw ? " at " + FormatRate(static_cast<double>(r.s.source_burst_bw)) : "")
+                               : "",
                            r.s.rate ? ", background paced to " + FormatRate(static_cast<double>(r.s.rate)) : "",
                            times.bare_copy_s, a.dest_latency);
   if (r.s.time_scale != 1.0) out += fmt::format("trace time stretched by {}x\n", r.s.time_scale);

@@ -82,10 +82,25 @@ class PolicyReplay {
   // through a link of source_bw, first come first served.
   // `waited_on`: the application waits for it (a read-through or a demand copy): on a
   // shared link it takes its share beside the copies rather than queueing behind them.
+  // With a token bucket (source_burst), the bytes it holds cross at source_burst_bw
+  // (or at once); it refills at the bandwidth while the link is idle, up to its size.
   Time Transfer(uint64_t bytes, Time now, bool waited_on = false) {
     const Time on = now + sc_.s.source_latency;
-    const auto dur = Time(static_cast<int64_t>(std::ceil(static_cast<double>(bytes) * 1e9 / static_cast<double>(sc_.source_bw))));
-    link_free_ = std::max(on, link_free_) + dur;
+    const Time start = std::max(on, link_free_);
+    uint64_t paced = bytes;
+    double burst_s = 0;  // the time of the bytes the bucket held
+    if (sc_.s.source_burst > Time(0)) {
+      const double rate = static_cast<double>(sc_.source_bw);
+      const double size = rate * std::chrono::duration<double>(sc_.s.source_burst).count();
+      tokens_ = tokens_ < 0 ? size : std::min(size, tokens_ + rate * std::chrono::duration<double>(start - link_free_).count());
+      const double spent = std::min(tokens_, static_cast<double>(bytes));
+      tokens_ -= spent;
+      paced = bytes - static_cast<uint64_t>(spent);
+      if (sc_.s.source_burst_bw > 0) burst_s = spent / static_cast<double>(sc_.s.source_burst_bw);
+    }
+    const auto dur = Time(static_cast<int64_t>(
+        std::ceil((static_cast<double>(paced) / static_cast<double>(sc_.source_bw) + burst_s) * 1e9)));
+    link_free_ = start + dur;
     result_.bytes_from_source += bytes;
     if (!waited_on || !sc_.s.shared_link) return link_free_;
     // Its share of the link beside the copies still on it when it arrives (processor
@@ -224,6 +239,7 @@ class PolicyReplay {
   Scheduler sched_;
   SimResult result_;
   Time link_free_{0};
+  double tokens_ = -1;  // source_burst: bytes the bucket holds at link_free_ (-1: full, at the start)
   std::multiset<Time> copy_answers_;  // shared_link: when the copies on the link are answered
   Time rate_free_{0};  // when --rate lets the next paced copy start
   struct Landing {

@@ -187,6 +187,30 @@ TEST(SimulatorTest, OnABandwidthBoundLinkTheCopyEndsInTheBareCopyTime) {
   EXPECT_LT(r.migration_time_s, bare * 1.05) << "bare copy " << bare << " s";
 }
 
+// A token bucket in front (nbdkit's rate filter, burst credits): what it holds crosses
+// at once, so the copy ends that much sooner, and no sooner.
+TEST(SimulatorTest, ATokenBucketsBurstShortensTheCopyByWhatItHolds) {
+  const uint64_t volume = 256ull << 20, bw = 20000000;  // 2 ms, 20 MB/s: 13.4 s bare
+  std::vector<IoEvent> ev{Ev(IoOp::kWrite, 0, 4096, seconds(0)), Ev(IoOp::kWrite, 0, 4096, seconds(1000))};
+  SimScenario s;
+  s.volume_size = volume;
+  s.source_bw = bw;
+  s.warmup = 0;
+  s.source_burst = seconds(2);
+  const SimResult r = RunPolicy(ev, Policy::kAdaptive, s);
+  ASSERT_TRUE(r.completed);
+  const double bare = static_cast<double>(volume) / static_cast<double>(bw) + 0.002;
+  EXPECT_GT(r.migration_time_s, bare - 2.0);
+  EXPECT_LT(r.migration_time_s, (bare - 2.0) * 1.05) << "bare copy " << bare << " s less the burst";
+  EXPECT_EQ(r.bytes_from_source, volume);
+  // At twice the bandwidth, the bucket's 2 s of it take 1 s.
+  s.source_burst_bw = 2 * bw;
+  const SimResult half = RunPolicy(ev, Policy::kAdaptive, s);
+  ASSERT_TRUE(half.completed);
+  EXPECT_GT(half.migration_time_s, bare - 1.0);
+  EXPECT_LT(half.migration_time_s, (bare - 1.0) * 1.05);
+}
+
 TEST(SimulatorTest, AnActiveApplicationOnALatencyBoundLinkDoesNotHoldTheCopyBack) {
   // 4 KiB random reads every 0.5 ms over 4 GiB on a 2 ms, 10 GB/s link: the copies add
   // almost no queueing (a 2 MiB chunk is 0.2 ms of the link), so the window grows as

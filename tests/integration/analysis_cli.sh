@@ -98,6 +98,7 @@ assert r[1]["precision"] > 0.3 and r[1]["recall"] > 0.05, r[1]
 PY
 expect_exit 2 "unknown predictor 'oracle'" "$FERRY" simulate "$T/w.log" --predictor oracle
 expect_exit 2 "--source-link must be fifo" "$FERRY" simulate "$T/w.log" --source-link lifo
+expect_exit 2 "invalid --source-burst" "$FERRY" simulate "$T/w.log" --source-burst 2x
 expect_exit 2 "unknown predictor 'stride.stride'" "$FERRY" simulate "$T/w.log" --predictor stride+stride
 expect_exit 2 "invalid --latency-target '-1ms'" "$FERRY" simulate "$T/w.log" --latency-target -1ms
 expect_exit 2 "invalid --min-rate 'x'" "$FERRY" simulate "$T/w.log" --min-rate x
