@@ -76,6 +76,12 @@ class PolicyReplay {
     return o;
   }
 
+  // How long `bytes` take on the link at its bandwidth.
+  Time TransmitTime(uint64_t bytes) const {
+    return FromSecondsCeil(static_cast<double>(bytes) / static_cast<double>(sc_.source_bw));
+  }
+  static Time FromSecondsCeil(double s) { return Time(static_cast<int64_t>(std::ceil(s * 1e9))); }
+
   // A source read of `bytes` sent at `now`; returns when its answer arrives. The link
   // is the one bench/ measures against (nbdkit's delay filter in front of its rate
   // filter): each request first waits the latency, then its bytes pass one at a time
@@ -98,16 +104,21 @@ class PolicyReplay {
       paced = bytes - static_cast<uint64_t>(spent);
       if (sc_.s.source_burst_bw > 0) burst_s = spent / static_cast<double>(sc_.s.source_burst_bw);
     }
-    const auto dur = Time(static_cast<int64_t>(
-        std::ceil((static_cast<double>(paced) / static_cast<double>(sc_.source_bw) + burst_s) * 1e9)));
+    const Time dur = TransmitTime(paced) + FromSecondsCeil(burst_s);
     link_free_ = start + dur;
     result_.bytes_from_source += bytes;
     if (!waited_on || !sc_.s.shared_link) return link_free_;
-    // Its share of the link beside the copies still on it when it arrives (processor
-    // sharing, while they last), never later than first come first served; the copies
-    // behind it still wait for its bytes.
+    // Its share of the link beside the copies still on it when it arrives: each holds it
+    // back by its own transmission time, as an equal sharer would, but only while that
+    // copy is on the link (until its answer), and never later than first come first
+    // served; the copies behind it still wait for its bytes. (Holding it back by no more
+    // than each copy's own size, as exact processor sharing would, made the file system
+    // benchmark's simulated p99 37.6 ms against 59.4 ms live: nbdkit's rate filter
+    // wakes a large request less often than the copies beside it.)
     while (!copy_answers_.empty() && *copy_answers_.begin() <= on) copy_answers_.erase(copy_answers_.begin());
-    return std::min(link_free_, on + dur * static_cast<int64_t>(copy_answers_.size() + 1));
+    Time shared = on + dur;
+    for (const Time answer : copy_answers_) shared += std::min(dur, answer - on);
+    return std::min(link_free_, shared);
   }
 
   // An event on the virtual clock: a copy's source read answered (the link model hears
