@@ -17,6 +17,7 @@
 #include "sched/kept_reads.h"
 #include "sched/prediction_path.h"
 #include "sched/scheduler.h"
+#include "sim/sim_link.h"
 #include "ferry/volume.h"
 #include "volume/zero_map.h"
 
@@ -37,7 +38,8 @@ class PolicyReplay {
         map_(sc.volume_size, sc.s.granule_size),
         sched_(map_, SchedulerOptionsFor(sc, policy), sc.migration_start),
         predictor_(NewPredictor(sc, policy, options)),
-        path_(map_, sched_, predictor_.get()) {
+        path_(map_, sched_, predictor_.get()),
+        link_({sc.s.source_latency, sc.source_bw, sc.s.shared_link, sc.s.source_burst, sc.s.source_burst_bw}) {
     result_.policy = policy;
     if (predictor_) result_.predictor = options.predictor;
     if (sc.s.source_zero) sched_.SetSourceZero(sc.s.source_zero.get());
@@ -76,51 +78,6 @@ class PolicyReplay {
     return o;
   }
 
-  // How long `bytes` take on the link at its bandwidth.
-  Time TransmitTime(uint64_t bytes) const {
-    return FromSecondsCeil(static_cast<double>(bytes) / static_cast<double>(sc_.source_bw));
-  }
-  static Time FromSecondsCeil(double s) { return Time(static_cast<int64_t>(std::ceil(s * 1e9))); }
-
-  // A source read of `bytes` sent at `now`; returns when its answer arrives. The link
-  // is the one bench/ measures against (nbdkit's delay filter in front of its rate
-  // filter): each request first waits the latency, then its bytes pass one at a time
-  // through a link of source_bw, first come first served.
-  // `waited_on`: the application waits for it (a read-through or a demand copy): on a
-  // shared link it takes its share beside the copies rather than queueing behind them.
-  // With a token bucket (source_burst), the bytes it holds cross at source_burst_bw
-  // (or at once); it refills at the bandwidth while the link is idle, up to its size.
-  Time Transfer(uint64_t bytes, Time now, bool waited_on = false) {
-    const Time on = now + sc_.s.source_latency;
-    const Time start = std::max(on, link_free_);
-    uint64_t paced = bytes;
-    double burst_s = 0;  // the time of the bytes the bucket held
-    if (sc_.s.source_burst > Time(0)) {
-      const double rate = static_cast<double>(sc_.source_bw);
-      const double size = rate * std::chrono::duration<double>(sc_.s.source_burst).count();
-      tokens_ = tokens_ < 0 ? size : std::min(size, tokens_ + rate * std::chrono::duration<double>(start - link_free_).count());
-      const double spent = std::min(tokens_, static_cast<double>(bytes));
-      tokens_ -= spent;
-      paced = bytes - static_cast<uint64_t>(spent);
-      if (sc_.s.source_burst_bw > 0) burst_s = spent / static_cast<double>(sc_.s.source_burst_bw);
-    }
-    const Time dur = TransmitTime(paced) + FromSecondsCeil(burst_s);
-    link_free_ = start + dur;
-    result_.bytes_from_source += bytes;
-    if (!waited_on || !sc_.s.shared_link) return link_free_;
-    // Its share of the link beside the copies still on it when it arrives: each holds it
-    // back by its own transmission time, as an equal sharer would, but only while that
-    // copy is on the link (until its answer), and never later than first come first
-    // served; the copies behind it still wait for its bytes. (Holding it back by no more
-    // than each copy's own size, as exact processor sharing would, made the file system
-    // benchmark's simulated p99 37.6 ms against 59.4 ms live: nbdkit's rate filter
-    // wakes a large request less often than the copies beside it.)
-    while (!copy_answers_.empty() && *copy_answers_.begin() <= on) copy_answers_.erase(copy_answers_.begin());
-    Time shared = on + dur;
-    for (const Time answer : copy_answers_) shared += std::min(dur, answer - on);
-    return std::min(link_free_, shared);
-  }
-
   // An event on the virtual clock: a copy's source read answered (the link model hears
   // of it), a copy landed on the destination, or a read-through answered (`id` then
   // keys reads_through_).
@@ -138,7 +95,8 @@ class PolicyReplay {
   // returns when its answer arrives.
   Time ReadThrough(uint64_t bytes, Time now) {
     const LinkSend send = sched_.SourceSent(bytes, /*app=*/true, now);
-    const Time done = Transfer(bytes, now, /*waited_on=*/true);
+    const Time done = link_.Transfer(bytes, now, /*waited_on=*/true);
+    result_.bytes_from_source += bytes;
     const uint64_t id = next_read_id_++;
     reads_through_.emplace(id, send);
     Schedule(done, id, Stage::kReadAnswered);
@@ -154,8 +112,9 @@ class PolicyReplay {
       Schedule(landed, op.id, Stage::kLanded);
     } else {
       f.send = sched_.SourceSent(op.bytes.length, op.priority == CopyPriority::kDemand, now);
-      const Time answered = Transfer(op.bytes.length, now, op.priority == CopyPriority::kDemand);
-      if (sc_.s.shared_link) copy_answers_.insert(answered);
+      const Time answered = link_.Transfer(op.bytes.length, now, op.priority == CopyPriority::kDemand);
+      result_.bytes_from_source += op.bytes.length;
+      link_.CopyOnLink(answered);
       landed = answered + sc_.s.dest_latency;
       Schedule(answered, op.id, Stage::kAnswered);
     }
@@ -249,9 +208,6 @@ class PolicyReplay {
   ChunkMap map_;
   Scheduler sched_;
   SimResult result_;
-  Time link_free_{0};
-  double tokens_ = -1;  // source_burst: bytes the bucket holds at link_free_ (-1: full, at the start)
-  std::multiset<Time> copy_answers_;  // shared_link: when the copies on the link are answered
   Time rate_free_{0};  // when --rate lets the next paced copy start
   struct Landing {
     Time landed;               // when its copy lands
@@ -271,6 +227,7 @@ class PolicyReplay {
   double last_share_ = 0;
   std::unique_ptr<Predictor> predictor_;
   PredictionPath path_;
+  SimLink link_;
   std::vector<Prediction> predictions_;
   std::vector<PredictionOutcome> outcomes_;  // of the access being replayed
   double predict_cpu_ = 0;  // seconds

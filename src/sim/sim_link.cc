@@ -1,0 +1,41 @@
+// SimLink: see sim_link.h.
+#include "sim/sim_link.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ferry {
+
+SimLink::Time SimLink::TransmitTime(double bytes, double bandwidth) const {
+  return Time(static_cast<int64_t>(std::ceil(bytes / bandwidth * 1e9)));
+}
+
+SimLink::Time SimLink::Transfer(uint64_t bytes, Time now, bool waited_on) {
+  const Time on = now + o_.latency;
+  const Time start = std::max(on, free_);
+  const double rate = static_cast<double>(o_.bandwidth);
+  Time dur = TransmitTime(static_cast<double>(bytes), rate);
+  if (o_.burst > Time(0)) {
+    const double size = rate * std::chrono::duration<double>(o_.burst).count();
+    tokens_ = tokens_ < 0 ? size : std::min(size, tokens_ + rate * std::chrono::duration<double>(start - free_).count());
+    const double spent = std::min(tokens_, static_cast<double>(bytes));
+    tokens_ -= spent;
+    dur = TransmitTime(static_cast<double>(bytes) - spent, rate);
+    if (o_.burst_bandwidth > 0) dur += TransmitTime(spent, static_cast<double>(o_.burst_bandwidth));
+  }
+  free_ = start + dur;
+  if (!waited_on || !o_.shared) return free_;
+  // Its share of the link beside the copies still on it when it arrives: each holds it
+  // back by its own transmission time, as an equal sharer would, but only while that
+  // copy is on the link (until its answer), and never later than first come first
+  // served; the copies behind it still wait for its bytes. (Holding it back by no more
+  // than each copy's own size, as exact processor sharing would, made the file system
+  // benchmark's simulated p99 37.6 ms against 59.4 ms live: nbdkit's rate filter wakes
+  // a large request less often than the copies beside it.)
+  while (!copy_answers_.empty() && *copy_answers_.begin() <= on) copy_answers_.erase(copy_answers_.begin());
+  Time shared = on + dur;
+  for (const Time answer : copy_answers_) shared += std::min(dur, answer - on);
+  return std::min(free_, shared);
+}
+
+}  // namespace ferry

@@ -1,0 +1,51 @@
+// SimLink: the simulator's source link (DESIGN.md "Evaluation"), the one bench/ measures
+// against: nbdkit's delay filter in front of its rate filter. Each request first waits
+// the latency, then its bytes cross at the bandwidth, first come first served. Two
+// properties of nbdkit's rate filter can be added:
+// - shared: what the application waits for (a read-through, a demand copy) takes its
+//   share of the bandwidth beside the copies on the link rather than queueing behind
+//   them (the filter wakes every waiting request in turn), while the copies keep their
+//   order;
+// - a token bucket (burst): what it holds crosses at burst_bandwidth (or at once); it is
+//   full at the start and refills at the bandwidth while the link is idle, up to its
+//   size (nbdkit's is 2 s of the rate; cloud disks' burst credits work alike).
+// Pure and deterministic: times are the caller's virtual clock. Thread-compatible.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <set>
+
+namespace ferry {
+
+class SimLink {
+ public:
+  using Time = std::chrono::nanoseconds;
+  struct Options {
+    Time latency{0};
+    uint64_t bandwidth = 1;         // bytes/s, > 0
+    bool shared = false;
+    Time burst{0};                  // the bucket's size in time at the bandwidth; 0: none
+    uint64_t burst_bandwidth = 0;   // bytes/s its bytes cross at; 0: at once
+  };
+  explicit SimLink(const Options& options) : o_(options) {}
+
+  // A source read of `bytes` sent at `now`: when its answer arrives. `waited_on`: the
+  // application waits for it (shared links let it pass the copies).
+  Time Transfer(uint64_t bytes, Time now, bool waited_on);
+  // A copy's read is on the link until `answered` (what a shared link's waited-on
+  // reads share it with).
+  void CopyOnLink(Time answered) {
+    if (o_.shared) copy_answers_.insert(answered);
+  }
+
+ private:
+  Time TransmitTime(double bytes, double bandwidth) const;
+
+  const Options o_;
+  Time free_{0};        // when the link has sent every byte queued on it
+  double tokens_ = -1;  // bytes the bucket holds at free_ (-1: full, at the start)
+  std::multiset<Time> copy_answers_;  // shared: when the copies on the link are answered
+};
+
+}  // namespace ferry
