@@ -69,8 +69,8 @@ struct SimArgs {
   HistoryInput history;
   std::string policy = "all";
   std::string predictor, model;
-  std::string granule = "64K", min_chunk, max_chunk = "2M", source_latency = "2ms", source_bw, dest_latency = "100us", source_link = "fifo",
-              source_burst, source_burst_bw;
+  std::string granule = "64K", min_chunk, max_chunk = "2M", source_latency = "2ms", source_bw, dest_latency = "100us";
+  std::string source_link = "fifo", source_burst, source_burst_bw;
   std::string warmup = "25%", volume_size, source, rate, latency_target, min_rate;
   double time_scale = 1.0;
   int requests = SimScenario{}.max_in_flight;
@@ -91,10 +91,6 @@ int SimulateSetup(const SimArgs& a, SimScenario* s, std::vector<PolicyChoice>* r
   p.Duration(a.latency_target, "--latency-target", &s->latency_target);
   p.Size(a.min_rate, "--min-rate", &s->min_rate);
   p.Duration(a.dest_latency, "--dest-latency", &s->dest_latency);
-  if (a.source_link != "fifo" && a.source_link != "shared") {
-    return Fail(kExitUsage, "--source-link must be fifo (first come first served, the default) or shared (each "
-                            "request its share of the bandwidth, as nbdkit's rate filter), not '" + a.source_link + "'");
-  }
   s->shared_link = a.source_link == "shared";
   p.Duration(a.source_burst, "--source-burst", &s->source_burst);
   p.Size(a.source_burst_bw, "--source-burst-bw", &s->source_burst_bw);
@@ -112,9 +108,7 @@ int SimulateSetup(const SimArgs& a, SimScenario* s, std::vector<PolicyChoice>* r
   }
   *runs = std::move(r).value();
   for (const PolicyChoice& run : *runs) {  // a model that cannot be loaded, a build without the LSTM
-    if (auto made = MakePredictor(run.predictor, {run.model, s->granule_size}); !made.ok()) {
-      return Fail(made.status().code() == StatusCode::kNotSupported ? kExitFailure : kExitUsage, made.status().message());
-    }
+    if (auto made = MakePredictor(run.predictor, {run.model, s->granule_size}); !made.ok()) return FailPredictor(made.status());
   }
   if (!a.source.empty()) {
     if (Status v = ReadScenarioSource(a.source, s); !v.ok()) return Fail(kExitFailure, v.WithContext("--source").message());
@@ -205,15 +199,10 @@ void AddSimulateCommand(CLI::App& app, std::function<int()>* run) {
   c->add_option("--source-link", a->source_link, "fifo: requests cross the link first come first served (the "
                                                   "default); shared: each request on it gets its share of the "
                                                   "bandwidth, so a small read passes the copies (nbdkit's rate filter)")
-      ->option_text("MODE");
-  c->add_option("--source-burst", a->source_burst, "a token bucket in front of the source link holding DURATION "
-                                                    "of its bandwidth, full at the start, refilled while the link is "
-                                                    "idle, as nbdkit's rate filter (2s) or a cloud disk's burst "
-                                                    "credits (default: none)")
-      ->option_text("DURATION");
-  c->add_option("--source-burst-bw", a->source_burst_bw, "bytes/s at which the bucket's bytes cross (default: at "
-                                                          "once)")
-      ->option_text("SIZE");
+      ->option_text("MODE")->check(CLI::IsMember({"fifo", "shared"}));
+  c->add_option("--source-burst", a->source_burst, "a token bucket holding DURATION of the link's bandwidth, full at "
+                "the start, refilled while the link is idle (nbdkit's rate filter: 2s; default: none)")->option_text("DURATION");
+  c->add_option("--source-burst-bw", a->source_burst_bw, "bytes/s the bucket's bytes cross at (default: at once)")->option_text("SIZE");
   c->add_option("--dest-latency", a->dest_latency, "per request (default: 100us)")->option_text("DURATION");
   c->add_option("--rate", a->rate, "pace background and prefetch copies to SIZE bytes/s, as ferry serve --rate "
                                    "does (demands are not held back; default: unpaced)")

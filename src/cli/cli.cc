@@ -139,9 +139,7 @@ int RunMigrate(MigrateArgs& a) {
 
   // The predictor (none: null) trains once, on the history, before the copy.
   auto predictor = MakePredictor(choice.predictor, {a.model, o.granule_size, /*background_training=*/false});
-  if (!predictor.ok()) {
-    return Fail(predictor.status().code() == StatusCode::kNotSupported ? kExitFailure : kExitUsage, predictor.status());
-  }
+  if (!predictor.ok()) return FailPredictor(predictor.status());
   o.predictor = predictor->get();
   std::vector<IoEvent> history;
   if (!a.history.paths.empty()) {
@@ -311,6 +309,7 @@ int Fail(int code, const std::string& message) {
   std::cerr << "ferry: " << message << std::endl;
   return code;
 }
+int FailPredictor(const Status& s) { return Fail(s.code() == StatusCode::kNotSupported ? kExitFailure : kExitUsage, s.message()); }
 
 int Main(int argc, char** argv) {
   CLI::App app{

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "ferry/status.h"
+
 namespace ferry::cli {
 
 constexpr int kExitOk = 0;
@@ -15,5 +17,6 @@ int Main(int argc, char** argv);
 
 // Prints "ferry: <message>" on stderr and returns `code`.
 int Fail(int code, const std::string& message);
+int FailPredictor(const Status& s);  // a predictor that cannot be made: usage, or 1 when the build lacks it
 
 }  // namespace ferry::cli

@@ -64,9 +64,7 @@ int CheckServeFlags(const ServeArgs& a) {
   for (const auto& [text, flag] : {std::pair{a.latency_target, "--latency-target"}, {a.source_timeout, "--source-timeout"}}) {
     if (auto d = ParseDuration(text, flag); !text.empty() && !d.ok()) return Fail(kExitUsage, d.status().message());
   }
-  if (auto r = ParseSize(a.min_rate, "--min-rate"); !a.min_rate.empty() && !r.ok()) {
-    return Fail(kExitUsage, r.status().message());
-  }
+  if (auto r = ParseSize(a.min_rate, "--min-rate"); !a.min_rate.empty() && !r.ok()) return Fail(kExitUsage, r.status().message());
   return kExitOk;
 }
 

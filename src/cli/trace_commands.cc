@@ -24,17 +24,6 @@ struct TraceArgs {
   bool json = false;
 };
 
-void SayWritten(const std::string& out, uint64_t n, const std::string& to) {
-  if (out == "-") return;
-  if (to == "fio") {
-    std::cerr << fmt::format("ferry: wrote {} records to {} (fio iolog v3; replay with fio --read_iolog={} "
-                             "--replay_redirect=DEVICE)\n",
-                             n, out, out);
-  } else {
-    std::cerr << fmt::format("ferry: wrote {} records to {} ({})\n", n, out, to);
-  }
-}
-
 int RunInfo(TraceArgs& a) {
   auto r = OpenTraceInput(a.in);
   if (!r.ok()) return Fail(TraceExitCode(a.in), r.status().message());
@@ -65,7 +54,7 @@ int RunConvert(TraceArgs& a) {
   auto n = WriteTraceFile(**r, window, to.value(), a.target, a.out);
   ReportSkipped(a.in);
   if (!n.ok()) return Fail(kExitFailure, n.status().message());
-  SayWritten(a.out, *n, a.to);
+  std::cerr << TraceWrittenText(a.out, *n, a.to);
   return kExitOk;
 }
 
@@ -100,7 +89,7 @@ int RunSynth(const SynthArgs& a) {
   if (!f.ok() || !TraceFormatWritable(*f)) return Fail(kExitUsage, "invalid --to '" + a.to + "': use fio or msr");
   auto n = WriteTraceFile(**r, TraceWindow{}, *f, a.target, a.out);
   if (!n.ok()) return Fail(kExitFailure, n.status().message());
-  SayWritten(a.out, *n, a.to);
+  std::cerr << TraceWrittenText(a.out, *n, a.to);
   return kExitOk;
 }
 

@@ -79,4 +79,11 @@ std::string TraceSummaryText(const std::string& path, const TraceSummary& s) {
   return out;
 }
 
+std::string TraceWrittenText(const std::string& out, uint64_t n, const std::string& to) {
+  if (out == "-") return "";
+  if (to != "fio") return fmt::format("ferry: wrote {} records to {} ({})\n", n, out, to);
+  return fmt::format("ferry: wrote {} records to {} (fio iolog v3; replay with fio --read_iolog={} --replay_redirect=DEVICE)\n",
+                     n, out, out);
+}
+
 }  // namespace ferry

@@ -29,5 +29,8 @@ Result<TraceSummary> Summarize(TraceReader& reader, std::optional<uint32_t> devi
 // JSON object (docs/cli.md).
 std::string TraceSummaryText(const std::string& path, const TraceSummary& s);
 std::string TraceSummaryJson(const std::string& path, const TraceSummary& s);
+// What `ferry trace convert` and `trace synth` say when `n` records went to `out` in
+// format `to` ("fio" or "msr"); empty when `out` is standard output ("-").
+std::string TraceWrittenText(const std::string& out, uint64_t n, const std::string& to);
 
 }  // namespace ferry

@@ -97,7 +97,7 @@ for x in r:
 assert r[1]["precision"] > 0.3 and r[1]["recall"] > 0.05, r[1]
 PY
 expect_exit 2 "unknown predictor 'oracle'" "$FERRY" simulate "$T/w.log" --predictor oracle
-expect_exit 2 "--source-link must be fifo" "$FERRY" simulate "$T/w.log" --source-link lifo
+expect_exit 2 "--source-link: lifo not in {fifo,shared}" "$FERRY" simulate "$T/w.log" --source-link lifo
 expect_exit 2 "invalid --source-burst" "$FERRY" simulate "$T/w.log" --source-burst 2x
 expect_exit 2 "unknown predictor 'stride.stride'" "$FERRY" simulate "$T/w.log" --predictor stride+stride
 expect_exit 2 "invalid --latency-target '-1ms'" "$FERRY" simulate "$T/w.log" --latency-target -1ms
