@@ -160,6 +160,12 @@ Status Migration::Land(SourceReadUnderWay& r) {
   return CopyWithRetry(*r.src, r.work, r.buf, /*attempt=*/1, &r.at_destination);
 }
 
+void Migration::Halt(const Status& why) {
+  if (error_.ok()) error_ = why;
+  stop_ = true;
+  work_cv_.notify_all();
+}
+
 void Migration::Finish(std::unique_lock<std::mutex>& lock, const CopyOp& w, const Status& s, bool at_destination) {
   sched_.OnCopyDone(w, s.ok(), Now());
   for (uint64_t g = w.run.first.value; live_ && g < w.run.first.value + w.run.count; ++g) copy_sent_.erase(g);
@@ -178,9 +184,7 @@ void Migration::Finish(std::unique_lock<std::mutex>& lock, const CopyOp& w, cons
     live_stats_.last_error = s.message();
     work_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; });
   } else {
-    if (error_.ok()) error_ = s;
-    stop_ = true;
-    work_cv_.notify_all();  // the other workers stop too, even those waiting for the rate
+    Halt(s);
   }
 }
 

@@ -156,11 +156,7 @@ Result<MigrateStats> Migration::Run() {
       auto wake = std::min(next_commit, Clock::now() + o_.progress_interval);
       cv_.wait_until(lock, wake);
       SyncPoint("Migration::Run:woke");
-      if (o_.cancel && o_.cancel->load() && !stop_) {
-        stop_ = true;
-        if (error_.ok()) error_ = Cancelled("interrupted");
-        work_cv_.notify_all();  // a worker waiting for the rate stops now, not when paid
-      }
+      if (o_.cancel && o_.cancel->load() && !stop_) Halt(Cancelled("interrupted"));
       uint64_t done = map_.present_bytes(), chunk = sched_.chunk_size();
       lock.unlock();
       meter.Update(done, chunk);
@@ -170,10 +166,7 @@ Result<MigrateStats> Migration::Run() {
         next_commit = Clock::now() + o_.commit_interval;
       }
       lock.lock();
-      if (!commit_status.ok() && !stop_) {
-        stop_ = true;  // progress that cannot be recorded is lost work
-        work_cv_.notify_all();
-      }
+      if (!commit_status.ok() && !stop_) Halt(OkStatus());  // progress that cannot be recorded is lost work
     }
   }
   for (auto& t : threads) t.join();

@@ -135,6 +135,9 @@ class Migration {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Lands an answered read: stores it, retrying synchronously what a retry may mend.
   Status Land(SourceReadUnderWay& r);
+  // Stops the copy: records `why` as the run's error unless one is already recorded
+  // (OkStatus: none), and wakes every worker, those waiting for the rate too.
+  void Halt(const Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A copy is over: tells the scheduler, counts, records a failure (`at_destination`:
   // it failed writing the destination).
   void Finish(std::unique_lock<std::mutex>& lock, const CopyOp& w, const Status& s, bool at_destination)

@@ -6,23 +6,29 @@
 
 namespace ferry {
 
-SimLink::Time SimLink::TransmitTime(double bytes, double bandwidth) const {
-  return Time(static_cast<int64_t>(std::ceil(bytes / bandwidth * 1e9)));
+namespace {
+
+SimLink::Time TransmitTime(double bytes, double bandwidth) {
+  return SimLink::Time(static_cast<int64_t>(std::ceil(bytes / bandwidth * 1e9)));
 }
+
+}  // namespace
+
+SimLink::SimLink(const Options& options)
+    : o_(options),
+      bucket_size_(static_cast<double>(options.bandwidth) * std::chrono::duration<double>(options.burst).count()),
+      tokens_(bucket_size_) {}
 
 SimLink::Time SimLink::Transfer(uint64_t bytes, Time now, bool waited_on) {
   const Time on = now + o_.latency;
   const Time start = std::max(on, free_);
   const double rate = static_cast<double>(o_.bandwidth);
-  Time dur = TransmitTime(static_cast<double>(bytes), rate);
-  if (o_.burst > Time(0)) {
-    const double size = rate * std::chrono::duration<double>(o_.burst).count();
-    tokens_ = tokens_ < 0 ? size : std::min(size, tokens_ + rate * std::chrono::duration<double>(start - free_).count());
-    const double spent = std::min(tokens_, static_cast<double>(bytes));
-    tokens_ -= spent;
-    dur = TransmitTime(static_cast<double>(bytes) - spent, rate);
-    if (o_.burst_bandwidth > 0) dur += TransmitTime(spent, static_cast<double>(o_.burst_bandwidth));
-  }
+  // The bucket refills while the link is idle, and what it holds goes first.
+  tokens_ = std::min(bucket_size_, tokens_ + rate * std::chrono::duration<double>(start - free_).count());
+  const double spent = std::min(tokens_, static_cast<double>(bytes));
+  tokens_ -= spent;
+  Time dur = TransmitTime(static_cast<double>(bytes) - spent, rate);
+  if (spent > 0 && o_.burst_bandwidth > 0) dur += TransmitTime(spent, static_cast<double>(o_.burst_bandwidth));
   free_ = start + dur;
   if (!waited_on || !o_.shared) return free_;
   // Its share of the link beside the copies still on it when it arrives: each holds it

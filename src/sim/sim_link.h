@@ -28,7 +28,7 @@ class SimLink {
     Time burst{0};                  // the bucket's size in time at the bandwidth; 0: none
     uint64_t burst_bandwidth = 0;   // bytes/s its bytes cross at; 0: at once
   };
-  explicit SimLink(const Options& options) : o_(options) {}
+  explicit SimLink(const Options& options);
 
   // A source read of `bytes` sent at `now`: when its answer arrives. `waited_on`: the
   // application waits for it (shared links let it pass the copies).
@@ -40,11 +40,10 @@ class SimLink {
   }
 
  private:
-  Time TransmitTime(double bytes, double bandwidth) const;
-
   const Options o_;
-  Time free_{0};        // when the link has sent every byte queued on it
-  double tokens_ = -1;  // bytes the bucket holds at free_ (-1: full, at the start)
+  const double bucket_size_;  // bytes (0: no bucket)
+  Time free_{0};              // when the link has sent every byte queued on it
+  double tokens_;             // bytes the bucket holds at free_ (full at the start)
   std::multiset<Time> copy_answers_;  // shared: when the copies on the link are answered
 };
 

@@ -91,12 +91,17 @@ class PolicyReplay {
   };
   void Schedule(Time at, uint64_t id, Stage stage) { pending_.push({at, next_seq_++, id, stage}); }
 
+  // A source read of `bytes` sent at `now` on the link, counted: when its answer comes.
+  Time SourceRead(uint64_t bytes, Time now, bool waited_on) {
+    result_.bytes_from_source += bytes;
+    return link_.Transfer(bytes, now, waited_on);
+  }
+
   // A source read that the application waits for (a read-through): `bytes` at `now`;
   // returns when its answer arrives.
   Time ReadThrough(uint64_t bytes, Time now) {
     const LinkSend send = sched_.SourceSent(bytes, /*app=*/true, now);
-    const Time done = link_.Transfer(bytes, now, /*waited_on=*/true);
-    result_.bytes_from_source += bytes;
+    const Time done = SourceRead(bytes, now, /*waited_on=*/true);
     const uint64_t id = next_read_id_++;
     reads_through_.emplace(id, send);
     Schedule(done, id, Stage::kReadAnswered);
@@ -112,8 +117,7 @@ class PolicyReplay {
       Schedule(landed, op.id, Stage::kLanded);
     } else {
       f.send = sched_.SourceSent(op.bytes.length, op.priority == CopyPriority::kDemand, now);
-      const Time answered = link_.Transfer(op.bytes.length, now, op.priority == CopyPriority::kDemand);
-      result_.bytes_from_source += op.bytes.length;
+      const Time answered = SourceRead(op.bytes.length, now, op.priority == CopyPriority::kDemand);
       link_.CopyOnLink(answered);
       landed = answered + sc_.s.dest_latency;
       Schedule(answered, op.id, Stage::kAnswered);
