@@ -326,13 +326,22 @@ TEST_F(MigrateTest, CompletedJournalCopiesNothing) {
 // long enough for the engine to notice, so the cancel lands mid-copy on any machine.
 class CancellingVolume final : public Volume {
  public:
-  CancellingVolume(Volume* base, uint64_t at, std::atomic<bool>* cancel) : base_(base), at_(at), cancel_(cancel) {}
+  CancellingVolume(Volume* base, uint64_t at, std::atomic<bool>* cancel, SyncPointCounter* points)
+      : base_(base), at_(at), cancel_(cancel), points_(points) {}
   const std::string& name() const override { return base_->name(); }
   uint64_t size() const override { return base_->size(); }
   VolumeCapabilities capabilities() const override { return base_->capabilities(); }
+  // The read of `at` cancels. From then on every read waits until the thread that runs
+  // the migration has woken twice: the first wake saw the cancel and stopped the copy, so
+  // no copy starts after, however slow the machine (a 200 ms sleep here once let the
+  // other worker finish the volume first under load).
   Status Read(uint64_t offset, std::span<std::byte> buf) override {
-    if (offset <= at_ && at_ < offset + buf.size() && !cancel_->exchange(true)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (offset <= at_ && at_ < offset + buf.size() && !cancel_->load()) {
+      woke_at_cancel_ = points_->Count(kWoke);
+      cancel_->store(true);
+    }
+    if (cancel_->load()) {
+      EXPECT_TRUE(points_->WaitFor(kWoke, woke_at_cancel_ + 2));
     }
     return base_->Read(offset, buf);
   }
@@ -340,9 +349,12 @@ class CancellingVolume final : public Volume {
   Status Flush() override { return base_->Flush(); }
 
  private:
+  static constexpr const char* kWoke = "Migration::Run:woke";
   Volume* base_;
   const uint64_t at_;
   std::atomic<bool>* cancel_;
+  SyncPointCounter* points_;
+  std::atomic<int> woke_at_cancel_{0};
 };
 
 TEST_F(MigrateTest, CancelStopsAndKeepsTheJournalConsistent) {
@@ -350,7 +362,8 @@ TEST_F(MigrateTest, CancelStopsAndKeepsTheJournalConsistent) {
   FaultVolume slow(mem.get());
   slow.SetReadDelay(std::chrono::milliseconds(2));  // the other copies crawl meanwhile
   std::atomic<bool> cancel{false};
-  CancellingVolume src(&slow, kSize / 4, &cancel);
+  SyncPointCounter points;
+  CancellingVolume src(&slow, kSize / 4, &cancel, &points);
   auto dst = NewMemoryVolume("dst", kSize);
   MigrateOptions o = Fast();
   o.min_chunk = o.max_chunk = kG;
