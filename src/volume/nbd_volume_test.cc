@@ -21,19 +21,22 @@ namespace ferry {
 namespace {
 
 // nbdkit serving `args` (after the plugin's name) on a socket in a temporary folder,
-// until destroyed.
+// until destroyed. Up once its pid file is written, which nbdkit does when it accepts
+// connections: the socket's file appears at bind, before listen, and a connection then
+// was refused (one CI run in several).
 class Server {
  public:
   explicit Server(const TestTempDir& dir, std::vector<std::string> plugin_args, bool readonly = false)
-      : socket_(dir.Path("nbd.sock")) {
-    std::vector<std::string> args = {"nbdkit", "--foreground", "--exit-with-parent", "-U", socket_};
+      : socket_(dir.Path("nbd.sock")), pidfile_(dir.Path("nbd.pid")) {
+    std::filesystem::remove(pidfile_);
+    std::vector<std::string> args = {"nbdkit", "--foreground", "--exit-with-parent", "-U", socket_, "-P", pidfile_};
     if (readonly) args.push_back("-r");
     args.insert(args.end(), plugin_args.begin(), plugin_args.end());
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     if (::posix_spawnp(&pid_, "nbdkit", nullptr, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    for (int i = 0; i < 1000 && pid_ > 0 && !std::filesystem::exists(socket_); ++i) {
+    for (int i = 0; i < 1000 && pid_ > 0 && !Ready(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
@@ -44,12 +47,17 @@ class Server {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
     std::filesystem::remove(socket_);
+    std::filesystem::remove(pidfile_);
   }
-  bool up() const { return pid_ > 0 && std::filesystem::exists(socket_); }
+  bool up() const { return pid_ > 0 && Ready(); }
   std::string uri() const { return "nbd+unix:///?socket=" + socket_; }
 
  private:
-  std::string socket_;
+  bool Ready() const {
+    std::error_code ec;
+    return std::filesystem::file_size(pidfile_, ec) > 0 && !ec;
+  }
+  std::string socket_, pidfile_;
   pid_t pid_ = -1;
 };
 
