@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Bulk-copy comparison: ferry migrate against nbdcopy and qemu-img convert, on the same
-# image, in one run, file to file and NBD to NBD. Prints each median time and
+# image, in one run, file to file, NBD to NBD, and NBD to a remote NBD destination
+# (nbdkit's delay filter: 2 ms on every write, zero and extents query). Prints each median time and
 # throughput, and ferry's speed relative to the faster peer (>1: ferry is faster).
 #
 # ferry always flushes the destination before it reports success (a migration is
@@ -76,14 +77,27 @@ S="nbd+unix:///?socket=$dir/src.sock" D="nbd+unix:///?socket=$dir/dst.sock"
 echo "NBD to NBD: $runs interleaved rounds ..." >&2
 python3 "$top/bench/rounds.py" "$runs" 1 <"$dir/nbd.json" >"$dir/nbd.times"
 
-t() { awk -v n="$1" '$1 == n { print $2 }' "$dir/file.times" "$dir/nbd.times"; }
+# The destination 2 ms away: what keeps writes in flight shows (one worker per write in
+# flight would take 2 ms per copy).
+restart_far="${restart_dst/nbdkit -U/nbdkit --filter=delay -U} wdelay=2ms delay-zero=2ms delay-extents=2ms"
+{
+  entry r_ferry "$restart_far" "$ferry" migrate --progress none "$S" "$D"
+  entry r_nbdcopy_d "$restart_far" nbdcopy --flush "$S" "$D"
+  entry r_qemu_d "$restart_far" qemu-img convert -n -t writeback -f raw -O raw "$S" "$D"
+} | python3 -c 'import json,sys; print(json.dumps([json.loads(l) for l in sys.stdin]))' >"$dir/far.json"
+echo "NBD to a destination 2 ms away: $runs interleaved rounds ..." >&2
+python3 "$top/bench/rounds.py" "$runs" 1 <"$dir/far.json" >"$dir/far.times"
+
+t() { awk -v n="$1" '$1 == n { print $2 }' "$dir/file.times" "$dir/nbd.times" "$dir/far.times"; }
 f_ferry=$(t f_ferry) f_nbdcopy=$(t f_nbdcopy) f_qemu=$(t f_qemu) f_nbdcopy_d=$(t f_nbdcopy_d) f_qemu_d=$(t f_qemu_d)
 n_ferry=$(t n_ferry) n_nbdcopy=$(t n_nbdcopy) n_qemu=$(t n_qemu) n_nbdcopy_d=$(t n_nbdcopy_d) n_qemu_d=$(t n_qemu_d)
 
+r_ferry=$(t r_ferry) r_nbdcopy_d=$(t r_nbdcopy_d) r_qemu_d=$(t r_qemu_d)
+
 python3 - "$bytes" "$f_ferry" "$f_nbdcopy" "$f_qemu" "$f_nbdcopy_d" "$f_qemu_d" \
-  "$n_ferry" "$n_nbdcopy" "$n_qemu" "$n_nbdcopy_d" "$n_qemu_d" <<'PY'
+  "$n_ferry" "$n_nbdcopy" "$n_qemu" "$n_nbdcopy_d" "$n_qemu_d" "$r_ferry" "$r_nbdcopy_d" "$r_qemu_d" <<'PY'
 import sys
-b = int(sys.argv[1]); t = list(map(float, sys.argv[2:]))
+b = int(sys.argv[1]); t = list(map(float, sys.argv[2:12])); r = list(map(float, sys.argv[12:]))
 gib = b / (1 << 30)
 def cell(x): return f"{x:.3f} s ({gib/x:.2f} GiB/s)"
 print("| path | ferry migrate | nbdcopy | qemu-img convert | nbdcopy --flush | qemu-img convert -t writeback "
@@ -92,4 +106,6 @@ print("|---|---|---|---|---|---|---|---|")
 for path, (fe, nc, qi, ncd, qid) in (("file to file", t[0:5]), ("NBD to NBD", t[5:10])):
     print(f"| {path} | {cell(fe)} | {cell(nc)} | {cell(qi)} | {cell(ncd)} | {cell(qid)} "
           f"| {min(ncd, qid)/fe:.2f} | {min(nc, qi, ncd, qid)/fe:.2f} |")
+fe, ncd, qid = r
+print(f"| NBD to NBD 2 ms away | {cell(fe)} | - | - | {cell(ncd)} | {cell(qid)} | {min(ncd, qid)/fe:.2f} | - |")
 PY

@@ -48,9 +48,10 @@ struct MigrateOptions {
   uint64_t min_chunk = 64 << 10;     // Default: one granule.
   uint64_t max_chunk = 2 << 20;      // Default: 2 MiB (qemu-img convert's buffer; larger measured slower here).
   // Copy workers: they send the copies' source reads and land the answers on the
-  // destination. An NBD source's reads are asynchronous (Volume::ReadAsync), so a few
-  // workers keep any number in flight; a file source is read by the workers themselves,
-  // so for it this is also the most copies in flight. Default: DefaultCopyThreads().
+  // destination. An NBD source's reads and an NBD destination's writes are asynchronous
+  // (Volume::ReadAsync, WriteAsync), so a few workers keep any number in flight; a file
+  // is read and written by the workers themselves, so for a file source this is also
+  // the most copies in flight. Default: DefaultCopyThreads().
   int threads = DefaultCopyThreads();
   // Copy requests in flight at most. How many are in flight below it is the source link
   // controller's choice (sched/link.h). Default: 64, as nbdcopy's --requests.

@@ -71,6 +71,7 @@ struct LiveStats {
   uint64_t write_stalls = 0;       // writes that waited for a copy (invariants 3, 4)
   uint64_t demand_bytes = 0;       // copied because a request waited for them
   uint64_t copy_errors = 0;        // copies that failed after their retries
+  uint64_t copies_under_way = 0;   // copies sent and not yet done (read or write in flight)
   uint64_t read_errors = 0;        // application reads the source failed (EIO to the client)
   uint64_t read_through_bytes = 0; // application reads answered from the source
   VolumeHealth source;             // the source's connection: outages, time without it

@@ -68,9 +68,13 @@ class Volume {
   // caller keeps any number of reads in flight. `buf` must stay valid until `done` runs;
   // `done` must return quickly and must not call into this volume. Default (files,
   // memory, wrappers): Read(), then `done` before returning.
-  using ReadDone = std::function<void(Status)>;
-  virtual void ReadAsync(uint64_t offset, std::span<std::byte> buf, ReadDone done);
+  using IoDone = std::function<void(Status)>;
+  virtual void ReadAsync(uint64_t offset, std::span<std::byte> buf, IoDone done);
   virtual Status Write(uint64_t offset, std::span<const std::byte> buf) = 0;
+  // Write() without holding the caller's thread, as ReadAsync: `buf` stays valid until
+  // `done` runs, once, with the write's result; the write counts as completed for
+  // Flush() once `done` is called. Default: Write(), then `done` before returning.
+  virtual void WriteAsync(uint64_t offset, std::span<const std::byte> buf, IoDone done);
   // Makes every write that completed before the call durable.
   virtual Status Flush() = 0;
   // Makes [offset, offset+length) read as zeroes. Default: writes zero buffers.

@@ -237,8 +237,8 @@ void AddMigrateCommand(CLI::App& app, std::function<int()>* run) {
       ->option_text("SIZE");
   migrate->add_option("--max-chunk", ma.max_chunk, "largest copy request (default: 2M)")->option_text("SIZE");
   migrate->add_option("--threads", ma.threads,
-                      "copy workers: they send reads to SRC (NBD: asynchronously; a file: each reads its own) "
-                      "and write the answers to DST (default: one per processor core, 2 to 16)")
+                      "copy workers: they send reads to SRC and write the answers to DST (NBD: "
+                      "asynchronously; a file: each does its own) (default: one per processor core, 2 to 16)")
       ->option_text("N");
   migrate->add_option("--requests", ma.requests,
                       "copy requests in flight at most; how many are is the link controller's choice")

@@ -24,7 +24,7 @@ Status Migration::ZeroOrSkip(uint64_t offset, uint64_t length, Tally* tally) {
   tally->skipped += length;
   if (dst_zero_.Covers(offset, length)) return OkStatus();  // already reads as zero
   Status s = dst_.Zero(offset, length);
-  tally->at_destination = !s.ok();
+  if (!s.ok()) tally->at_destination = true;
   return s;
 }
 
@@ -44,8 +44,10 @@ Status Migration::SourceRead(Volume& src, uint64_t offset, std::span<std::byte> 
   return s;
 }
 
-// Zero detection per granule: writes runs of data, zeroes (or skips) runs of zeroes.
-Status Migration::Store(const CopyOp& w, std::span<const std::byte> data, Tally* tally) {
+// Zero detection per granule: runs of data and runs of zeroes, in order; stops at the
+// first error.
+template <typename ZeroRun, typename DataRun>
+Status Migration::ForEachRun(const CopyOp& w, std::span<const std::byte> data, ZeroRun zero_run, DataRun data_run) {
   const uint64_t off = w.bytes.offset, len = w.bytes.length;
   const uint64_t g = map_.granule_size();
   uint64_t i = 0;
@@ -53,18 +55,58 @@ Status Migration::Store(const CopyOp& w, std::span<const std::byte> data, Tally*
     bool zero = IsAllZero(data.data() + i, std::min(g, len - i));
     uint64_t j = i + std::min(g, len - i);
     while (j < len && IsAllZero(data.data() + j, std::min(g, len - j)) == zero) j += std::min(g, len - j);
-    if (zero) {
-      FERRY_RETURN_IF_ERROR(ZeroOrSkip(off + i, j - i, tally));
-    } else {
-      if (Status s = dst_.Write(off + i, data.subspan(i, j - i)); !s.ok()) {
-        tally->at_destination = true;
-        return s;
-      }
-      tally->copied += j - i;
-    }
+    FERRY_RETURN_IF_ERROR(zero ? zero_run(off + i, j - i) : data_run(off + i, data.subspan(i, j - i)));
     i = j;
   }
   return OkStatus();
+}
+
+Status Migration::Store(const CopyOp& w, std::span<const std::byte> data, Tally* tally) {
+  return ForEachRun(
+      w, data, [&](uint64_t off, uint64_t len) { return ZeroOrSkip(off, len, tally); },
+      [&](uint64_t off, std::span<const std::byte> run) {
+        if (Status s = dst_.Write(off, run); !s.ok()) {
+          tally->at_destination = true;
+          return s;
+        }
+        tally->copied += run.size();
+        return OkStatus();
+      });
+}
+
+void Migration::StoreAsync(std::unique_ptr<SourceReadUnderWay> read) {
+  SourceReadUnderWay* r = read.release();  // owned by its writes until the last is done
+  // One count for this thread's own part, so the last write cannot land it mid-loop.
+  r->writes_left = 1;
+  auto done = [this, r](const Status& s) {
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> l(r->landing_mu);
+      if (r->landing_error.ok()) r->landing_error = s;
+    }
+    if (r->writes_left.fetch_sub(1) == 1) Landed(std::unique_ptr<SourceReadUnderWay>(r));
+  };
+  Status s = ForEachRun(
+      r->work, r->buf, [&](uint64_t off, uint64_t len) { return ZeroOrSkip(off, len, &r->tally); },
+      [&](uint64_t off, std::span<const std::byte> run) {
+        r->tally.copied += run.size();  // counted only if every write succeeds
+        r->writes_left.fetch_add(1);
+        dst_.WriteAsync(off, run, done);
+        return OkStatus();
+      });
+  done(s);
+}
+
+void Migration::Landed(std::unique_ptr<SourceReadUnderWay> r) {
+  {
+    std::lock_guard<std::mutex> l(r->landing_mu);  // the last write's thread may not be this one
+    if (!r->landing_error.ok()) {
+      r->status = r->landing_error;
+      r->tally.at_destination = true;
+    }
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  landed_.push_back(std::move(r));
+  work_cv_.notify_all();  // as for answered_
 }
 
 Status Migration::Copy(Volume& src, const CopyOp& w, ByteBuffer& buf, Tally* tally) {
@@ -131,7 +173,9 @@ void Migration::StartRead(std::unique_lock<std::mutex>& lock, CopyOp w, std::sha
     }
     r->status = std::move(s);
     answered_.emplace_back(r);
-    work_cv_.notify_one();
+    // All: a worker may be waiting on work_cv_ for something else (Finish's pause after
+    // a failed copy), and would take a single notification and sleep on.
+    work_cv_.notify_all();
   });
   lock.lock();
 }
@@ -151,11 +195,8 @@ void Migration::Launch(std::unique_lock<std::mutex>& lock, CopyOp w, std::shared
   Finish(lock, w, s, tally.at_destination);
 }
 
-Status Migration::Land(SourceReadUnderWay& r) {
-  Tally tally;
-  Status s = r.status.ok() ? Store(r.work, r.buf, &tally) : r.status;
-  r.at_destination = tally.at_destination;
-  if (Publish(tally, s) || !BackOff(s, 0)) return s;
+Status Migration::Conclude(SourceReadUnderWay& r) {
+  if (Publish(r.tally, r.status) || !BackOff(r.status, 0)) return r.status;
   // The first attempt failed in a way a retry may mend: go on from this thread.
   return CopyWithRetry(*r.src, r.work, r.buf, /*attempt=*/1, &r.at_destination);
 }
@@ -192,16 +233,30 @@ void Migration::Worker() {
   ByteBuffer buf;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    if (!answered_.empty()) {
-      // A source read came back: land it on the destination.
-      std::unique_ptr<SourceReadUnderWay> r = std::move(answered_.front());
-      answered_.pop_front();
+    if (!landed_.empty()) {
+      // A copy's destination writes are done (or its read failed): conclude it.
+      std::unique_ptr<SourceReadUnderWay> r = std::move(landed_.front());
+      landed_.pop_front();
       lock.unlock();
-      Status s = Land(*r);
+      r->at_destination = r->tally.at_destination;
+      Status s = Conclude(*r);
       lock.lock();
       Finish(lock, r->work, s, r->at_destination);
       if (spare_buffers_.size() < kSpareBuffers) spare_buffers_.push_back(std::move(r->buf));
       if (--reads_under_way_ == 0) work_cv_.notify_all();  // workers waiting to end
+      continue;
+    }
+    if (!answered_.empty()) {
+      // A source read came back: send its writes to the destination; they land it.
+      std::unique_ptr<SourceReadUnderWay> r = std::move(answered_.front());
+      answered_.pop_front();
+      lock.unlock();
+      if (r->status.ok()) {
+        StoreAsync(std::move(r));
+      } else {
+        Landed(std::move(r));
+      }
+      lock.lock();
       continue;
     }
     if (const uint64_t rate = limiter_.rate(); rate != 0 && !paused_ && !stop_) {
@@ -211,7 +266,9 @@ void Migration::Worker() {
       const auto until = limiter_.PaidUntil();
       if (until > RateLimiter::Clock::now()) {
         SyncPoint("Migration::Worker:waits-for-rate");
-        work_cv_.wait_until(lock, until, [&] { return stop_ || limiter_.rate() != rate || !answered_.empty(); });
+        work_cv_.wait_until(lock, until, [&] {
+          return stop_ || limiter_.rate() != rate || !answered_.empty() || !landed_.empty();
+        });
         continue;
       }
     }

@@ -24,7 +24,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LiveLink, base_latency_ms, deliv
                                                 latency_target_ms, in_flight, copy_in_flight, budget, app_active)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LiveStats, volume_size, present_bytes, bytes_copied, bytes_resumed,
                                                 reads, writes, read_stalls, read_stalls_first_touch, read_stalls_seen,
-                                                prevented_stalls, reads_kept, write_stalls, demand_bytes, copy_errors, read_errors,
+                                                prevented_stalls, reads_kept, write_stalls, demand_bytes, copy_errors, copies_under_way,
+                                                read_errors,
                                                 read_through_bytes, source, link, predicted_bytes, precision, recall,
                                                 timeliness, predictions_skipped, complete, paused, paused_reason,
                                                 destination_pauses, conclusion, seconds, rate_bps, read_p50_us,

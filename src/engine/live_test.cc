@@ -13,7 +13,7 @@
 #include "common/test_temp_dir.h"
 #include "ferry/live.h"
 #include "predict/predictor.h"
-#include "volume/async_read_volume.h"
+#include "volume/async_volume.h"
 #include "volume/fault_volume.h"
 #include "volume/test_read_volume.h"
 
@@ -45,19 +45,22 @@ struct Fixture {
     EXPECT_TRUE(src_base->Write(0, expected).ok());
   }
 
-  // `async_source`: the copies' reads are answered later, out of order, from another
-  // thread (AsyncReadVolume), as an NBD source answers them.
+  // `async`: the copies' source reads and destination writes are answered later, out
+  // of order, from another thread (AsyncVolume), as NBD volumes answer them.
   Result<std::unique_ptr<LiveMigration>> Start(MigrateOptions o, std::unique_ptr<Journal> journal = nullptr,
                                                std::chrono::microseconds read_delay = std::chrono::microseconds(300),
-                                               bool async_source = false) {
+                                               bool async = false) {
     auto s = std::make_unique<FaultVolume>(src_base.get());
     auto d = std::make_unique<FaultVolume>(dst_base.get());
     s->SetReadDelay(read_delay);
     src = s.get();
     dst = d.get();
-    std::unique_ptr<Volume> source = std::move(s);
-    if (async_source) source = std::make_unique<AsyncReadVolume>(std::move(source), std::chrono::microseconds(100));
-    return LiveMigration::Start(std::move(source), std::move(d), std::move(journal), predictor, o);
+    std::unique_ptr<Volume> source = std::move(s), destination = std::move(d);
+    if (async) {
+      source = std::make_unique<AsyncVolume>(std::move(source), std::chrono::microseconds(100));
+      destination = std::make_unique<AsyncVolume>(std::move(destination), std::chrono::microseconds(100));
+    }
+    return LiveMigration::Start(std::move(source), std::move(destination), std::move(journal), predictor, o);
   }
   void Apply(uint64_t off, std::span<const std::byte> data) {
     std::memcpy(expected.data() + off, data.data(), data.size());
@@ -252,12 +255,14 @@ TEST(LiveTest, APartialWriteToAMissingGranuleBringsItInFirst) {
 
 TEST(LiveTest, WritesRacingCopiesOfTheSameChunkAreNeverOverwritten) {
   // Invariant 3: with a slow source, copies are in flight most of the time; a writer
-  // hammers the same region. A copy landing after a write would lose it.
-  for (int round = 0; round < 5; ++round) {
+  // hammers the same region. A copy landing after a write would lose it. Rounds 3 and
+  // up answer the copies' reads and writes out of order (a copy's write still queued
+  // when the application's write to its granule comes).
+  for (int round = 0; round < 6; ++round) {
     Fixture f;
     MigrateOptions o = Opts(8);
     o.min_chunk = o.max_chunk = kG;  // 128 copies of 2 ms, 8 at a time: the copy lasts
-    auto m = f.Start(o, nullptr, std::chrono::microseconds(2000));
+    auto m = f.Start(o, nullptr, std::chrono::microseconds(2000), /*async=*/round >= 3);
     ASSERT_TRUE(m.ok());
     std::mt19937_64 rng(round);
     for (int i = 0; i < 300; ++i) {
@@ -337,11 +342,11 @@ TEST(LiveTest, TrimAndZeroOfMissingGranulesNeedNoCopy) {
 // old data or the new, never the destination's bytes of a granule not yet present;
 // a read after the write was acknowledged sees it; at the end the destination holds
 // every write and the source data elsewhere.
-void RaceReadThroughsAgainstWrites(bool async_source) {
+void RaceReadThroughsAgainstWrites(bool async) {
   Fixture f;
   MigrateOptions o = Opts(2);
   o.rate_limit = 64 << 10;  // the granules written stay missing until written
-  auto m = f.Start(o, nullptr, std::chrono::microseconds(300), async_source);
+  auto m = f.Start(o, nullptr, std::chrono::microseconds(300), async);
   ASSERT_TRUE(m.ok()) << m.status().message();
   // A miss is answered with exactly its bytes, from the source.
   std::vector<std::byte> miss(4096);
@@ -592,16 +597,17 @@ TEST(LiveTest, AFlushedWriteSurvivesACrashAndTheRestartFinishes) {
   }
 }
 
-TEST(LiveTest, AFullDestinationPausesTheCopyUntilResumedAndTheJournalKeepsOnlyWhatLanded) {
-  // Issue 13: a destination error (here ENOSPC) goes to the request that hit it, pauses
-  // the background copy with the reason in status, and only the operator's resume
-  // continues; the journal never says present what did not land.
+// Issue 13: a destination error (here ENOSPC) goes to the request that hit it, pauses
+// the background copy with the reason in status, and only the operator's resume
+// continues; the journal never says present what did not land. `async`: the copies'
+// writes fail later, from the destination's thread.
+void AFullDestinationPausesTheCopy(bool async) {
   TestTempDir tmp;
   Fixture f;
   const std::string jpath = tmp.Path("j");
   auto j = Journal::Create(jpath, JournalIdentity{"src", "dst", kSize, kG});
   ASSERT_TRUE(j.ok());
-  auto m = f.Start(Opts(2), std::move(j).value());
+  auto m = f.Start(Opts(2), std::move(j).value(), std::chrono::microseconds(300), async);
   ASSERT_TRUE(m.ok());
   f.dst->FailRange(true, 0, kSize, Status(StatusCode::kNoSpace, "dst: No space left on device"));
   for (int i = 0; i < 2000 && !(*m)->stats().paused; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -619,7 +625,12 @@ TEST(LiveTest, AFullDestinationPausesTheCopyUntilResumedAndTheJournalKeepsOnlyWh
   std::vector<std::byte> buf(4096);
   ASSERT_TRUE((*m)->Read(off + 100, buf).ok());
   EXPECT_EQ(0, std::memcmp(buf.data(), f.expected.data() + off + 100, buf.size()));
-  // Room is made: nothing moves until the operator says so.
+  // Room is made: nothing moves until the operator says so. (The copies sent before the
+  // pause may end after it: they are waited for first.)
+  for (int i = 0; i < 2000 && (*m)->stats().copies_under_way > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ((*m)->stats().copies_under_way, 0u);
   const uint64_t present = (*m)->stats().present_bytes;
   ASSERT_LT(present, kSize);
   f.dst->ClearFaults();
@@ -637,6 +648,14 @@ TEST(LiveTest, AFullDestinationPausesTheCopyUntilResumedAndTheJournalKeepsOnlyWh
   EXPECT_TRUE((*m)->stats().paused_reason.empty());
   ASSERT_TRUE((*m)->Stop().ok());
   ASSERT_EQ(ReadAll(*f.dst_base), f.expected);
+}
+
+TEST(LiveTest, AFullDestinationPausesTheCopyUntilResumedAndTheJournalKeepsOnlyWhatLanded) {
+  AFullDestinationPausesTheCopy(false);
+}
+
+TEST(LiveTest, AFullDestinationAnsweringOutOfOrderPausesTheCopyAndTheJournalKeepsOnlyWhatLanded) {
+  AFullDestinationPausesTheCopy(true);
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 #include "common/test_temp_dir.h"
 #include "ferry/engine.h"
 #include "predict/predictor.h"
-#include "volume/async_read_volume.h"
+#include "volume/async_volume.h"
 #include "volume/fault_volume.h"
 #include "volume/test_read_volume.h"
 
@@ -186,7 +186,7 @@ TEST_F(MigrateTest, OneWorkerKeepsManyCopiesInFlightOnAnAsyncSource) {
   // The copier sends source reads asynchronously: with one worker, the reads in flight
   // are the link controller's choice (up to --requests), answered out of order.
   auto mem = MakeSource();
-  AsyncReadVolume src(mem.get(), std::chrono::microseconds(200));
+  AsyncVolume src(mem.get(), std::chrono::microseconds(200));
   auto dst = NewMemoryVolume("dst", kSize);
   MigrateOptions o = Fast();
   o.threads = 1;
@@ -209,7 +209,7 @@ TEST_F(MigrateTest, AsyncReadErrorsAreRetriedAndPersistentOnesStopTheCopy) {
   o.threads = 2;
   o.min_chunk = o.max_chunk = kG;
   {
-    AsyncReadVolume src(&faulty, std::chrono::microseconds(50));
+    AsyncVolume src(&faulty, std::chrono::microseconds(50));
     auto dst = NewMemoryVolume("dst", kSize);
     auto stats = Migrate(src, *dst, nullptr, o);
     ASSERT_TRUE(stats.ok()) << stats.status().message();
@@ -219,12 +219,43 @@ TEST_F(MigrateTest, AsyncReadErrorsAreRetriedAndPersistentOnesStopTheCopy) {
   }
   faulty.FailRange(false, 100 * kG, 1, IoError("injected EIO"));
   o.max_retries = 2;
-  AsyncReadVolume src(&faulty, std::chrono::microseconds(50));
+  AsyncVolume src(&faulty, std::chrono::microseconds(50));
   auto dst = NewMemoryVolume("dst", kSize);
   auto stats = Migrate(src, *dst, nullptr, o);
   ASSERT_FALSE(stats.ok());
   EXPECT_NE(stats.status().message().find("giving up after 3 attempts"), std::string::npos)
       << stats.status().message();
+}
+
+TEST_F(MigrateTest, DestinationWritesAreAsynchronousAndTheirErrorsRetriedOrFatal) {
+  // One worker keeps many destination writes in flight (Volume::WriteAsync), answered
+  // out of order; a failed write is retried as a failed read is, and one that keeps
+  // failing stops the copy with the destination's error.
+  auto mem = MakeSource();
+  MigrateOptions o = Fast();
+  o.threads = 1;
+  o.min_chunk = o.max_chunk = kG;
+  o.max_in_flight = 16;
+  {
+    auto base = NewMemoryVolume("dst", kSize);
+    FaultVolume faulty(base.get());
+    faulty.FailRange(true, 7 * kG, 1, IoError("injected EIO"), 2);
+    AsyncVolume src(mem.get(), std::chrono::microseconds(50));
+    AsyncVolume dst(&faulty, std::chrono::microseconds(200));
+    auto stats = Migrate(src, dst, nullptr, o);
+    ASSERT_TRUE(stats.ok()) << stats.status().message();
+    EXPECT_GE(dst.max_outstanding(), 4u);  // a synchronous landing would hold one
+    EXPECT_EQ(stats->retries, 2u);
+    EXPECT_EQ(stats->bytes_copied + stats->bytes_skipped, kSize);
+    EXPECT_EQ(ReadAll(*base), ReadAll(*mem));
+  }
+  auto base = NewMemoryVolume("dst", kSize);
+  FaultVolume faulty(base.get());
+  faulty.FailRange(true, 41 * kG, 1, Status(StatusCode::kNoSpace, "dst: No space left on device"));
+  AsyncVolume dst(&faulty, std::chrono::microseconds(50));
+  auto stats = Migrate(*mem, dst, nullptr, o);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.status().message().find("No space left"), std::string::npos) << stats.status().message();
 }
 
 TEST_F(MigrateTest, PersistentErrorStopsThenRerunResumesWithoutRecopying) {

@@ -363,6 +363,7 @@ LiveStats Migration::Stats() {
   st.volume_size = map_.volume_size();
   st.present_bytes = map_.present_bytes();
   st.bytes_copied = bytes_copied_;
+  st.copies_under_way = static_cast<uint64_t>(reads_under_way_);
   st.reads = reads_;
   st.writes = writes_;
   st.complete = complete();

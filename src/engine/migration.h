@@ -112,6 +112,10 @@ class Migration {
   Status CopyWithRetry(Volume& src, const CopyOp& w, ByteBuffer& buf, int attempt = 0,
                        bool* at_destination = nullptr);
   Status Copy(Volume& src, const CopyOp& w, ByteBuffer& buf, Tally* tally);
+  // Calls zero_run(offset, length) and data_run(offset, bytes) over the runs of whole
+  // zero granules and of data in w's source data, in order; stops at the first error.
+  template <typename ZeroRun, typename DataRun>
+  Status ForEachRun(const CopyOp& w, std::span<const std::byte> data, ZeroRun zero_run, DataRun data_run);
   // Writes a copy's source data to the destination (zero runs zeroed or skipped).
   Status Store(const CopyOp& w, std::span<const std::byte> data, Tally* tally);
   // Counts a successful attempt's bytes; returns s.ok().
@@ -122,8 +126,14 @@ class Migration {
     std::shared_ptr<Volume> src;  // held until landed
     ByteBuffer buf;
     LinkSend send;
-    Status status;  // the read's answer
-    bool at_destination = false;  // landing failed writing the destination
+    Status status;  // the read's answer, then the landing's
+    bool at_destination = false;  // the copy failed writing the destination
+    // The landing: data writes sent (Volume::WriteAsync) and not yet done, and what
+    // they account for; the first write error.
+    Tally tally;
+    std::atomic<int> writes_left{0};
+    std::mutex landing_mu;
+    Status landing_error ABSL_GUARDED_BY(landing_mu);
   };
   // Sends w's source read (Volume::ReadAsync) and returns with `lock` held again; the
   // answer goes to answered_. Unlocks around the send.
@@ -133,8 +143,16 @@ class Migration {
   // its zeroing, finished at once. `lock` is held again on return.
   void Launch(std::unique_lock<std::mutex>& lock, CopyOp w, std::shared_ptr<Volume> src)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Lands an answered read: stores it, retrying synchronously what a retry may mend.
-  Status Land(SourceReadUnderWay& r);
+  // Lands an answered read: zero runs from this thread, data runs sent to the
+  // destination asynchronously, so that a copy worker does not wait for each write
+  // (an NBD destination gets as many writes in flight as there are copies); the last
+  // write to finish passes the copy to Landed(). No lock held.
+  void StoreAsync(std::unique_ptr<SourceReadUnderWay> r);
+  // Queues a landed copy (or one whose read failed) for a worker to conclude.
+  void Landed(std::unique_ptr<SourceReadUnderWay> r);
+  // A landed copy's result: its bytes counted when it succeeded; what a retry may mend
+  // retried synchronously from this thread. No lock held.
+  Status Conclude(SourceReadUnderWay& r);
   // Stops the copy: records `why` as the run's error unless one is already recorded
   // (OkStatus: none), and wakes every worker, those waiting for the rate too.
   void Halt(const Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -225,11 +243,13 @@ class Migration {
   bool paused_ ABSL_GUARDED_BY(mu_) = false;
   Status error_ ABSL_GUARDED_BY(mu_);  // first failure
   int running_ ABSL_GUARDED_BY(mu_) = 0;  // workers
-  // Copies whose source read is sent and not yet landed; answered_ holds those answered.
+  // Copies whose source read is sent and not yet concluded; answered_ holds those
+  // answered, landed_ those whose destination writes are done.
   int reads_under_way_ ABSL_GUARDED_BY(mu_) = 0;
   // Granules whose copy's source read is under way (live), and when it was sent.
   absl::flat_hash_map<uint64_t, Scheduler::Time> copy_sent_ ABSL_GUARDED_BY(mu_);
   std::deque<std::unique_ptr<SourceReadUnderWay>> answered_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::unique_ptr<SourceReadUnderWay>> landed_ ABSL_GUARDED_BY(mu_);  // writes done
   // Buffers of landed copies, for the next reads (no allocation per copy).
   static constexpr size_t kSpareBuffers = 16;
   std::vector<ByteBuffer> spare_buffers_ ABSL_GUARDED_BY(mu_);

@@ -71,62 +71,19 @@ class NbdVolume final : public Volume {
     });
   }
 
-  void ReadAsync(uint64_t offset, std::span<std::byte> buf, ReadDone done) override {
-    // One read of up to kMaxIoRequest-sized pieces; `done` runs when the last completes.
-    struct AsyncRead {
-      struct Piece {
-        AsyncRead* read;
-        uint64_t offset, length;
-        std::atomic<bool> finished{false};  // by its completion or by a refused submission
-      };
-      NbdVolume* volume;
-      ReadDone done;
-      std::vector<std::unique_ptr<Piece>> pieces;
-      std::atomic<size_t> left;
-      std::mutex mu;
-      Status error;  // the first failure
+  void ReadAsync(uint64_t offset, std::span<std::byte> buf, IoDone done) override {
+    SendAsync("pread", offset, buf.size(), std::move(done),
+              [&](nbd_handle* h, uint64_t at, uint64_t len, nbd_completion_callback c) {
+                return nbd_aio_pread(h, buf.data() + at, len, offset + at, c, 0);
+              });
+  }
 
-      void Finish(Piece& p, Status s) {
-        if (p.finished.exchange(true)) return;
-        if (!s.ok()) {
-          std::lock_guard<std::mutex> lock(mu);
-          if (error.ok()) error = std::move(s);
-        }
-        if (left.fetch_sub(1) == 1) {
-          done(std::move(error));
-          delete this;
-        }
-      }
-      static int OnComplete(void* user_data, int* err) {
-        auto* p = static_cast<Piece*>(user_data);
-        p->read->Finish(*p, *err == 0 ? OkStatus() : p->read->volume->Failed("pread", p->offset, p->length, *err));
-        return 1;  // retire the command
-      }
-    };
-    if (buf.empty()) return done(OkStatus());
-    auto* read = new AsyncRead{.volume = this, .done = std::move(done)};
-    for (uint64_t at = 0; at < buf.size(); at += kMaxIoRequest) {
-      const uint64_t n = std::min<uint64_t>(kMaxIoRequest, buf.size() - at);
-      read->pieces.push_back(std::make_unique<AsyncRead::Piece>(read, offset + at, n));
-    }
-    read->left = read->pieces.size();
-    // Pieces are only touched through `read` until the last finishes; copy the list
-    // first, since that finish deletes `read`.
-    std::vector<AsyncRead::Piece*> pieces;
-    for (auto& p : read->pieces) pieces.push_back(p.get());
-    for (AsyncRead::Piece* p : pieces) {
-      std::byte* data = buf.data() + (p->offset - offset);
-      const uint64_t len = p->length, off = p->offset;
-      nbd_completion_callback cb = {.callback = AsyncRead::OnComplete, .user_data = p, .free = nullptr};
-      // A connection found lost fails the piece as retryable: the caller's retry goes
-      // through Read(), which waits for the connection to be made again.
-      std::shared_ptr<Connection> conn = Pick();
-      if (conn->Start([&](nbd_handle* h, nbd_completion_callback c) { return nbd_aio_pread(h, data, len, off, c, 0); },
-                      cb) == -1) {
-        Status s = Failed("pread", off, len, -1);
-        p->read->Finish(*p, conn->lost() ? IoError(s.message()) : std::move(s));
-      }
-    }
+  void WriteAsync(uint64_t offset, std::span<const std::byte> buf, IoDone done) override {
+    if (!caps_.writable) return done(ReadOnly("pwrite", offset, buf.size()));
+    SendAsync("pwrite", offset, buf.size(), std::move(done),
+              [&](nbd_handle* h, uint64_t at, uint64_t len, nbd_completion_callback c) {
+                return nbd_aio_pwrite(h, buf.data() + at, len, offset + at, c, 0);
+              });
   }
 
   Status Write(uint64_t offset, std::span<const std::byte> buf) override {
@@ -200,6 +157,68 @@ class NbdVolume final : public Volume {
   }
 
  private:
+  // An asynchronous request in flight, in pieces (SendAsync).
+  struct AsyncRequest {
+    struct Piece {
+      AsyncRequest* request;
+      uint64_t at, length;
+      std::atomic<bool> finished{false};  // by its completion or by a refused submission
+    };
+    NbdVolume* volume;
+    const char* call;
+    uint64_t offset;
+    IoDone done;
+    std::vector<std::unique_ptr<Piece>> pieces;
+    std::atomic<size_t> left;
+    std::mutex mu;
+    Status error;  // the first failure
+
+    void Finish(Piece& p, Status s) {
+      if (p.finished.exchange(true)) return;
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (error.ok()) error = std::move(s);
+      }
+      if (left.fetch_sub(1) == 1) {
+        done(std::move(error));
+        delete this;
+      }
+    }
+    static int OnComplete(void* user_data, int* err) {
+      auto* p = static_cast<Piece*>(user_data);
+      AsyncRequest* r = p->request;
+      r->Finish(*p, *err == 0 ? OkStatus() : r->volume->Failed(r->call, r->offset + p->at, p->length, *err));
+      return 1;  // retire the command
+    }
+  };
+  // One request of up to kMaxIoRequest-sized pieces, sent with
+  // `submit(handle, piece offset within the request, piece length, callback)`; `done`
+  // runs once, when the last piece completes, with the first failure if any.
+  template <typename Submit>
+  void SendAsync(const char* call, uint64_t offset, uint64_t length, IoDone done, Submit submit) {
+    if (length == 0) return done(OkStatus());
+    auto* request = new AsyncRequest{.volume = this, .call = call, .offset = offset, .done = std::move(done)};
+    for (uint64_t at = 0; at < length; at += kMaxIoRequest) {
+      request->pieces.push_back(std::make_unique<AsyncRequest::Piece>(request, at, std::min(kMaxIoRequest, length - at)));
+    }
+    request->left = request->pieces.size();
+    // Pieces are only touched through `request` until the last finishes; copy the list
+    // first, since that finish deletes `request`.
+    std::vector<AsyncRequest::Piece*> pieces;
+    for (auto& p : request->pieces) pieces.push_back(p.get());
+    for (AsyncRequest::Piece* p : pieces) {
+      const uint64_t at = p->at, len = p->length;
+      nbd_completion_callback cb = {.callback = AsyncRequest::OnComplete, .user_data = p, .free = nullptr};
+      // A connection found lost fails the piece as retryable: the caller's retry goes
+      // through the synchronous calls, which wait for the connection to be made again.
+      std::shared_ptr<Connection> conn = Pick();
+      if (conn->Start([&](nbd_handle* h, nbd_completion_callback c) { return submit(h, at, len, c); }, cb) == -1) {
+        Status s = Failed(call, offset + at, len, -1);
+        p->request->Finish(*p, conn->lost() ? IoError(s.message()) : std::move(s));
+      }
+    }
+  }
+
   // A command that carries no data (nbd_aio_zero, nbd_aio_trim), in pieces.
   template <typename Call>
   Status NoData(const char* name, uint64_t offset, uint64_t length, Call call) {

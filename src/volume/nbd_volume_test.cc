@@ -105,6 +105,31 @@ TEST_F(NbdMemoryTest, AsyncReadsAnswerEachIntoItsOwnBuffer) {
   }
 }
 
+TEST_F(NbdMemoryTest, AsyncWritesLandEachFromItsOwnBufferAndAFlushAfterThemKeepsThem) {
+  Volume* v = v_.get();
+  std::vector<std::vector<std::byte>> bufs;
+  for (int i = 0; i < 16; ++i) bufs.push_back(Bytes(65536, static_cast<uint8_t>(0x80 + i)));
+  std::vector<std::promise<Status>> done(16);
+  for (int i = 0; i < 16; ++i) {
+    v->WriteAsync(static_cast<uint64_t>(i) << 16, bufs[static_cast<size_t>(i)],
+                  [&done, i](Status s) { done[static_cast<size_t>(i)].set_value(std::move(s)); });
+  }
+  for (int i = 0; i < 16; ++i) EXPECT_TRUE(done[static_cast<size_t>(i)].get_future().get().ok()) << "write " << i;
+  ASSERT_TRUE(v->Flush().ok());
+  std::vector<std::byte> got(65536);
+  for (int i = 0; i < 16; ++i) {
+    ASSERT_TRUE(v->Read(static_cast<uint64_t>(i) << 16, got).ok());
+    EXPECT_EQ(got, bufs[static_cast<size_t>(i)]) << "write " << i;
+  }
+  // Past the end: the server's error reaches `done`, naming the call and the range.
+  std::promise<Status> past;
+  v->WriteAsync(4 << 20, Bytes(4096, 1), [&past](Status s) { past.set_value(std::move(s)); });
+  Status s = past.get_future().get();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("pwrite"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("offset=4194304"), std::string::npos) << s.message();
+}
+
 TEST_F(NbdMemoryTest, ZeroAndTrimReadAsZeroesAndExtentsSeeThem) {
   Volume* v = v_.get();
   ASSERT_TRUE(v->Write(0, Bytes(4 << 20, 1)).ok());
@@ -134,6 +159,9 @@ TEST(NbdVolumeTest, AReadOnlyExportOpenedWritableIsPermissionDenied) {
   auto ro = OpenVolume(server.uri(), OpenOptions{});
   ASSERT_TRUE(ro.ok()) << ro.status().message();
   EXPECT_FALSE((*ro)->capabilities().writable);
+  Status refused;
+  (*ro)->WriteAsync(0, Bytes(512, 1), [&refused](Status s) { refused = std::move(s); });
+  EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied) << refused.message();
 }
 
 TEST(NbdVolumeTest, NoServerIsNotFoundNamingTheUri) {

@@ -13,8 +13,12 @@ namespace {
 constexpr uint64_t kZeroBufferSize = 1 << 20;  // bytes written per call by the Zero fallback
 }
 
-void Volume::ReadAsync(uint64_t offset, std::span<std::byte> buf, ReadDone done) {
+void Volume::ReadAsync(uint64_t offset, std::span<std::byte> buf, IoDone done) {
   done(Read(offset, buf));
+}
+
+void Volume::WriteAsync(uint64_t offset, std::span<const std::byte> buf, IoDone done) {
+  done(Write(offset, buf));
 }
 
 Status Volume::Zero(uint64_t offset, uint64_t length) {

@@ -1,7 +1,8 @@
-// AsyncReadVolume: a Volume wrapper for tests whose ReadAsync answers later, from a
-// thread of its own and newest first, as an NBD source's poller does (out of order).
-// So the copier's asynchronous path runs in unit tests on memory and fault volumes.
-// It counts the most reads it ever held at once. Everything else goes to the base.
+// AsyncVolume: a Volume wrapper for tests whose ReadAsync and WriteAsync answer later,
+// from a thread of its own and newest first, as an NBD volume's poller does (out of
+// order). So the copier's asynchronous paths run in unit tests on memory and fault
+// volumes. It counts the most requests it ever held at once. Everything else goes to
+// the base at once.
 // Thread-safe; the destructor answers what is still queued.
 #pragma once
 
@@ -17,14 +18,14 @@
 
 namespace ferry {
 
-class AsyncReadVolume final : public Volume {
+class AsyncVolume final : public Volume {
  public:
   // `delay`: how long each answer takes, at least (one answer at a time).
-  AsyncReadVolume(std::unique_ptr<Volume> base, std::chrono::microseconds delay)
+  AsyncVolume(std::unique_ptr<Volume> base, std::chrono::microseconds delay)
       : owned_(std::move(base)), base_(owned_.get()), delay_(delay), answerer_([this] { Answer(); }) {}
-  AsyncReadVolume(Volume* base, std::chrono::microseconds delay)
+  AsyncVolume(Volume* base, std::chrono::microseconds delay)
       : base_(base), delay_(delay), answerer_([this] { Answer(); }) {}
-  ~AsyncReadVolume() override {
+  ~AsyncVolume() override {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
@@ -42,13 +43,13 @@ class AsyncReadVolume final : public Volume {
   uint64_t size() const override { return base_->size(); }
   VolumeCapabilities capabilities() const override { return base_->capabilities(); }
   Status Read(uint64_t offset, std::span<std::byte> buf) override { return base_->Read(offset, buf); }
-  void ReadAsync(uint64_t offset, std::span<std::byte> buf, ReadDone done) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    queued_.push_back({offset, buf, std::move(done)});
-    max_outstanding_ = std::max(max_outstanding_, queued_.size());
-    cv_.notify_all();
+  void ReadAsync(uint64_t offset, std::span<std::byte> buf, IoDone done) override {
+    Queue({false, offset, buf, {}, std::move(done)});
   }
   Status Write(uint64_t offset, std::span<const std::byte> buf) override { return base_->Write(offset, buf); }
+  void WriteAsync(uint64_t offset, std::span<const std::byte> buf, IoDone done) override {
+    Queue({true, offset, {}, buf, std::move(done)});
+  }
   Status Flush() override { return base_->Flush(); }
   Status Zero(uint64_t offset, uint64_t length) override { return base_->Zero(offset, length); }
   Status Trim(uint64_t offset, uint64_t length) override { return base_->Trim(offset, length); }
@@ -58,10 +59,19 @@ class AsyncReadVolume final : public Volume {
 
  private:
   struct Queued {
+    bool is_write;
     uint64_t offset;
-    std::span<std::byte> buf;
-    ReadDone done;
+    std::span<std::byte> read;         // a read's buffer
+    std::span<const std::byte> write;  // a write's data
+    IoDone done;
   };
+
+  void Queue(Queued q) {
+    std::lock_guard<std::mutex> lock(mu_);
+    queued_.push_back(std::move(q));
+    max_outstanding_ = std::max(max_outstanding_, queued_.size());
+    cv_.notify_all();
+  }
 
   void Answer() {
     std::unique_lock<std::mutex> lock(mu_);
@@ -76,7 +86,7 @@ class AsyncReadVolume final : public Volume {
       Queued q = std::move(queued_.back());  // newest first: answers come out of order
       queued_.pop_back();
       lock.unlock();
-      q.done(base_->Read(q.offset, q.buf));
+      q.done(!q.is_write ? base_->Read(q.offset, q.read) : base_->Write(q.offset, q.write));
       lock.lock();
     }
   }
