@@ -23,8 +23,7 @@ serve_with_throw() {  # CALLBACK: ferry serve whose CALLBACK throws; SERVE_PID
     --rate 1M 2>"$T/serve.log" &
   SERVE_PID=$!
   _pids+=($SERVE_PID)
-  for _ in $(seq 1 200); do [ -S "$T/live.sock" ] && break; sleep 0.05; done
-  [ -S "$T/live.sock" ] || die "ferry serve did not start: $(tail -3 "$T/serve.log")"
+  wait_export "$LIVE" $SERVE_PID "$T/serve.log"
 }
 serve_stop() {
   "$FERRY" control "$T/j" abort >/dev/null || die "control abort"

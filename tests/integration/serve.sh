@@ -31,12 +31,7 @@ serve_start() {  # ARGS...: ferry serve on $T/live.sock, in the background; SERV
   rm -f "$T/live.sock"
   "$FERRY" serve "$SLOW" "$T/dst.img" --journal "$T/j" --socket "$T/live.sock" "$@" 2>>"$T/serve.log" &
   SERVE_PID=$!
-  for _ in $(seq 1 400); do
-    [ -S "$T/live.sock" ] && nbdinfo --size "$LIVE" >/dev/null 2>&1 && return 0
-    kill -0 $SERVE_PID 2>/dev/null || die "ferry serve exited: $(tail -3 "$T/serve.log")"
-    sleep 0.05
-  done
-  die "ferry serve did not start: $(tail -3 "$T/serve.log")"
+  wait_export "$LIVE" $SERVE_PID "$T/serve.log"
 }
 serve_kill() {  # kill -9 the server (nbdkit, ferry serve's child); ferry serve then exits
   pkill -KILL -P $SERVE_PID nbdkit 2>/dev/null || true

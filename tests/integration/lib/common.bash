@@ -43,6 +43,18 @@ qemu_nbd_start() {
   echo "nbd+unix:///?socket=$T/$name.sock"
 }
 
+# wait_export URI PID LOG: waits until the NBD server PID (ferry serve, ferry watch)
+# answers on URI; dies with LOG's tail if it exits or takes 20 s. The socket's file
+# appears when it is bound, before the server listens, so that is not enough.
+wait_export() {
+  for _ in $(seq 1 400); do
+    nbdinfo --size "$1" >/dev/null 2>&1 && return 0
+    kill -0 "$2" 2>/dev/null || die "the server exited: $(tail -3 "$3")"
+    sleep 0.05
+  done
+  die "the server did not answer on $1 in 20 s: $(tail -3 "$3")"
+}
+
 server_stop() {  # NAME
   local p
   p=$(cat "$T/$1.pid")
