@@ -37,6 +37,9 @@ struct VolumeCapabilities {
   bool can_extents = false;  // Extents() reports real allocation, not a guess
   // Ranges that Extents() reports as zero are guaranteed to read as zeroes.
   bool extents_report_zero = false;
+  // ReadAsync and WriteAsync return once the request is sent and call `done` later from
+  // a thread of the volume (NBD), rather than doing the I/O on the caller's thread.
+  bool async_io = false;
 };
 
 // How a volume's connection fares (an NBD source that reconnects). Default: always up.

@@ -1,9 +1,13 @@
 // The copier: workers take the next copy from the scheduler (within the source link
 // controller's budget) and send its source read asynchronously (Volume::ReadAsync; the
 // link model hears of every read), so the copies in flight are as many as the
-// controller wants, not one per thread. When a read is answered, a worker lands it: it
-// writes the data to the destination skipping zero blocks, retries what may succeed on
-// a retry, and reports the copy done. See migration.h.
+// controller wants, not one per thread. An answered read is landed: its runs of zero
+// granules zeroed or skipped, its data sent with Volume::WriteAsync; when the last
+// write is done the copy is reported done. With an NBD destination, whose writes only
+// need sending, the source's thread lands the answer and the destination's thread
+// reports it, so a copy passes through no worker between its read and the next copy
+// (a hand-off per step cost 6% of an NBD-to-NBD copy on two cores). A failed read or
+// write goes to a worker, which retries what may succeed on a retry. See migration.h.
 #include <algorithm>
 #include <thread>
 
@@ -104,9 +108,25 @@ void Migration::Landed(std::unique_ptr<SourceReadUnderWay> r) {
       r->tally.at_destination = true;
     }
   }
+  if (r->status.ok()) {
+    // Landed whole: concluded here (the thread of the last write, or the one that sent
+    // them), with no hand-off to a worker. Finish does no I/O.
+    Publish(r->tally, r->status);
+    std::unique_lock<std::mutex> lock(mu_);
+    Concluded(lock, std::move(r), OkStatus());
+    return;
+  }
   std::lock_guard<std::mutex> l(mu_);
-  landed_.push_back(std::move(r));
+  landed_.push_back(std::move(r));  // a worker retries it or records the failure
   work_cv_.notify_all();  // as for answered_
+}
+
+void Migration::Concluded(std::unique_lock<std::mutex>& lock, std::unique_ptr<SourceReadUnderWay> r,
+                          const Status& s) {
+  Finish(lock, r->work, s, r->at_destination);
+  if (spare_buffers_.size() < kSpareBuffers) spare_buffers_.push_back(std::move(r->buf));
+  --reads_under_way_;
+  work_cv_.notify_all();  // a copy's place is free; workers waiting to end count them
 }
 
 Status Migration::Copy(Volume& src, const CopyOp& w, ByteBuffer& buf, Tally* tally) {
@@ -164,7 +184,17 @@ void Migration::StartRead(std::unique_lock<std::mutex>& lock, CopyOp w, std::sha
   SourceReadUnderWay* r = read.release();  // owned by the read until it is answered
   lock.unlock();
   r->src->ReadAsync(r->work.bytes.offset, r->buf, [this, r](Status s) {
-    // On the source's I/O thread (or this one): hear the answer, queue the landing.
+    // On the source's I/O thread (or this one): hear the answer, then land it from
+    // here when the destination's writes only need sending (one hand-off to a worker
+    // fewer per copy); else queue it for a worker.
+    if (s.ok() && dst_async_) {
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        sched_.SourceAnswered(r->send, Now());
+      }
+      StoreAsync(std::unique_ptr<SourceReadUnderWay>(r));
+      return;
+    }
     std::lock_guard<std::mutex> l(mu_);
     if (s.ok()) {
       sched_.SourceAnswered(r->send, Now());
@@ -234,16 +264,14 @@ void Migration::Worker() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     if (!landed_.empty()) {
-      // A copy's destination writes are done (or its read failed): conclude it.
+      // A copy whose read or writes failed: retry it, or record the failure.
       std::unique_ptr<SourceReadUnderWay> r = std::move(landed_.front());
       landed_.pop_front();
       lock.unlock();
       r->at_destination = r->tally.at_destination;
       Status s = Conclude(*r);
       lock.lock();
-      Finish(lock, r->work, s, r->at_destination);
-      if (spare_buffers_.size() < kSpareBuffers) spare_buffers_.push_back(std::move(r->buf));
-      if (--reads_under_way_ == 0) work_cv_.notify_all();  // workers waiting to end
+      Concluded(lock, std::move(r), s);
       continue;
     }
     if (!answered_.empty()) {

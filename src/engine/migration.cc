@@ -49,6 +49,7 @@ Migration::Migration(std::shared_ptr<Volume> src, Volume& dst, Journal* journal,
       history_end_(HistoryEnd(o)),
       sched_(map_, SchedulerOptionsFor(o, history_end_), Now()),
       path_(map_, sched_, o.predictor),
+      dst_async_(dst.capabilities().async_io),
       limiter_(o.rate_limit),
       written_(src->size(), o.granule_size) {
   if (live_) recorder_ = std::make_unique<LiveRecorder>(src->size());

@@ -148,8 +148,12 @@ class Migration {
   // (an NBD destination gets as many writes in flight as there are copies); the last
   // write to finish passes the copy to Landed(). No lock held.
   void StoreAsync(std::unique_ptr<SourceReadUnderWay> r);
-  // Queues a landed copy (or one whose read failed) for a worker to conclude.
+  // A copy's writes are done (or its read failed): concludes it at once when it
+  // succeeded, else queues it for a worker to retry or record. No lock held.
   void Landed(std::unique_ptr<SourceReadUnderWay> r);
+  // Tells the scheduler and the counters that copy r ended with `s`, keeps its buffer.
+  void Concluded(std::unique_lock<std::mutex>& lock, std::unique_ptr<SourceReadUnderWay> r, const Status& s)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A landed copy's result: its bytes counted when it succeeded; what a retry may mend
   // retried synchronously from this thread. No lock held.
   Status Conclude(SourceReadUnderWay& r);
@@ -292,6 +296,9 @@ class Migration {
 
   IntervalSet src_zero_;  // read-only once workers start
   IntervalSet dst_zero_;  // read-only once workers start
+  // The destination's writes are only sent by WriteAsync (VolumeCapabilities::async_io):
+  // a source read's answer is landed from the source's thread, not handed to a worker.
+  const bool dst_async_;
   RateLimiter limiter_;
   std::atomic<uint64_t> bytes_copied_{0}, bytes_skipped_{0}, copy_ops_{0}, retries_{0};
   std::atomic<uint64_t> reads_{0}, writes_{0};  // application requests

@@ -41,7 +41,11 @@ class AsyncVolume final : public Volume {
 
   const std::string& name() const override { return base_->name(); }
   uint64_t size() const override { return base_->size(); }
-  VolumeCapabilities capabilities() const override { return base_->capabilities(); }
+  VolumeCapabilities capabilities() const override {
+    VolumeCapabilities c = base_->capabilities();
+    c.async_io = true;
+    return c;
+  }
   Status Read(uint64_t offset, std::span<std::byte> buf) override { return base_->Read(offset, buf); }
   void ReadAsync(uint64_t offset, std::span<std::byte> buf, IoDone done) override {
     Queue({false, offset, buf, {}, std::move(done)});

@@ -45,7 +45,11 @@ class FaultVolume final : public Volume {
 
   const std::string& name() const override { return base_->name(); }
   uint64_t size() const override { return base_->size(); }
-  VolumeCapabilities capabilities() const override { return base_->capabilities(); }
+  VolumeCapabilities capabilities() const override {
+    VolumeCapabilities c = base_->capabilities();
+    c.async_io = false;  // its ReadAsync and WriteAsync are the synchronous defaults
+    return c;
+  }
   Status Read(uint64_t offset, std::span<std::byte> buf) override;
   Status Write(uint64_t offset, std::span<const std::byte> buf) override;
   Status Flush() override;

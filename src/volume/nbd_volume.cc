@@ -434,6 +434,7 @@ Result<std::unique_ptr<Volume>> OpenNbdVolume(const std::string& uri, const Open
   caps.can_zero = options.writable && nbd_can_zero(h) == 1;
   caps.can_extents = nbd_can_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1;
   caps.extents_report_zero = caps.can_extents;
+  caps.async_io = true;
   bool multi = nbd_can_multi_conn(h) == 1;
   conns.push_back(std::move(first));
   for (int i = 1; multi && i < options.nbd_connections; ++i) {

@@ -83,6 +83,7 @@ TEST_F(NbdMemoryTest, WritesReadBackAndFlush) {
   Volume* v = v_.get();
   EXPECT_EQ(v->size(), 4u << 20);
   EXPECT_TRUE(v->capabilities().writable);
+  EXPECT_TRUE(v->capabilities().async_io);
   ASSERT_TRUE(v->Write(65536, Bytes(1 << 20, 0x5a)).ok());
   ASSERT_TRUE(v->Flush().ok());
   std::vector<std::byte> got(1 << 20);
