@@ -225,7 +225,7 @@ void Migration::Launch(std::unique_lock<std::mutex>& lock, CopyOp w, std::shared
   Finish(lock, w, s, tally.at_destination);
 }
 
-Status Migration::Conclude(SourceReadUnderWay& r) {
+Status Migration::RetryFailed(SourceReadUnderWay& r) {
   if (Publish(r.tally, r.status) || !BackOff(r.status, 0)) return r.status;
   // The first attempt failed in a way a retry may mend: go on from this thread.
   return CopyWithRetry(*r.src, r.work, r.buf, /*attempt=*/1, &r.at_destination);
@@ -269,7 +269,7 @@ void Migration::Worker() {
       landed_.pop_front();
       lock.unlock();
       r->at_destination = r->tally.at_destination;
-      Status s = Conclude(*r);
+      Status s = RetryFailed(*r);
       lock.lock();
       Concluded(lock, std::move(r), s);
       continue;

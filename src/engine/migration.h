@@ -154,9 +154,9 @@ class Migration {
   // Tells the scheduler and the counters that copy r ended with `s`, keeps its buffer.
   void Concluded(std::unique_lock<std::mutex>& lock, std::unique_ptr<SourceReadUnderWay> r, const Status& s)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A landed copy's result: its bytes counted when it succeeded; what a retry may mend
-  // retried synchronously from this thread. No lock held.
-  Status Conclude(SourceReadUnderWay& r);
+  // A copy whose read or writes failed: what a retry may mend is retried synchronously
+  // from this thread; returns the last attempt's result. No lock held.
+  Status RetryFailed(SourceReadUnderWay& r);
   // Stops the copy: records `why` as the run's error unless one is already recorded
   // (OkStatus: none), and wakes every worker, those waiting for the rate too.
   void Halt(const Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -248,12 +248,13 @@ class Migration {
   Status error_ ABSL_GUARDED_BY(mu_);  // first failure
   int running_ ABSL_GUARDED_BY(mu_) = 0;  // workers
   // Copies whose source read is sent and not yet concluded; answered_ holds those
-  // answered, landed_ those whose destination writes are done.
+  // answered (for a worker to land), landed_ those whose read or writes failed (for a
+  // worker to retry or record).
   int reads_under_way_ ABSL_GUARDED_BY(mu_) = 0;
   // Granules whose copy's source read is under way (live), and when it was sent.
   absl::flat_hash_map<uint64_t, Scheduler::Time> copy_sent_ ABSL_GUARDED_BY(mu_);
   std::deque<std::unique_ptr<SourceReadUnderWay>> answered_ ABSL_GUARDED_BY(mu_);
-  std::deque<std::unique_ptr<SourceReadUnderWay>> landed_ ABSL_GUARDED_BY(mu_);  // writes done
+  std::deque<std::unique_ptr<SourceReadUnderWay>> landed_ ABSL_GUARDED_BY(mu_);
   // Buffers of landed copies, for the next reads (no allocation per copy).
   static constexpr size_t kSpareBuffers = 16;
   std::vector<ByteBuffer> spare_buffers_ ABSL_GUARDED_BY(mu_);
