@@ -123,7 +123,7 @@ void Migration::Landed(std::unique_ptr<SourceReadUnderWay> r) {
 
 void Migration::Concluded(std::unique_lock<std::mutex>& lock, std::unique_ptr<SourceReadUnderWay> r,
                           const Status& s) {
-  Finish(lock, r->work, s, r->at_destination);
+  Finish(lock, r->work, s, r->tally.at_destination);
   if (spare_buffers_.size() < kSpareBuffers) spare_buffers_.push_back(std::move(r->buf));
   --reads_under_way_;
   work_cv_.notify_all();  // a copy's place is free; workers waiting to end count them
@@ -186,26 +186,24 @@ void Migration::StartRead(std::unique_lock<std::mutex>& lock, CopyOp w, std::sha
   r->src->ReadAsync(r->work.bytes.offset, r->buf, [this, r](Status s) {
     // On the source's I/O thread (or this one): hear the answer, then land it from
     // here when the destination's writes only need sending (one hand-off to a worker
-    // fewer per copy); else queue it for a worker.
-    if (s.ok() && dst_async_) {
-      {
-        std::lock_guard<std::mutex> l(mu_);
+    // fewer per copy); else queue it for a worker, to land or, failed, to retry.
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (s.ok()) {
         sched_.SourceAnswered(r->send, Now());
+      } else {
+        sched_.SourceFailed(r->send);
       }
-      StoreAsync(std::unique_ptr<SourceReadUnderWay>(r));
-      return;
+      if (!s.ok() || !dst_async_) {
+        r->status = std::move(s);
+        (r->status.ok() ? answered_ : landed_).emplace_back(r);
+        // All: a worker may be waiting on work_cv_ for something else (Finish's pause
+        // after a failed copy), and would take a single notification and sleep on.
+        work_cv_.notify_all();
+        return;
+      }
     }
-    std::lock_guard<std::mutex> l(mu_);
-    if (s.ok()) {
-      sched_.SourceAnswered(r->send, Now());
-    } else {
-      sched_.SourceFailed(r->send);
-    }
-    r->status = std::move(s);
-    answered_.emplace_back(r);
-    // All: a worker may be waiting on work_cv_ for something else (Finish's pause after
-    // a failed copy), and would take a single notification and sleep on.
-    work_cv_.notify_all();
+    StoreAsync(std::unique_ptr<SourceReadUnderWay>(r));
   });
   lock.lock();
 }
@@ -228,7 +226,7 @@ void Migration::Launch(std::unique_lock<std::mutex>& lock, CopyOp w, std::shared
 Status Migration::RetryFailed(SourceReadUnderWay& r) {
   if (Publish(r.tally, r.status) || !BackOff(r.status, 0)) return r.status;
   // The first attempt failed in a way a retry may mend: go on from this thread.
-  return CopyWithRetry(*r.src, r.work, r.buf, /*attempt=*/1, &r.at_destination);
+  return CopyWithRetry(*r.src, r.work, r.buf, /*attempt=*/1, &r.tally.at_destination);
 }
 
 void Migration::Halt(const Status& why) {
@@ -268,7 +266,6 @@ void Migration::Worker() {
       std::unique_ptr<SourceReadUnderWay> r = std::move(landed_.front());
       landed_.pop_front();
       lock.unlock();
-      r->at_destination = r->tally.at_destination;
       Status s = RetryFailed(*r);
       lock.lock();
       Concluded(lock, std::move(r), s);
@@ -279,11 +276,7 @@ void Migration::Worker() {
       std::unique_ptr<SourceReadUnderWay> r = std::move(answered_.front());
       answered_.pop_front();
       lock.unlock();
-      if (r->status.ok()) {
-        StoreAsync(std::move(r));
-      } else {
-        Landed(std::move(r));
-      }
+      StoreAsync(std::move(r));
       lock.lock();
       continue;
     }

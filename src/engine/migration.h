@@ -127,16 +127,16 @@ class Migration {
     ByteBuffer buf;
     LinkSend send;
     Status status;  // the read's answer, then the landing's
-    bool at_destination = false;  // the copy failed writing the destination
-    // The landing: data writes sent (Volume::WriteAsync) and not yet done, and what
-    // they account for; the first write error.
+    // The landing: what it accounts for (and whether it failed at the destination),
+    // data writes sent (Volume::WriteAsync) and not yet done, the first write error.
     Tally tally;
     std::atomic<int> writes_left{0};
     std::mutex landing_mu;
     Status landing_error ABSL_GUARDED_BY(landing_mu);
   };
   // Sends w's source read (Volume::ReadAsync) and returns with `lock` held again; the
-  // answer goes to answered_. Unlocks around the send.
+  // answer is landed from the source's thread (dst_async_) or goes to answered_, a
+  // failure to landed_. Unlocks around the send.
   void StartRead(std::unique_lock<std::mutex>& lock, CopyOp w, std::shared_ptr<Volume> src)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Starts copy w: its source read (StartRead), or for a run the source holds as zeroes
@@ -148,8 +148,8 @@ class Migration {
   // (an NBD destination gets as many writes in flight as there are copies); the last
   // write to finish passes the copy to Landed(). No lock held.
   void StoreAsync(std::unique_ptr<SourceReadUnderWay> r);
-  // A copy's writes are done (or its read failed): concludes it at once when it
-  // succeeded, else queues it for a worker to retry or record. No lock held.
+  // A copy's writes are done: concludes it at once when they succeeded, else queues it
+  // for a worker to retry or record. No lock held.
   void Landed(std::unique_ptr<SourceReadUnderWay> r);
   // Tells the scheduler and the counters that copy r ended with `s`, keeps its buffer.
   void Concluded(std::unique_lock<std::mutex>& lock, std::unique_ptr<SourceReadUnderWay> r, const Status& s)
