@@ -48,6 +48,25 @@ void BM_HeatIngest(benchmark::State& state) {
 }
 BENCHMARK(BM_HeatIngest)->Unit(benchmark::kMillisecond);
 
+// The heat the scheduler re-plans from (HeatMap::Snapshot) after BM_HeatIngest's events:
+// argument 0, the access counts; 1, weighted by age (the scheduler's default half-life,
+// a third of the window), which sums the window's slots again.
+void BM_HeatSnapshot(benchmark::State& state) {
+  const auto ev = Workload(10000, std::chrono::seconds(100), 64ull << 30);
+  HeatOptions o;
+  if (state.range(0)) o.half_life = o.window / 3;
+  HeatMap heat(o);
+  for (const IoEvent& e : ev) heat.Record(e);
+  size_t touched = 0;
+  for (auto _ : state) {
+    auto s = heat.Snapshot(/*sorted=*/false);
+    touched = s.size();
+    benchmark::DoNotOptimize(s.data());
+  }
+  state.counters["touched"] = static_cast<double>(touched);
+}
+BENCHMARK(BM_HeatSnapshot)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
 // The simulator, --policy adaptive, on 400 K synthetic events (2,000/s for 200 s on a
 // 16 GiB volume), default scenario.
 void BM_SimulateAdaptive(benchmark::State& state) {
@@ -73,7 +92,10 @@ void BM_Replan16TiB(benchmark::State& state) {
   }
   std::mt19937_64 rng(1);
   std::vector<GranuleHeat> heat;
-  for (int64_t i = 0; i < state.range(1); ++i) heat.push_back({rng() % map.granule_count(), static_cast<uint32_t>(1 + rng() % 50)});
+  for (int64_t i = 0; i < state.range(1); ++i) {
+    const auto count = static_cast<uint32_t>(1 + rng() % 50);
+    heat.push_back({rng() % map.granule_count(), count, static_cast<double>(count)});
+  }
   std::sort(heat.begin(), heat.end(), [](const auto& a, const auto& b) { return a.granule < b.granule; });
   heat.erase(std::unique(heat.begin(), heat.end(), [](const auto& a, const auto& b) { return a.granule == b.granule; }),
              heat.end());

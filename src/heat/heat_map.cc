@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bit>
 #include <cassert>
+#include <cmath>
 
 namespace ferry {
 
@@ -22,12 +23,18 @@ Status ValidateHeatOptions(const HeatOptions& o) {
   }
   if (o.slide.count() <= 0) return InvalidArgument("--slide must be positive");
   if (o.window < o.slide) return InvalidArgument("--window must be at least --slide");
+  if (o.half_life.count() < 0) return InvalidArgument("the heat's half-life must not be negative");
+  // Within a window the weights span at most 2^256 (HeatMap::kMaxWeightExponent).
+  if (o.half_life.count() > 0 && o.window / o.half_life > 256) {
+    return InvalidArgument("the heat's half-life must be at least the window / 256");
+  }
   if (o.window / o.slide > 100000) return InvalidArgument("--window / --slide must be at most 100000 slots");
   return OkStatus();
 }
 
 HeatMap::HeatMap(const HeatOptions& options)
-    : options_(options), granule_shift_(std::countr_zero(options.granule_size)) {
+    : options_(options), granule_shift_(std::countr_zero(options.granule_size)),
+      half_life_slides_(static_cast<double>(options.half_life.count()) / static_cast<double>(options.slide.count())) {
   assert(std::has_single_bit(options.granule_size));
   assert(options.slide.count() > 0 && options.window >= options.slide);
   const int64_t slots = (options.window.count() + options.slide.count() - 1) / options.slide.count();
@@ -54,7 +61,7 @@ void HeatMap::AdvanceTo(std::chrono::nanoseconds now) {
         rebuild_ = true;  // queries are rare: start over at the next one
         leaving_.clear();
       } else {
-        leaving_.push_back(std::move(closed_.front().second));
+        leaving_.push_back(std::move(closed_.front()));
       }
     }
     closed_.pop_front();
@@ -69,26 +76,45 @@ void HeatMap::Record(uint64_t offset, uint64_t length, std::chrono::nanoseconds 
   total_touches_ += last - first + 1;
 }
 
-const HeatMap::Counts& HeatMap::ClosedTotal() const {
+double HeatMap::SlotFactor(int64_t slot) const {
+  return half_life_slides_ > 0 ? std::exp2(static_cast<double>(slot - weight_base_) / half_life_slides_) : 1.0;
+}
+
+const HeatMap::Totals& HeatMap::ClosedTotal() const {
   if (rebuild_) {
     closed_total_.clear();
     total_through_ = -1;
     rebuild_ = false;
   }
-  for (const Counts& gone : leaving_) {
+  for (const auto& [slot, gone] : leaving_) {
+    const double factor = SlotFactor(slot);
     for (const auto& [g, c] : gone) {
       auto it = closed_total_.find(g);
-      if (it->second == c) {
+      if (it->second.count == c) {
         closed_total_.erase(it);
       } else {
-        it->second -= c;
+        it->second.count -= c;
+        it->second.weight -= c * factor;
       }
     }
   }
   leaving_.clear();
+  // Keep the newest slot's factor bounded: rescale every sum to a newer base.
+  if (half_life_slides_ > 0 && !closed_.empty() &&
+      static_cast<double>(closed_.back().first - weight_base_) / half_life_slides_ > kMaxWeightExponent) {
+    const int64_t base = closed_.front().first;
+    const double rescale = std::exp2(-static_cast<double>(base - weight_base_) / half_life_slides_);
+    for (auto& [g, t] : closed_total_) t.weight *= rescale;
+    weight_base_ = base;
+  }
   for (const auto& [index, counts] : closed_) {
     if (index <= total_through_) continue;
-    for (const auto& [g, c] : counts) closed_total_[g] += c;
+    const double factor = SlotFactor(index);
+    for (const auto& [g, c] : counts) {
+      Total& t = closed_total_[g];
+      t.count += c;
+      t.weight += c * factor;
+    }
     total_through_ = index;
   }
   return closed_total_;
@@ -97,28 +123,31 @@ const HeatMap::Counts& HeatMap::ClosedTotal() const {
 uint32_t HeatMap::Count(uint64_t g) const {
   uint32_t n = 0;
   if (auto it = open_.find(g); it != open_.end()) n += it->second;
-  const Counts& closed = ClosedTotal();
-  if (auto it = closed.find(g); it != closed.end()) n += it->second;
+  const Totals& closed = ClosedTotal();
+  if (auto it = closed.find(g); it != closed.end()) n += it->second.count;
   return n;
 }
 
 size_t HeatMap::touched() const {
-  const Counts& closed = ClosedTotal();
+  const Totals& closed = ClosedTotal();
   size_t n = closed.size();
   for (const auto& [g, c] : open_) n += !closed.contains(g);
   return n;
 }
 
 std::vector<GranuleHeat> HeatMap::Snapshot(bool sorted) const {
-  const Counts& closed = ClosedTotal();
+  const Totals& closed = ClosedTotal();
+  // A closed sum's weight is relative to weight_base_; an open access weighs 1.
+  const double scale = half_life_slides_ > 0 ? 1.0 / SlotFactor(open_slot_) : 0;
   std::vector<GranuleHeat> out;
   out.reserve(closed.size() + open_.size());
-  for (const auto& [g, c] : closed) {
+  for (const auto& [g, t] : closed) {
     auto it = open_.find(g);
-    out.push_back({g, c + (it == open_.end() ? 0 : it->second)});
+    const uint32_t open = it == open_.end() ? 0 : it->second;
+    out.push_back({g, t.count + open, half_life_slides_ > 0 ? t.weight * scale + open : t.count + open});
   }
   for (const auto& [g, c] : open_) {
-    if (!closed.contains(g)) out.push_back({g, c});
+    if (!closed.contains(g)) out.push_back({g, c, static_cast<double>(c)});
   }
   if (sorted) {
     std::sort(out.begin(), out.end(), [](const GranuleHeat& a, const GranuleHeat& b) { return a.granule < b.granule; });

@@ -31,6 +31,9 @@ struct HeatOptions {
   uint64_t granule_size = 64 << 10;          // Default: 64 KiB, the migration granule.
   std::chrono::nanoseconds window{std::chrono::seconds(60)};  // Default: 60 s.
   std::chrono::nanoseconds slide{std::chrono::seconds(5)};    // Default: 5 s.
+  // GranuleHeat::weight counts an access in a slot `age` slides old as
+  // 2^(-age * slide / half_life). 0: every access in the window weighs 1 (the default).
+  std::chrono::nanoseconds half_life{0};
 };
 
 enum class HeatClass : uint8_t { kCold, kWarm, kHot };
@@ -48,6 +51,9 @@ struct HeatThresholds {
 struct GranuleHeat {
   uint64_t granule = 0;
   uint32_t count = 0;
+  // The accesses weighted by their age (HeatOptions::half_life); `count` when the
+  // options give no half-life.
+  double weight = 0;
 };
 
 // Thresholds from the distribution of counts over `heat` (touched granules, any order):
@@ -86,21 +92,35 @@ class HeatMap {
 
  private:
   using Counts = absl::flat_hash_map<uint64_t, uint32_t>;
-  // The closed slots' counts summed; rebuilt on the first query after a slot closes.
-  const Counts& ClosedTotal() const;
+  // A granule's accesses in the closed slots, and with a half-life their weighted sum:
+  // each access counts 2^((slot - weight_base_) / half-life in slides), so the sum of a
+  // granule needs no update as slots age; a query scales it by 2^(-(open slot -
+  // weight_base_) / half-life). weight_base_ moves up (every sum rescaled) before the
+  // factors grow past 2^kMaxWeightExponent.
+  struct Total {
+    uint32_t count = 0;
+    double weight = 0;
+  };
+  using Totals = absl::flat_hash_map<uint64_t, Total>;
+  static constexpr double kMaxWeightExponent = 256;
+  // The closed slots' totals; brought up to date on the first query after a slot closes.
+  const Totals& ClosedTotal() const;
+  double SlotFactor(int64_t slot) const;  // 2^((slot - weight_base_) / half-life in slides)
 
   HeatOptions options_;
   int granule_shift_;
   size_t max_closed_;        // closed slots kept: window / slide rounded up, minus the open one
+  double half_life_slides_;  // 0: no half-life
   int64_t open_slot_ = -1;   // index (time / slide) of the open slot; -1 before the first access
   Counts open_;              // counts of the open slot
   std::deque<std::pair<int64_t, Counts>> closed_;  // (slot index, counts), oldest first
   // The sum of the closed slots with index <= total_through_, kept up to date lazily:
   // a query adds the slots closed since and takes back those that left (kept in
   // leaving_ until then, at most a window's worth; beyond that, a full rebuild).
-  mutable Counts closed_total_;
+  mutable Totals closed_total_;
   mutable int64_t total_through_ = -1;
-  mutable std::deque<Counts> leaving_;
+  mutable int64_t weight_base_ = 0;
+  mutable std::deque<std::pair<int64_t, Counts>> leaving_;
   mutable bool rebuild_ = false;
   uint64_t total_touches_ = 0;
 };

@@ -1,5 +1,7 @@
 #include "heat/heat_map.h"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 namespace ferry {
@@ -69,6 +71,33 @@ TEST(HeatMapTest, CountsStayRightWhetherQueriedOftenOrRarely) {
   EXPECT_EQ(often.Snapshot().size(), 7u);
 }
 
+TEST(HeatMapTest, WeightsStayRightOverALongRunQueriedOftenOrRarely) {
+  // A half-life of one second on 5 s slides: the kept sums' factors pass 2^256 after
+  // 256 s and are rescaled; over 3,000 s that happens many times. Both maps must agree
+  // with a sum done by hand.
+  HeatOptions o = Opts(20, 5);
+  o.half_life = seconds(1);
+  HeatMap often(o), rarely(o);
+  for (int t = 0; t < 3000; ++t) {
+    for (HeatMap* h : {&often, &rarely}) h->Record((t % 7) * kG, kG, seconds(t));
+    if (t % 5 == 0) often.Snapshot(/*sorted=*/false);
+  }
+  for (HeatMap* h : {&often, &rarely}) {
+    const auto s = h->Snapshot();
+    ASSERT_EQ(s.size(), 7u);
+    for (const GranuleHeat& g : s) {
+      // The window holds slots 596..599 (t = 2980..2999), slot 599 the open one.
+      double want = 0;
+      for (int t = 2980; t < 3000; ++t) {
+        if (t % 7 == static_cast<int>(g.granule)) want += std::exp2(-(599 - t / 5) * 5.0);
+      }
+      EXPECT_NEAR(g.weight, want, 1e-9 * want) << g.granule;
+    }
+  }
+  o.half_life = std::chrono::nanoseconds(seconds(20)) / 257;  // the window spans more than 256 half-lives
+  EXPECT_FALSE(ValidateHeatOptions(o).ok());
+}
+
 TEST(HeatMapTest, AWindowNotAMultipleOfTheSlideRoundsUp) {
   HeatMap h(Opts(7, 5));  // two slots
   h.Record(0, kG, seconds(0));
@@ -96,6 +125,38 @@ TEST(HeatMapTest, SnapshotIsAscendingAndSumsOpenAndClosedSlots) {
   EXPECT_EQ(s[0].count, 1u);
   EXPECT_EQ(s[1].granule, 5u);
   EXPECT_EQ(s[1].count, 2u);
+  // No half-life: the weight is the count.
+  EXPECT_DOUBLE_EQ(s[0].weight, 1.0);
+  EXPECT_DOUBLE_EQ(s[1].weight, 2.0);
+}
+
+TEST(HeatMapTest, AnAccessWeighsHalfAsMuchEachHalfLifeOfAge) {
+  HeatOptions o = Opts(60, 5);
+  o.half_life = seconds(10);  // two slides
+  HeatMap h(o);
+  h.Record(1 * kG, kG, seconds(1));   // slot 0: four slides old at 21 s
+  h.Record(2 * kG, kG, seconds(11));  // slot 2: two slides old
+  h.Record(2 * kG, kG, seconds(12));
+  h.Record(3 * kG, kG, seconds(21));  // slot 4: the open one
+  h.Record(1 * kG, kG, seconds(21));
+  auto s = h.Snapshot();
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_EQ(s[0].count, 2u);
+  EXPECT_DOUBLE_EQ(s[0].weight, 1.0 + 0.25);
+  EXPECT_EQ(s[1].count, 2u);
+  EXPECT_DOUBLE_EQ(s[1].weight, 2 * 0.5);
+  EXPECT_DOUBLE_EQ(s[2].weight, 1.0);
+  // The same, unsorted, and once the oldest slot has left the window.
+  for (const GranuleHeat& g : h.Snapshot(/*sorted=*/false)) {
+    if (g.granule == 3) {
+      EXPECT_DOUBLE_EQ(g.weight, 1.0);
+    }
+  }
+  h.AdvanceTo(seconds(61));  // slot 12: slot 0 has left, slot 2 is ten slides old
+  s = h.Snapshot();
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_DOUBLE_EQ(s[0].weight, std::exp2(-4.0));
+  EXPECT_DOUBLE_EQ(s[1].weight, 2 * std::exp2(-5.0));
 }
 
 TEST(HeatMapTest, QuantileThresholdsSeparateTheHotTail) {
@@ -119,6 +180,9 @@ TEST(HeatMapTest, OptionsAreValidated) {
   EXPECT_FALSE(ValidateHeatOptions(o).ok());
   o = Opts(60, 5);
   o.slide = seconds(0);
+  EXPECT_FALSE(ValidateHeatOptions(o).ok());
+  o = Opts(60, 5);
+  o.half_life = seconds(-1);
   EXPECT_FALSE(ValidateHeatOptions(o).ok());
 }
 

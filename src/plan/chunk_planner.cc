@@ -22,13 +22,13 @@ void ChunkPlanner::Replan(const std::vector<GranuleHeat>& heat) {
   by_offset_.clear();
   const uint32_t hot = QuantileThresholds(heat, options_.hot_quantile).hot;
   const uint64_t n = map_.granule_count();
-  auto add_region = [&](uint64_t region, uint64_t sum, uint64_t hot_count, uint64_t warm_count) {
+  auto add_region = [&](uint64_t region, double sum, uint64_t hot_count, uint64_t warm_count) {
     HeatRegion r;
     r.first_granule = region * region_granules_;
     r.granules = std::min(region_granules_, n - r.first_granule);
     if (!map_.NextMissing(GranuleIndex(r.first_granule), 1, r.first_granule + r.granules)) return;  // all copied
     const double g = static_cast<double>(r.granules);
-    r.heat = static_cast<double>(sum) / g;
+    r.heat = sum / g;
     r.hotness = (static_cast<double>(hot_count) + 0.5 * static_cast<double>(warm_count)) / g;
     by_offset_.push_back(r);
   };
@@ -48,9 +48,10 @@ void ChunkPlanner::Replan(const std::vector<GranuleHeat>& heat) {
     size_t i = 0;
     while (i < in.size() && in[i].granule < n) {
       const uint64_t region = in[i].granule / region_granules_;
-      uint64_t sum = 0, hot_count = 0, warm_count = 0;
+      double sum = 0;
+      uint64_t hot_count = 0, warm_count = 0;
       for (; i < in.size() && in[i].granule < n && in[i].granule / region_granules_ == region; ++i) {
-        sum += in[i].count;
+        sum += in[i].weight;
         (in[i].count >= hot ? hot_count : warm_count) += 1;
       }
       add_region(region, sum, hot_count, warm_count);
@@ -58,14 +59,15 @@ void ChunkPlanner::Replan(const std::vector<GranuleHeat>& heat) {
   } else {
     // Hash order (a HeatMap snapshot): sum per region, then sort only the regions.
     struct Sums {
-      uint64_t sum = 0, hot = 0, warm = 0;
+      double sum = 0;
+      uint64_t hot = 0, warm = 0;
     };
     absl::flat_hash_map<uint64_t, Sums> regions;
     regions.reserve(std::min<size_t>(heat.size(), static_cast<size_t>(n / region_granules_ + 1)));
     for (const GranuleHeat& h : heat) {
       if (h.granule >= n) continue;  // heat beyond the volume's end
       Sums& s = regions[h.granule / region_granules_];
-      s.sum += h.count;
+      s.sum += h.weight;
       (h.count >= hot ? s.hot : s.warm) += 1;
     }
     by_offset_.reserve(regions.size());

@@ -4,8 +4,9 @@
 // toward the cold size where it is cold (throughput, fewer operations).
 //
 // The volume is divided into regions of `max_chunk`, aligned. Replan() scores every
-// region that holds touched granules: its heat is the mean access count per granule,
-// and its hotness is the share of its granules that are hot plus half the share that are
+// region that holds touched granules: its heat is the mean access weight per granule
+// (GranuleHeat::weight: the access count, or the accesses weighted by their age), and
+// its hotness is the share of its granules that are hot plus half the share that are
 // warm (hot = at or above the `hot_quantile` count of the touched granules). A region's
 // chunk size is cold_size * (min_chunk / cold_size) ^ hotness, rounded to the nearest
 // power of two granules: one hot region is cut into min-sized chunks, a cold one into
@@ -37,7 +38,7 @@ struct PlanOptions {
 struct HeatRegion {
   uint64_t first_granule = 0;
   uint64_t granules = 0;
-  double heat = 0;     // accesses per granule in the window
+  double heat = 0;     // access weight per granule in the window
   double hotness = 0;  // 0 (cold) .. 1 (every granule hot)
 };
 

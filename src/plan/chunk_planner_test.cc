@@ -16,9 +16,12 @@ PlanOptions Opts() {
   return o;
 }
 
+// A granule's heat as a HeatMap with no half-life gives it: the weight is the count.
+GranuleHeat Granule(uint64_t g, uint32_t count) { return {g, count, static_cast<double>(count)}; }
+
 std::vector<GranuleHeat> Heat(std::initializer_list<std::pair<uint64_t, uint32_t>> list) {
   std::vector<GranuleHeat> out;
-  for (auto [g, c] : list) out.push_back({g, c});
+  for (auto [g, c] : list) out.push_back(Granule(g, c));
   return out;
 }
 
@@ -42,8 +45,8 @@ TEST(ChunkPlannerTest, HotRegionGetsMinimumChunksAndComesFirst) {
   ChunkPlanner p(map, Opts());
   // Region 3 wholly hot; region 7 has one warm granule.
   std::vector<GranuleHeat> heat;
-  heat.push_back({7 * kRegion + 4, 1});
-  for (uint64_t g = 3 * kRegion; g < 4 * kRegion; ++g) heat.push_back({g, 10});
+  heat.push_back(Granule(7 * kRegion + 4, 1));
+  for (uint64_t g = 3 * kRegion; g < 4 * kRegion; ++g) heat.push_back(Granule(g, 10));
   std::sort(heat.begin(), heat.end(), [](auto& a, auto& b) { return a.granule < b.granule; });
   p.Replan(heat);
   ASSERT_EQ(p.hot_order().size(), 2u);
@@ -64,7 +67,7 @@ TEST(ChunkPlannerTest, HalfHotRegionGetsAnIntermediateSize) {
   ChunkMap map(kRegion * kG, kG);
   ChunkPlanner p(map, Opts());
   std::vector<GranuleHeat> heat;
-  for (uint64_t g = 0; g < kRegion; g += 2) heat.push_back({g, 5});
+  for (uint64_t g = 0; g < kRegion; g += 2) heat.push_back(Granule(g, 5));
   p.Replan(heat);
   // hotness 0.5: 32 * (1/32)^0.5 = 2^2.5, rounded to 2^3 (log2 2.5 rounds away from zero).
   EXPECT_EQ(p.ChunkGranulesAt(0, kRegion), 8u);
@@ -72,8 +75,8 @@ TEST(ChunkPlannerTest, HalfHotRegionGetsAnIntermediateSize) {
   ChunkMap map2(kRegion * kG, kG);
   ChunkPlanner p2(map2, Opts());
   std::vector<GranuleHeat> heat2;
-  for (uint64_t g = 0; g < kRegion; g += 2) heat2.push_back({g, 1});
-  heat2.push_back({1, 5});  // make the threshold 2 so the rest stay warm
+  for (uint64_t g = 0; g < kRegion; g += 2) heat2.push_back(Granule(g, 1));
+  heat2.push_back(Granule(1, 5));  // make the threshold 2 so the rest stay warm
   std::sort(heat2.begin(), heat2.end(), [](auto& a, auto& b) { return a.granule < b.granule; });
   p2.Replan(heat2);
   EXPECT_EQ(p2.ChunkGranulesAt(0, kRegion), 16u);

@@ -20,6 +20,7 @@ ChunkSizer::Clock::time_point AsTimePoint(Scheduler::Time t) {
 HeatOptions HeatFor(const SchedulerOptions& o, const ChunkMap& map) {
   HeatOptions h = o.heat;
   h.granule_size = map.granule_size();
+  if (h.half_life.count() == 0) h.half_life = h.window / SchedulerOptions::kHeatHalfLifeDivisor;
   return h;
 }
 

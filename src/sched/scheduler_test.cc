@@ -220,6 +220,24 @@ TEST(SchedulerTest, AdaptiveCopiesHotRegionsFirstInSmallChunks) {
   EXPECT_EQ(runs.back().first.value / kRegion, 9u);
 }
 
+TEST(SchedulerTest, TheHottestFirstOrderWeighsAnAccessByItsAge) {
+  // The window is 60 s: an access half a minute old weighs 2^-1.5 (half-life 20 s).
+  auto first_region = [](int old_reads) {
+    ChunkMap map(10 * kRegion * kG, kG);
+    Scheduler s(map, Opts(Policy::kAdaptive), seconds(0));
+    MeasureFastLink(s);
+    for (int i = 0; i < old_reads; ++i) s.OnAppIo(Read(3 * kRegion * kG, kRegion * kG, 1000 + i));
+    for (int i = 0; i < 3; ++i) s.OnAppIo(Read(7 * kRegion * kG, kRegion * kG, 31000 + i));
+    return Drain(s).front().first.value / kRegion;
+  };
+  // Touched as often: the one touched last goes first, though higher.
+  EXPECT_EQ(first_region(3), 7u);
+  // Touched 8 times 30 s ago against 3 times now: 2.8 < 3.
+  EXPECT_EQ(first_region(8), 7u);
+  // Touched 9 times: 3.2 > 3.
+  EXPECT_EQ(first_region(9), 3u);
+}
+
 TEST(SchedulerTest, OnALinkFewRequestsCannotFillHotChunksGrowToFillIt) {
   // The same hot region, but only 4 copies may be in flight: 64 KiB chunks would hold
   // 256 KiB of a budget of megabytes, so each chunk is a quarter of the budget at least
