@@ -83,8 +83,10 @@ struct MigrateOptions {
   // it observes the history, trains on it, and the continuation it predicts is copied
   // first, most likely first. Not owned; may be null.
   Predictor* predictor = nullptr;
-  // Live: called for each application request as it is answered (reads; writes, zeroes
-  // and trims as writes), from the request's thread, no lock held: `serve --record`.
+  // Live: called for each application request as it arrives, before it is served
+  // (reads; writes, zeroes and trims as writes), from the request's thread, no lock
+  // held: `serve --record`, whose trace then holds the times the application sent them
+  // (at its answer, a read that waited would be recorded its wait too late).
   std::function<void(IoOp op, uint64_t offset, uint64_t length)> on_request;
   // Called, under the engine's lock, for each copy as the scheduler issues it: the
   // decision log that tests compare with the simulator's.

@@ -73,7 +73,7 @@ struct SimArgs {
   std::string source_link = "fifo", source_burst, source_burst_bw;
   std::string warmup = "25%", volume_size, source, rate, latency_target, min_rate;
   double time_scale = 1.0;
-  int requests = SimScenario{}.max_in_flight;
+  int requests = SimScenario{}.max_in_flight, source_threads = 0;
   std::string report;
   bool json = false;
 };
@@ -101,6 +101,7 @@ int SimulateSetup(const SimArgs& a, SimScenario* s, std::vector<PolicyChoice>* r
   if (!p.status.ok()) return Fail(kExitUsage, p.status.message());
   s->time_scale = a.time_scale;
   s->max_in_flight = a.requests;
+  s->source_threads = a.source_threads;
   auto r = SimulationRuns(a.policy, a.predictor, a.model);
   if (!r.ok()) {
     const bool unknown = r.status().message().rfind("unknown predictor", 0) == 0;
@@ -194,8 +195,9 @@ void AddSimulateCommand(CLI::App& app, std::function<int()>* run) {
   c->add_option("--max-chunk", a->max_chunk, "largest copy (default: 2M)")->option_text("SIZE");
   c->add_option("--source-latency", a->source_latency, "per request (default: 2ms)")->option_text("DURATION");
   c->add_option("--source-bw", a->source_bw, "bytes/s shared by all copies (default: a bare copy takes half the "
-                                              "migration window)")
-      ->option_text("SIZE");
+                                              "migration window)")->option_text("SIZE");
+  c->add_option("--source-threads", a->source_threads, "requests the source's server works on at once, the rest "
+                "waiting (nbdkit's --threads: 16; default: any number)")->option_text("N")->check(CLI::Range(0, 1 << 20));
   c->add_option("--source-link", a->source_link, "fifo: requests cross the link first come first served (the "
                                                   "default); shared: each request on it gets its share of the "
                                                   "bandwidth, so a small read passes the copies (nbdkit's rate filter)")
@@ -205,11 +207,9 @@ void AddSimulateCommand(CLI::App& app, std::function<int()>* run) {
   c->add_option("--source-burst-bw", a->source_burst_bw, "bytes/s the bucket's bytes cross at (default: at once)")->option_text("SIZE");
   c->add_option("--dest-latency", a->dest_latency, "per request (default: 100us)")->option_text("DURATION");
   c->add_option("--rate", a->rate, "pace background and prefetch copies to SIZE bytes/s, as ferry serve --rate "
-                                   "does (demands are not held back; default: unpaced)")
-      ->option_text("SIZE");
-  AddHistoryOptions(c, &a->history, "observed before the trace, as ferry serve --history "
-                                   "would (then give --warmup 0 to start the migration with the "
-                                   "trace)");
+                                   "does (demands are not held back; default: unpaced)")->option_text("SIZE");
+  AddHistoryOptions(c, &a->history, "observed before the trace, as ferry serve --history would (then give "
+                                   "--warmup 0 to start the migration with the trace)");
   c->add_option("--warmup", a->warmup, "share of the trace observed before the migration starts (default: 25%)")
       ->option_text("SHARE");
   c->add_option("--time-scale", a->time_scale, "multiply trace times by this (stretch a short trace)")

@@ -490,35 +490,76 @@ class GatedVolume final : public Volume {
   std::shared_future<void> released_ = release_.get_future().share();
 };
 
+// A 4 KiB read of granule 70 held inside a GatedVolume source, while a crawling
+// background copy (ascending from granule 0, 64 KiB/s) leaves that granule missing.
+struct HeldRead {
+  static constexpr uint64_t kOffset = 70 * kG + 4096;
+  Fixture f;
+  bool destroyed = false;
+  GatedVolume* gate = nullptr;
+  std::unique_ptr<LiveMigration> m;
+  std::vector<std::byte> buf = std::vector<std::byte>(4096);
+  Status read;
+  std::thread reader;
+
+  // Starts the migration with `o` (its rate made a crawl) and the read; returns once the
+  // read is inside the source.
+  void Start(MigrateOptions o) {
+    auto gated = std::make_unique<GatedVolume>(f.src_base.get(), kOffset, &destroyed);
+    gate = gated.get();
+    std::future<void> entered = gate->entered();
+    o.rate_limit = 64 << 10;
+    auto started = LiveMigration::Start(std::move(gated), NewMemoryVolume("dst", kSize), nullptr, nullptr, o);
+    ASSERT_TRUE(started.ok()) << started.status().message();
+    m = std::move(started).value();
+    reader = std::thread([this] { read = m->Read(kOffset, buf); });
+    entered.wait();
+  }
+  // Lets the read go on and waits for its answer.
+  void Release() {
+    gate->Release();
+    reader.join();
+  }
+  ~HeldRead() {
+    if (reader.joinable()) Release();  // a test that failed before releasing it
+  }
+};
+
 TEST(LiveTest, AReadThroughUnderWayKeepsTheSourceOpenAfterCompletion) {
   // Completion closes the source (its server may go). A read-through that was already
   // reading it when the last granule landed must finish on an open source, with the
   // right data, and the source closes after it.
-  Fixture f;
-  bool destroyed = false;
-  const uint64_t off = 70 * kG + 4096;
-  auto gated = std::make_unique<GatedVolume>(f.src_base.get(), off, &destroyed);
-  GatedVolume* gate = gated.get();
-  std::future<void> entered = gate->entered();
-  // A crawling background copy (ascending from granule 0): granule 70 stays missing
-  // until the read is inside the source.
+  HeldRead h;
+  h.Start(Opts(2));
+  ASSERT_TRUE(h.m);
+  h.m->SetRate(0);
+  WaitComplete(*h.m);
+  EXPECT_FALSE(h.destroyed) << "the source was closed under a read";
+  h.Release();
+  ASSERT_TRUE(h.read.ok()) << h.read.message();
+  EXPECT_EQ(0, std::memcmp(h.buf.data(), h.f.expected.data() + HeldRead::kOffset, h.buf.size()));
+  EXPECT_TRUE(h.destroyed);
+  ASSERT_TRUE(h.m->Stop().ok());
+}
+
+TEST(LiveTest, ARequestIsRecordedWhenItArrivesNotWhenItIsAnswered) {
+  // serve --record: a trace holds the times the application sent its requests. A read
+  // that waits for the source is recorded before it is answered, so a replay of the
+  // recording (fio, ferry simulate) sends it when the application did.
+  std::promise<void> recorded;
+  std::future<void> was_recorded = recorded.get_future();
   MigrateOptions o = Opts(2);
-  o.rate_limit = 64 << 10;
-  auto m = LiveMigration::Start(std::move(gated), NewMemoryVolume("dst", kSize), nullptr, nullptr, o);
-  ASSERT_TRUE(m.ok()) << m.status().message();
-  std::vector<std::byte> buf(4096);
-  Status read;
-  std::thread reader([&] { read = (*m)->Read(off, buf); });
-  entered.wait();
-  (*m)->SetRate(0);
-  WaitComplete(**m);
-  EXPECT_FALSE(destroyed) << "the source was closed under a read";
-  gate->Release();
-  reader.join();
-  ASSERT_TRUE(read.ok()) << read.message();
-  EXPECT_EQ(0, std::memcmp(buf.data(), f.expected.data() + off, buf.size()));
-  EXPECT_TRUE(destroyed);
-  ASSERT_TRUE((*m)->Stop().ok());
+  o.on_request = [&](IoOp op, uint64_t offset, uint64_t length) {
+    if (op == IoOp::kRead && offset == HeldRead::kOffset && length == 4096) recorded.set_value();
+  };
+  HeldRead h;
+  h.Start(o);
+  ASSERT_TRUE(h.m);
+  EXPECT_EQ(was_recorded.wait_for(std::chrono::seconds(0)), std::future_status::ready)
+      << "the read was not recorded before its answer";
+  h.Release();
+  ASSERT_TRUE(h.read.ok()) << h.read.message();
+  ASSERT_TRUE(h.m->Stop().ok());
 }
 
 TEST(LiveTest, ASourceThatFailsIsAnErrorNeverWrongData) {

@@ -107,10 +107,10 @@ Status Migration::EnsurePresent(std::unique_lock<std::mutex>& lock, GranuleRun r
 
 Status Migration::Read(uint64_t offset, std::span<std::byte> buf) {
   const auto t0 = Clock::now();
+  if (o_.on_request) o_.on_request(IoOp::kRead, offset, buf.size());
   bool missed = false;
   Status s = ServeRead(offset, buf, &missed);
   recorder_->Request(offset, buf.size(), /*write=*/false, Clock::now() - t0, missed);
-  if (o_.on_request) o_.on_request(IoOp::kRead, offset, buf.size());
   return s;
 }
 
@@ -292,9 +292,9 @@ Status Migration::AwaitReadParts(std::vector<ReadPart>& parts, uint64_t offset, 
 Status Migration::WriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua,
                             const std::function<Status()>& apply) {
   const auto t0 = Clock::now();
+  if (o_.on_request) o_.on_request(op, offset, length);
   Status s = ServeWriteLike(offset, length, op, fua, apply);
   recorder_->Request(offset, length, /*write=*/true, Clock::now() - t0);
-  if (o_.on_request) o_.on_request(op, offset, length);
   return s;
 }
 

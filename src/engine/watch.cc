@@ -35,9 +35,16 @@ struct WatchedSource::Impl {
   bool stopping = false;
   std::thread status_thread;
 
-  void Observe(IoOp op, uint64_t offset, uint64_t length, const Status& s) {
+  // A request arrives: recorded now, at the time the application sent it (not at its
+  // answer, a source latency later); returns that time for Observe.
+  Clock::time_point Arrive(IoOp op, uint64_t offset, uint64_t length) {
     if (recorder) recorder->Record(op, offset, length);
-    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);
+    return Clock::now();
+  }
+
+  // The request that arrived `at` was answered with `s`.
+  void Observe(IoOp op, uint64_t offset, uint64_t length, Clock::time_point at, const Status& s) {
+    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(at - start);
     std::lock_guard<std::mutex> lock(mu);
     if (!s.ok()) ++st.errors;
     (op == IoOp::kRead ? st.reads : st.writes) += 1;
@@ -110,29 +117,33 @@ WatchedSource::~WatchedSource() { (void)Stop(); }
 uint64_t WatchedSource::size() const { return impl_->source->size(); }
 
 Status WatchedSource::Read(uint64_t offset, std::span<std::byte> buf) {
+  const auto at = impl_->Arrive(IoOp::kRead, offset, buf.size());
   Status s = impl_->source->Read(offset, buf);
-  impl_->Observe(IoOp::kRead, offset, buf.size(), s);
+  impl_->Observe(IoOp::kRead, offset, buf.size(), at, s);
   return s;
 }
 
 Status WatchedSource::Write(uint64_t offset, std::span<const std::byte> buf, bool fua) {
+  const auto at = impl_->Arrive(IoOp::kWrite, offset, buf.size());
   Status s = impl_->source->Write(offset, buf);
   if (s.ok() && fua) s = impl_->source->Flush();
-  impl_->Observe(IoOp::kWrite, offset, buf.size(), s);
+  impl_->Observe(IoOp::kWrite, offset, buf.size(), at, s);
   return s;
 }
 
 Status WatchedSource::Zero(uint64_t offset, uint64_t length, bool fua) {
+  const auto at = impl_->Arrive(IoOp::kWrite, offset, length);
   Status s = impl_->source->Zero(offset, length);
   if (s.ok() && fua) s = impl_->source->Flush();
-  impl_->Observe(IoOp::kWrite, offset, length, s);
+  impl_->Observe(IoOp::kWrite, offset, length, at, s);
   return s;
 }
 
 Status WatchedSource::Trim(uint64_t offset, uint64_t length, bool fua) {
+  const auto at = impl_->Arrive(IoOp::kWrite, offset, length);
   Status s = impl_->source->Trim(offset, length);
   if (s.ok() && fua) s = impl_->source->Flush();
-  impl_->Observe(IoOp::kWrite, offset, length, s);
+  impl_->Observe(IoOp::kWrite, offset, length, at, s);
   return s;
 }
 

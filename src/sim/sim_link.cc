@@ -20,6 +20,20 @@ SimLink::SimLink(const Options& options)
       tokens_(bucket_size_) {}
 
 SimLink::Time SimLink::Transfer(uint64_t bytes, Time now, bool waited_on) {
+  if (o_.servers <= 0) return Send(bytes, now, waited_on);
+  // Servers that have answered by now are free; with none free, the request waits for
+  // the first to come free.
+  while (!busy_until_.empty() && busy_until_.top() <= now) busy_until_.pop();
+  if (busy_until_.size() >= static_cast<size_t>(o_.servers)) {
+    now = busy_until_.top();
+    busy_until_.pop();
+  }
+  const Time answer = Send(bytes, now, waited_on);
+  busy_until_.push(answer);
+  return answer;
+}
+
+SimLink::Time SimLink::Send(uint64_t bytes, Time now, bool waited_on) {
   const Time on = now + o_.latency;
   const Time start = std::max(on, free_);
   const double rate = static_cast<double>(o_.bandwidth);

@@ -34,6 +34,24 @@ TEST(SimLinkTest, OnASharedLinkAWaitedOnReadTakesItsShareBesideTheCopies) {
   EXPECT_EQ(fifo.Transfer(1000, Time(0), true), milliseconds(4));
 }
 
+TEST(SimLinkTest, AServerOfNThreadsWorksOnNRequestsAtOnceTheRestWait) {
+  // Two threads, 2 ms a request, a link that is not the limit (1 GB/s: 1 KB in 1 us).
+  SimLink::Options o{milliseconds(2), 1000 * kBw};
+  o.servers = 2;
+  SimLink link(o);
+  const Time us(1000);
+  EXPECT_EQ(link.Transfer(1000, Time(0), false), milliseconds(2) + us);
+  EXPECT_EQ(link.Transfer(1000, Time(0), true), milliseconds(2) + 2 * us);  // its bytes behind the first's
+  // Both threads busy: the third waits for the first to answer, the fourth for the second.
+  EXPECT_EQ(link.Transfer(1000, Time(0), true), milliseconds(4) + 2 * us);
+  EXPECT_EQ(link.Transfer(1000, Time(0), false), milliseconds(4) + 3 * us);
+  // Later, with a thread free again: no wait.
+  EXPECT_EQ(link.Transfer(1000, milliseconds(10), true), milliseconds(12) + us);
+  // Any number of threads (the default): the four at once all answer after 2 ms.
+  SimLink any({milliseconds(2), 1000 * kBw});
+  for (int i = 1; i <= 4; ++i) EXPECT_EQ(any.Transfer(1000, Time(0), false), milliseconds(2) + i * us);
+}
+
 TEST(SimLinkTest, ATokenBucketLetsWhatItHoldsCrossAtItsOwnSpeed) {
   // 5 ms of the bandwidth (5 KB), crossing at 5 MB/s.
   SimLink link({milliseconds(2), kBw, false, milliseconds(5), 5 * kBw});

@@ -39,7 +39,8 @@ class PolicyReplay {
         sched_(map_, SchedulerOptionsFor(sc, policy), sc.migration_start),
         predictor_(NewPredictor(sc, policy, options)),
         path_(map_, sched_, predictor_.get()),
-        link_({sc.s.source_latency, sc.source_bw, sc.s.shared_link, sc.s.source_burst, sc.s.source_burst_bw}) {
+        link_({sc.s.source_latency, sc.source_bw, sc.s.shared_link, sc.s.source_burst, sc.s.source_burst_bw,
+               sc.s.source_threads}) {
     result_.policy = policy;
     if (predictor_) result_.predictor = options.predictor;
     if (sc.s.source_zero) sched_.SetSourceZero(sc.s.source_zero.get());

@@ -78,6 +78,9 @@ struct SimScenario {
   // it (nbdcopy read 90 MiB through nbdkit's rate filter at 400 Mbit/s with its bucket
   // full at 159 MiB/s on the benchmarks' machine). Default: zero, at once.
   uint64_t source_burst_bw = 0;
+  // Requests the source's server works on at once (`--source-threads`; sim/sim_link.h):
+  // nbdkit's threads per connection, 16 by default. Default: zero, any number.
+  int source_threads = 0;
   // The source's ranges that read as zero (holes; `ferry simulate --source`): copied
   // with no source read, as the engine does. Null: every byte is data.
   std::shared_ptr<const IntervalSet> source_zero;

@@ -1,7 +1,8 @@
-// TraceRecorder: writes every request a server answers as a trace (`ferry serve
+// TraceRecorder: writes every request a server receives as a trace (`ferry serve
 // --record`, `ferry watch --record`; DESIGN.md "History"), in fio iolog v3, which fio
 // replays and every ferry command reads (`--history` of a later migration). Times are
-// since the recorder was created. Thread-safe: requests come from many threads.
+// since the recorder was created; the servers record a request as it arrives, so a
+// request is recorded at the time the application sent it, whatever it then waited. Thread-safe: requests come from many threads.
 #pragma once
 
 #include <chrono>
