@@ -22,13 +22,18 @@ void ChunkPlanner::Replan(const std::vector<GranuleHeat>& heat) {
   by_offset_.clear();
   const uint32_t hot = QuantileThresholds(heat, options_.hot_quantile).hot;
   const uint64_t n = map_.granule_count();
-  auto add_region = [&](uint64_t region, double sum, uint64_t hot_count, uint64_t warm_count) {
+  // Weights are summed in fixed point: exact, so a region's heat does not depend on the
+  // order its granules come in (a HeatMap snapshot's hash order changes from run to run,
+  // and the simulator must be deterministic).
+  constexpr double kFixed = 1 << 16;
+  auto fixed = [&](double weight) { return static_cast<uint64_t>(std::llround(weight * kFixed)); };
+  auto add_region = [&](uint64_t region, uint64_t sum, uint64_t hot_count, uint64_t warm_count) {
     HeatRegion r;
     r.first_granule = region * region_granules_;
     r.granules = std::min(region_granules_, n - r.first_granule);
     if (!map_.NextMissing(GranuleIndex(r.first_granule), 1, r.first_granule + r.granules)) return;  // all copied
     const double g = static_cast<double>(r.granules);
-    r.heat = sum / g;
+    r.heat = static_cast<double>(sum) / kFixed / g;
     r.hotness = (static_cast<double>(hot_count) + 0.5 * static_cast<double>(warm_count)) / g;
     by_offset_.push_back(r);
   };
@@ -48,10 +53,9 @@ void ChunkPlanner::Replan(const std::vector<GranuleHeat>& heat) {
     size_t i = 0;
     while (i < in.size() && in[i].granule < n) {
       const uint64_t region = in[i].granule / region_granules_;
-      double sum = 0;
-      uint64_t hot_count = 0, warm_count = 0;
+      uint64_t sum = 0, hot_count = 0, warm_count = 0;
       for (; i < in.size() && in[i].granule < n && in[i].granule / region_granules_ == region; ++i) {
-        sum += in[i].weight;
+        sum += fixed(in[i].weight);
         (in[i].count >= hot ? hot_count : warm_count) += 1;
       }
       add_region(region, sum, hot_count, warm_count);
@@ -59,15 +63,14 @@ void ChunkPlanner::Replan(const std::vector<GranuleHeat>& heat) {
   } else {
     // Hash order (a HeatMap snapshot): sum per region, then sort only the regions.
     struct Sums {
-      double sum = 0;
-      uint64_t hot = 0, warm = 0;
+      uint64_t sum = 0, hot = 0, warm = 0;
     };
     absl::flat_hash_map<uint64_t, Sums> regions;
     regions.reserve(std::min<size_t>(heat.size(), static_cast<size_t>(n / region_granules_ + 1)));
     for (const GranuleHeat& h : heat) {
       if (h.granule >= n) continue;  // heat beyond the volume's end
       Sums& s = regions[h.granule / region_granules_];
-      s.sum += h.weight;
+      s.sum += fixed(h.weight);
       (h.count >= hot ? s.hot : s.warm) += 1;
     }
     by_offset_.reserve(regions.size());

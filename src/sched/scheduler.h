@@ -82,7 +82,7 @@ struct SchedulerOptions {
   // kHeatHalfLifeDivisor-th part: the hottest-first order weighs an access by its age, so
   // of two regions touched as often the one touched last goes first. (Measured with
   // `ferry simulate --policy adaptive` on the shared traces: cloudphysics 3643 -> 3600
-  // read stalls, at 24 MiB/s 2448 -> 2364, at 96 MiB/s 1608 -> 1574; the others equal.
+  // read stalls, at 24 MiB/s 2448 -> 2365, at 96 MiB/s 1608 -> 1573; the others equal.
   // A half-life of a sixth of the window gave less, of a millionth (newest first) more
   // stalls than none.)
   HeatOptions heat;
