@@ -230,19 +230,20 @@ def bench_trace(a, trace, data, work):
             cow.terminate()
             cow.wait()
         # (c) the simulator, same scenario, the source's holes read from the source itself.
-        scenario = ["--warmup", "0", "--source", src_uri, "--source-latency", "2ms", "--source-bw", "10G",
-                    "--source-threads", "16", "--rate", str(rate), "--json"]
+        scenario = ["--warmup", "0", "--source", src_uri, "--source-bw", "10G", "--source-threads", "16",
+                    "--rate", str(rate), "--json"]
         sim = json.loads(subprocess.run(
-            [a.ferry, "simulate", trace, "--policy", "all", "--predictor", "ensemble",
+            [a.ferry, "simulate", trace, "--policy", "all", "--predictor", "ensemble", "--source-latency", "2ms",
              "--time-scale", f"{100 / scale:.6f}"] + scenario,
             check=True, capture_output=True, text=True).stdout)
         recorded = {}
         for label, st in rows[:2]:
-            dest = ["--dest-latency", f"{max(1, round(st['own_p50_us']))}us"] if 2 * st["waited"] < st["own_reads"] else []
-            measured = [f"{round(src_latency_us)}us" if x == "2ms" else x for x in scenario]
-            out = json.loads(subprocess.run([a.ferry, "simulate", st["record"]] + st["extra"] + measured + dest,
+            measured = ["--source-latency", f"{round(src_latency_us)}us"]
+            if 2 * st["waited"] < st["own_reads"]:
+                measured += ["--dest-latency", f"{max(1, round(st['own_p50_us']))}us"]
+            out = json.loads(subprocess.run([a.ferry, "simulate", st["record"]] + st["extra"] + scenario + measured,
                                             check=True, capture_output=True, text=True).stdout)
-            recorded[label] = (out["results"][0], dest + ["--source-latency", measured[measured.index("--source-latency") + 1]])
+            recorded[label] = (out["results"][0], measured)
     finally:
         src.terminate()
         src.wait()
@@ -274,13 +275,13 @@ def bench_trace(a, trace, data, work):
     print("| policy | ferry's reads | sim reads | ferry p50 us | sim p50 us | ferry p99 us | sim p99 us | "
           "ferry: reads that waited | sim | met |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    for label, (r, dest) in recorded.items():
+    for label, (r, flags) in recorded.items():
         lv, lat = live[label], r["read_latency_us"]
         waited_live = 100 * lv["waited"] / max(1, lv["own_reads"])
         waited_sim = 100 * r["read_stall_ratio"]
         near = lambda x, y: abs(x - y) <= 0.25 * max(y, 1e-9)
         met = near(lat["p50"], lv["own_p50_us"]) and near(lat["p99"], lv["own_p99_us"]) and abs(waited_sim - waited_live) <= 2
-        print(f"| {label} ({' '.join(dest)}) | {lv['own_reads']} | {r['reads']} | "
+        print(f"| {label} ({' '.join(flags)}) | {lv['own_reads']} | {r['reads']} | "
               f"{lv['own_p50_us']:.0f} | {lat['p50']:.0f} | {lv['own_p99_us']:.0f} | {lat['p99']:.0f} | "
               f"{waited_live:.1f}% | {waited_sim:.1f}% | {'yes' if met else 'no'} |")
     sys.stdout.flush()

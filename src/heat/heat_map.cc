@@ -137,14 +137,15 @@ size_t HeatMap::touched() const {
 
 std::vector<GranuleHeat> HeatMap::Snapshot(bool sorted) const {
   const Totals& closed = ClosedTotal();
-  // A closed sum's weight is relative to weight_base_; an open access weighs 1.
-  const double scale = half_life_slides_ > 0 ? 1.0 / SlotFactor(open_slot_) : 0;
+  // A closed sum's weight is relative to weight_base_; an open access weighs 1. With no
+  // half-life every factor is 1 and a weight is its count, exactly.
+  const double scale = 1.0 / SlotFactor(open_slot_);
   std::vector<GranuleHeat> out;
   out.reserve(closed.size() + open_.size());
   for (const auto& [g, t] : closed) {
     auto it = open_.find(g);
     const uint32_t open = it == open_.end() ? 0 : it->second;
-    out.push_back({g, t.count + open, half_life_slides_ > 0 ? t.weight * scale + open : t.count + open});
+    out.push_back({g, t.count + open, t.weight * scale + open});
   }
   for (const auto& [g, c] : open_) {
     if (!closed.contains(g)) out.push_back({g, c, static_cast<double>(c)});

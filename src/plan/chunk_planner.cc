@@ -26,7 +26,7 @@ void ChunkPlanner::Replan(const std::vector<GranuleHeat>& heat) {
   // order its granules come in (a HeatMap snapshot's hash order changes from run to run,
   // and the simulator must be deterministic).
   constexpr double kFixed = 1 << 16;
-  auto fixed = [&](double weight) { return static_cast<uint64_t>(std::llround(weight * kFixed)); };
+  auto fixed = [](double weight) { return static_cast<uint64_t>(std::llround(weight * kFixed)); };
   auto add_region = [&](uint64_t region, uint64_t sum, uint64_t hot_count, uint64_t warm_count) {
     HeatRegion r;
     r.first_granule = region * region_granules_;
