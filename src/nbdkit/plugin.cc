@@ -23,6 +23,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -38,6 +39,18 @@ namespace {
 
 ServeConfig g_config;
 std::unique_ptr<ServeSession> g_session;
+
+// Whether connections may use g_session's export: true from a successful after_fork
+// until cleanup. nbdkit 1.32 can run a connection's callbacks after it has begun to shut
+// down: its accept loop waits for a count of connection threads that each thread raises
+// only once it runs, so a connection accepted just before the quit may open and
+// negotiate while (or after) cleanup stops the session, and nbdkit calls no close once
+// it quits. Every connection callback therefore holds g_session_mu shared for its
+// duration (Served); cleanup takes it exclusively to end serving, so it stops the
+// session only once no callback is inside it, and later ones are refused
+// (tests/integration/serve_release.sh, case 4, met this under ASan).
+std::shared_mutex g_session_mu;
+bool g_serving = false;  // guarded by g_session_mu
 
 // FERRY_FAULT_THROW=NAME: the callback NAME throws before it runs (fault injection, as
 // nbdkit's error filter injects errors: the test that proves Guard). Read at load.
@@ -155,10 +168,16 @@ int GetReady() {
 int AfterFork() {
   Status s = g_session->Start();
   if (!s.ok()) nbdkit_error("%s", s.message().c_str());
+  std::lock_guard<std::shared_mutex> lock(g_session_mu);
+  g_serving = s.ok();
   return s.ok() ? 0 : -1;
 }
 
 void Cleanup() {
+  {
+    std::lock_guard<std::shared_mutex> lock(g_session_mu);
+    g_serving = false;
+  }
   if (g_session) g_session->Stop();
   g_session.reset();
 }
@@ -208,6 +227,25 @@ class Conn {
   Export* const export_;
   std::mutex gone_mu_;
   std::chrono::steady_clock::time_point next_gone_answer_{};
+};
+
+// Runs F with the session held open (g_serving), or fails with ESHUTDOWN once cleanup
+// has begun.
+template <auto F>
+struct Served;
+template <typename R, typename... A, R (*F)(A...)>
+struct Served<F> {
+  static R Call(A... args) {
+    std::shared_lock<std::shared_mutex> lock(g_session_mu);
+    if (g_serving) return F(args...);
+    nbdkit_error("ferry is shutting down: the migration has stopped; rerun ferry serve with the same journal");
+    nbdkit_set_error(ESHUTDOWN);
+    if constexpr (std::is_pointer_v<R>) {
+      return nullptr;
+    } else {
+      return -1;
+    }
+  }
 };
 
 void* OpenConnection(int /*readonly*/) { return new Conn(g_session->exported()); }
@@ -287,9 +325,9 @@ nbdkit_plugin MakePlugin() {
   p.get_ready = Guard<kGetReady, GetReady>::Call;
   p.after_fork = Guard<kAfterFork, AfterFork>::Call;
   p.cleanup = Guard<kCleanup, Cleanup>::Call;
-  p.open = Guard<kOpen, OpenConnection>::Call;
+  p.open = Guard<kOpen, Served<OpenConnection>::Call>::Call;
   p.close = Guard<kClose, CloseConnection>::Call;
-  p.get_size = Guard<kGetSize, GetSize>::Call;
+  p.get_size = Guard<kGetSize, Served<GetSize>::Call>::Call;
   p.can_write = Supported;
   p.can_flush = Supported;
   p.can_trim = Supported;
@@ -298,13 +336,13 @@ nbdkit_plugin MakePlugin() {
   p.can_multi_conn = Supported;
   p.can_extents = Supported;
   p.can_cache = CanCache;
-  p.pread = Guard<kPread, Pread>::Call;
-  p.pwrite = Guard<kPwrite, Pwrite>::Call;
-  p.flush = Guard<kFlush, FlushReq>::Call;
-  p.trim = Guard<kTrim, TrimReq>::Call;
-  p.zero = Guard<kZero, ZeroReq>::Call;
-  p.extents = Guard<kExtents, ExtentsReq>::Call;
-  p.cache = Guard<kCache, CacheReq>::Call;
+  p.pread = Guard<kPread, Served<Pread>::Call>::Call;
+  p.pwrite = Guard<kPwrite, Served<Pwrite>::Call>::Call;
+  p.flush = Guard<kFlush, Served<FlushReq>::Call>::Call;
+  p.trim = Guard<kTrim, Served<TrimReq>::Call>::Call;
+  p.zero = Guard<kZero, Served<ZeroReq>::Call>::Call;
+  p.extents = Guard<kExtents, Served<ExtentsReq>::Call>::Call;
+  p.cache = Guard<kCache, Served<CacheReq>::Call>::Call;
   p.errno_is_preserved = 0;
   return p;
 }
