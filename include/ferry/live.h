@@ -84,7 +84,8 @@ struct LiveStats {
   std::string paused_reason;        // why, while paused: the operator, or a destination error
   uint64_t destination_pauses = 0;  // times a destination error paused the copy
   std::string conclusion;           // serve --verify: the verify and release, once complete
-  double seconds = 0;
+  double seconds = 0;           // since the start of this run
+  double complete_seconds = 0;  // since the start, when the destination became complete (if complete)
   double rate_bps = 0;  // recent background + demand copy rate
   double read_p50_us = 0, read_p99_us = 0;  // time in ferry, over the whole run
   // Over the reads that waited for the source (read_stalls of them, this many bytes).

@@ -28,7 +28,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LiveStats, volume_size, present_
                                                 read_errors,
                                                 read_through_bytes, source, link, predicted_bytes, precision, recall,
                                                 timeliness, predictions_skipped, complete, paused, paused_reason,
-                                                destination_pauses, conclusion, seconds, rate_bps, read_p50_us,
+                                                destination_pauses, conclusion, seconds, complete_seconds, rate_bps, read_p50_us,
                                                 read_p99_us, read_miss_p50_us, read_miss_p99_us, read_miss_bytes,
                                                 last_error)
 
@@ -100,11 +100,14 @@ Result<MigrationStatus> ReadMigrationStatus(const std::string& journal) {
 
 std::string LiveSummary(const LiveStats& st, const std::string& journal) {
   const double pct = PercentPresent(st);
-  std::string s = fmt::format("ferry: {} {} of {} ({:.1f}%) in {:.1f} s; copied {} ({} on demand); "
+  // A complete run says when it became complete; the server may have served on long after.
+  std::string s = fmt::format("ferry: {} {} of {} ({:.1f}%) in {:.1f} s{}; copied {} ({} on demand); "
                               "{} reads ({} waited for the source: {} first touches, {} seen before; {} answered "
                               "from kept read-throughs), {} writes ({} waited for a copy)",
                               st.complete ? "migrated" : "stopped at", FormatSize(st.present_bytes),
-                              FormatSize(st.volume_size), pct, st.seconds, FormatSize(st.bytes_copied),
+                              FormatSize(st.volume_size), pct, st.complete ? st.complete_seconds : st.seconds,
+                              st.complete ? fmt::format(" (served for {:.1f} s)", st.seconds) : "",
+                              FormatSize(st.bytes_copied),
                               FormatSize(st.demand_bytes), st.reads, st.read_stalls, st.read_stalls_first_touch,
                               st.read_stalls_seen, st.reads_kept, st.writes, st.write_stalls);
   if (st.predicted_bytes) {

@@ -90,6 +90,23 @@ TEST(LiveStatusTest, MissingGarbledAndForeignFilesAreSaidToBe) {
   EXPECT_NE(foreign.status().message().find("not what ferry writes"), std::string::npos);
 }
 
+TEST(LiveStatusTest, TheSummarySaysWhenTheDestinationBecameCompleteNotHowLongItWasServed) {
+  LiveStats st = SomeStats();
+  st.seconds = 37.2;
+  EXPECT_NE(LiveSummary(st, "j").find("ferry: stopped at 256 MiB of 1.00 GiB (25.0%) in 37.2 s; copied"),
+            std::string::npos)
+      << LiveSummary(st, "j");
+  st.present_bytes = st.volume_size;
+  st.complete = true;
+  st.complete_seconds = 19.8;
+  EXPECT_NE(LiveSummary(st, "j").find("ferry: migrated 1.00 GiB of 1.00 GiB (100.0%) in 19.8 s (served for 37.2 s); "),
+            std::string::npos)
+      << LiveSummary(st, "j");
+  auto back = LiveStatusOf(LiveStatusJson(st, "none", "adaptive", false));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->stats.complete_seconds, 19.8);
+}
+
 TEST(WatchStatusTest, WhatWatchWritesStatusReadsBackAndShows) {
   TestTempDir tmp;
   WatchStats st;

@@ -97,6 +97,11 @@ TEST(LiveTest, ServesTheSourceDataWhileItMovesAndCompletes) {
   EXPECT_EQ(st.reads, 200u);
   EXPECT_GT(st.read_stalls, 0u);
   EXPECT_EQ(st.present_bytes, kSize);
+  // When it became complete, not how long it has run.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_GT(st.complete_seconds, 0);
+  EXPECT_EQ((*m)->stats().complete_seconds, st.complete_seconds);
+  EXPECT_GE((*m)->stats().seconds, st.complete_seconds + 0.3);
   ASSERT_TRUE((*m)->Stop().ok());
   EXPECT_EQ(ReadAll(*f.dst_base), f.expected);
   EXPECT_EQ(ReadAll(*f.src_base), f.expected);  // invariant 1 (no writes here)

@@ -269,6 +269,7 @@ void Migration::Supervise() {
       // the journal keeps what it said (invariant 5), and the copy stops adding to it.
       PauseForDestination(s);
     } else if (now_complete && !announced) {
+      live_stats_.complete_seconds = ToSeconds(Clock::now() - start_);
       complete_.store(true, std::memory_order_release);
       announced = true;
       if (on_complete_) {
