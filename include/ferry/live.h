@@ -94,6 +94,10 @@ struct LiveStats {
   std::string last_error;
 };
 
+// The time a summary gives: when the destination became complete, or, before that, how
+// long the run has gone on.
+inline double MigrationSeconds(const LiveStats& st) { return st.complete ? st.complete_seconds : st.seconds; }
+
 // The share of the volume present, in percent (100 for an empty volume).
 inline double PercentPresent(const LiveStats& st) {
   return st.volume_size ? 100.0 * static_cast<double>(st.present_bytes) / static_cast<double>(st.volume_size) : 100.0;

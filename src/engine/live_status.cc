@@ -105,7 +105,7 @@ std::string LiveSummary(const LiveStats& st, const std::string& journal) {
                               "{} reads ({} waited for the source: {} first touches, {} seen before; {} answered "
                               "from kept read-throughs), {} writes ({} waited for a copy)",
                               st.complete ? "migrated" : "stopped at", FormatSize(st.present_bytes),
-                              FormatSize(st.volume_size), pct, st.complete ? st.complete_seconds : st.seconds,
+                              FormatSize(st.volume_size), pct, MigrationSeconds(st),
                               st.complete ? fmt::format(" (served for {:.1f} s)", st.seconds) : "",
                               FormatSize(st.bytes_copied),
                               FormatSize(st.demand_bytes), st.reads, st.read_stalls, st.read_stalls_first_touch,

@@ -35,11 +35,17 @@ struct WatchedSource::Impl {
   bool stopping = false;
   std::thread status_thread;
 
-  // A request arrives: recorded now, at the time the application sent it (not at its
-  // answer, a source latency later); returns that time for Observe.
-  Clock::time_point Arrive(IoOp op, uint64_t offset, uint64_t length) {
+  // Passes one request to the source (`io`, then a flush for FUA). It is recorded as it
+  // arrives, at the time the application sent it (not at its answer, a source latency
+  // later), and observed with its answer.
+  template <typename F>
+  Status Pass(IoOp op, uint64_t offset, uint64_t length, bool fua, F&& io) {
     if (recorder) recorder->Record(op, offset, length);
-    return Clock::now();
+    const auto at = Clock::now();
+    Status s = io();
+    if (s.ok() && fua) s = source->Flush();
+    Observe(op, offset, length, at, s);
+    return s;
   }
 
   // The request that arrived `at` was answered with `s`.
@@ -117,34 +123,19 @@ WatchedSource::~WatchedSource() { (void)Stop(); }
 uint64_t WatchedSource::size() const { return impl_->source->size(); }
 
 Status WatchedSource::Read(uint64_t offset, std::span<std::byte> buf) {
-  const auto at = impl_->Arrive(IoOp::kRead, offset, buf.size());
-  Status s = impl_->source->Read(offset, buf);
-  impl_->Observe(IoOp::kRead, offset, buf.size(), at, s);
-  return s;
+  return impl_->Pass(IoOp::kRead, offset, buf.size(), false, [&] { return impl_->source->Read(offset, buf); });
 }
 
 Status WatchedSource::Write(uint64_t offset, std::span<const std::byte> buf, bool fua) {
-  const auto at = impl_->Arrive(IoOp::kWrite, offset, buf.size());
-  Status s = impl_->source->Write(offset, buf);
-  if (s.ok() && fua) s = impl_->source->Flush();
-  impl_->Observe(IoOp::kWrite, offset, buf.size(), at, s);
-  return s;
+  return impl_->Pass(IoOp::kWrite, offset, buf.size(), fua, [&] { return impl_->source->Write(offset, buf); });
 }
 
 Status WatchedSource::Zero(uint64_t offset, uint64_t length, bool fua) {
-  const auto at = impl_->Arrive(IoOp::kWrite, offset, length);
-  Status s = impl_->source->Zero(offset, length);
-  if (s.ok() && fua) s = impl_->source->Flush();
-  impl_->Observe(IoOp::kWrite, offset, length, at, s);
-  return s;
+  return impl_->Pass(IoOp::kWrite, offset, length, fua, [&] { return impl_->source->Zero(offset, length); });
 }
 
 Status WatchedSource::Trim(uint64_t offset, uint64_t length, bool fua) {
-  const auto at = impl_->Arrive(IoOp::kWrite, offset, length);
-  Status s = impl_->source->Trim(offset, length);
-  if (s.ok() && fua) s = impl_->source->Flush();
-  impl_->Observe(IoOp::kWrite, offset, length, at, s);
-  return s;
+  return impl_->Pass(IoOp::kWrite, offset, length, fua, [&] { return impl_->source->Trim(offset, length); });
 }
 
 Status WatchedSource::Flush() { return impl_->source->Flush(); }

@@ -56,6 +56,19 @@ bool g_serving = false;  // guarded by g_session_mu
 // nbdkit's error filter injects errors: the test that proves Guard). Read at load.
 const char* g_throw_in = nullptr;
 
+// What a callback returning R answers on failure (its error already set): -1, or null
+// for open.
+template <typename R>
+R Failed() {
+  if constexpr (std::is_void_v<R>) {
+    return;
+  } else if constexpr (std::is_pointer_v<R>) {
+    return nullptr;
+  } else {
+    return -1;
+  }
+}
+
 // No exception crosses into nbdkit's C code (DESIGN.md "Faults"): every callback runs
 // through Guard<kName, F>::Call, which turns one into an nbdkit error naming the
 // callback and answers EIO (-1, or null for open).
@@ -75,13 +88,7 @@ struct Guard<kName, F> {
       nbdkit_error("%s: unexpected exception", kName);
     }
     nbdkit_set_error(EIO);
-    if constexpr (std::is_void_v<R>) {
-      return;
-    } else if constexpr (std::is_pointer_v<R>) {
-      return nullptr;
-    } else {
-      return -1;
-    }
+    return Failed<R>();
   }
 };
 
@@ -240,11 +247,7 @@ struct Served<F> {
     if (g_serving) return F(args...);
     nbdkit_error("ferry is shutting down: the migration has stopped; rerun ferry serve with the same journal");
     nbdkit_set_error(ESHUTDOWN);
-    if constexpr (std::is_pointer_v<R>) {
-      return nullptr;
-    } else {
-      return -1;
-    }
+    return Failed<R>();
   }
 };
 

@@ -175,7 +175,7 @@ std::string LiveReport(const LiveRunInfo& info, const LiveStats& st, const LiveH
       "<p>{} to {} (journal {}), volume {}, policy {}, predictor {}. {} after {:.1f} s: {} present ({:.1f}%).</p>",
       Escape(info.source), Escape(info.destination), Escape(info.journal), FormatSize(st.volume_size),
       Escape(info.policy), Escape(info.predictor), st.complete ? "Migration complete" : "Stopped before the end",
-      st.complete ? st.complete_seconds : st.seconds, FormatSize(st.present_bytes), PercentPresent(st));
+      MigrationSeconds(st), FormatSize(st.present_bytes), PercentPresent(st));
   body += RequestsSection(st, h);
   body += CopySection(info, st, h);
   std::vector<Series> cdf;

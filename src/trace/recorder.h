@@ -2,7 +2,8 @@
 // --record`, `ferry watch --record`; DESIGN.md "History"), in fio iolog v3, which fio
 // replays and every ferry command reads (`--history` of a later migration). Times are
 // since the recorder was created; the servers record a request as it arrives, so a
-// request is recorded at the time the application sent it, whatever it then waited. Thread-safe: requests come from many threads.
+// request is recorded at the time the application sent it, whatever it then waited.
+// Thread-safe: requests come from many threads.
 #pragma once
 
 #include <chrono>
