@@ -83,6 +83,11 @@ struct MigrateOptions {
   // it observes the history, trains on it, and the continuation it predicts is copied
   // first, most likely first. Not owned; may be null.
   Predictor* predictor = nullptr;
+  // Live, when `predictor` is null: makes the predictor on the predictor's own thread,
+  // so that the start does not wait for it (the LSTM's library takes a second to load,
+  // ten from a cold disk). If it fails, the copy goes on without predictions and
+  // LiveStats::predictor_error says why. Called once, from that thread.
+  std::function<Result<std::unique_ptr<Predictor>>()> make_predictor;
   // Live: called for each application request as it arrives, before it is served
   // (reads; writes, zeroes and trims as writes), from the request's thread, no lock
   // held: `serve --record`, whose trace then holds the times the application sent them
@@ -93,6 +98,9 @@ struct MigrateOptions {
   std::function<void(const Range&)> on_copy;
   // Cold chunk size from measured throughput (between min and max). Default: on.
   bool adapt_chunk_size = true;
+  // Live: the background copy starts paused (dm-clone's no_hydration): requests are
+  // served, copying on demand, until LiveMigration::Pause(false). Default: off.
+  bool start_paused = false;
 };
 
 struct MigrateStats {

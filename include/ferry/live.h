@@ -79,6 +79,11 @@ struct LiveStats {
   uint64_t predicted_bytes = 0;    // missing when predicted, queued on the predictor's word
   double precision = 0, recall = 0, timeliness = 0;  // the predictor's (predict/predictor.h)
   uint64_t predictions_skipped = 0;  // accesses the predictor fell too far behind to see
+  // The predictor is still learning the history (--history) on its own thread: its
+  // predicted continuation is not queued yet; the copy meanwhile follows the heat.
+  bool learning_history = false;
+  // MigrateOptions::make_predictor failed: why (the copy goes on without predictions).
+  std::string predictor_error;
   bool complete = false;
   bool paused = false;
   std::string paused_reason;        // why, while paused: the operator, or a destination error
@@ -139,8 +144,10 @@ class LiveMigration final : public Export {
   // Starts migrating `source` to `destination` (at least as large), resuming from
   // `journal` when it records progress. `predictor` may be null. Background threads
   // start at once; options.cancel and on_progress are not used. options.history, when
-  // given, is learnt before Start returns (the heat map, the predictor's training, its
-  // predicted continuation queued first) and not kept.
+  // given, feeds the heat map before Start returns and is not used after it (a copy is
+  // kept); the predictor learns it on its own thread (its training, then its predicted
+  // continuation queued first: stats().learning_history until then), so that Start
+  // does not wait for a model's training.
   // `on_complete`, when set, is called once (from a background thread) when the last
   // granule is present and the journal says so.
   static Result<std::unique_ptr<LiveMigration>> Start(std::unique_ptr<Volume> source,

@@ -61,6 +61,11 @@ struct PredictorConfig {
 // those alone). kInvalidArgument for anything else, or for a model file that cannot be
 // loaded, or given to a predictor without an LSTM.
 Result<std::unique_ptr<Predictor>> MakePredictor(const std::string& name, const PredictorConfig& config = {});
+// Whether MakePredictor(name, config) would succeed, in a fraction of its time when
+// it would load the LSTM's library (a second, ten from a cold disk): the library is
+// only located. A model file (config.model) is loaded in full, so that a bad one is
+// refused here. For a caller that makes the predictor later, off its start path.
+Status CheckPredictor(const std::string& name, const PredictorConfig& config = {});
 // The names MakePredictor accepts, "none" first (the '+' ensembles aside).
 const std::vector<std::string>& PredictorNames();
 // Whether MakePredictor accepts `name`: one of PredictorNames(), or two or more of

@@ -27,7 +27,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LiveStats, volume_size, present_
                                                 prevented_stalls, reads_kept, write_stalls, demand_bytes, copy_errors, copies_under_way,
                                                 read_errors,
                                                 read_through_bytes, source, link, predicted_bytes, precision, recall,
-                                                timeliness, predictions_skipped, complete, paused, paused_reason,
+                                                timeliness, predictions_skipped, learning_history, predictor_error, complete, paused, paused_reason,
                                                 destination_pauses, conclusion, seconds, complete_seconds, rate_bps, read_p50_us,
                                                 read_p99_us, read_miss_p50_us, read_miss_p99_us, read_miss_bytes,
                                                 last_error)
@@ -114,6 +114,7 @@ std::string LiveSummary(const LiveStats& st, const std::string& journal) {
     s += fmt::format("; predictions prevented {} stalls (precision {:.3f}, recall {:.3f})", st.prevented_stalls,
                      st.precision, st.recall);
   }
+  if (!st.predictor_error.empty()) s += "; the predictor could not start (" + st.predictor_error + "): no predictions";
   if (st.copy_errors) s += fmt::format("; {} copies failed (last: {})", st.copy_errors, st.last_error);
   if (st.read_errors) s += fmt::format("; {} reads failed on the source (last: {})", st.read_errors, st.last_error);
   if (st.destination_pauses) {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/test_temp_dir.h"
+#include "engine/live_status.h"
 #include "ferry/live.h"
 #include "predict/predictor.h"
 #include "volume/async_volume.h"
@@ -156,45 +157,62 @@ TEST(LiveTest, ReadStallsAreSplitIntoFirstTouchesAndSeenWithTheHistoryCounted) {
   ASSERT_TRUE((*m)->Stop().ok());
 }
 
-// The predictor never runs under the request path's lock: with a predictor stuck in
-// inference, requests are still answered (they would deadlock if it ran on their path).
-TEST(LiveTest, APredictorStuckInInferenceHoldsUpNoRequest) {
-  class StuckPredictor : public Predictor {
-   public:
-    const char* name() const override { return "stuck"; }
-    void Observe(uint64_t, uint64_t, IoOp, std::vector<Prediction>*) override {
-      std::unique_lock<std::mutex> lock(mu);
-      ++calls;
-      cv.notify_all();
-      cv.wait(lock, [this] { return released; });
+// A predictor that gets stuck, in inference (Observe) or in training (Train), until
+// released; otherwise it predicts the granule after each access.
+class StuckPredictor : public Predictor {
+ public:
+  enum class Where { kInference, kTraining };
+  explicit StuckPredictor(Where where) : where_(where) {}
+  const char* name() const override { return "stuck"; }
+  void Observe(uint64_t, uint64_t last, IoOp, std::vector<Prediction>* out) override {
+    if (where_ == Where::kInference) Stick();
+    out->push_back({last + 1, 1, 0.9, 1});
+  }
+  void Train() override {
+    if (where_ == Where::kTraining) Stick();
+  }
+  void WaitStuck() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return stuck_; });
+  }
+  void Release() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      released_ = true;
     }
-    void Release() {
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        released = true;
-      }
-      cv.notify_all();
-    }
-    std::mutex mu;
-    std::condition_variable cv;
-    bool released = false;
-    int calls = 0;
-  };
-  Fixture f;
-  auto stuck = std::make_shared<StuckPredictor>();
-  f.predictor = stuck;
+    cv_.notify_all();
+  }
+  // Releases it when the test ends, however it ends (the migration's threads join).
   struct ReleaseAtEnd {
     StuckPredictor* p;
     ~ReleaseAtEnd() { p->Release(); }
-  } release_at_end{stuck.get()};
+  };
+
+ private:
+  void Stick() {
+    std::unique_lock<std::mutex> lock(mu_);
+    stuck_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return released_; });
+  }
+  const Where where_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stuck_ = false, released_ = false;
+};
+
+// The predictor never runs under the request path's lock: with a predictor stuck in
+// inference, requests are still answered (they would deadlock if it ran on their path).
+TEST(LiveTest, APredictorStuckInInferenceHoldsUpNoRequest) {
+  Fixture f;
+  auto stuck = std::make_shared<StuckPredictor>(StuckPredictor::Where::kInference);
+  f.predictor = stuck;
+  StuckPredictor::ReleaseAtEnd release_at_end{stuck.get()};
   auto m = f.Start(Opts(2));
   ASSERT_TRUE(m.ok()) << m.status().message();
   std::vector<std::byte> buf(4096);
   ASSERT_TRUE((*m)->Read(0, buf).ok());
-  {
-    std::unique_lock<std::mutex> lock(stuck->mu);
-    stuck->cv.wait(lock, [&] { return stuck->calls > 0; });  // inference under way, stuck
-  }
+  stuck->WaitStuck();  // inference under way, stuck
   for (int i = 0; i < 50; ++i) {
     const uint64_t off = static_cast<uint64_t>(i) * 2 * kG;
     ASSERT_TRUE((*m)->Read(off, buf).ok());
@@ -204,6 +222,95 @@ TEST(LiveTest, APredictorStuckInInferenceHoldsUpNoRequest) {
   stuck->Release();
   WaitComplete(**m);
   ASSERT_TRUE((*m)->Stop().ok());
+}
+
+// With a history, the predictor learns it on its own thread: a model whose training
+// never ends holds up neither the start (the export answers at once), nor requests, nor
+// the copy, which follows the history's heat meanwhile; status says it is learning.
+TEST(LiveTest, APredictorStuckInTrainingOnTheHistoryHoldsUpNeitherTheStartNorTheCopy) {
+  Fixture f;
+  auto slow = std::make_shared<StuckPredictor>(StuckPredictor::Where::kTraining);
+  f.predictor = slow;
+  StuckPredictor::ReleaseAtEnd release_at_end{slow.get()};
+  std::vector<IoEvent> history(1);
+  history[0].offset = 40 * kG;
+  history[0].length = kG;
+  MigrateOptions o = Opts(2);
+  o.history = &history;
+  std::mutex copies_mu;
+  std::vector<Range> copies;
+  o.on_copy = [&](const Range& r) {
+    std::lock_guard<std::mutex> lock(copies_mu);
+    copies.push_back(r);
+  };
+  auto m = f.Start(o);  // returns: it does not wait for Train
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  slow->WaitStuck();  // training under way, stuck
+  EXPECT_TRUE((*m)->stats().learning_history);
+  std::vector<std::byte> buf(4096);
+  ASSERT_TRUE((*m)->Read(100 * kG, buf).ok());
+  ASSERT_EQ(0, std::memcmp(buf.data(), f.expected.data() + 100 * kG, buf.size()));
+  WaitComplete(**m);  // the whole copy, while the model trains
+  {
+    std::lock_guard<std::mutex> lock(copies_mu);
+    ASSERT_FALSE(copies.empty());
+    // In the history's hot region (the heat map's bins are coarser than a granule),
+    // not at granule 0 where an ascending copy starts.
+    EXPECT_GE(copies.front().offset, 32 * kG) << "the first copy did not follow the history's heat";
+    EXPECT_LT(copies.front().offset, 48 * kG) << "the first copy did not follow the history's heat";
+  }
+  EXPECT_TRUE((*m)->stats().learning_history);
+  EXPECT_EQ((*m)->stats().predicted_bytes, 0u);
+  slow->Release();
+  ASSERT_TRUE((*m)->Stop().ok());  // the predictor's thread ends once trained
+  EXPECT_FALSE((*m)->stats().learning_history);
+  EXPECT_EQ((*m)->stats().predicted_bytes, 0u) << "a continuation queued after the migration completed";
+}
+
+// A predictor made on its own thread (MigrateOptions::make_predictor, as serve makes
+// the LSTM's): when making it fails, the migration goes on without predictions and says
+// why; when it succeeds, the predictor sees the application's accesses.
+TEST(LiveTest, APredictorMadeOnItsOwnThreadThatFailsLeavesTheCopyToGoOnWithoutIt) {
+  {
+    Fixture f;
+    MigrateOptions o = Opts(2);
+    o.rate_limit = 4096;  // the copy goes on until the reads below are done
+    o.make_predictor = []() -> Result<std::unique_ptr<Predictor>> {
+      return NotSupported("the LSTM predictor needs libferry_lstm.so, which was not found");
+    };
+    auto m = f.Start(o);
+    ASSERT_TRUE(m.ok()) << m.status().message();
+    for (int i = 0; i < 600 && (*m)->stats().predictor_error.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    // More accesses than the predictor's feed holds: none is queued for it.
+    std::vector<std::byte> buf(4096);
+    for (int i = 0; i < 5000; ++i) ASSERT_TRUE((*m)->Read(static_cast<uint64_t>(i % 4) * kG, buf).ok());
+    (*m)->SetRate(0);
+    WaitComplete(**m);
+    ASSERT_TRUE((*m)->Stop().ok());
+    const LiveStats st = (*m)->stats();
+    EXPECT_EQ(st.predictor_error, "the LSTM predictor needs libferry_lstm.so, which was not found");
+    EXPECT_EQ(st.predicted_bytes, 0u);
+    EXPECT_EQ(st.predictions_skipped, 0u) << "accesses were queued for a predictor that does not exist";
+    EXPECT_NE(LiveSummary(st, "j").find("the predictor could not start (the LSTM predictor needs"), std::string::npos);
+  }
+  {
+    Fixture f;
+    MigrateOptions o = Opts(1);
+    o.rate_limit = 4096;  // nothing but the first copy and the predicted ones for minutes
+    o.make_predictor = []() -> Result<std::unique_ptr<Predictor>> { return MakePredictor("stride"); };
+    auto m = f.Start(o);
+    ASSERT_TRUE(m.ok()) << m.status().message();
+    std::vector<std::byte> buf(4096);
+    for (uint64_t g = 60; g < 70; ++g) ASSERT_TRUE((*m)->Read(g * kG, buf).ok());  // a sequential reader
+    for (int i = 0; i < 600 && (*m)->stats().predicted_bytes == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_GT((*m)->stats().predicted_bytes, 0u) << "the predictor made on its thread predicted nothing";
+    EXPECT_EQ((*m)->stats().predictor_error, "");
+    ASSERT_TRUE((*m)->Stop().ok());
+  }
 }
 
 TEST(LiveTest, ReadsNeverWaitForTheRateAndARateChangeTakesEffectAtOnce) {

@@ -33,7 +33,7 @@ Status ValidateMigrateOptions(const MigrateOptions& o) {
   if (o.policy == Policy::kClairvoyant) {
     return InvalidArgument("policy clairvoyant needs the future: only ferry simulate runs it");
   }
-  if (o.predictor && !PolicyTakesPredictions(o.policy)) {
+  if ((o.predictor || o.make_predictor) && !PolicyTakesPredictions(o.policy)) {
     return InvalidArgument(std::string("policy ") + PolicyName(o.policy) + " takes no predictions");
   }
   return OkStatus();

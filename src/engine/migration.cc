@@ -49,6 +49,7 @@ Migration::Migration(std::shared_ptr<Volume> src, Volume& dst, Journal* journal,
       history_end_(HistoryEnd(o)),
       sched_(map_, SchedulerOptionsFor(o, history_end_), Now()),
       path_(map_, sched_, o.predictor),
+      predicting_(o.predictor || (live && o.make_predictor)),
       dst_async_(dst.capabilities().async_io),
       limiter_(o.rate_limit),
       written_(src->size(), o.granule_size) {
@@ -103,15 +104,55 @@ Status Migration::RecordState(JournalState state) {
   return journal_->Commit(journal_->present(), state).WithContext("committing the journal");
 }
 
-uint64_t Migration::LearnHistory() {
+template <typename F>
+void Migration::ForEachHistoryAccess(const std::vector<IoEvent>& history, F f) const {
   const uint64_t g = map_.granule_size(), size = map_.volume_size();
-  for (const IoEvent& e : *o_.history) {
-    sched_.OnAppIo(e);
+  for (const IoEvent& e : history) {
     if (e.offset >= size) continue;
     const uint64_t end = std::min(e.offset + std::max<uint64_t>(e.length, 1), size);
-    path_.ObserveHistory(e.offset / g, (end - 1) / g, e.op);
+    f(e.offset / g, (end - 1) / g, e.op);
   }
+}
+
+uint64_t Migration::LearnHistory() {
+  for (const IoEvent& e : *o_.history) sched_.OnAppIo(e);
+  if (live_ && predicting_) {
+    // Live, the predictor learns the history on its own thread (TeachHistory), so that
+    // the export answers and the copy starts at once: an LSTM's training took 5 s.
+    ForEachHistoryAccess(*o_.history, [&](uint64_t first, uint64_t last, IoOp) { path_.SeeHistory(first, last); });
+    history_to_teach_ = *o_.history;
+    live_stats_.learning_history = true;
+    return 0;
+  }
+  ForEachHistoryAccess(*o_.history,
+                       [&](uint64_t first, uint64_t last, IoOp op) { path_.ObserveHistory(first, last, op); });
   return path_.EndHistory();
+}
+
+bool Migration::FeedStopped() {
+  std::lock_guard<std::mutex> lock(feed_mu_);
+  return feed_stop_;
+}
+
+void Migration::TeachHistory() {
+  // A stop during a long history is not held up by the rest of it (the training, once
+  // begun, is not cut short).
+  size_t n = 0;
+  bool stopped = false;
+  ForEachHistoryAccess(history_to_teach_, [&](uint64_t first, uint64_t last, IoOp op) {
+    if (stopped || (++n % 4096 == 0 && (stopped = FeedStopped()))) return;
+    path_.TeachHistory(first, last, op);
+  });
+  history_to_teach_ = {};
+  if (stopped) return;
+  const PredictionPath::Continuation c = path_.PredictContinuation();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    live_stats_.learning_history = false;
+    if (!complete()) path_.QueueContinuation(c);
+  }
+  work_cv_.notify_all();
+  SyncPoint("Migration::TeachHistory:learnt");
 }
 
 Status Migration::Prepare(MigrateStats* stats) {
@@ -200,13 +241,36 @@ void Migration::StartLive(std::function<void()> on_complete) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     running_ = o_.threads;
+    if (o_.start_paused) {
+      paused_ = live_stats_.paused = true;
+      live_stats_.paused_reason = "started paused";
+    }
   }
   for (int i = 0; i < o_.threads; ++i) threads_.emplace_back([this] { Worker(); });
   supervisor_ = std::thread([this] { Supervise(); });
-  if (o_.predictor) predictor_thread_ = std::thread([this] { PredictLoop(); });
+  if (predicting_) predictor_thread_ = std::thread([this] { PredictLoop(); });
+}
+
+bool Migration::MakePredictor() {
+  if (path_.predictor()) return true;
+  auto made = o_.make_predictor();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!made.ok() || !*made) {
+    live_stats_.predictor_error = made.ok() ? "no predictor was made" : made.status().message();
+    live_stats_.learning_history = false;
+    predicting_ = false;  // the request path stops feeding it
+    std::lock_guard<std::mutex> feed(feed_mu_);
+    feed_.clear();
+    return false;
+  }
+  made_predictor_ = std::move(made).value();
+  path_.SetPredictor(made_predictor_.get());
+  return true;
 }
 
 void Migration::PredictLoop() {
+  if (!MakePredictor()) return;
+  if (!history_to_teach_.empty()) TeachHistory();
   std::vector<Access> batch;
   std::vector<Prediction> out, all;
   for (;;) {

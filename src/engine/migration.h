@@ -92,8 +92,19 @@ class Migration {
   std::optional<CopyOp> Next();
   void Worker();
   // Feeds the history to the heat map and the predictor, trains it, and queues the
-  // continuation it predicts; returns the granules queued.
+  // continuation it predicts; returns the granules queued. Live, the predictor's part
+  // is left to TeachHistory on the predictor's thread (returns 0).
   uint64_t LearnHistory();
+  // The predictor's thread, first: the history observed, the model trained, the
+  // continuation queued (the lock taken for that alone).
+  void TeachHistory();
+  // The predictor's thread, first: makes the predictor when MigrateOptions::make_predictor
+  // is to (false, with predictor_error set, when it cannot).
+  bool MakePredictor();
+  bool FeedStopped();  // StopLive has told the predictor's thread to end
+  // f(first, last, op) for each history event's granules within the volume.
+  template <typename F>
+  void ForEachHistoryAccess(const std::vector<IoEvent>& history, F f) const;
   // The predictor's own thread (live): it takes the accesses the request path queued
   // (feed_), asks the predictor with no lock held, and queues what it predicts.
   void PredictLoop();
@@ -261,6 +272,10 @@ class Migration {
   // Predictions to prefetches, and why reads stalled. Its Infer() (the predictor alone)
   // runs on the predictor's thread without mu_; everything else under mu_.
   PredictionPath path_;
+  // Whether accesses go to a predictor: one is given, or made on its thread (live);
+  // false once making it failed.
+  bool predicting_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<Predictor> made_predictor_;  // MigrateOptions::make_predictor's
   LiveStats live_stats_ ABSL_GUARDED_BY(mu_);  // the counters
   // Read-throughs' answers, for re-reads of their bytes before their granules land.
   KeptReads kept_ ABSL_GUARDED_BY(mu_);
@@ -286,6 +301,8 @@ class Migration {
   bool feed_stop_ ABSL_GUARDED_BY(feed_mu_) = false;
   uint64_t feed_skipped_ ABSL_GUARDED_BY(feed_mu_) = 0;
   std::thread predictor_thread_;
+  // Live: the history, for the predictor's thread to learn (TeachHistory); then empty.
+  std::vector<IoEvent> history_to_teach_;
 
   std::mutex commit_mu_;  // one commit at a time (the journal is not thread-safe)
   std::optional<uint64_t> committed_present_ ABSL_GUARDED_BY(commit_mu_);  // present bytes the journal holds

@@ -49,8 +49,8 @@ void Migration::Observe(uint64_t offset, uint64_t length, IoOp op, bool kept) {
   sched_.OnAppIo(e);
   const GranuleRun run = RunOf(offset, length);
   Access a{run.first.value, run.first.value + run.count - 1, op, {}};
-  path_.OnAccess(a.first, a.last, op, o_.predictor ? &a.outcomes : nullptr, kept);
-  if (!o_.predictor) return;
+  path_.OnAccess(a.first, a.last, op, predicting_ ? &a.outcomes : nullptr, kept);
+  if (!predicting_) return;
   // The predictor's thread asks it (PredictLoop): no inference under this lock.
   {
     std::lock_guard<std::mutex> feed(feed_mu_);

@@ -102,6 +102,10 @@ struct LstmApi {
 constexpr int kLstmApiVersion = 1;
 // The library's own entry points, for tests; kNotSupported when it cannot be loaded.
 Result<const LstmApi*> LstmLibrary();
+// Whether the library is there to load, without loading it (LibTorch takes a second to
+// load, ten from a cold disk): OK when a file at one of the paths LstmLibrary tries is
+// readable; else LstmLibrary's own answer.
+Status FindLstmLibrary();
 // Loads the first of `paths` that dlopen finds (LstmLibrary's search, for tests):
 // kNotSupported, saying why, when none is found, the one found is not ferry's LSTM
 // library, or it is another build's.

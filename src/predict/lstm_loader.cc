@@ -1,5 +1,6 @@
 // Finds and loads libferry_lstm.so (see lstm.h for why the LSTM is a separate library).
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <mutex>
@@ -12,19 +13,23 @@ namespace {
 
 constexpr const char* kLibrary = "libferry_lstm.so";
 
+Status NotBuilt() {
+  return NotSupported(
+      "this ferry was built without the LSTM predictor (cmake -DFERRY_LSTM=OFF): use stride, markov or ensemble");
+}
+
+// Where the library is looked for, in order: FERRY_LSTM_LIB, else beside the program
+// (or plugin), then the loader's own search (the bare name, last).
+std::vector<std::string> LibraryPaths() {
+  if (const char* env = std::getenv("FERRY_LSTM_LIB"); env && *env) return {env};
+  std::vector<std::string> paths = CompanionPaths(kLibrary);
+  paths.push_back(kLibrary);
+  return paths;
+}
+
 Result<const LstmApi*> LoadApi() {
-  if (!LstmBuilt()) {
-    return NotSupported(
-        "this ferry was built without the LSTM predictor (cmake -DFERRY_LSTM=OFF): use stride, markov or ensemble");
-  }
-  std::vector<std::string> paths;
-  if (const char* env = std::getenv("FERRY_LSTM_LIB"); env && *env) {
-    paths.push_back(env);
-  } else {
-    paths = CompanionPaths(kLibrary);
-    paths.push_back(kLibrary);
-  }
-  return LoadLstmApi(paths);
+  if (!LstmBuilt()) return NotBuilt();
+  return LoadLstmApi(LibraryPaths());
 }
 
 }  // namespace
@@ -50,6 +55,16 @@ Result<const LstmApi*> LoadLstmApi(const std::vector<std::string>& paths) {
   }
   return NotSupported("the LSTM predictor needs " + std::string(kLibrary) + ", which was not found (" + errors +
                       "): build it with ferry, or set FERRY_LSTM_LIB to its path");
+}
+
+Status FindLstmLibrary() {
+  if (!LstmBuilt()) return NotBuilt();
+  for (const std::string& path : LibraryPaths()) {
+    if (path.find('/') != std::string::npos && ::access(path.c_str(), R_OK) == 0) return OkStatus();
+  }
+  // Not at a path of its own: only loading it says whether the loader finds it.
+  auto api = LstmLibrary();
+  return api.ok() ? OkStatus() : api.status();
 }
 
 Result<const LstmApi*> LstmLibrary() {

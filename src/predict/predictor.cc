@@ -82,6 +82,14 @@ Result<std::unique_ptr<Predictor>> MakePredictor(const std::string& name, const 
   return std::unique_ptr<Predictor>(new EnsemblePredictor(std::move(members)));
 }
 
+Status CheckPredictor(const std::string& name, const PredictorConfig& config) {
+  if (LstmBuilt() && PredictorHasLstm(name) && config.model.empty() && IsPredictorName(name)) {
+    return FindLstmLibrary();
+  }
+  auto p = MakePredictor(name, config);  // cheap, or a model the user named, which is checked in full
+  return p.ok() ? OkStatus() : p.status();
+}
+
 void PredictionTracker::Predicted(uint64_t granule) {
   if (outstanding_.insert(granule).second) ++predicted_;
 }

@@ -81,7 +81,9 @@ std::string CopySection(const LiveRunInfo& info, const LiveStats& st, const Live
       {"copied from the source this run (data, not holes)", FormatSize(st.bytes_copied)},
       {"present from the journal at the start", FormatSize(st.bytes_resumed)},
   };
-  if (info.predictor != "none") {
+  if (!st.predictor_error.empty()) {
+    copy_rows.push_back({"the predictor could not start (no predictions)", st.predictor_error});
+  } else if (info.predictor != "none") {
     copy_rows.push_back({"predictor precision / recall / timeliness",
                          fmt::format("{:.3f} / {:.3f} / {:.3f}", st.precision, st.recall, st.timeliness)});
     copy_rows.push_back({"reads a prediction saved from waiting (prevented stalls)", std::to_string(st.prevented_stalls)});

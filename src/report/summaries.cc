@@ -50,11 +50,14 @@ std::string LiveStatusText(const LiveStatusRecord& live) {
                            l.base_latency_ms, FormatRate(l.delivery_rate), l.queue_delay_ms, l.latency_target_ms,
                            FormatSize(l.in_flight), FormatSize(l.copy_in_flight), FormatSize(l.budget),
                            l.app_active ? ", application waiting" : ", application idle");
-  if (live.predictor != "none") {
+  if (!st.predictor_error.empty()) {
+    out += fmt::format("predictor:    {} could not start, copying without predictions: {}\n", live.predictor,
+                       st.predictor_error);
+  } else if (live.predictor != "none") {
     out += fmt::format("predictor:    {}: precision {:.3f}, recall {:.3f}, timeliness {:.3f}, {} queued; "
-                             "{} stalls prevented\n",
+                             "{} stalls prevented{}\n",
                              live.predictor, st.precision, st.recall, st.timeliness, FormatSize(st.predicted_bytes),
-                             st.prevented_stalls);
+                             st.prevented_stalls, st.learning_history ? "; learning the history" : "");
   }
   if (st.copy_errors) {
     out += fmt::format("errors:       {} copies failed, last: {}\n", st.copy_errors, st.last_error);

@@ -8,27 +8,38 @@ namespace ferry {
 PredictionPath::PredictionPath(const ChunkMap& map, Scheduler& sched, Predictor* predictor)
     : map_(map), sched_(sched), predictor_(predictor), seen_(map.granule_count(), false) {}
 
-void PredictionPath::ObserveHistory(uint64_t first, uint64_t last, IoOp op) {
+void PredictionPath::SeeHistory(uint64_t first, uint64_t last) {
   last = std::min(last, map_.granule_count() - 1);
   for (uint64_t g = first; g <= last; ++g) seen_[g] = true;
-  if (!predictor_) return;
-  history_answer_.clear();
-  predictor_->Observe(first, last, op, &history_answer_);
 }
 
-uint64_t PredictionPath::EndHistory() {
-  if (!predictor_) return 0;
+void PredictionPath::TeachHistory(uint64_t first, uint64_t last, IoOp op) {
+  if (!predictor_) return;
+  history_answer_.clear();
+  predictor_->Observe(first, std::min(last, map_.granule_count() - 1), op, &history_answer_);
+}
+
+PredictionPath::Continuation PredictionPath::PredictContinuation() {
+  Continuation c;
+  if (!predictor_) return c;
   predictor_->Train();
-  uint64_t queued = 0;
   double likelihood = 1;
   std::vector<Prediction> out = std::move(history_answer_);
   history_answer_.clear();
   for (int step = 0; step < kContinuationSteps && !out.empty(); ++step) {
-    queued += Queue(out, likelihood, static_cast<uint32_t>(step));
     const Prediction next = out.front();
+    c.steps.push_back({std::move(out), likelihood});
     likelihood *= next.likelihood;
     out.clear();
     Infer(next.granule, next.granule + next.count - 1, IoOp::kRead, {}, &out);
+  }
+  return c;
+}
+
+uint64_t PredictionPath::QueueContinuation(const Continuation& c) {
+  uint64_t queued = 0;
+  for (size_t step = 0; step < c.steps.size(); ++step) {
+    queued += Queue(c.steps[step].predictions, c.steps[step].likelihood, static_cast<uint32_t>(step));
   }
   return queued;
 }

@@ -50,15 +50,36 @@ class PredictionPath {
   PredictionPath(const ChunkMap& map, Scheduler& sched, Predictor* predictor);
 
   Predictor* predictor() const { return predictor_; }
+  // A predictor made after construction (the engine makes it on its own thread), set
+  // from the thread that calls Infer before any call that uses it.
+  void SetPredictor(Predictor* predictor) { predictor_ = predictor; }
 
   // The history (before the migration): the granules are seen, and the predictor
   // observes them (its predictions are not queued: the migration has not started).
-  void ObserveHistory(uint64_t first, uint64_t last, IoOp op);
+  // ObserveHistory = SeeHistory (the caller's lock) + TeachHistory (the predictor alone).
+  void ObserveHistory(uint64_t first, uint64_t last, IoOp op) {
+    SeeHistory(first, last);
+    TeachHistory(first, last, op);
+  }
+  void SeeHistory(uint64_t first, uint64_t last);
+  void TeachHistory(uint64_t first, uint64_t last, IoOp op);
   // The history is over: a learned model trains on it now, on the calling thread; then
   // the history's predicted continuation is queued (follow the most likely prediction
   // up to kContinuationSteps times, each step's predictions weighted by the likelihood
   // of the path that leads to them). Returns the granules queued.
-  uint64_t EndHistory();
+  // EndHistory = QueueContinuation(PredictContinuation()): the engine's live path
+  // trains and predicts on the predictor's thread, without the lock, and queues under it.
+  uint64_t EndHistory() { return QueueContinuation(PredictContinuation()); }
+  struct Continuation {
+    struct Step {
+      std::vector<Prediction> predictions;
+      double likelihood = 1;  // of the path that leads to them
+    };
+    std::vector<Step> steps;
+  };
+  // Trains the predictor and follows its continuation (the predictor alone: no lock).
+  Continuation PredictContinuation();
+  uint64_t QueueContinuation(const Continuation& c);
   static constexpr int kContinuationSteps = 256;
 
   // An application access to granules [first, last] during the migration, before it is
@@ -88,7 +109,7 @@ class PredictionPath {
  private:
   const ChunkMap& map_;
   Scheduler& sched_;
-  Predictor* const predictor_;
+  Predictor* predictor_;
   std::vector<bool> seen_;  // by granule: accessed before, in the history or this run
   PredictionTracker tracker_;
   absl::flat_hash_set<uint64_t> prefetched_;  // predicted granules copied, not accessed since

@@ -279,7 +279,8 @@ Result<std::unique_ptr<ServeSession>> ServeSession::Prepare(const ServeConfig& c
     if (!h.ok()) return h.status().WithContext("--history");
     s->history_ = std::move(h).value();
   }
-  if (auto p = MakePredictor(c.predictor, PredictorConfigOf(c)); !p.ok()) return p.status();
+  // Located, not made: Start makes it on the predictor's thread, off the start path.
+  FERRY_RETURN_IF_ERROR(CheckPredictor(c.predictor, PredictorConfigOf(c)));
   auto opened = OpenMigration(c.source, c.dest, c.journal, c.granule, c.options.source_timeout, /*bulk_copy=*/false);
   if (!opened.ok()) return opened.status();
   if (opened->journal->state() >= JournalState::kReleased) {
@@ -309,8 +310,6 @@ Status ServeSession::StartWatch() {
 Status ServeSession::Start() {
   const ServeConfig& c = config_;
   if (c.watch) return StartWatch();
-  auto predictor = MakePredictor(c.predictor, PredictorConfigOf(c));
-  if (!predictor.ok()) return predictor.status();
   auto opened = OpenMigration(c.source, c.dest, c.journal, c.granule, c.options.source_timeout, /*bulk_copy=*/false);
   if (!opened.ok()) return opened.status();
   std::function<void()> on_complete;
@@ -329,6 +328,9 @@ Status ServeSession::Start() {
   }
   MigrateOptions o = c.options;
   if (!history_.empty()) o.history = &history_;
+  if (c.predictor != "none") {
+    o.make_predictor = [name = c.predictor, pc = PredictorConfigOf(c)] { return MakePredictor(name, pc); };
+  }
   if (!c.record.empty()) {
     auto r = TraceRecorder::Create(c.record, c.source);
     if (!r.ok()) return r.status();
@@ -338,7 +340,7 @@ Status ServeSession::Start() {
     };
   }
   auto live = LiveMigration::Start(std::move(opened->source), std::move(opened->destination),
-                                   std::move(opened->journal), std::shared_ptr<Predictor>(std::move(*predictor)), o,
+                                   std::move(opened->journal), nullptr, o,
                                    on_complete);
   history_ = {};  // learnt
   if (!live.ok()) return live.status();

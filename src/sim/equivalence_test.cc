@@ -8,6 +8,7 @@
 
 #include "ferry/engine.h"
 #include "ferry/live.h"
+#include "common/test_sync_point.h"
 #include "predict/predictor.h"
 #include "sim/simulator.h"
 
@@ -154,12 +155,21 @@ TEST(EquivalenceTest, WithAPredictorTheBulkCopyTheLiveCopyAndTheSimulatorAgree) 
     std::lock_guard<std::mutex> lock(mu);
     live_ops.push_back(r);
   };
+  // Live, the predictor learns the history on its own thread once the export is up,
+  // while the copy follows the heat; held paused until it has, the live copy makes the
+  // same decisions as the other two.
+  lo.start_paused = true;
+  SyncPointCounter points;
   auto live = LiveMigration::Start(Source(), NewMemoryVolume("dst", kVolume), nullptr, stride(), lo, [&] {
     std::lock_guard<std::mutex> lock(mu);
     done = true;
     cv.notify_all();
   });
   ASSERT_TRUE(live.ok()) << live.status().ToString();
+  ASSERT_TRUE(points.WaitFor("Migration::TeachHistory:learnt", 1));
+  EXPECT_FALSE((*live)->stats().learning_history);
+  EXPECT_TRUE(live_ops.empty()) << "a copy started while paused";
+  (*live)->Pause(false);
   {
     std::unique_lock<std::mutex> lock(mu);
     ASSERT_TRUE(cv.wait_for(lock, seconds(60), [&] { return done; }));

@@ -79,3 +79,29 @@ head -c 3000 /dev/urandom >"$T/junk.log"
 expect_exit 1 "--history: .*junk.log" "$FERRY" migrate "$T/src.img" "$T/dst4.img" --history "$T/junk.log"
 [ ! -e "$T/dst4.img" ] && [ ! -e "$T/s4.journal" ] || die "a refused command left files behind"
 pass "bad --record and --history refused with one line; an existing recording kept"
+
+# 5. serve makes the LSTM on the predictor's thread, once the export is up (its library
+# takes a second to load, ten from a cold disk). A library that is not there is still
+# refused before anything is served; one that is there but does not load leaves the
+# migration to go on without predictions, and status and the summary say why.
+if ! "$FERRY" --version | grep -q "without the LSTM"; then
+  expect_exit 1 "needs libferry_lstm.so, which was not found" \
+    env FERRY_LSTM_LIB="$T/none.so" "$FERRY" serve "$SRC" "$T/dst5.img" --journal "$T/s5.journal" --predictor lstm \
+    --run true
+  [ ! -e "$T/dst5.img" ] && [ ! -e "$T/s5.journal" ] || die "a refused serve left files behind"
+  head -c 4096 /dev/urandom >"$T/broken.so"
+  env FERRY_LSTM_LIB="$T/broken.so" "$FERRY" serve "$SRC" "$T/dst5.img" --journal "$T/s5.journal" \
+    --history "$T/rec.log" --predictor ensemble --rate 4M \
+    --run "$(app "$T/s5") && '$FERRY' status '$T/s5.journal' >'$T/s5.txt'" 2>"$T/serve5.log" ||
+    die "serve with a broken LSTM library: $(tail -3 "$T/serve5.log")"
+  json_field "$T/s5.json" predictor_error | grep -q "broken.so: invalid ELF header" ||
+    die "the status JSON does not say why the predictor could not start: $(cat "$T/s5.json")"
+  grep -q "predictor: .*ensemble could not start, copying without predictions: .*broken.so" "$T/s5.txt" ||
+    die "status does not say the predictor could not start: $(cat "$T/s5.txt")"
+  grep -q "the predictor could not start (.*broken.so" "$T/serve5.log" ||
+    die "the summary does not say the predictor could not start: $(tail -2 "$T/serve5.log")"
+  python3 -c 'import json,sys; d=open(sys.argv[1]).read(); assert json.loads(d[d.index("{"):])["jobs"][0]["error"] == 0' \
+    "$T/fio.json" ||
+    die "fio failed against serve with a broken LSTM library"
+  pass "serve: a missing LSTM library refused up front; a broken one leaves the copy without predictions, said so"
+fi
