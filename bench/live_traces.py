@@ -108,6 +108,18 @@ def source_latency_us(uri, work):
     sys.exit(f"live_traces: cannot read the source at {uri} with fio")
 
 
+def start_source(work, name, size, percent):
+    """The source: nbdkit's sparse-random plugin (`size` bytes, about `percent` of them
+    data) behind the delay filter, 2 ms a read, on a socket of its own (the last
+    trace's source may linger). Returns the process, its socket and its URI, once it
+    listens."""
+    sock = os.path.join(work, f"src-{name}.sock")
+    proc = subprocess.Popen(["nbdkit", "-f", "-U", sock, "-r", "--filter=delay", "sparse-random", str(size),
+                             "seed=1", f"percent={percent}", "delay-read=2ms"])
+    wait_socket(sock, proc)
+    return proc, sock, f"nbd+unix:///?socket={sock}"
+
+
 def wait_socket(path, proc=None):
     for _ in range(400):
         if os.path.exists(path):
@@ -118,36 +130,82 @@ def wait_socket(path, proc=None):
     sys.exit(f"live_traces: nothing listens on {path}")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def run_traces(name, doc, bench, more_args=lambda ap: None):
+    """The scripts' common main: --traces, --only, --seconds, --data, --ferry (and what
+    more_args adds), then bench(args, trace, data_bytes, workdir) for each shared trace
+    in a fresh work directory under /var/tmp."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--traces", default=os.path.join(TOP, "..", "shared", "traces"))
     ap.add_argument("--only", default="")
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--data", default="1G")
     ap.add_argument("--ferry", default=os.path.join(TOP, "build", "ferry"))
-    ap.add_argument("--iodepth", type=int, default=0,
-                    help="fio's queue depth (default: the trace's own concurrency, see replay_depth)")
+    more_args(ap)
     a = ap.parse_args()
     for tool in ("nbdkit", "fio"):
         if not shutil.which(tool):
-            sys.exit(f"live_traces: {tool} is missing: run scripts/setup")
+            sys.exit(f"{name}: {tool} is missing: run scripts/setup")
     traces = sorted(t for t in glob.glob(os.path.join(a.traces, "*")) if not t.endswith(".md") and a.only in t)
     if not traces:
-        sys.exit(f"live_traces: no traces in {a.traces}")
+        sys.exit(f"{name}: no traces in {a.traces} (they are in ../shared/traces beside the project)")
     data = size_bytes(a.data)
-    work = tempfile.mkdtemp(prefix="ferry-live-", dir="/var/tmp")
+    work = tempfile.mkdtemp(prefix=f"ferry-{name}-", dir="/var/tmp")
     try:
         for trace in traces:
             try:
-                bench_trace(a, trace, data, work)
+                bench(a, trace, data, work)
             except ServerAborted as e:
                 print(f"\nnot measured: {e}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def main():
+    run_traces("live_traces", __doc__, bench_trace, lambda ap: ap.add_argument(
+        "--iodepth", type=int, default=0,
+        help="fio's queue depth (default: the trace's own concurrency, see replay_depth)"))
+
+
 class ServerAborted(Exception):
     pass
+
+
+def serve_replay(ferry, src_uri, work, rate, fio, extra, label, name, record=None):
+    """fio (the command list `fio`, without --uri) against `ferry serve src_uri` with
+    `extra` flags and --rate `rate`, from a fresh destination, recording what it serves
+    to `record` when given. Returns fio's read figures
+    beside ferry's own from its status as fio ended (waited, first_touch, seen,
+    prevented, percent, own_reads, own_p50_us, own_p99_us)."""
+    out = os.path.join(work, "fio.json")
+    live = os.path.join(work, "live.json")
+    j = os.path.join(work, "j")
+    serve_log = os.path.join(work, "serve.log")
+    cmd = (" ".join(fio) + f' --uri="$uri" > {out}; {ferry} control {j} status > {live}')
+    for attempt in range(3):
+        for f in glob.glob(os.path.join(work, "dst.img*")) + glob.glob(os.path.join(work, "j*")) + [record or ""]:
+            if os.path.exists(f):
+                os.remove(f)
+        r = subprocess.run([ferry, "serve", src_uri, os.path.join(work, "dst.img"), "--journal", j,
+                            "--rate", str(rate), "--run", cmd] + extra + (["--record", record] if record else []),
+                           stderr=open(serve_log, "w"))
+        # nbdkit 1.32.5 aborts when fio leaves with requests in flight at the end of
+        # its replay (docs/design-notes.md, "Clients that leave with requests in
+        # flight"): that run is repeated, and said so.
+        if r.returncode != 0 and "raw_send_socket: Assertion" in open(serve_log).read():
+            print(f"({label}: nbdkit 1.32.5 aborted as fio left with replies it had not read)")
+            if attempt < 2:
+                continue
+            raise ServerAborted(f"{name}: nbdkit 1.32.5 aborted in each of 3 runs of {label}")
+        if r.returncode != 0:
+            tail = open(serve_log).read().strip().splitlines()[-5:]
+            sys.exit(f"live_traces: ferry serve exited with {r.returncode}" + "".join("\n  " + t for t in tail))
+        break
+    st = fio_read_stats(out)
+    lv = json.loads(open(live).read())
+    st.update(waited=lv["read_stalls"], first_touch=lv["read_stalls_first_touch"], seen=lv["read_stalls_seen"],
+              prevented=lv["prevented_stalls"], percent=lv["percent"], own_reads=lv["reads"],
+              own_p50_us=lv["read_p50_us"], own_p99_us=lv["read_p99_us"])
+    return st
 
 
 def bench_trace(a, trace, data, work):
@@ -169,47 +227,17 @@ def bench_trace(a, trace, data, work):
           f"{info['records']} records over {span:.1f} s replayed in {replay_s:.0f} s (fio replay_time_scale={scale}, "
           f"iodepth={depth}), source 2 ms a read, background rate {rate / 2**20:.1f} MiB/s\n")
 
-    src_sock = os.path.join(work, f"src-{name}.sock")  # a socket of its own: the last source may linger
-    src = subprocess.Popen(["nbdkit", "-f", "-U", src_sock, "-r", "--filter=delay", "sparse-random", str(size),
-                            "seed=1", f"percent={percent}", "delay-read=2ms"])
+    src, src_sock, src_uri = start_source(work, name, size, percent)
     rows = []
     try:
-        wait_socket(src_sock, src)
-        src_uri = f"nbd+unix:///?socket={src_sock}"
         src_latency_us = source_latency_us(src_uri, work)
         fio = ["fio", "--name=replay", "--ioengine=nbd", f"--read_iolog={log}", f"--replay_time_scale={scale}",
                f"--iodepth={depth}", "--percentile_list=50:99", "--output-format=json"]
         for label, extra in (("ferry adaptive+ensemble", ["--policy", "adaptive", "--predictor", "ensemble"]),
                              ("ferry --policy dmclone", ["--policy", "dmclone"])):
-            out = os.path.join(work, "fio.json")
-            live = os.path.join(work, "live.json")
-            j = os.path.join(work, "j")
             rec = os.path.join(work, f"rec{len(rows)}.iolog")
-            serve_log = os.path.join(work, "serve.log")
-            cmd = (" ".join(fio) + f' --uri="$uri" > {out}; {a.ferry} control {j} status > {live}')
-            for attempt in range(3):
-                for f in glob.glob(os.path.join(work, "dst.img*")) + glob.glob(os.path.join(work, "j*")) + [rec]:
-                    if os.path.exists(f):
-                        os.remove(f)
-                r = subprocess.run([a.ferry, "serve", src_uri, os.path.join(work, "dst.img"), "--journal", j,
-                                    "--rate", str(rate), "--record", rec, "--run", cmd] + extra,
-                                   stderr=open(serve_log, "w"))
-                # nbdkit 1.32.5 aborts when fio leaves with requests in flight at the end of
-                # its replay (docs/design-notes.md, "Clients that leave with requests in
-                # flight"): that run is repeated, and said so.
-                if r.returncode != 0 and "raw_send_socket: Assertion" in open(serve_log).read():
-                    print(f"({label}: nbdkit 1.32.5 aborted as fio left with replies it had not read)")
-                    if attempt < 2:
-                        continue
-                    raise ServerAborted(f"{name}: nbdkit 1.32.5 aborted in each of 3 runs of {label}")
-                if r.returncode != 0:
-                    tail = open(serve_log).read().strip().splitlines()[-5:]
-                    sys.exit(f"live_traces: ferry serve exited with {r.returncode}" + "".join("\n  " + t for t in tail))
-                break
-            st = fio_read_stats(out)
-            lv = json.loads(open(live).read())
-            st.update(waited=lv["read_stalls"], percent=lv["percent"], own_reads=lv["reads"],
-                      own_p50_us=lv["read_p50_us"], own_p99_us=lv["read_p99_us"], extra=extra, record=rec)
+            st = serve_replay(a.ferry, src_uri, work, rate, fio, extra, label, name, record=rec)
+            st.update(extra=extra, record=rec)
             rows.append((label, st))
         # nbdkit's own stack: cow filter, cow-on-read, a background sequential read.
         cow_sock = os.path.join(work, f"cow-{name}.sock")
