@@ -63,7 +63,10 @@ void EnsemblePredictor::Observe(uint64_t first, uint64_t last, IoOp op, std::vec
       for (uint64_t g = p.granule; g < p.granule + p.count; ++g) {
         if (m.open.emplace(g, clock_).second) m.order.emplace_back(clock_, g);
       }
-      if (m.weight >= o_.min_weight) out->push_back({p.granule, p.count, p.likelihood * m.weight, p.ahead});
+      // A heard member speaks at its own likelihood: scaled by the weight, a prediction
+      // made just after an expiry ranked below older, staler ones in the one prefetch
+      // queue (docs/design-notes.md, "The ensemble: one gate per member").
+      if (m.weight >= o_.min_weight) out->push_back(p);
     }
   }
   // Most likely first; ties by address so the order does not depend on the sort.

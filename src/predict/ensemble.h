@@ -6,9 +6,10 @@
 // one answer but cover different patterns (stride the sequential runs, Markov the
 // repeats, the LSTM longer contexts), so the weights are not normalised against each
 // other: a member is heard while its own weight is at least `min_weight`, which holds
-// while its precision is above about 53% (eta 0.1), and its likelihoods are scaled by
-// its weight. A member that keeps guessing wrong falls silent however few or many
-// predictions the others make, and recovers when it is right again (docs/design-notes.md).
+// while its precision is above about 53% (eta 0.1), and then at its own likelihoods
+// (the weight gates; it does not rank). A member that keeps guessing wrong falls silent
+// however few or many predictions the others make, and recovers when it is right again
+// (docs/design-notes.md).
 #pragma once
 
 #include <deque>
