@@ -1,5 +1,8 @@
 // The migration's core: set-up, the bulk run, the live start and stop, the commits
 // (invariant 5), the supervisor and statistics. See migration.h.
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 #include <absl/container/flat_hash_set.h>
@@ -270,7 +273,16 @@ bool Migration::MakePredictor() {
 
 void Migration::PredictLoop() {
   if (!MakePredictor()) return;
-  if (!history_to_teach_.empty()) TeachHistory();
+  if (!history_to_teach_.empty()) {
+    // The history's training (the LSTM's: 3.4 s of a core on the demo's history) runs
+    // beside the requests it must not slow: on a thread of its own at nice 10, which
+    // yields the CPU to them while they run and takes it all while they do not.
+    std::thread learner([this] {
+      ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kLearnerNice);  // this thread alone (Linux)
+      TeachHistory();
+    });
+    learner.join();
+  }
   std::vector<Access> batch;
   std::vector<Prediction> out, all;
   for (;;) {

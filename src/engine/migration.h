@@ -295,6 +295,8 @@ class Migration {
   // is still a source round trip early.
   static constexpr size_t kFeedBatch = 64;
   static constexpr std::chrono::milliseconds kFeedWait{2};
+  // The CPU priority of the history's training (PredictLoop): below the requests'.
+  static constexpr int kLearnerNice = 10;
   std::mutex feed_mu_;
   std::condition_variable feed_cv_;
   std::deque<Access> feed_ ABSL_GUARDED_BY(feed_mu_);
