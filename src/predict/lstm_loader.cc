@@ -1,8 +1,12 @@
 // Finds and loads libferry_lstm.so (see lstm.h for why the LSTM is a separate library).
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <mutex>
 
 #include "common/self_path.h"
@@ -12,6 +16,41 @@ namespace ferry {
 namespace {
 
 constexpr const char* kLibrary = "libferry_lstm.so";
+
+// Reads `library` and the libraries its `.deps` file names (ldd's output, written beside
+// it by the build) into the page cache, each unless it is there already. dlopen holds
+// the loader's lock while it maps and relocates them, and nbdkit's thread for a new
+// connection waits for that lock: from a cold page cache LibTorch's 500 MB took 25 s
+// to dlopen, read in sequence first 0.8-3 s, then dlopen 0.6-0.9 s (docs/design-notes.md).
+void ReadAhead(const std::string& library) {
+  std::vector<std::string> files = {library};
+  std::ifstream deps(library + ".deps");
+  for (std::string line; std::getline(deps, line);) {
+    const size_t arrow = line.find("=> /");
+    if (arrow != std::string::npos) files.push_back(line.substr(arrow + 3, line.find(" (", arrow) - arrow - 3));
+  }
+  const long page = ::sysconf(_SC_PAGESIZE);
+  std::vector<char> buf(1 << 20);
+  for (const std::string& f : files) {
+    const int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+      const size_t size = static_cast<size_t>(st.st_size);
+      // Resident already (the usual case): nothing to read.
+      bool resident = false;
+      if (void* m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0); m != MAP_FAILED) {
+        std::vector<unsigned char> pages((size + static_cast<size_t>(page) - 1) / static_cast<size_t>(page));
+        resident = ::mincore(m, size, pages.data()) == 0 &&
+                   std::all_of(pages.begin(), pages.end(), [](unsigned char p) { return p & 1; });
+        ::munmap(m, size);
+      }
+      for (off_t at = 0; !resident && ::pread(fd, buf.data(), buf.size(), at) > 0; at += static_cast<off_t>(buf.size())) {
+      }
+    }
+    ::close(fd);
+  }
+}
 
 Status NotBuilt() {
   return NotSupported(
@@ -39,6 +78,7 @@ bool LstmBuilt() { return FERRY_HAVE_LSTM; }
 Result<const LstmApi*> LoadLstmApi(const std::vector<std::string>& paths) {
   std::string errors;
   for (const std::string& path : paths) {
+    if (path.find('/') != std::string::npos) ReadAhead(path);
     void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!h) {
       errors += std::string(errors.empty() ? "" : "; ") + dlerror();

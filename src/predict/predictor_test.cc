@@ -7,6 +7,7 @@
 #include <absl/container/flat_hash_set.h>
 
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <thread>
 
@@ -351,6 +352,20 @@ TEST_F(LstmTest, TheLoaderFindsTheLibraryBesideTheBinaryAfterAMissingOne) {
   auto api = LoadLstmApi(paths);
   ASSERT_TRUE(api.ok()) << api.status().message();
   EXPECT_EQ((*api)->version, kLstmApiVersion);
+}
+
+// The build writes the libraries the LSTM's library loads beside it (ldd's list), which
+// the loader reads into the page cache before dlopen holds the loader's lock.
+TEST_F(LstmTest, TheBuildListsTheLibrariesItLoadsBesideIt) {
+  bool found = false;
+  for (const std::string& p : CompanionPaths("libferry_lstm.so")) {
+    std::ifstream deps(p + ".deps");
+    if (!deps) continue;
+    found = true;
+    const std::string text((std::istreambuf_iterator<char>(deps)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("libtorch"), std::string::npos) << p << ".deps does not name LibTorch:\n" << text;
+  }
+  EXPECT_TRUE(found) << "no libferry_lstm.so.deps beside the library";
 }
 
 LstmOptions SmallLstm() {
