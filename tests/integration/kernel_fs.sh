@@ -81,9 +81,7 @@ present=$(json_field <("$FERRY" status --json "$J") percent)
 kill -KILL $serve
 wait $serve 2>/dev/null || true
 unmount_all
-# Its nbdkit dies with it (PR_SET_PDEATHSIG) but may take a moment under a sanitizer;
-# until it has, the journal is still locked and a new serve refuses it.
-for _ in $(seq 1 200); do pgrep -f -- "$T/live.sock" >/dev/null || break; sleep 0.05; done
+wait_server_gone "$T/live.sock"
 python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 100 else 1)" "$present" ||
   die "the migration had finished before the kill: the test proves nothing (slow the source)"
 

@@ -79,3 +79,10 @@ json_field() {  # FILE FIELD
 }
 
 sum_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# After kill -9 of ferry serve: its nbdkit dies with it (PR_SET_PDEATHSIG) but may take
+# a moment (a sanitizer, a loaded machine); until it has, the journal is still locked
+# and a new serve refuses it. Waits (10 s at most) until no process names SOCKET.
+wait_server_gone() {  # SOCKET
+  for _ in $(seq 1 200); do pgrep -f -- "$1" >/dev/null || return 0; sleep 0.05; done
+}
