@@ -86,8 +86,11 @@ struct MigrateOptions {
   // Live, when `predictor` is null: makes the predictor on the predictor's own thread,
   // so that the start does not wait for it (the LSTM's library takes a second to load,
   // ten from a cold disk). If it fails, the copy goes on without predictions and
-  // LiveStats::predictor_error says why. Called once, from that thread.
-  std::function<Result<std::unique_ptr<Predictor>>()> make_predictor;
+  // LiveStats::predictor_error says why. Called once, from that thread. `cancel` turns
+  // true when the migration stops: a load or a training under way should give up
+  // (PredictorConfig::cancel), so that the stop does not wait for it; it outlives the
+  // predictor.
+  std::function<Result<std::unique_ptr<Predictor>>(const std::atomic<bool>* cancel)> make_predictor;
   // Live: called for each application request as it arrives, before it is served
   // (reads; writes, zeroes and trims as writes), from the request's thread, no lock
   // held: `serve --record`, whose trace then holds the times the application sent them

@@ -7,6 +7,7 @@
 // one thread at a time.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -54,6 +55,10 @@ struct PredictorConfig {
   std::string model;                 // lstm: a saved model to start from ("": train)
   uint64_t granule_size = 64 << 10;  // lstm: the granule its deltas are counted in
   bool background_training = true;   // lstm: false retrains inline (deterministic)
+  // lstm: when it turns true, a load of the LSTM's library or a training under way
+  // gives up (MakePredictor then fails with kCancelled; Train returns early). Not
+  // owned: it must outlive the predictor. Null: never.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // "none" (nullptr), "stride", "markov", "lstm", "ensemble" (the other three by

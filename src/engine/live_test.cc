@@ -267,6 +267,31 @@ TEST(LiveTest, APredictorStuckInTrainingOnTheHistoryHoldsUpNeitherTheStartNorThe
   EXPECT_EQ((*m)->stats().predicted_bytes, 0u) << "a continuation queued after the migration completed";
 }
 
+// The stop does not wait for a predictor still being made (serve --exit-when-done waited
+// 17.8 s for LibTorch's load from a cold disk once the copy had ended): it cancels the
+// making, which gives up, and the stop is not reported as the predictor's failure.
+TEST(LiveTest, TheStopCancelsAPredictorStillBeingMade) {
+  Fixture f;
+  std::atomic<bool> making{false}, saw_cancel{false};
+  MigrateOptions o = Opts(2);
+  o.make_predictor = [&](const std::atomic<bool>* cancel) -> Result<std::unique_ptr<Predictor>> {
+    making = true;
+    // A load that never ends unless cancelled (a minute: the test fails, not hangs).
+    for (int i = 0; i < 6000 && !(cancel && cancel->load()); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    saw_cancel = cancel && cancel->load();
+    return Cancelled("the LSTM's library was not loaded: its load was cancelled");
+  };
+  auto m = f.Start(o);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  while (!making) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  WaitComplete(**m);
+  ASSERT_TRUE((*m)->Stop().ok());
+  EXPECT_TRUE(saw_cancel) << "the stop waited for the predictor's making to end by itself";
+  EXPECT_EQ((*m)->stats().predictor_error, "") << "a stop was reported as the predictor's failure";
+}
+
 // A predictor made on its own thread (MigrateOptions::make_predictor, as serve makes
 // the LSTM's): when making it fails, the migration goes on without predictions and says
 // why; when it succeeds, the predictor sees the application's accesses.
@@ -275,7 +300,7 @@ TEST(LiveTest, APredictorMadeOnItsOwnThreadThatFailsLeavesTheCopyToGoOnWithoutIt
     Fixture f;
     MigrateOptions o = Opts(2);
     o.rate_limit = 4096;  // the copy goes on until the reads below are done
-    o.make_predictor = []() -> Result<std::unique_ptr<Predictor>> {
+    o.make_predictor = [](const std::atomic<bool>*) -> Result<std::unique_ptr<Predictor>> {
       return NotSupported("the LSTM predictor needs libferry_lstm.so, which was not found");
     };
     auto m = f.Start(o);
@@ -299,7 +324,9 @@ TEST(LiveTest, APredictorMadeOnItsOwnThreadThatFailsLeavesTheCopyToGoOnWithoutIt
     Fixture f;
     MigrateOptions o = Opts(1);
     o.rate_limit = 4096;  // nothing but the first copy and the predicted ones for minutes
-    o.make_predictor = []() -> Result<std::unique_ptr<Predictor>> { return MakePredictor("stride"); };
+    o.make_predictor = [](const std::atomic<bool>*) -> Result<std::unique_ptr<Predictor>> {
+      return MakePredictor("stride");
+    };
     auto m = f.Start(o);
     ASSERT_TRUE(m.ok()) << m.status().message();
     std::vector<std::byte> buf(4096);

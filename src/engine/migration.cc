@@ -138,8 +138,8 @@ bool Migration::FeedStopped() {
 }
 
 void Migration::TeachHistory() {
-  // A stop during a long history is not held up by the rest of it (the training, once
-  // begun, is not cut short).
+  // A stop during a long history is not held up by the rest of it, nor by the
+  // training (predictor_cancel_ cuts it short).
   size_t n = 0;
   bool stopped = false;
   ForEachHistoryAccess(history_to_teach_, [&](uint64_t first, uint64_t last, IoOp op) {
@@ -256,10 +256,11 @@ void Migration::StartLive(std::function<void()> on_complete) {
 
 bool Migration::MakePredictor() {
   if (path_.predictor()) return true;
-  auto made = o_.make_predictor();
+  auto made = o_.make_predictor(&predictor_cancel_);
   std::lock_guard<std::mutex> lock(mu_);
   if (!made.ok() || !*made) {
-    live_stats_.predictor_error = made.ok() ? "no predictor was made" : made.status().message();
+    // Cancelled by the stop: the migration ended before the predictor was ready.
+    if (!predictor_cancel_) live_stats_.predictor_error = made.ok() ? "no predictor was made" : made.status().message();
     live_stats_.learning_history = false;
     predicting_ = false;  // the request path stops feeding it
     std::lock_guard<std::mutex> feed(feed_mu_);
@@ -371,6 +372,7 @@ Status Migration::StopLive() {
   threads_.clear();
   supervisor_.join();
   if (predictor_thread_.joinable()) {
+    predictor_cancel_ = true;
     {
       std::lock_guard<std::mutex> lock(feed_mu_);
       feed_stop_ = true;

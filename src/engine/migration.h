@@ -275,6 +275,10 @@ class Migration {
   // Whether accesses go to a predictor: one is given, or made on its thread (live);
   // false once making it failed.
   bool predicting_ ABSL_GUARDED_BY(mu_);
+  // Set by the stop: the predictor's load or training gives up, so the stop does not
+  // wait for it (a cold LibTorch load held an exit 18 s). Declared before the
+  // predictor, which it must outlive.
+  std::atomic<bool> predictor_cancel_{false};
   std::unique_ptr<Predictor> made_predictor_;  // MigrateOptions::make_predictor's
   LiveStats live_stats_ ABSL_GUARDED_BY(mu_);  // the counters
   // Read-throughs' answers, for re-reads of their bytes before their granules land.

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -106,8 +107,9 @@ struct Model {
 
   // One pass over `tokens` in windows of seq_len, shuffled, `batch` windows a step. With
   // a budget below 1, sleeps after each step so its CPU use stays within it.
+  // Stops early, between steps, once `stopping` says so.
   LstmEpoch Epoch(const LstmOptions& o, const std::vector<int64_t>& tokens, double budget,
-                  const std::atomic<bool>* stop) {
+                  const std::function<bool()>& stopping) {
     LstmEpoch e;
     e.epoch = ++epochs;
     e.tokens = tokens.size();
@@ -122,7 +124,7 @@ struct Model {
     int64_t right = 0, total = 0, steps = 0;
     net->train();
     for (size_t b = 0; b < starts.size(); b += static_cast<size_t>(o.batch)) {
-      if (stop && stop->load()) break;
+      if (stopping()) break;
       const double step_cpu0 = ThreadCpuSeconds();
       const int64_t n = static_cast<int64_t>(std::min(starts.size() - b, static_cast<size_t>(o.batch)));
       auto in = torch::empty({n, L}, torch::kLong), target = torch::empty({n, L}, torch::kLong);
@@ -246,6 +248,8 @@ struct LstmPredictor::Impl {
   void Join() {
     if (trainer.joinable()) trainer.join();
   }
+  // The predictor is going, or its owner cancelled (LstmOptions::cancel).
+  bool Stopping() const { return stop || (o.cancel && o.cancel->load(std::memory_order_relaxed)); }
   std::vector<int64_t> HistoryCopy() const { return {history.begin(), history.end()}; }
 
   // Trains `epochs` epochs on `ds` (building the model first if there is none).
@@ -258,7 +262,8 @@ struct LstmPredictor::Impl {
       model->Initialise(o.seed);
     }
     const std::vector<int64_t> tokens = model->Tokens(ds);
-    for (int i = 0; i < epochs && !stop; ++i) rows.push_back(model->Epoch(o, tokens, budget, &stop));
+    const std::function<bool()> stopping = [this] { return Stopping(); };
+    for (int i = 0; i < epochs && !stopping(); ++i) rows.push_back(model->Epoch(o, tokens, budget, stopping));
     double cpu = 0;
     for (const LstmEpoch& r : rows) cpu += r.cpu_s;
     std::lock_guard lock(mu);

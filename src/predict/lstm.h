@@ -18,6 +18,7 @@
 // LibTorch appears in lstm.cc only; this header does not include it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -45,6 +46,10 @@ struct LstmOptions {
   bool background = true;          // false: online epochs run inline in Observe
   uint64_t granule_size = 64 << 10;  // deltas are in granules: a model is for one size
   uint64_t seed = 1;
+  // When it turns true, the library's load and any training under way give up (a
+  // training at its next batch); the predictor then predicts with what it has, if
+  // anything. Not owned: it outlives the predictor. Null: never.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct LstmEpoch {
@@ -99,16 +104,18 @@ struct LstmApi {
   // The most recent epoch finished (epoch 0 if none).
   LstmEpoch (*last_epoch)(Predictor& lstm);
 };
-constexpr int kLstmApiVersion = 1;
-// The library's own entry points, for tests; kNotSupported when it cannot be loaded.
-Result<const LstmApi*> LstmLibrary();
+constexpr int kLstmApiVersion = 2;
+// The library's own entry points; kNotSupported when it cannot be loaded, kCancelled
+// when `cancel` turned true before it was (not remembered: a later call loads it).
+Result<const LstmApi*> LstmLibrary(const std::atomic<bool>* cancel = nullptr);
 // Whether the library is there to load, without loading it (LibTorch takes a second to
 // load, ten from a cold disk): OK when a file at one of the paths LstmLibrary tries is
 // readable; else LstmLibrary's own answer.
 Status FindLstmLibrary();
 // Loads the first of `paths` that dlopen finds (LstmLibrary's search, for tests):
 // kNotSupported, saying why, when none is found, the one found is not ferry's LSTM
-// library, or it is another build's.
-Result<const LstmApi*> LoadLstmApi(const std::vector<std::string>& paths);
+// library, or it is another build's; kCancelled, before dlopen, once `cancel` is true.
+Result<const LstmApi*> LoadLstmApi(const std::vector<std::string>& paths,
+                                   const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace ferry

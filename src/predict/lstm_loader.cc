@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <mutex>
+#include <optional>
 
 #include "common/self_path.h"
 #include "predict/lstm.h"
@@ -22,7 +24,9 @@ constexpr const char* kLibrary = "libferry_lstm.so";
 // the loader's lock while it maps and relocates them, and nbdkit's thread for a new
 // connection waits for that lock: from a cold page cache LibTorch's 500 MB took 25 s
 // to dlopen, read in sequence first 0.8-3 s, then dlopen 0.6-0.9 s (docs/design-notes.md).
-void ReadAhead(const std::string& library) {
+// Gives up, returning false, as soon as `cancel` turns true.
+bool ReadAhead(const std::string& library, const std::atomic<bool>* cancel) {
+  auto cancelled = [cancel] { return cancel && cancel->load(std::memory_order_relaxed); };
   std::vector<std::string> files = {library};
   std::ifstream deps(library + ".deps");
   for (std::string line; std::getline(deps, line);) {
@@ -32,6 +36,7 @@ void ReadAhead(const std::string& library) {
   const long page = ::sysconf(_SC_PAGESIZE);
   std::vector<char> buf(1 << 20);
   for (const std::string& f : files) {
+    if (cancelled()) return false;
     const int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
     struct stat st;
@@ -45,11 +50,13 @@ void ReadAhead(const std::string& library) {
                    std::all_of(pages.begin(), pages.end(), [](unsigned char p) { return p & 1; });
         ::munmap(m, size);
       }
-      for (off_t at = 0; !resident && ::pread(fd, buf.data(), buf.size(), at) > 0; at += static_cast<off_t>(buf.size())) {
+      for (off_t at = 0; !resident && !cancelled() && ::pread(fd, buf.data(), buf.size(), at) > 0;
+           at += static_cast<off_t>(buf.size())) {
       }
     }
     ::close(fd);
   }
+  return !cancelled();
 }
 
 Status NotBuilt() {
@@ -66,19 +73,21 @@ std::vector<std::string> LibraryPaths() {
   return paths;
 }
 
-Result<const LstmApi*> LoadApi() {
+Result<const LstmApi*> LoadApi(const std::atomic<bool>* cancel) {
   if (!LstmBuilt()) return NotBuilt();
-  return LoadLstmApi(LibraryPaths());
+  return LoadLstmApi(LibraryPaths(), cancel);
 }
 
 }  // namespace
 
 bool LstmBuilt() { return FERRY_HAVE_LSTM; }
 
-Result<const LstmApi*> LoadLstmApi(const std::vector<std::string>& paths) {
+Result<const LstmApi*> LoadLstmApi(const std::vector<std::string>& paths, const std::atomic<bool>* cancel) {
   std::string errors;
   for (const std::string& path : paths) {
-    if (path.find('/') != std::string::npos) ReadAhead(path);
+    if ((path.find('/') != std::string::npos && !ReadAhead(path, cancel)) || (cancel && cancel->load())) {
+      return Cancelled("the LSTM's library was not loaded: its load was cancelled");
+    }
     void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!h) {
       errors += std::string(errors.empty() ? "" : "; ") + dlerror();
@@ -107,21 +116,25 @@ Status FindLstmLibrary() {
   return api.ok() ? OkStatus() : api.status();
 }
 
-Result<const LstmApi*> LstmLibrary() {
-  static std::once_flag once;
-  static Result<const LstmApi*> api = NotSupported("not loaded");
-  std::call_once(once, [] { api = LoadApi(); });
-  return api;
+Result<const LstmApi*> LstmLibrary(const std::atomic<bool>* cancel) {
+  static std::mutex mu;
+  static std::optional<Result<const LstmApi*>> api;  // the answer, once there is one
+  std::lock_guard<std::mutex> lock(mu);
+  if (api) return *api;
+  Result<const LstmApi*> now = LoadApi(cancel);
+  if (!now.ok() && now.status().code() == StatusCode::kCancelled) return now;  // a later call tries again
+  api = now;
+  return now;
 }
 
 Result<std::unique_ptr<Predictor>> NewLstmPredictor(const LstmOptions& options) {
-  auto api = LstmLibrary();
+  auto api = LstmLibrary(options.cancel);
   if (!api.ok()) return api.status();
   return std::unique_ptr<Predictor>((*api)->create(options));
 }
 
 Result<std::unique_ptr<Predictor>> LoadLstmPredictor(const std::string& path, const LstmOptions& options) {
-  auto api = LstmLibrary();
+  auto api = LstmLibrary(options.cancel);
   if (!api.ok()) return api.status();
   Status error;
   Predictor* p = (*api)->load(path, options, &error);

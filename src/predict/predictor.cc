@@ -46,6 +46,7 @@ Result<std::unique_ptr<Predictor>> MakeLstm(const PredictorConfig& c) {
   LstmOptions o;
   o.granule_size = c.granule_size;
   o.background = c.background_training;
+  o.cancel = c.cancel;
   return c.model.empty() ? NewLstmPredictor(o) : LoadLstmPredictor(c.model, o);
 }
 

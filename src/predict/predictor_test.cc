@@ -354,6 +354,17 @@ TEST_F(LstmTest, TheLoaderFindsTheLibraryBesideTheBinaryAfterAMissingOne) {
   EXPECT_EQ((*api)->version, kLstmApiVersion);
 }
 
+// A cancelled load gives up before dlopen, and is not remembered: the next load works.
+TEST_F(LstmTest, ACancelledLoadGivesUpAndALaterOneLoads) {
+  const std::vector<std::string> paths = CompanionPaths("libferry_lstm.so");
+  const std::atomic<bool> cancelled{true};
+  auto api = LoadLstmApi(paths, &cancelled);
+  ASSERT_FALSE(api.ok());
+  EXPECT_EQ(api.status().code(), StatusCode::kCancelled) << api.status().message();
+  auto again = LoadLstmApi(paths);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+}
+
 // The build writes the libraries the LSTM's library loads beside it (ldd's list), which
 // the loader reads into the page cache before dlopen holds the loader's lock.
 TEST_F(LstmTest, TheBuildListsTheLibrariesItLoadsBesideIt) {
@@ -410,6 +421,22 @@ TEST_F(LstmTest, InferenceMatchesLibTorch) {
   const double err = api.value()->cell_error(**lstm, 64);
   EXPECT_GE(err, 0);
   EXPECT_LT(err, 1e-3);
+}
+
+// A cancelled predictor's training gives up: Train returns without an epoch.
+TEST_F(LstmTest, ACancelledTrainingGivesUp) {
+  std::atomic<bool> cancel{false};
+  LstmOptions o = SmallLstm();
+  o.epochs = 1;
+  o.cancel = &cancel;
+  auto lstm = NewLstmPredictor(o);
+  ASSERT_TRUE(lstm.ok()) << lstm.status().message();
+  std::vector<Prediction> out;
+  for (uint64_t g : Phrases(50)) (*lstm)->Observe(g, g, IoOp::kRead, &out);
+  cancel = true;
+  EXPECT_TRUE(TrainLstmEpochs(**lstm).empty()) << "a cancelled training went on";
+  cancel = false;
+  EXPECT_FALSE(TrainLstmEpochs(**lstm).empty()) << "the history was too short to learn from: the test proves nothing";
 }
 
 TEST_F(LstmTest, StaysQuietOnARandomStream) {

@@ -329,7 +329,10 @@ Status ServeSession::Start() {
   MigrateOptions o = c.options;
   if (!history_.empty()) o.history = &history_;
   if (c.predictor != "none") {
-    o.make_predictor = [name = c.predictor, pc = PredictorConfigOf(c)] { return MakePredictor(name, pc); };
+    o.make_predictor = [name = c.predictor, pc = PredictorConfigOf(c)](const std::atomic<bool>* cancel) mutable {
+      pc.cancel = cancel;
+      return MakePredictor(name, pc);
+    };
   }
   if (!c.record.empty()) {
     auto r = TraceRecorder::Create(c.record, c.source);
