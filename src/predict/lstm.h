@@ -4,7 +4,9 @@
 // most frequent deltas of the training data (token 0: any other delta). The model
 // (embedding, one LSTM layer, a linear layer over the vocabulary) reads the token
 // sequence and predicts the next delta: its `top_k` most likely deltas, at least
-// `min_likelihood` each, become predictions of the next access.
+// `min_likelihood` each, become predictions of the next access; the most likely is
+// then followed `rollout` accesses ahead (fed back as the next input), each step a
+// prediction with the likelihood of the path that leads to it.
 //
 // Training: Train() learns from the accesses observed so far (the warm-up history) on
 // the calling thread; a model can instead come from a file (`--model`). Online, a
@@ -39,6 +41,9 @@ struct LstmOptions {
   int epochs = 4;         // Train()'s passes over the history
   int top_k = 2;
   double min_likelihood = 0.2;
+  // The most likely path is followed this many accesses ahead (1: the next only), each
+  // step predicted with the path's likelihood while it is at least min_likelihood.
+  int rollout = 8;
   uint64_t retrain_every = 50000;  // accesses between online epochs; 0: never
   uint64_t first_train = 4000;     // an untrained model trains once it has seen this many
   size_t history = 100000;         // accesses kept for training

@@ -410,6 +410,48 @@ TEST_F(LstmTest, BeatsMarkovWhereALongerContextDecides) {
   EXPECT_GT(lstm_acc, markov_acc + 0.15);
 }
 
+// Beyond the next access, the model follows its most likely path: on a sequence it has
+// learnt, the accesses 2 to 4 ahead are predicted, each where the sequence goes, with
+// the likelihood of the path (never above the step before it).
+TEST_F(LstmTest, FollowsItsMostLikelyPathSeveralAccessesAhead) {
+  const std::vector<uint64_t> a = Phrases(400);
+  const size_t half = a.size() / 2;
+  LstmOptions o = SmallLstm();
+  o.rollout = 4;
+  auto lstm = NewLstmPredictor(o);
+  ASSERT_TRUE(lstm.ok()) << lstm.status().message();
+  std::vector<Prediction> out;
+  for (size_t i = 0; i < half; ++i) (*lstm)->Observe(a[i], a[i], IoOp::kRead, &out);
+  TrainLstmEpochs(**lstm);
+  int right = 0, total = 0, deepest = 0;
+  for (size_t i = half; i + 4 < a.size(); ++i) {
+    out.clear();
+    (*lstm)->Observe(a[i], a[i], IoOp::kRead, &out);
+    double before = 1;
+    for (const Prediction& p : out) {
+      if (p.ahead < 2) continue;
+      ++total;
+      right += p.granule == a[i + p.ahead];
+      deepest = std::max(deepest, static_cast<int>(p.ahead));
+      EXPECT_LE(p.likelihood, before + 1e-9) << "a longer path more likely than its start";
+      before = p.likelihood;
+    }
+  }
+  EXPECT_EQ(deepest, 4);
+  ASSERT_GT(total, static_cast<int>(half)) << "few predictions beyond the next access";
+  EXPECT_GT(static_cast<double>(right) / total, 0.95);
+  // With rollout 1, the next access only.
+  o.rollout = 1;
+  auto next_only = NewLstmPredictor(o);
+  ASSERT_TRUE(next_only.ok());
+  for (size_t i = 0; i < half; ++i) (*next_only)->Observe(a[i], a[i], IoOp::kRead, &out);
+  TrainLstmEpochs(**next_only);
+  out.clear();
+  for (size_t i = half; i < half + 64; ++i) (*next_only)->Observe(a[i], a[i], IoOp::kRead, &out);
+  ASSERT_FALSE(out.empty());
+  for (const Prediction& p : out) EXPECT_EQ(p.ahead, 1u);
+}
+
 TEST_F(LstmTest, InferenceMatchesLibTorch) {
   auto lstm = NewLstmPredictor(SmallLstm());
   ASSERT_TRUE(lstm.ok());
