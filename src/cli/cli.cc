@@ -137,8 +137,8 @@ int RunMigrate(MigrateArgs& a) {
   auto mode = ParseProgressMode(a.progress);
   if (!mode.ok()) return Fail(kExitUsage, mode.status());
 
-  // The predictor (none: null) trains once, on the history, before the copy.
-  auto predictor = MakePredictor(choice.predictor, {a.model, o.granule_size, /*background_training=*/false});
+  // The predictor (none: null) trains once, on the history, before the copy; Ctrl-C cuts that short too.
+  auto predictor = MakePredictor(choice.predictor, {a.model, o.granule_size, /*background_training=*/false, &g_cancel});
   if (!predictor.ok()) return FailPredictor(predictor.status());
   o.predictor = predictor->get();
   std::vector<IoEvent> history;

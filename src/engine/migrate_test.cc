@@ -133,6 +133,36 @@ TEST_F(MigrateTest, TheRateHoldsTheNextCopyUntilTheLastIsPaidFor) {
   EXPECT_EQ(stats.status().code(), StatusCode::kCancelled) << stats.status().message();
 }
 
+// A cancel (Ctrl-C) during a long history stops its learning: the rest is not observed,
+// nothing is trained, and the migration ends cancelled (a 300,000-access history with
+// an LSTM held `ferry migrate` 62 s after SIGTERM).
+TEST_F(MigrateTest, ACancelStopsTheHistorysLearning) {
+  struct Counting : Predictor {
+    const char* name() const override { return "counting"; }
+    void Observe(uint64_t, uint64_t, IoOp, std::vector<Prediction>*) override { ++observed; }
+    void Train() override { trained = true; }
+    uint64_t observed = 0;
+    bool trained = false;
+  } counting;
+  auto src = MakeSource();
+  auto dst = NewMemoryVolume("dst", kSize);
+  std::vector<IoEvent> history(100000);
+  for (size_t i = 0; i < history.size(); ++i) {
+    history[i].offset = (i % 128) * (64 << 10);
+    history[i].length = 4096;
+  }
+  MigrateOptions o = Fast();
+  o.history = &history;
+  o.predictor = &counting;
+  const std::atomic<bool> cancel{true};
+  o.cancel = &cancel;
+  auto stats = Migrate(*src, *dst, nullptr, o);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.status().code(), StatusCode::kCancelled) << stats.status().message();
+  EXPECT_LT(counting.observed, 5000u) << "the whole history was learnt after the cancel";
+  EXPECT_FALSE(counting.trained);
+}
+
 TEST_F(MigrateTest, OverwritesStaleDestinationZeroesWithZeroes) {
   // A zero block of the source must become zero on a destination holding old data.
   auto src = MakeSource();

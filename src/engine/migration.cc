@@ -127,9 +127,15 @@ uint64_t Migration::LearnHistory() {
     live_stats_.learning_history = true;
     return 0;
   }
-  ForEachHistoryAccess(*o_.history,
-                       [&](uint64_t first, uint64_t last, IoOp op) { path_.ObserveHistory(first, last, op); });
-  return path_.EndHistory();
+  // A cancel (Ctrl-C) is not held up by the rest of a long history (an LSTM's inference
+  // on each access: 2.1 s for 300,000), nor by its training (PredictorConfig::cancel).
+  size_t n = 0;
+  bool cancelled = false;
+  ForEachHistoryAccess(*o_.history, [&](uint64_t first, uint64_t last, IoOp op) {
+    if (cancelled || (++n % 4096 == 0 && (cancelled = o_.cancel && o_.cancel->load()))) return;
+    path_.ObserveHistory(first, last, op);
+  });
+  return cancelled ? 0 : path_.EndHistory();
 }
 
 bool Migration::FeedStopped() {
