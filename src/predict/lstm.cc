@@ -315,6 +315,7 @@ struct LstmPredictor::Impl {
       roll.emplace(*cell);
     }
     int64_t at = static_cast<int64_t>(first) + live->deltas[static_cast<size_t>(token)];
+    if (at < 0) return;  // a path from before the volume's start
     for (int ahead = 2; ahead <= o.rollout; ++ahead) {
       const std::vector<float>& logits = roll->Step(token);
       const auto [mx, sum] = Softmax(logits);
