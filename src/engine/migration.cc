@@ -108,13 +108,16 @@ Status Migration::RecordState(JournalState state) {
 }
 
 template <typename F>
-void Migration::ForEachHistoryAccess(const std::vector<IoEvent>& history, F f) const {
+bool Migration::ForEachHistoryAccess(const std::vector<IoEvent>& history, F f, const std::atomic<bool>* stop) const {
   const uint64_t g = map_.granule_size(), size = map_.volume_size();
+  size_t n = 0;
   for (const IoEvent& e : history) {
+    if (stop && ++n % 4096 == 0 && stop->load()) return false;
     if (e.offset >= size) continue;
     const uint64_t end = std::min(e.offset + std::max<uint64_t>(e.length, 1), size);
     f(e.offset / g, (end - 1) / g, e.op);
   }
+  return true;
 }
 
 uint64_t Migration::LearnHistory() {
@@ -127,33 +130,20 @@ uint64_t Migration::LearnHistory() {
     live_stats_.learning_history = true;
     return 0;
   }
-  // A cancel (Ctrl-C) is not held up by the rest of a long history (an LSTM's inference
-  // on each access: 2.1 s for 300,000), nor by its training (PredictorConfig::cancel).
-  size_t n = 0;
-  bool cancelled = false;
-  ForEachHistoryAccess(*o_.history, [&](uint64_t first, uint64_t last, IoOp op) {
-    if (cancelled || (++n % 4096 == 0 && (cancelled = o_.cancel && o_.cancel->load()))) return;
-    path_.ObserveHistory(first, last, op);
-  });
-  return cancelled ? 0 : path_.EndHistory();
-}
-
-bool Migration::FeedStopped() {
-  std::lock_guard<std::mutex> lock(feed_mu_);
-  return feed_stop_;
+  // A cancel (Ctrl-C) stops the history here, and the training through
+  // PredictorConfig::cancel.
+  const bool learnt = ForEachHistoryAccess(
+      *o_.history, [&](uint64_t first, uint64_t last, IoOp op) { path_.ObserveHistory(first, last, op); }, o_.cancel);
+  return learnt ? path_.EndHistory() : 0;
 }
 
 void Migration::TeachHistory() {
-  // A stop during a long history is not held up by the rest of it, nor by the
-  // training (predictor_cancel_ cuts it short).
-  size_t n = 0;
-  bool stopped = false;
-  ForEachHistoryAccess(history_to_teach_, [&](uint64_t first, uint64_t last, IoOp op) {
-    if (stopped || (++n % 4096 == 0 && (stopped = FeedStopped()))) return;
-    path_.TeachHistory(first, last, op);
-  });
+  // The stop (predictor_cancel_) cuts both the history and the training short.
+  const bool learnt = ForEachHistoryAccess(
+      history_to_teach_, [&](uint64_t first, uint64_t last, IoOp op) { path_.TeachHistory(first, last, op); },
+      &predictor_cancel_);
   history_to_teach_ = {};
-  if (stopped) return;
+  if (!learnt) return;
   const PredictionPath::Continuation c = path_.PredictContinuation();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -282,8 +272,9 @@ void Migration::PredictLoop() {
   if (!MakePredictor()) return;
   if (!history_to_teach_.empty()) {
     // The history's training (the LSTM's: 3.4 s of a core on the demo's history) runs
-    // beside the requests it must not slow: on a thread of its own at nice 10, which
-    // yields the CPU to them while they run and takes it all while they do not.
+    // beside the requests it must not slow: at nice 10, which yields the CPU to them
+    // while they run and takes it all while they do not; on a thread of its own, since
+    // an unprivileged thread cannot lower its nice again afterwards.
     std::thread learner([this] {
       ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kLearnerNice);  // this thread alone (Linux)
       TeachHistory();
