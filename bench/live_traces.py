@@ -36,7 +36,15 @@ time: the delay filter's 2 ms and the server's time), and its destination latenc
 ferry's own p50 when fewer than half of the reads waited (a read from the destination
 file: a property of this machine, not of the policy), otherwise its default.
 
+Before the runs the script prints the source's latency one read at a time, alone and
+while a file in the destination's directory is written at the background rate with an
+fdatasync a second. On this machine's disk the second has a p99 of about 4-5 ms against
+2.2 ms alone (docs/design-notes.md, "A busy disk delays the source's answers"): a tail
+that no copy policy makes and the simulator does not model. `--dest-dir /dev/shm`
+writes the destinations to memory, which takes the disk out of the comparison.
+
   bench/live_traces.py [--traces DIR] [--only NAME] [--seconds 60] [--data 1G] [--ferry PATH] [--iodepth N]
+                       [--dest-dir DIR]
 """
 import argparse
 import glob
@@ -98,13 +106,32 @@ def replay_depth(log, span_s, scale, latency_s=0.002, most=64):
 def source_latency_us(uri, work):
     """The source's own latency: fio's median of 4 KiB reads one at a time for 2 s
     (the delay filter's 2 ms plus the server's and the socket's time)."""
+    return source_read_latency(uri, work)["p50_us"]
+
+
+def source_read_latency(uri, work, writes=None):
+    """fio's read figures (p50_us, p99_us) of 4 KiB reads of the source one at a time
+    for 2 s; with `writes` = (directory, bytes/s), while another job writes a file there
+    at that rate with an fdatasync each second (what a migration's destination sees: its
+    copies and ferry's journal commits), to show what the machine adds to a source read
+    when its disk is busy."""
     out = os.path.join(work, "latency.json")
-    cmd = ["fio", "--name=latency", "--ioengine=nbd", f"--uri={uri}", "--rw=randread", "--bs=4k", "--iodepth=1",
-           "--size=1G", "--time_based", "--runtime=2", "--output-format=json", f"--output={out}"]
-    for _ in range(50):  # the server's socket may exist a moment before it answers
-        if subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
-            return fio_read_stats(out)["p50_us"]
-        time.sleep(0.1)
+    cmd = ["fio", "--output-format=json", f"--output={out}", "--percentile_list=50:99", "--time_based",
+           "--runtime=2", "--name=latency", "--ioengine=nbd", f"--uri={uri}", "--rw=randread", "--bs=4k",
+           "--iodepth=1", "--size=1G"]
+    if writes:
+        bs = 2 << 20
+        cmd += ["--name=writes", "--ioengine=psync", f"--filename={os.path.join(writes[0], 'probe-writes')}",
+                "--size=1G", "--rw=write", f"--bs={bs}", f"--rate={int(writes[1])}",
+                f"--fdatasync={max(1, int(writes[1]) // bs)}"]
+    try:
+        for _ in range(50):  # the server's socket may exist a moment before it answers
+            if subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
+                return fio_read_stats(out)
+            time.sleep(0.1)
+    finally:
+        if writes and os.path.exists(os.path.join(writes[0], "probe-writes")):
+            os.remove(os.path.join(writes[0], "probe-writes"))
     sys.exit(f"live_traces: cannot read the source at {uri} with fio")
 
 
@@ -140,6 +167,9 @@ def run_traces(name, doc, bench, more_args=lambda ap: None):
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--data", default="1G")
     ap.add_argument("--ferry", default=os.path.join(TOP, "build", "ferry"))
+    ap.add_argument("--dest-dir", default="",
+                    help="where the destinations (ferry's, and the cow filter's overlay) are written "
+                         "(default: the work directory under /var/tmp; /dev/shm keeps the disk out of it)")
     more_args(ap)
     a = ap.parse_args()
     for tool in ("nbdkit", "fio"):
@@ -170,22 +200,23 @@ class ServerAborted(Exception):
     pass
 
 
-def serve_replay(ferry, src_uri, work, rate, fio, extra, label, name, record=None):
+def serve_replay(ferry, src_uri, work, rate, fio, extra, label, name, record=None, dest_dir=None):
     """fio (the command list `fio`, without --uri) against `ferry serve src_uri` with
-    `extra` flags and --rate `rate`, from a fresh destination, recording what it serves
-    to `record` when given. Returns fio's read figures
+    `extra` flags and --rate `rate`, from a fresh destination (in `dest_dir`, default
+    `work`), recording what it serves to `record` when given. Returns fio's read figures
     beside ferry's own from its status as fio ended (waited, first_touch, seen,
     prevented, percent, own_reads, own_p50_us, own_p99_us)."""
     out = os.path.join(work, "fio.json")
     live = os.path.join(work, "live.json")
     j = os.path.join(work, "j")
     serve_log = os.path.join(work, "serve.log")
+    dst = os.path.join(dest_dir or work, "dst.img")
     cmd = (" ".join(fio) + f' --uri="$uri" > {out}; {ferry} control {j} status > {live}')
     for attempt in range(3):
-        for f in glob.glob(os.path.join(work, "dst.img*")) + glob.glob(os.path.join(work, "j*")) + [record or ""]:
+        for f in glob.glob(dst + "*") + glob.glob(os.path.join(work, "j*")) + [record or ""]:
             if os.path.exists(f):
                 os.remove(f)
-        r = subprocess.run([ferry, "serve", src_uri, os.path.join(work, "dst.img"), "--journal", j,
+        r = subprocess.run([ferry, "serve", src_uri, dst, "--journal", j,
                             "--rate", str(rate), "--run", cmd] + extra + (["--record", record] if record else []),
                            stderr=open(serve_log, "w"))
         # nbdkit 1.32.5 aborts when fio leaves with requests in flight at the end of
@@ -200,6 +231,8 @@ def serve_replay(ferry, src_uri, work, rate, fio, extra, label, name, record=Non
             tail = open(serve_log).read().strip().splitlines()[-5:]
             sys.exit(f"live_traces: ferry serve exited with {r.returncode}" + "".join("\n  " + t for t in tail))
         break
+    for f in glob.glob(dst + "*"):
+        os.remove(f)
     st = fio_read_stats(out)
     lv = json.loads(open(live).read())
     st.update(waited=lv["read_stalls"], first_touch=lv["read_stalls_first_touch"], seen=lv["read_stalls_seen"],
@@ -230,19 +263,26 @@ def bench_trace(a, trace, data, work):
     src, src_sock, src_uri = start_source(work, name, size, percent)
     rows = []
     try:
-        src_latency_us = source_latency_us(src_uri, work)
+        dest_dir = a.dest_dir or work
+        alone = source_read_latency(src_uri, work)
+        loaded = source_read_latency(src_uri, work, writes=(dest_dir, rate))
+        src_latency_us = alone["p50_us"]
+        print(f"The source's 4 KiB reads one at a time (fio, 2 s): p50 {alone['p50_us']:.0f} us, p99 "
+              f"{alone['p99_us']:.0f} us; while {dest_dir} is written at the background rate with an "
+              f"fdatasync a second: p50 {loaded['p50_us']:.0f} us, p99 {loaded['p99_us']:.0f} us "
+              "(what this machine adds to a source read while the destination's disk is busy).\n")
         fio = ["fio", "--name=replay", "--ioengine=nbd", f"--read_iolog={log}", f"--replay_time_scale={scale}",
                f"--iodepth={depth}", "--percentile_list=50:99", "--output-format=json"]
         for label, extra in (("ferry adaptive+ensemble", ["--policy", "adaptive", "--predictor", "ensemble"]),
                              ("ferry --policy dmclone", ["--policy", "dmclone"])):
             rec = os.path.join(work, f"rec{len(rows)}.iolog")
-            st = serve_replay(a.ferry, src_uri, work, rate, fio, extra, label, name, record=rec)
+            st = serve_replay(a.ferry, src_uri, work, rate, fio, extra, label, name, record=rec, dest_dir=dest_dir)
             st.update(extra=extra, record=rec)
             rows.append((label, st))
         # nbdkit's own stack: cow filter, cow-on-read, a background sequential read.
         cow_sock = os.path.join(work, f"cow-{name}.sock")
         cow = subprocess.Popen(["nbdkit", "-f", "-U", cow_sock, "--filter=cow", "nbd", f"socket={src_sock}",
-                                "cow-on-read=true"], env=dict(os.environ, TMPDIR=work))
+                                "cow-on-read=true"], env=dict(os.environ, TMPDIR=dest_dir))
         try:
             wait_socket(cow_sock, cow)
             cow_uri = f"nbd+unix:///?socket={cow_sock}"
