@@ -224,6 +224,52 @@ TEST(LiveTest, APredictorStuckInInferenceHoldsUpNoRequest) {
   ASSERT_TRUE((*m)->Stop().ok());
 }
 
+// A read of present granules takes no engine lock (request_path.cc): it is answered
+// while a copier thread holds the lock (here, stuck in on_copy, which runs under it),
+// with the data last written; and it is still counted and observed.
+TEST(LiveTest, AReadOfPresentDataIsAnsweredWhileTheEnginesLockIsHeld) {
+  Fixture f;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool in_copy = false, release = false;
+  MigrateOptions o = Opts(2);
+  o.start_paused = true;
+  o.on_copy = [&](const Range&) {
+    std::unique_lock<std::mutex> l(mu);
+    in_copy = true;
+    cv.notify_all();
+    cv.wait(l, [&] { return release; });
+  };
+  auto m = f.Start(o);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  const std::vector<std::byte> data = Random(kG, 11);
+  ASSERT_TRUE((*m)->Write(3 * kG, data, false).ok());  // a whole granule: present, no copy
+  f.Apply(3 * kG, data);
+  std::vector<std::byte> buf(4096);
+  ASSERT_TRUE((*m)->Read(3 * kG, buf).ok());  // found present under the lock
+  (*m)->Pause(false);
+  {
+    std::unique_lock<std::mutex> l(mu);
+    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(10), [&] { return in_copy; }));
+  }
+  auto hit = std::async(std::launch::async, [&] {
+    std::vector<std::byte> b(4096);
+    Status s = (*m)->Read(3 * kG + 8192, b);
+    return s.ok() && std::memcmp(b.data(), f.expected.data() + 3 * kG + 8192, b.size()) == 0;
+  });
+  const bool answered = hit.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    release = true;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(answered) << "a read of present data waited for the engine's lock";
+  EXPECT_TRUE(hit.get());
+  WaitComplete(**m);
+  EXPECT_EQ((*m)->stats().reads, 2u);
+  ASSERT_TRUE((*m)->Stop().ok());
+}
+
 // With a history, the predictor learns it on its own thread: a model whose training
 // never ends holds up neither the start (the export answers at once), nor requests, nor
 // the copy, which follows the history's heat meanwhile; status says it is learning.

@@ -53,6 +53,7 @@ Migration::Migration(std::shared_ptr<Volume> src, Volume& dst, Journal* journal,
       sched_(map_, SchedulerOptionsFor(o, history_end_), Now()),
       path_(map_, sched_, o.predictor),
       predicting_(o.predictor || (live && o.make_predictor)),
+      present_mirror_(map_.granule_count()),
       dst_async_(dst.capabilities().async_io),
       limiter_(o.rate_limit),
       written_(src->size(), o.granule_size) {
@@ -284,6 +285,16 @@ void Migration::PredictLoop() {
   std::vector<Access> batch;
   std::vector<Prediction> out, all;
   for (;;) {
+    bool hits_wait;
+    {
+      std::lock_guard<std::mutex> l(hits_mu_);
+      hits_wait = !hits_.empty();
+    }
+    if (hits_wait) {
+      // Hits answered without mu_ reach the feed here, at most kFeedWait late.
+      std::lock_guard<std::mutex> lock(mu_);
+      DrainHits();
+    }
     {
       std::unique_lock<std::mutex> lock(feed_mu_);
       feed_cv_.wait_for(lock, kFeedWait, [this] { return feed_stop_ || feed_.size() >= kFeedBatch; });
@@ -301,6 +312,7 @@ void Migration::PredictLoop() {
     if (all.empty()) continue;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      DrainHits();
       if (complete() || path_.Queue(all) == 0) continue;
     }
     work_cv_.notify_all();
@@ -317,6 +329,7 @@ void Migration::Supervise() {
   while (!stop_) {
     cv_.wait_until(lock, std::min(next_commit, next_sample), [&] { return stop_ || (map_.complete() && !announced); });
     if (stop_) break;
+    DrainHits();  // a workload of hits alone is observed too
     if (Clock::now() >= next_sample) {
       lock.unlock();
       SampleHistory();
@@ -436,6 +449,7 @@ void Migration::Pause(bool paused) {
 
 LiveStats Migration::Stats() {
   std::lock_guard<std::mutex> lock(mu_);
+  DrainHits();  // the figures count every read answered so far
   LiveStats st = live_stats_;
   st.volume_size = map_.volume_size();
   st.present_bytes = map_.present_bytes();

@@ -30,6 +30,7 @@
 #include "common/byte_buffer.h"
 #include "common/interval_set.h"
 #include "engine/live_record.h"
+#include "engine/present_mirror.h"
 #include "engine/written_set.h"
 #include "engine/rate_limiter.h"
 #include "ferry/engine.h"
@@ -201,7 +202,16 @@ class Migration {
   bool WaitsForCopies(GranuleRun run) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // An application request: feeds the heat map and the predictor. `kept`: a read whose
   // missing bytes kept_ answers.
-  void Observe(uint64_t offset, uint64_t length, IoOp op, bool kept = false);
+  void Observe(uint64_t offset, uint64_t length, IoOp op, bool kept = false) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    ObserveAt(Now(), offset, length, op, kept);
+  }
+  void ObserveAt(Scheduler::Time at, uint64_t offset, uint64_t length, IoOp op, bool kept)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A read answered without mu_ (present_mirror_ said its granules are present): it is
+  // observed later, in arrival order and before any request that takes mu_ after it, by
+  // DrainHits. The reading thread drains them itself when kMaxHits wait.
+  void DeferHit(uint64_t offset, uint64_t length);
+  void DrainHits() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A read's parts: runs of granules present or not (ReadThrough's).
   struct ReadPart;
   std::vector<ReadPart> PartsOf(GranuleRun run, uint64_t offset, uint64_t length) const
@@ -309,6 +319,16 @@ class Migration {
   bool feed_stop_ ABSL_GUARDED_BY(feed_mu_) = false;
   uint64_t feed_skipped_ ABSL_GUARDED_BY(feed_mu_) = 0;
   std::thread predictor_thread_;
+  // Hits answered without mu_ and not observed yet (DeferHit). mu_ may be held when
+  // hits_mu_ is taken, never the other way. At most kMaxHits: 1 hit in 256 takes mu_.
+  struct Hit {
+    Scheduler::Time at;
+    uint64_t offset, length;
+  };
+  static constexpr size_t kMaxHits = 256;
+  std::mutex hits_mu_;
+  std::vector<Hit> hits_ ABSL_GUARDED_BY(hits_mu_);
+  PresentMirror present_mirror_;
   // Live: the history, for the predictor's thread to learn (TeachHistory); then empty.
   std::vector<IoEvent> history_to_teach_;
 

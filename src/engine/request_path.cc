@@ -40,9 +40,9 @@ bool Migration::WaitsForCopies(GranuleRun run) const {
   return false;
 }
 
-void Migration::Observe(uint64_t offset, uint64_t length, IoOp op, bool kept) {
+void Migration::ObserveAt(Scheduler::Time at, uint64_t offset, uint64_t length, IoOp op, bool kept) {
   IoEvent e;
-  e.time = Now();
+  e.time = at;
   e.offset = offset;
   e.length = length;
   e.op = op;
@@ -114,13 +114,41 @@ Status Migration::Read(uint64_t offset, std::span<std::byte> buf) {
   return s;
 }
 
+void Migration::DeferHit(uint64_t offset, uint64_t length) {
+  {
+    std::lock_guard<std::mutex> hits(hits_mu_);
+    hits_.push_back({Now(), offset, length});
+    if (hits_.size() < kMaxHits) return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  DrainHits();
+}
+
+void Migration::DrainHits() {
+  std::vector<Hit> hits;
+  {
+    std::lock_guard<std::mutex> l(hits_mu_);
+    if (hits_.empty()) return;
+    hits.swap(hits_);
+  }
+  for (const Hit& h : hits) ObserveAt(h.at, h.offset, h.length, IoOp::kRead, /*kept=*/false);
+}
+
 Status Migration::ServeRead(uint64_t offset, std::span<std::byte> buf, bool* missed) {
   ++reads_;
   if (complete()) return dst_.Read(offset, buf);
-  std::unique_lock<std::mutex> lock(mu_);
   const GranuleRun run = RunOf(offset, buf.size());
+  // A hit takes no lock: waiting for mu_ behind the copier, the predictor and the other
+  // requests was most of a hit's tail (docs/design-notes.md, "A hit takes no lock").
+  if (present_mirror_.AllPresent(run)) {
+    DeferHit(offset, buf.size());
+    return dst_.Read(offset, buf);
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  DrainHits();  // the hits that came before this read are observed before it
   for (bool observed = false;; observed = true) {
     if (AllPresent(run)) {
+      present_mirror_.Refresh(map_, run);  // the next read of these granules takes no lock
       if (!observed) Observe(offset, buf.size(), IoOp::kRead);
       lock.unlock();
       return dst_.Read(offset, buf);
@@ -314,6 +342,7 @@ Status Migration::ServeWriteLike(uint64_t offset, uint64_t length, IoOp op, bool
   const bool head_partial = offset % g != 0 || (run.count == 1 && offset + length < std::min((first + 1) * g, map_.volume_size()));
   const bool tail_partial = (offset + length) % g != 0 && offset + length < map_.volume_size();
   std::unique_lock<std::mutex> lock(mu_);
+  DrainHits();
   Observe(offset, length, op);
   bool waited = false;
   for (;;) {
