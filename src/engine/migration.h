@@ -6,7 +6,8 @@
 //                    keep invariant 5, the supervisor, statistics
 //   copier.cc        the copy workers: next copy from the scheduler, source read (fed
 //                    to the link model), zero detection, destination write, retries
-//   request_path.cc  the live request path: reads (read-through of missing bytes),
+//   request_path.cc  the live request path: reads (read-through of missing bytes;
+//                    a read of present granules takes no lock: present_mirror.h),
 //                    writes (invariants 3, 4), trim, zero, flush, extents, cache
 // Internal to the engine: ferry/engine.h (Migrate) and ferry/live.h (LiveMigration)
 // are its public faces.
