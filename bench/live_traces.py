@@ -119,9 +119,10 @@ def source_read_latency(uri, work, writes=None):
     cmd = ["fio", "--output-format=json", f"--output={out}", "--percentile_list=50:99", "--time_based",
            "--runtime=2", "--name=latency", "--ioengine=nbd", f"--uri={uri}", "--rw=randread", "--bs=4k",
            "--iodepth=1", "--size=1G"]
+    probe_file = os.path.join(writes[0], "probe-writes") if writes else None
     if writes:
         bs = 2 << 20
-        cmd += ["--name=writes", "--ioengine=psync", f"--filename={os.path.join(writes[0], 'probe-writes')}",
+        cmd += ["--name=writes", "--ioengine=psync", f"--filename={probe_file}",
                 "--size=1G", "--rw=write", f"--bs={bs}", f"--rate={int(writes[1])}",
                 f"--fdatasync={max(1, int(writes[1]) // bs)}"]
     try:
@@ -130,8 +131,8 @@ def source_read_latency(uri, work, writes=None):
                 return fio_read_stats(out)
             time.sleep(0.1)
     finally:
-        if writes and os.path.exists(os.path.join(writes[0], "probe-writes")):
-            os.remove(os.path.join(writes[0], "probe-writes"))
+        if probe_file and os.path.exists(probe_file):
+            os.remove(probe_file)
     sys.exit(f"live_traces: cannot read the source at {uri} with fio")
 
 

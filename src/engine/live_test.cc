@@ -226,7 +226,7 @@ TEST(LiveTest, APredictorStuckInInferenceHoldsUpNoRequest) {
 
 // A read of present granules takes no engine lock (request_path.cc): it is answered
 // while a copier thread holds the lock (here, stuck in on_copy, which runs under it),
-// with the data last written; and it is still counted and observed.
+// with the data last written; and it is still counted.
 TEST(LiveTest, AReadOfPresentDataIsAnsweredWhileTheEnginesLockIsHeld) {
   Fixture f;
   std::mutex mu;

@@ -312,7 +312,6 @@ void Migration::PredictLoop() {
     if (all.empty()) continue;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      DrainHits();
       if (complete() || path_.Queue(all) == 0) continue;
     }
     work_cv_.notify_all();

@@ -329,6 +329,7 @@ class Migration {
   static constexpr size_t kMaxHits = 256;
   std::mutex hits_mu_;
   std::vector<Hit> hits_ ABSL_GUARDED_BY(hits_mu_);
+  std::vector<Hit> drained_ ABSL_GUARDED_BY(mu_);  // DrainHits' batch; swapped, so no hit allocates
   PresentMirror present_mirror_;
   // Live: the history, for the predictor's thread to learn (TeachHistory); then empty.
   std::vector<IoEvent> history_to_teach_;

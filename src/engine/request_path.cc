@@ -125,13 +125,13 @@ void Migration::DeferHit(uint64_t offset, uint64_t length) {
 }
 
 void Migration::DrainHits() {
-  std::vector<Hit> hits;
   {
     std::lock_guard<std::mutex> l(hits_mu_);
     if (hits_.empty()) return;
-    hits.swap(hits_);
+    drained_.swap(hits_);  // hits_ takes drained_'s emptied buffer: its capacity stays
   }
-  for (const Hit& h : hits) ObserveAt(h.at, h.offset, h.length, IoOp::kRead, /*kept=*/false);
+  for (const Hit& h : drained_) ObserveAt(h.at, h.offset, h.length, IoOp::kRead, /*kept=*/false);
+  drained_.clear();
 }
 
 Status Migration::ServeRead(uint64_t offset, std::span<std::byte> buf, bool* missed) {
