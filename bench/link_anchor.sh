@@ -4,7 +4,7 @@
 #
 #   bench/link_anchor.sh [--size 1G] [--runtime 20] [--link 'rdelay=2ms rate=400M']
 #                        [--dir DIR] [--ferry PATH] [--ferry-args '...' (ferry's run only)]
-#                        [--rounds N]
+#                        [--rounds N] [--rwmix READ_PERCENT]
 #
 # The source: SIZE of random data behind nbdkit's delay and rate filters (a 2 ms,
 # 400 Mbit/s remote disk by default). fio (ioengine=nbd, 4 KiB random reads, zipf:1.1,
@@ -21,9 +21,13 @@
 # With --rounds N, cow and ferry run N times, alternately (floor and dmclone once): each
 # round's ratios are printed, then their medians (one run's IOPS moves by 15% on a
 # 2-core machine, cow's as much as ferry's).
+# With --rwmix P, fio mixes random writes in (randrw, P% reads; the floor then writes
+# the source file, so it is a copy of it), and the writes' latency is printed too, with
+# ferry's ratios to cow (no target: a partial write to a missing granule waits for the
+# granule under ferry, dm-clone and the cow filter alike).
 set -euo pipefail
 
-size=1G runtime=20 link="rdelay=2ms rate=400M" dir="" ferry="" ferry_args="" rounds=1
+size=1G runtime=20 link="rdelay=2ms rate=400M" dir="" ferry="" ferry_args="" rounds=1 rwmix=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) size=$2; shift 2 ;;
@@ -33,7 +37,8 @@ while [ $# -gt 0 ]; do
     --ferry) ferry=$2; shift 2 ;;
     --ferry-args) ferry_args=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    --rwmix) rwmix=$2; shift 2 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "link_anchor: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -51,8 +56,10 @@ for _ in $(seq 1 100); do [ -s "$dir/src.pid" ] && break; sleep 0.05; done
 pids+=("$(cat "$dir/src.pid")")
 SRC="nbd+unix:///?socket=$dir/src.sock"
 
+rw=(--rw=randread)
+[ -z "$rwmix" ] || rw=(--rw=randrw --rwmixread="$rwmix")
 run_fio() {  # NAME URI: fio's JSON into $dir/NAME.json
-  fio --name=r --ioengine=nbd --uri="$2" --rw=randread --random_distribution=zipf:1.1 --bs=4k --iodepth=4 \
+  fio --name=r --ioengine=nbd --uri="$2" "${rw[@]}" --random_distribution=zipf:1.1 --bs=4k --iodepth=4 \
     --size="$size" --time_based --runtime="$runtime" --randseed=1 --percentile_list=50:99:99.9 \
     --output-format=json --output="$dir/$1.json"
 }
@@ -60,8 +67,13 @@ run_fio() {  # NAME URI: fio's JSON into $dir/NAME.json
 # The previous run's destinations (2 GiB) are written back first: their writeback under
 # the floor's or cow's fio took them to a tenth of their IOPS.
 sync
-# floor: the source file without the link.
-nbdkit -U "$dir/floor.sock" -P "$dir/floor.pid" -r file "$dir/src.img"
+# floor: the source file without the link (a copy of it when fio writes).
+floor_img=$dir/src.img floor_ro=-r
+if [ -n "$rwmix" ]; then
+  cp --sparse=always "$dir/src.img" "$dir/floor.img"
+  floor_img=$dir/floor.img floor_ro=""
+fi
+nbdkit -U "$dir/floor.sock" -P "$dir/floor.pid" $floor_ro file "$floor_img"
 wait_sock "$dir/floor.sock"
 pids+=("$(cat "$dir/floor.pid")")
 run_fio floor "nbd+unix:///?socket=$dir/floor.sock"
@@ -112,17 +124,21 @@ for r in $(seq 1 "$rounds"); do
   serve_run "ferry.$r" $ferry_args
 done
 
-python3 - "$dir" "$link" "$size" "$runtime" "$rounds" <<'PY'
+rm -f "$dir/floor.img"
+python3 - "$dir" "$link" "$size" "$runtime" "$rounds" "$rwmix" <<'PY'
 import json, statistics, sys
-d, link, size, runtime, rounds = sys.argv[1:6]
+d, link, size, runtime, rounds, rwmix = sys.argv[1:7]
 rounds = int(rounds)
-def load(name):
-    j = json.load(open(f"{d}/{name}.json"))["jobs"][0]["read"]
+def load(name, kind="read"):
+    j = json.load(open(f"{d}/{name}.json"))["jobs"][0][kind]
     p = j["clat_ns"]["percentile"]
     return {"iops": j["iops"], "p50": p["50.000000"] / 1e6, "p99": p["99.000000"] / 1e6, "p999": p["99.900000"] / 1e6}
 names = ["floor", "dmclone"] + [f"{n}.{r}" for r in range(1, rounds + 1) for n in ("cow", "ferry")]
 rows = {n: load(n) for n in names}
-print(f"source: {size} behind nbdkit delay+rate ({link}); fio randread 4k zipf:1.1 QD4, {runtime} s from the start")
+workload = f"randrw, {rwmix}% reads" if rwmix else "randread"
+print(f"source: {size} behind nbdkit delay+rate ({link}); fio {workload} 4k zipf:1.1 QD4, {runtime} s from the start")
+if rwmix:
+    print("reads:")
 print(f"{'':10} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'IOPS':>8} {'complete after':>15}")
 for n, r in rows.items():
     done = open(f"{d}/{n}.done").read().strip() + " s" if n.startswith(("dmclone", "ferry")) else "-"
@@ -136,5 +152,15 @@ for r in range(1, rounds + 1):
 if rounds > 1:
     m = [statistics.median(x[i] for x in ratios) for i in range(3)]
     print(f"median of {rounds} rounds: p99 {m[0]:.2f}x, p99.9 {m[1]:.2f}x, IOPS {m[2]:.2f}x")
+if rwmix:
+    print("writes:")
+    w = {n: load(n, "write") for n in names}
+    print(f"{'':10} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'IOPS':>8}")
+    for n, r in w.items():
+        print(f"{n:10} {r['p50']:8.2f} {r['p99']:8.2f} {r['p999']:9.2f} {r['iops']:8.0f}")
+    for r in range(1, rounds + 1):
+        c, f = w[f"cow.{r}"], w[f"ferry.{r}"]
+        print(f"round {r}: ferry / cow, writes: p99 {f['p99'] / c['p99']:.2f}x, p99.9 {f['p999'] / c['p999']:.2f}x, "
+              f"IOPS {f['iops'] / c['iops']:.2f}x")
 PY
 echo "reports: $dir/ferry.$rounds.html $dir/dmclone.html; ferry status after fio: $dir/ferry.$rounds.status"

@@ -96,6 +96,10 @@ struct LiveStats {
   // Over the reads that waited for the source (read_stalls of them, this many bytes).
   double read_miss_p50_us = 0, read_miss_p99_us = 0;
   uint64_t read_miss_bytes = 0;
+  double write_p50_us = 0, write_p99_us = 0;  // time in ferry, over the whole run
+  // Over the writes that waited for a copy (write_stalls of them): a partly written
+  // missing granule brought in first, or a copy in flight landing first.
+  double write_wait_p50_us = 0, write_wait_p99_us = 0;
   std::string last_error;
 };
 
@@ -130,6 +134,7 @@ struct LiveHistory {
   std::vector<LiveRow> rows;
   std::vector<uint64_t> read_latency, write_latency;  // the whole run's histograms
   std::vector<uint64_t> missed_read_latency;          // of the reads that waited for the source
+  std::vector<uint64_t> waited_write_latency;         // of the writes that waited for a copy
   // When the source's connection was lost, and for how long (to the second the
   // recorder samples at; `ongoing`: still lost at the last sample).
   struct Outage {

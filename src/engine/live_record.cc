@@ -29,11 +29,12 @@ std::vector<uint64_t> LiveRecorder::TakeMap(std::array<std::atomic<uint64_t>, kB
 }
 
 void LiveRecorder::Request(uint64_t offset, uint64_t length, bool write, std::chrono::nanoseconds latency,
-                           bool missed) {
+                           bool waited) {
   AddToMap(io_map_, offset, length);
   (write ? writes_ : reads_).fetch_add(1, std::memory_order_relaxed);
   (write ? write_latency_ : read_latency_).Add(latency);
-  if (missed && !write) {
+  if (waited && write) waited_write_latency_.Add(latency);
+  if (waited && !write) {
     missed_latency_.Add(latency);
     missed_bytes_.fetch_add(length, std::memory_order_relaxed);
   }
@@ -103,6 +104,7 @@ void LiveRecorder::Sample(double now_s, uint64_t present_bytes, uint64_t read_st
   LatencyHistogram::Merge(history_.read_latency, r.read_latency);
   LatencyHistogram::Merge(history_.write_latency, write_latency_.Take());
   LatencyHistogram::Merge(history_.missed_read_latency, missed_latency_.Take());
+  LatencyHistogram::Merge(history_.waited_write_latency, waited_write_latency_.Take());
   r.io_map = TakeMap(io_map_);
   r.copy_map = TakeMap(copy_map_);
   last_s_ = now_s;
@@ -127,9 +129,13 @@ LiveHistory LiveRecorder::history() const {
   return history_;
 }
 
-double LiveRecorder::ReadPercentile(double q, bool missed) const {
+double LiveRecorder::Percentile(Of of, double q) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return LatencyHistogram::Percentile(missed ? history_.missed_read_latency : history_.read_latency, q);
+  const std::vector<uint64_t>& h = of == Of::kReads         ? history_.read_latency
+                                   : of == Of::kMissedReads ? history_.missed_read_latency
+                                   : of == Of::kWrites      ? history_.write_latency
+                                                            : history_.waited_write_latency;
+  return LatencyHistogram::Percentile(h, q);
 }
 
 }  // namespace ferry

@@ -22,8 +22,9 @@ class LiveRecorder {
 
   explicit LiveRecorder(uint64_t volume_size);
 
-  // `missed`: a read that waited for the source (some of its bytes were not present).
-  void Request(uint64_t offset, uint64_t length, bool write, std::chrono::nanoseconds latency, bool missed = false);
+  // `waited`: a read that waited for the source (some of its bytes were not present),
+  // or a write that waited for a copy (invariants 3 and 4).
+  void Request(uint64_t offset, uint64_t length, bool write, std::chrono::nanoseconds latency, bool waited = false);
   void Copied(uint64_t offset, uint64_t length, CopyPriority priority);
   void ReadThrough(uint64_t length) { read_through_.fetch_add(length, std::memory_order_relaxed); }
 
@@ -34,9 +35,9 @@ class LiveRecorder {
               const LiveLink& link = {}, const VolumeHealth& source = {});
 
   LiveHistory history() const;
-  // Whole-run read latency percentiles in microseconds (0 when there were no reads).
-  // `missed`: over the reads that waited for the source only.
-  double ReadPercentile(double q, bool missed = false) const;
+  // Whole-run latency percentiles in microseconds (0 when there were no such requests).
+  enum class Of { kReads, kMissedReads, kWrites, kWaitedWrites };
+  double Percentile(Of of, double q) const;
   uint64_t missed_read_bytes() const { return missed_bytes_.load(std::memory_order_relaxed); }
 
  private:
@@ -50,7 +51,7 @@ class LiveRecorder {
   std::array<std::atomic<uint64_t>, 3> copied_{};  // by CopyPriority
   std::atomic<uint64_t> reads_{0}, writes_{0};
   std::atomic<uint64_t> read_through_{0};
-  LatencyHistogram read_latency_, write_latency_, missed_latency_;
+  LatencyHistogram read_latency_, write_latency_, missed_latency_, waited_write_latency_;
   std::atomic<uint64_t> missed_bytes_{0};
 
   mutable std::mutex mu_;  // guards what follows

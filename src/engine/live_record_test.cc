@@ -45,6 +45,20 @@ TEST(LiveRecorderTest, CountsLandInTheirIntervalAndOffsetBin) {
   EXPECT_NEAR(LatencyHistogram::Percentile(h.write_latency, 0.5), 5000, 500);
 }
 
+TEST(LiveRecorderTest, TheWritesThatWaitedHaveTheirOwnLatency) {
+  LiveRecorder r(1 << 30);
+  r.Request(0, 4096, /*write=*/true, microseconds(50));
+  r.Request(65536, 4096, /*write=*/true, microseconds(8000), /*waited=*/true);
+  r.Request(0, 4096, /*write=*/false, microseconds(3000), /*waited=*/true);
+  r.Sample(1.0, 0, 1, 1);
+  using Of = LiveRecorder::Of;
+  EXPECT_NEAR(r.Percentile(Of::kWaitedWrites, 0.5), 8000, 800);
+  EXPECT_NEAR(r.Percentile(Of::kWrites, 0.0), 50, 5);
+  EXPECT_NEAR(r.Percentile(Of::kWrites, 1.0), 8000, 800);
+  EXPECT_NEAR(r.Percentile(Of::kMissedReads, 0.5), 3000, 300);  // a waited read is not a waited write
+  EXPECT_EQ(r.missed_read_bytes(), 4096u);
+}
+
 TEST(LiveRecorderTest, ALongRunMergesRowsAndKeepsEveryCount) {
   LiveRecorder r(1 << 30);
   const int n = 3 * static_cast<int>(LiveHistory::kMaxRows) + 7;

@@ -30,6 +30,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LiveStats, volume_size, present_
                                                 timeliness, predictions_skipped, learning_history, predictor_error, complete, paused, paused_reason,
                                                 destination_pauses, conclusion, seconds, complete_seconds, rate_bps, read_p50_us,
                                                 read_p99_us, read_miss_p50_us, read_miss_p99_us, read_miss_bytes,
+                                                write_p50_us, write_p99_us, write_wait_p50_us, write_wait_p99_us,
                                                 last_error)
 
 nlohmann::json LiveStatusJson(const LiveStats& st, const std::string& predictor, const std::string& policy,

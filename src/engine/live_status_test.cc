@@ -34,6 +34,7 @@ LiveStats SomeStats() {
   st.paused_reason = "the operator";
   st.conclusion = "verify: equal";
   st.read_miss_p99_us = 3100;
+  st.write_wait_p99_us = 7200;
   st.last_error = "pread: offset=0: Input/output error";
   return st;
 }
@@ -68,6 +69,7 @@ TEST(LiveStatusTest, WhatServeWritesStatusReadsBack) {
   EXPECT_EQ(back.paused_reason, "the operator");
   EXPECT_EQ(back.conclusion, "verify: equal");
   EXPECT_DOUBLE_EQ(back.read_miss_p99_us, 3100);
+  EXPECT_DOUBLE_EQ(back.write_wait_p99_us, 7200);
   EXPECT_EQ(back.last_error, st.last_error);
 }
 

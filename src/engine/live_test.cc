@@ -436,6 +436,9 @@ TEST(LiveTest, APartialWriteToAMissingGranuleBringsItInFirst) {
   WaitComplete(**m);
   ASSERT_TRUE((*m)->Stop().ok());
   EXPECT_EQ(ReadAll(*f.dst_base), f.expected);
+  // How long the writes took, and the one that waited, in status (the stop's last sample).
+  EXPECT_GT((*m)->stats().write_p99_us, 0);
+  EXPECT_GT((*m)->stats().write_wait_p50_us, 0);
 }
 
 TEST(LiveTest, WritesRacingCopiesOfTheSameChunkAreNeverOverwritten) {

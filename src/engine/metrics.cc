@@ -90,6 +90,10 @@ std::string PrometheusMetrics(const LiveStats& st, const std::string& journal) {
               st.read_p99_us);
   w.Quantiles("ferry_missed_read_latency_seconds", "Time in ferry of the reads that waited for the source, this run.",
               st.read_miss_p50_us, st.read_miss_p99_us);
+  w.Quantiles("ferry_write_latency_seconds", "Time in ferry of the application's writes, this run.", st.write_p50_us,
+              st.write_p99_us);
+  w.Quantiles("ferry_waited_write_latency_seconds", "Time in ferry of the writes that waited for a copy, this run.",
+              st.write_wait_p50_us, st.write_wait_p99_us);
   w.Counter("ferry_source_outages_total", "Times the source connection was lost, this run.", d(st.source.outages));
   w.Counter("ferry_source_down_seconds_total", "Time without the source, this run (the current outage included).",
             st.source.down_seconds);

@@ -472,10 +472,15 @@ LiveStats Migration::Stats() {
     std::lock_guard<std::mutex> feed(feed_mu_);
     st.predictions_skipped = feed_skipped_;
   }
-  st.read_p50_us = recorder_->ReadPercentile(0.5);
-  st.read_p99_us = recorder_->ReadPercentile(0.99);
-  st.read_miss_p50_us = recorder_->ReadPercentile(0.5, /*missed=*/true);
-  st.read_miss_p99_us = recorder_->ReadPercentile(0.99, /*missed=*/true);
+  using Of = LiveRecorder::Of;
+  st.read_p50_us = recorder_->Percentile(Of::kReads, 0.5);
+  st.read_p99_us = recorder_->Percentile(Of::kReads, 0.99);
+  st.read_miss_p50_us = recorder_->Percentile(Of::kMissedReads, 0.5);
+  st.read_miss_p99_us = recorder_->Percentile(Of::kMissedReads, 0.99);
+  st.write_p50_us = recorder_->Percentile(Of::kWrites, 0.5);
+  st.write_p99_us = recorder_->Percentile(Of::kWrites, 0.99);
+  st.write_wait_p50_us = recorder_->Percentile(Of::kWaitedWrites, 0.5);
+  st.write_wait_p99_us = recorder_->Percentile(Of::kWaitedWrites, 0.99);
   st.read_miss_bytes = recorder_->missed_read_bytes();
   st.link = LinkNow();
   st.read_through_bytes = read_through_bytes_;

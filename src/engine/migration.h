@@ -243,7 +243,9 @@ class Migration {
   // reads the present parts. `src` is null when every part is present or kept (the
   // source may be dropped by then).
   Status AwaitReadParts(std::vector<ReadPart>& parts, uint64_t offset, std::span<std::byte> buf, Volume* src);
-  Status ServeWriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua, const std::function<Status()>& apply);
+  // `waited`: set when the write waited for a copy.
+  Status ServeWriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua, const std::function<Status()>& apply,
+                        bool* waited);
   // Closes the recorder's interval (the supervisor, about once a second).
   void SampleHistory();
   // The link model now, for status and the report; `mu_` held.

@@ -321,13 +321,14 @@ Status Migration::WriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua,
                             const std::function<Status()>& apply) {
   const auto t0 = Clock::now();
   if (o_.on_request) o_.on_request(op, offset, length);
-  Status s = ServeWriteLike(offset, length, op, fua, apply);
-  recorder_->Request(offset, length, /*write=*/true, Clock::now() - t0);
+  bool waited = false;
+  Status s = ServeWriteLike(offset, length, op, fua, apply, &waited);
+  recorder_->Request(offset, length, /*write=*/true, Clock::now() - t0, waited);
   return s;
 }
 
 Status Migration::ServeWriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua,
-                                   const std::function<Status()>& apply) {
+                                   const std::function<Status()>& apply, bool* waited) {
   ++writes_;
   written_.Mark(offset, length);  // before the data lands: a verify never mistakes it
   if (complete()) {
@@ -344,17 +345,16 @@ Status Migration::ServeWriteLike(uint64_t offset, uint64_t length, IoOp op, bool
   std::unique_lock<std::mutex> lock(mu_);
   DrainHits();
   Observe(offset, length, op);
-  bool waited = false;
   for (;;) {
     // Invariant 4: a partly written missing granule is brought in first.
-    if (head_partial) FERRY_RETURN_IF_ERROR(EnsurePresent(lock, {GranuleIndex(first), 1}, &waited));
-    if (tail_partial && last != first) FERRY_RETURN_IF_ERROR(EnsurePresent(lock, {GranuleIndex(last), 1}, &waited));
+    if (head_partial) FERRY_RETURN_IF_ERROR(EnsurePresent(lock, {GranuleIndex(first), 1}, waited));
+    if (tail_partial && last != first) FERRY_RETURN_IF_ERROR(EnsurePresent(lock, {GranuleIndex(last), 1}, waited));
     // Invariant 3: a copy in flight lands before this write does.
     if (!AnyInFlight(run)) break;
-    waited = true;
+    *waited = true;
     granule_cv_.wait(lock);
   }
-  if (waited) ++live_stats_.write_stalls;
+  if (*waited) ++live_stats_.write_stalls;
   // The missing granules left are covered whole: no copy, reserved until written.
   const std::vector<GranuleRun> reserved = sched_.ReserveForWrite(run);
   lock.unlock();

@@ -43,6 +43,14 @@ std::string LiveStatusText(const LiveStatusRecord& live) {
     }
     out += "\n";
   }
+  if (st.writes) {
+    out += fmt::format("write latency: p50 {:.0f} us, p99 {:.0f} us (time in ferry)", st.write_p50_us, st.write_p99_us);
+    if (st.write_stalls) {
+      out += fmt::format("; of the writes that waited for a copy: p50 {:.0f} us, p99 {:.0f} us", st.write_wait_p50_us,
+                         st.write_wait_p99_us);
+    }
+    out += "\n";
+  }
   if (!st.conclusion.empty()) out += fmt::format("end:          {}\n", st.conclusion);
   const LiveLink& l = st.link;
   out += fmt::format("source link:  base latency {:.2f} ms, delivery {}, queueing {:.2f} ms (target {:.2f} ms); "

@@ -64,6 +64,10 @@ check_read $((8 * MiB - 4096)) $((2 * MiB + 8192))
 check_read $((20 * MiB)) $((1 * MiB))
 check_read $((40 * MiB - 10000)) 400000
 "$FERRY" status "$T/j" | grep "^live: .*present" >/dev/null || die "ferry status shows no live progress: $("$FERRY" status "$T/j")"
+# The partial writes waited for their granules: status shows how long (rewritten each second).
+for _ in $(seq 1 30); do "$FERRY" status "$T/j" | grep "^write latency: .*of the writes that waited" >/dev/null && break; sleep 0.1; done
+"$FERRY" status "$T/j" | grep "^write latency: .*of the writes that waited" >/dev/null ||
+  die "ferry status shows no latency of the writes that waited: $("$FERRY" status "$T/j")"
 pass "reads follow the model; partial writes, discards and zeroes of missing granules"
 
 # Control while running: pause holds the background copy, resume and rate move it on.
