@@ -9,6 +9,7 @@
 // (a hand-off per step cost 6% of an NBD-to-NBD copy on two cores). A failed read or
 // write goes to a worker, which retries what may succeed on a retry. See migration.h.
 #include <algorithm>
+#include <cstring>
 #include <thread>
 
 #include "common/zero.h"
@@ -130,10 +131,46 @@ void Migration::Concluded(std::unique_lock<std::mutex>& lock, std::unique_ptr<So
 }
 
 Status Migration::Copy(Volume& src, const CopyOp& w, ByteBuffer& buf, Tally* tally) {
-  if (w.source_zero) return ZeroOrSkip(w.bytes.offset, w.bytes.length, tally);
+  if (w.source_zero) {
+    std::optional<ByteBuffer> zeroes;
+    if (live_) {
+      std::lock_guard<std::mutex> lock(mu_);
+      zeroes = ZeroLanding(w);
+    }
+    return zeroes ? Store(w, *zeroes, tally) : ZeroOrSkip(w.bytes.offset, w.bytes.length, tally);
+  }
   buf.Resize(w.bytes.length);
   FERRY_RETURN_IF_ERROR(SourceRead(src, w.bytes.offset, buf, w.priority == CopyPriority::kDemand));
+  if (live_) {
+    std::lock_guard<std::mutex> lock(mu_);
+    TakeLanding(w, buf);
+  }
   return Store(w, buf, tally);
+}
+
+void Migration::TakeLanding(const CopyOp& w, std::span<std::byte> buf) {
+  for (uint64_t g = w.run.first.value; g < w.run.first.value + w.run.count; ++g) {
+    copy_sent_.erase(g);
+    const auto it = pending_writes_.find(g);
+    if (it == pending_writes_.end()) continue;
+    for (const PendingPiece& p : it->second) {
+      std::memcpy(buf.data() + (p.offset - w.bytes.offset), p.data.data(), p.data.size());
+    }
+  }
+}
+
+std::optional<ByteBuffer> Migration::ZeroLanding(const CopyOp& w) {
+  if (!AnyPendingWrite(w.run)) return std::nullopt;
+  ByteBuffer zeroes;
+  zeroes.Resize(w.bytes.length);
+  std::memset(zeroes.data(), 0, zeroes.size());
+  TakeLanding(w, zeroes);
+  return zeroes;
+}
+
+void Migration::WritesLanded(const CopyOp& w) {
+  if (pending_writes_.empty()) return;
+  for (uint64_t g = w.run.first.value; g < w.run.first.value + w.run.count; ++g) pending_writes_.erase(g);
 }
 
 bool Migration::Publish(const Tally& tally, const Status& s) {
@@ -191,6 +228,7 @@ void Migration::StartRead(std::unique_lock<std::mutex>& lock, CopyOp w, std::sha
       std::lock_guard<std::mutex> l(mu_);
       if (s.ok()) {
         sched_.SourceAnswered(r->send, Now());
+        if (live_) TakeLanding(r->work, r->buf);
       } else {
         sched_.SourceFailed(r->send);
       }
@@ -215,9 +253,10 @@ void Migration::Launch(std::unique_lock<std::mutex>& lock, CopyOp w, std::shared
     StartRead(lock, std::move(w), std::move(src));
     return;
   }
+  std::optional<ByteBuffer> zeroes = live_ ? ZeroLanding(w) : std::nullopt;
   lock.unlock();
   Tally tally;
-  Status s = ZeroOrSkip(w.bytes.offset, w.bytes.length, &tally);
+  Status s = zeroes ? Store(w, *zeroes, &tally) : ZeroOrSkip(w.bytes.offset, w.bytes.length, &tally);
   Publish(tally, s);
   lock.lock();
   Finish(lock, w, s, tally.at_destination);
@@ -240,6 +279,7 @@ void Migration::Finish(std::unique_lock<std::mutex>& lock, const CopyOp& w, cons
   for (uint64_t g = w.run.first.value; live_ && g < w.run.first.value + w.run.count; ++g) copy_sent_.erase(g);
   granule_cv_.notify_all();
   if (s.ok()) {
+    WritesLanded(w);
     path_.OnCopied(w);
     ++copy_ops_;
     if (w.priority == CopyPriority::kDemand) live_stats_.demand_bytes += w.bytes.length;

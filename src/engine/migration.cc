@@ -389,8 +389,12 @@ Status Migration::StopLive() {
     feed_cv_.notify_all();
     predictor_thread_.join();
   }
+  // Writes answered behind copies that did not land (a source that failed them): in
+  // before the last commit, so a restart does not copy the source over them.
+  Status settled = SettleWrites();
   SampleHistory();
-  return Commit();
+  Status committed = Commit();
+  return committed.ok() ? settled : committed;
 }
 
 LiveLink Migration::LinkNow() const {

@@ -229,11 +229,15 @@ class Migration {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes (invariants 3, 4): partial ends brought in, copies in flight waited for, the
   // missing whole granules reserved; `apply` then changes the destination unlocked.
-  Status WriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua, const std::function<Status()>& apply);
+  Status WriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua, const std::function<Status()>& apply,
+                   std::span<const std::byte> data = {});
   // The request path proper, which Read() and WriteLike() time and record: serves the
   // read from the destination or through the source (sets *missed when it waited for
   // the source), or applies the write.
   Status ServeRead(uint64_t offset, std::span<std::byte> buf, bool* missed);
+  // ServeRead's part for granules not all present, `lock` holding mu_ (released on return).
+  Status ServeMiss(std::unique_lock<std::mutex>& lock, GranuleRun run, uint64_t offset, std::span<std::byte> buf,
+                   bool* missed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A missed read answered with exactly its bytes (DESIGN.md "The live request path"):
   // its parts in runs of granules, each from the destination (present) or the source;
   // the source's sent first, then their granules' copies queued behind them. Called
@@ -243,9 +247,39 @@ class Migration {
   // reads the present parts. `src` is null when every part is present or kept (the
   // source may be dropped by then).
   Status AwaitReadParts(std::vector<ReadPart>& parts, uint64_t offset, std::span<std::byte> buf, Volume* src);
-  // `waited`: set when the write waited for a copy.
+  // `waited`: set when the write waited for a copy. `data`: a write's bytes (empty for
+  // zeroes and trims), which a partial write to a granule not present leaves behind it.
   Status ServeWriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua, const std::function<Status()>& apply,
-                        bool* waited);
+                        std::span<const std::byte> data, bool* waited);
+  // A partial write to granule g, not present, written behind its copy: the write's bytes
+  // in g are kept (pending_writes_) and laid over the copy's source data when it lands
+  // (TakeLanding), so the write is answered once its own bytes are on the destination.
+  // The copy is g's async copy not yet landing, or, for a missing g, a demand sent now.
+  // False when it cannot be (a write's reservation or a landing copy holds g, a copy
+  // that is not asynchronous, too many granules pending): the write then waits as before.
+  bool WriteBehind(std::unique_lock<std::mutex>& lock, uint64_t g, uint64_t offset, std::span<const std::byte> data)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool AnyPendingWrite(GranuleRun run) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  struct PendingPiece;
+  // The bytes of writes pending behind copies within [offset, offset + length), cut to
+  // it, in the order written.
+  std::vector<PendingPiece> PendingPiecesIn(uint64_t offset, uint64_t length) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static bool Covers(const std::vector<PendingPiece>& pieces, uint64_t offset, uint64_t length);
+  // Copies the pieces into buf, which holds [offset, offset + buf.size()).
+  static void LayOver(const std::vector<PendingPiece>& pieces, uint64_t offset, std::span<std::byte> buf);
+  // Copy w's source data is at hand and about to be stored: the writes pending on its
+  // granules are laid over it, and from now on a write to them waits for the landing
+  // (their copy_sent_ entries go).
+  void TakeLanding(const CopyOp& w, std::span<std::byte> buf) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // For a run the source holds as zeroes: a buffer of zeroes with the pending writes laid
+  // over it, when w's granules have any (else none: the run is zeroed or skipped).
+  std::optional<ByteBuffer> ZeroLanding(const CopyOp& w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The granules of copy w are present: their pending writes are in.
+  void WritesLanded(const CopyOp& w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Brings in every granule with writes pending (a flush, the stop): waits for their
+  // copies, copies again those whose copy failed. The first error is returned.
+  Status SettleWrites();
   // Closes the recorder's interval (the supervisor, about once a second).
   void SampleHistory();
   // The link model now, for status and the report; `mu_` held.
@@ -298,6 +332,16 @@ class Migration {
   LiveStats live_stats_ ABSL_GUARDED_BY(mu_);  // the counters
   // Read-throughs' answers, for re-reads of their bytes before their granules land.
   KeptReads kept_ ABSL_GUARDED_BY(mu_);
+  // Writes left behind their granule's copy (WriteBehind), by granule: each write's
+  // bytes there, in the order written. A granule leaves when it becomes present.
+  struct PendingPiece {
+    uint64_t offset;
+    std::vector<std::byte> data;
+  };
+  absl::flat_hash_map<uint64_t, std::vector<PendingPiece>> pending_writes_ ABSL_GUARDED_BY(mu_);
+  // At most this many granules with writes pending (16 MiB of 64 KiB granules at most
+  // kept); a write beyond it waits for its granule.
+  static constexpr size_t kMaxPendingGranules = 256;
 
   // Accesses for the predictor's thread; mu_ may be held when feed_mu_ is taken, never
   // the other way. At most kMaxFeed wait: a predictor that falls behind skips accesses

@@ -2,6 +2,7 @@
 // extents and cache hints while the migration runs, keeping invariants 2 to 5
 // (DESIGN.md "The live request path"). See migration.h.
 #include <algorithm>
+#include <cstring>
 #include <future>
 #include <memory>
 #include <thread>
@@ -86,6 +87,7 @@ Status Migration::EnsurePresent(std::unique_lock<std::mutex>& lock, GranuleRun r
       for (size_t i = 0; i < ops.size(); ++i) {
         sched_.OnCopyDone(ops[i], ok[i], Now());
         if (!ok[i]) continue;
+        WritesLanded(ops[i]);
         live_stats_.demand_bytes += ops[i].bytes.length;
         ++copy_ops_;
         recorder_->Copied(ops[i].bytes.offset, ops[i].bytes.length, ops[i].priority);
@@ -146,6 +148,24 @@ Status Migration::ServeRead(uint64_t offset, std::span<std::byte> buf, bool* mis
   }
   std::unique_lock<std::mutex> lock(mu_);
   DrainHits();  // the hits that came before this read are observed before it
+  // Bytes of writes left behind their granules' copies (WriteBehind) are the newest:
+  // neither the source nor a kept answer has them. They answer the read when they cover
+  // it, else are laid over the answer to the rest (a write after this read began is
+  // concurrent with it, so either answer is right).
+  std::vector<PendingPiece> written = PendingPiecesIn(offset, buf.size());
+  if (!written.empty() && Covers(written, offset, buf.size())) {
+    Observe(offset, buf.size(), IoOp::kRead, /*kept=*/true);
+    lock.unlock();
+    LayOver(written, offset, buf);
+    return OkStatus();
+  }
+  Status s = ServeMiss(lock, run, offset, buf, missed);
+  if (s.ok()) LayOver(written, offset, buf);
+  return s;
+}
+
+Status Migration::ServeMiss(std::unique_lock<std::mutex>& lock, GranuleRun run, uint64_t offset,
+                            std::span<std::byte> buf, bool* missed) {
   for (bool observed = false;; observed = true) {
     if (AllPresent(run)) {
       present_mirror_.Refresh(map_, run);  // the next read of these granules takes no lock
@@ -318,17 +338,18 @@ Status Migration::AwaitReadParts(std::vector<ReadPart>& parts, uint64_t offset, 
 }
 
 Status Migration::WriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua,
-                            const std::function<Status()>& apply) {
+                            const std::function<Status()>& apply, std::span<const std::byte> data) {
   const auto t0 = Clock::now();
   if (o_.on_request) o_.on_request(op, offset, length);
   bool waited = false;
-  Status s = ServeWriteLike(offset, length, op, fua, apply, &waited);
+  Status s = ServeWriteLike(offset, length, op, fua, apply, data, &waited);
   recorder_->Request(offset, length, /*write=*/true, Clock::now() - t0, waited);
   return s;
 }
 
 Status Migration::ServeWriteLike(uint64_t offset, uint64_t length, IoOp op, bool fua,
-                                   const std::function<Status()>& apply, bool* waited) {
+                                   const std::function<Status()>& apply, std::span<const std::byte> data,
+                                   bool* waited) {
   ++writes_;
   written_.Mark(offset, length);  // before the data lands: a verify never mistakes it
   if (complete()) {
@@ -345,18 +366,32 @@ Status Migration::ServeWriteLike(uint64_t offset, uint64_t length, IoOp op, bool
   std::unique_lock<std::mutex> lock(mu_);
   DrainHits();
   Observe(offset, length, op);
+  // A partial write's granules not present are written behind their copies when it can
+  // be (not for a FUA write, nor zeroes and trims, nor without workers to land copies).
+  const bool behind = !data.empty() && !fua && !stop_ && running_ > 0;
+  const GranuleRun whole = map_.WholeGranules(offset, length);
+  bool head_behind = false, tail_behind = false;
   for (;;) {
-    // Invariant 4: a partly written missing granule is brought in first.
-    if (head_partial) FERRY_RETURN_IF_ERROR(EnsurePresent(lock, {GranuleIndex(first), 1}, waited));
-    if (tail_partial && last != first) FERRY_RETURN_IF_ERROR(EnsurePresent(lock, {GranuleIndex(last), 1}, waited));
-    // Invariant 3: a copy in flight lands before this write does.
-    if (!AnyInFlight(run)) break;
+    // Invariant 4: a partly written missing granule is brought in first, or the write's
+    // bytes laid over its copy when that lands (invariant 3: never under it).
+    auto partial = [&](bool is_partial, uint64_t end, bool* left_behind) -> Status {
+      if (!is_partial || *left_behind || map_.state(GranuleIndex(end)) == GranuleState::kPresent) return OkStatus();
+      if (behind && WriteBehind(lock, end, offset, data)) {
+        *left_behind = true;
+        return OkStatus();
+      }
+      return EnsurePresent(lock, {GranuleIndex(end), 1}, waited);
+    };
+    FERRY_RETURN_IF_ERROR(partial(head_partial, first, &head_behind));
+    FERRY_RETURN_IF_ERROR(partial(tail_partial && last != first, last, &tail_behind));
+    // Invariant 3: a copy in flight on the granules written whole lands before this write.
+    if (!AnyInFlight(whole)) break;
     *waited = true;
     granule_cv_.wait(lock);
   }
   if (*waited) ++live_stats_.write_stalls;
   // The missing granules left are covered whole: no copy, reserved until written.
-  const std::vector<GranuleRun> reserved = sched_.ReserveForWrite(run);
+  const std::vector<GranuleRun> reserved = sched_.ReserveForWrite(whole);
   lock.unlock();
   Status s = apply();
   lock.lock();
@@ -372,7 +407,73 @@ Status Migration::ServeWriteLike(uint64_t offset, uint64_t length, IoOp op, bool
 }
 
 Status Migration::Write(uint64_t offset, std::span<const std::byte> buf, bool fua) {
-  return WriteLike(offset, buf.size(), IoOp::kWrite, fua, [&] { return dst_.Write(offset, buf); });
+  return WriteLike(offset, buf.size(), IoOp::kWrite, fua, [&] { return dst_.Write(offset, buf); }, buf);
+}
+
+bool Migration::AnyPendingWrite(GranuleRun run) const {
+  if (pending_writes_.empty()) return false;
+  for (uint64_t g = run.first.value; g < run.first.value + run.count; ++g) {
+    if (pending_writes_.contains(g)) return true;
+  }
+  return false;
+}
+
+std::vector<Migration::PendingPiece> Migration::PendingPiecesIn(uint64_t offset, uint64_t length) const {
+  std::vector<PendingPiece> in;
+  if (pending_writes_.empty()) return in;
+  const GranuleRun run = RunOf(offset, length);
+  for (uint64_t g = run.first.value; g < run.first.value + run.count; ++g) {
+    const auto it = pending_writes_.find(g);
+    if (it == pending_writes_.end()) continue;
+    for (const PendingPiece& p : it->second) {
+      const uint64_t lo = std::max(offset, p.offset), hi = std::min(offset + length, p.offset + p.data.size());
+      if (lo >= hi) continue;
+      const auto bytes = std::span<const std::byte>(p.data).subspan(lo - p.offset, hi - lo);
+      in.push_back({lo, std::vector<std::byte>(bytes.begin(), bytes.end())});
+    }
+  }
+  return in;
+}
+
+bool Migration::Covers(const std::vector<PendingPiece>& pieces, uint64_t offset, uint64_t length) {
+  IntervalSet covered;
+  for (const PendingPiece& p : pieces) covered.Add(p.offset, p.data.size());
+  return covered.Covers(offset, length);
+}
+
+void Migration::LayOver(const std::vector<PendingPiece>& pieces, uint64_t offset, std::span<std::byte> buf) {
+  for (const PendingPiece& p : pieces) std::memcpy(buf.data() + (p.offset - offset), p.data.data(), p.data.size());
+}
+
+bool Migration::WriteBehind(std::unique_lock<std::mutex>& lock, uint64_t g, uint64_t offset,
+                            std::span<const std::byte> data) {
+  const bool missing = map_.state(GranuleIndex(g)) == GranuleState::kMissing;
+  // In flight with no copy_sent_ entry: a write's reservation, a synchronous copy, or a
+  // copy already landing, none of which would lay this write over its data.
+  if (!missing && !copy_sent_.contains(g)) return false;
+  if (!pending_writes_.contains(g) && pending_writes_.size() >= kMaxPendingGranules) return false;
+  const uint64_t gs = map_.granule_size();
+  const uint64_t lo = std::max(offset, g * gs), hi = std::min(offset + data.size(), (g + 1) * gs);
+  const auto piece = data.subspan(lo - offset, hi - lo);
+  pending_writes_[g].push_back({lo, std::vector<std::byte>(piece.begin(), piece.end())});
+  if (missing) {
+    // Demanded now, as the read-modify-write would; it lands from the copier.
+    for (CopyOp& op : sched_.Demand({GranuleIndex(g), 1}, Now())) Launch(lock, std::move(op), Source());
+    work_cv_.notify_all();  // the rest of the demand's chunk is queued for the workers
+  }
+  return true;
+}
+
+Status Migration::SettleWrites() {
+  std::unique_lock<std::mutex> lock(mu_);
+  std::vector<uint64_t> granules;
+  for (const auto& [g, pieces] : pending_writes_) granules.push_back(g);
+  Status first;
+  for (uint64_t g : granules) {
+    bool waited = false;
+    if (Status s = EnsurePresent(lock, {GranuleIndex(g), 1}, &waited); !s.ok() && first.ok()) first = s;
+  }
+  return first;
 }
 
 Status Migration::Zero(uint64_t offset, uint64_t length, bool fua) {
@@ -397,6 +498,8 @@ Status Migration::Trim(uint64_t offset, uint64_t length, bool fua) {
 
 Status Migration::Flush() {
   if (!live_) return dst_.Flush();
+  // Writes answered behind their granules' copies are durable only once those land.
+  FERRY_RETURN_IF_ERROR(SettleWrites());
   bool at_destination = false;
   Status s = Commit(&at_destination);
   if (at_destination) {
@@ -408,8 +511,10 @@ Status Migration::Flush() {
 
 Status Migration::Extents(uint64_t offset, uint64_t length, std::vector<Extent>* out) {
   if (complete()) return dst_.Extents(offset, length, out);
-  // Runs of present granules answer from the destination, the rest from the source.
-  std::vector<std::pair<Range, bool>> parts;
+  // Runs of present granules answer from the destination, the rest from the source; a
+  // granule with a write pending behind its copy is data (neither side knows it whole).
+  enum class From { kDestination, kSource, kData };
+  std::vector<std::pair<Range, From>> parts;
   std::shared_ptr<Volume> src;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -418,16 +523,23 @@ Status Migration::Extents(uint64_t offset, uint64_t length, std::vector<Extent>*
     const GranuleRun run = RunOf(offset, length);
     for (uint64_t i = run.first.value; i < run.first.value + run.count; ++i) {
       const uint64_t lo = std::max(offset, i * g), hi = std::min(offset + length, (i + 1) * g);
-      const bool present = map_.state(GranuleIndex(i)) == GranuleState::kPresent;
-      if (!parts.empty() && parts.back().second == present) {
+      const From from = map_.state(GranuleIndex(i)) == GranuleState::kPresent || !src ? From::kDestination
+                        : pending_writes_.contains(i)                                 ? From::kData
+                                                                                      : From::kSource;
+      if (!parts.empty() && parts.back().second == from) {
         parts.back().first.length += hi - lo;
       } else {
-        parts.push_back({Range{lo, hi - lo}, present});
+        parts.push_back({Range{lo, hi - lo}, from});
       }
     }
   }
-  for (const auto& [r, present] : parts) {
-    FERRY_RETURN_IF_ERROR(present || !src ? dst_.Extents(r.offset, r.length, out) : src->Extents(r.offset, r.length, out));
+  for (const auto& [r, from] : parts) {
+    if (from == From::kData) {
+      out->push_back({r.offset, r.length, /*zero=*/false});
+      continue;
+    }
+    FERRY_RETURN_IF_ERROR(from == From::kDestination ? dst_.Extents(r.offset, r.length, out)
+                                                     : src->Extents(r.offset, r.length, out));
   }
   return OkStatus();
 }

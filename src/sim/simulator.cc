@@ -226,6 +226,15 @@ class PolicyReplay {
   absl::flat_hash_map<uint64_t, InFlight> ops_;  // in flight by id
   absl::flat_hash_map<uint64_t, LinkSend> reads_through_;  // in flight, by their own id
   KeptReads kept_;  // read-throughs' ranges, for re-reads before their granules land
+  // Granules a partial write was left behind the copy of (the engine's WriteBehind),
+  // with the bytes written; only those not yet present matter.
+  absl::flat_hash_map<uint64_t, IntervalSet> written_behind_;
+  // Whether [lo, hi) of granule g holds bytes written behind its copy, not yet landed.
+  bool WrittenBehind(uint64_t g, uint64_t lo, uint64_t hi) const {
+    const auto it = written_behind_.find(g);
+    return it != written_behind_.end() && map_.state(GranuleIndex(g)) != GranuleState::kPresent &&
+           it->second.Intersects(lo, hi - lo);
+  }
   uint64_t next_read_id_ = 0;
   uint64_t next_seq_ = 0;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> pending_;
@@ -269,6 +278,7 @@ Time PolicyReplay::KeptAt(const IoEvent& e, uint64_t first, uint64_t last, Time 
       continue;
     }
     any_missing = true;
+    if (WrittenBehind(g, a, b)) return kNever;  // the kept bytes lack the write
     if (hi != lo && hi == a) {
       hi = b;
       continue;
@@ -313,12 +323,12 @@ void PolicyReplay::Read(const IoEvent& e, uint64_t first, uint64_t last, Time no
         const Time r = ReadyAt(g, now);
         if (r == now) continue;
         const auto in_flight = ready_.find(g);
-        if (r != kNever && (in_flight == ready_.end() || !in_flight->second.sent ||
+        const uint64_t lo = std::max(e.offset, g * gsize), hi = std::min(e.offset + e.length, (g + 1) * gsize);
+        if (r != kNever && (in_flight == ready_.end() || !in_flight->second.sent || WrittenBehind(g, lo, hi) ||
                             !sched_.link().ReadBeforeCopy(*in_flight->second.sent, now))) {
           done = std::max(done, r + sc_.s.dest_latency);
           continue;
         }
-        const uint64_t lo = std::max(e.offset, g * gsize), hi = std::min(e.offset + e.length, (g + 1) * gsize);
         bytes += hi > lo ? hi - lo : gsize;
         if (hi <= lo) continue;
         if (!through.empty() && through.back().offset + through.back().length == lo) {
@@ -358,13 +368,18 @@ void PolicyReplay::Write(const IoEvent& e, uint64_t first, uint64_t last, Time n
     if (whole(g) && map_.state(GranuleIndex(g)) == GranuleState::kMissing) sched_.MarkWritten({GranuleIndex(g), 1});
   }
   for (uint64_t g : {first, last}) {
-    if (!whole(g) && map_.state(GranuleIndex(g)) == GranuleState::kMissing) {
+    if (whole(g) || map_.state(GranuleIndex(g)) == GranuleState::kPresent) continue;
+    // Left behind its copy, as the engine's WriteBehind: the write waits for neither;
+    // a read waits for the copy, never reads the granule through.
+    const uint64_t lo = std::max(e.offset, g * gsize), hi = std::min(e.offset + e.length, (g + 1) * gsize);
+    written_behind_[g].Add(lo, hi - lo);
+    if (map_.state(GranuleIndex(g)) == GranuleState::kMissing) {
       for (const CopyOp& op : sched_.Demand({GranuleIndex(g), 1}, now)) Start(op, now);
     }
   }
-  // Granules with a copy in flight are waited for (invariant 3).
+  // Granules written whole with a copy in flight are waited for (invariant 3).
   bool stalled = false;
-  for (uint64_t g = first; g <= last && !stalled; ++g) stalled = ReadyAt(g, now) != now;
+  for (uint64_t g = first; g <= last && !stalled; ++g) stalled = whole(g) && ReadyAt(g, now) != now;
   if (stalled) ++result_.write_stalls;
 }
 
