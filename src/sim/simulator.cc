@@ -229,11 +229,11 @@ class PolicyReplay {
   // Granules a partial write was left behind the copy of (the engine's WriteBehind),
   // with the bytes written; only those not yet present matter.
   absl::flat_hash_map<uint64_t, IntervalSet> written_behind_;
-  // Whether [lo, hi) of granule g holds bytes written behind its copy, not yet landed.
+  // Whether [lo, hi) of granule g is all bytes written behind its copy, not yet landed.
   bool WrittenBehind(uint64_t g, uint64_t lo, uint64_t hi) const {
     const auto it = written_behind_.find(g);
     return it != written_behind_.end() && map_.state(GranuleIndex(g)) != GranuleState::kPresent &&
-           it->second.Intersects(lo, hi - lo);
+           it->second.Covers(lo, hi - lo);
   }
   uint64_t next_read_id_ = 0;
   uint64_t next_seq_ = 0;
@@ -259,8 +259,15 @@ void PolicyReplay::Predict(uint64_t first, uint64_t last, IoOp op) {
 }
 
 Time PolicyReplay::KeptAt(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
-  if (!sched_.KeepsReadThroughs()) return kNever;
   const uint64_t gsize = map_.granule_size();
+  // Bytes all written behind their granules' copies are answered from memory (the
+  // engine's Migration::ServeRead); otherwise the writes' bytes are laid over the answer.
+  bool behind = true;
+  for (uint64_t g = first; g <= last && behind; ++g) {
+    behind = WrittenBehind(g, std::max(e.offset, g * gsize), std::min(e.offset + e.length, (g + 1) * gsize));
+  }
+  if (behind) return now;
+  if (!sched_.KeepsReadThroughs()) return kNever;
   bool any_missing = false;
   uint64_t lo = 0, hi = 0;  // the current run of bytes not present
   Time at = now;
@@ -278,7 +285,6 @@ Time PolicyReplay::KeptAt(const IoEvent& e, uint64_t first, uint64_t last, Time 
       continue;
     }
     any_missing = true;
-    if (WrittenBehind(g, a, b)) return kNever;  // the kept bytes lack the write
     if (hi != lo && hi == a) {
       hi = b;
       continue;
@@ -324,7 +330,7 @@ void PolicyReplay::Read(const IoEvent& e, uint64_t first, uint64_t last, Time no
         if (r == now) continue;
         const auto in_flight = ready_.find(g);
         const uint64_t lo = std::max(e.offset, g * gsize), hi = std::min(e.offset + e.length, (g + 1) * gsize);
-        if (r != kNever && (in_flight == ready_.end() || !in_flight->second.sent || WrittenBehind(g, lo, hi) ||
+        if (r != kNever && (in_flight == ready_.end() || !in_flight->second.sent ||
                             !sched_.link().ReadBeforeCopy(*in_flight->second.sent, now))) {
           done = std::max(done, r + sc_.s.dest_latency);
           continue;
@@ -370,7 +376,7 @@ void PolicyReplay::Write(const IoEvent& e, uint64_t first, uint64_t last, Time n
   for (uint64_t g : {first, last}) {
     if (whole(g) || map_.state(GranuleIndex(g)) == GranuleState::kPresent) continue;
     // Left behind its copy, as the engine's WriteBehind: the write waits for neither;
-    // a read waits for the copy, never reads the granule through.
+    // a read of the written bytes alone is answered from them.
     const uint64_t lo = std::max(e.offset, g * gsize), hi = std::min(e.offset + e.length, (g + 1) * gsize);
     written_behind_[g].Add(lo, hi - lo);
     if (map_.state(GranuleIndex(g)) == GranuleState::kMissing) {
