@@ -168,9 +168,9 @@ std::optional<ByteBuffer> Migration::ZeroLanding(const CopyOp& w) {
   return zeroes;
 }
 
-void Migration::WritesLanded(const CopyOp& w) {
+void Migration::WritesLanded(GranuleRun run) {
   if (pending_writes_.empty()) return;
-  for (uint64_t g = w.run.first.value; g < w.run.first.value + w.run.count; ++g) pending_writes_.erase(g);
+  for (uint64_t g = run.first.value; g < run.first.value + run.count; ++g) pending_writes_.erase(g);
 }
 
 bool Migration::Publish(const Tally& tally, const Status& s) {
@@ -279,7 +279,7 @@ void Migration::Finish(std::unique_lock<std::mutex>& lock, const CopyOp& w, cons
   for (uint64_t g = w.run.first.value; live_ && g < w.run.first.value + w.run.count; ++g) copy_sent_.erase(g);
   granule_cv_.notify_all();
   if (s.ok()) {
-    WritesLanded(w);
+    WritesLanded(w.run);
     path_.OnCopied(w);
     ++copy_ops_;
     if (w.priority == CopyPriority::kDemand) live_stats_.demand_bytes += w.bytes.length;

@@ -502,6 +502,17 @@ TEST(LiveTest, AWriteLeftBehindACopyTheSourceFailsIsBroughtInOnceTheSourceIsBack
   EXPECT_FALSE((*m)->Flush().ok());
   std::vector<std::byte> g(kG);
   EXPECT_FALSE((*m)->Read(33 * kG, g).ok());
+  // The same on granule 34, then a write of all of it: the older write is gone for good
+  // (the granule is the new write's, never the old one laid over it).
+  f.src->FailRange(false, 34 * kG, kG, IoError("injected"));
+  const auto old_bytes = Random(300, 15);
+  ASSERT_TRUE((*m)->Write(34 * kG + 100, old_bytes, false).ok());
+  EXPECT_FALSE((*m)->Flush().ok());
+  const auto all = Random(kG, 16);
+  ASSERT_TRUE((*m)->Write(34 * kG, all, false).ok());
+  f.Apply(34 * kG, all);
+  ASSERT_TRUE((*m)->Read(34 * kG, g).ok());
+  EXPECT_EQ(0, std::memcmp(g.data(), all.data(), kG));
   f.src->ClearFaults();
   ASSERT_TRUE((*m)->Flush().ok());
   ASSERT_TRUE((*m)->Read(33 * kG, g).ok());

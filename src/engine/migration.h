@@ -275,8 +275,9 @@ class Migration {
   // For a run the source holds as zeroes: a buffer of zeroes with the pending writes laid
   // over it, when w's granules have any (else none: the run is zeroed or skipped).
   std::optional<ByteBuffer> ZeroLanding(const CopyOp& w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The granules of copy w are present: their pending writes are in.
-  void WritesLanded(const CopyOp& w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The granules of `run` are present (a copy landed around their pending writes) or
+  // are being written whole: their pending writes are no longer wanted.
+  void WritesLanded(GranuleRun run) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Brings in every granule with writes pending (a flush, the stop): waits for their
   // copies, copies again those whose copy failed. The first error is returned.
   Status SettleWrites();

@@ -87,7 +87,7 @@ Status Migration::EnsurePresent(std::unique_lock<std::mutex>& lock, GranuleRun r
       for (size_t i = 0; i < ops.size(); ++i) {
         sched_.OnCopyDone(ops[i], ok[i], Now());
         if (!ok[i]) continue;
-        WritesLanded(ops[i]);
+        WritesLanded(ops[i].run);
         live_stats_.demand_bytes += ops[i].bytes.length;
         ++copy_ops_;
         recorder_->Copied(ops[i].bytes.offset, ops[i].bytes.length, ops[i].priority);
@@ -392,6 +392,7 @@ Status Migration::ServeWriteLike(uint64_t offset, uint64_t length, IoOp op, bool
   if (*waited) ++live_stats_.write_stalls;
   // The missing granules left are covered whole: no copy, reserved until written.
   const std::vector<GranuleRun> reserved = sched_.ReserveForWrite(whole);
+  for (const GranuleRun& r : reserved) WritesLanded(r);  // older writes there, behind a copy that failed
   lock.unlock();
   Status s = apply();
   lock.lock();
