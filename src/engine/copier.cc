@@ -153,8 +153,9 @@ void Migration::TakeLanding(const CopyOp& w, std::span<std::byte> buf) {
     copy_sent_.erase(g);
     const auto it = pending_writes_.find(g);
     if (it == pending_writes_.end()) continue;
-    for (const PendingPiece& p : it->second) {
-      std::memcpy(buf.data() + (p.offset - w.bytes.offset), p.data.data(), p.data.size());
+    const uint64_t base = g * map_.granule_size();
+    for (const Range& r : it->second.written.Ranges()) {
+      std::memcpy(buf.data() + (r.offset - w.bytes.offset), it->second.bytes.data() + (r.offset - base), r.length);
     }
   }
 }

@@ -425,6 +425,10 @@ TEST(LiveTest, APartialWriteToAMissingGranuleIsAnsweredBeforeTheGranuleLands) {
   // Answered before the source's read of granule 77 (800 ms) could be.
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(400));
   f.Apply(off, patch);
+  // Another over part of it, before the granule lands: the newer bytes win.
+  const auto over = Random(800, 17);
+  ASSERT_TRUE((*m)->Write(off + 600, over, false).ok());
+  f.Apply(off + 600, over);
   EXPECT_EQ((*m)->stats().write_stalls, 0u);
   // A read of the written bytes is answered from them, before the granule lands.
   std::vector<std::byte> back(600);

@@ -256,13 +256,13 @@ class Migration {
   // (TakeLanding), so the write is answered once its own bytes are on the destination.
   // The copy is g's async copy not yet landing, or, for a missing g, a demand sent now.
   // False when it cannot be (a write's reservation or a landing copy holds g, a copy
-  // that is not asynchronous, too many granules pending): the write then waits as before.
+  // that is not asynchronous, kMaxPendingBytes reached): the write then waits as before.
   bool WriteBehind(std::unique_lock<std::mutex>& lock, uint64_t g, uint64_t offset, std::span<const std::byte> data)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool AnyPendingWrite(GranuleRun run) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   struct PendingPiece;
   // The bytes of writes pending behind copies within [offset, offset + length), cut to
-  // it, in the order written.
+  // it.
   std::vector<PendingPiece> PendingPiecesIn(uint64_t offset, uint64_t length) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static bool Covers(const std::vector<PendingPiece>& pieces, uint64_t offset, uint64_t length);
@@ -279,7 +279,7 @@ class Migration {
   // are being written whole: their pending writes are no longer wanted.
   void WritesLanded(GranuleRun run) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Brings in every granule with writes pending (a flush, the stop): waits for their
-  // copies, copies again those whose copy failed. The first error is returned.
+  // copies, copies again those whose copy failed. Stops at the first error.
   Status SettleWrites();
   // Closes the recorder's interval (the supervisor, about once a second).
   void SampleHistory();
@@ -333,16 +333,22 @@ class Migration {
   LiveStats live_stats_ ABSL_GUARDED_BY(mu_);  // the counters
   // Read-throughs' answers, for re-reads of their bytes before their granules land.
   KeptReads kept_ ABSL_GUARDED_BY(mu_);
-  // Writes left behind their granule's copy (WriteBehind), by granule: each write's
-  // bytes there, in the order written. A granule leaves when it becomes present.
+  // Writes left behind their granule's copy (WriteBehind), by granule: the newest bytes
+  // written there (a granule's size of buffer, however often it is written) and which
+  // they are (volume offsets). A granule leaves when it becomes present.
+  struct PendingGranule {
+    std::vector<std::byte> bytes;
+    IntervalSet written;
+  };
+  absl::flat_hash_map<uint64_t, PendingGranule> pending_writes_ ABSL_GUARDED_BY(mu_);
+  // A read's copy of pending bytes within its range.
   struct PendingPiece {
     uint64_t offset;
     std::vector<std::byte> data;
   };
-  absl::flat_hash_map<uint64_t, std::vector<PendingPiece>> pending_writes_ ABSL_GUARDED_BY(mu_);
-  // At most this many granules with writes pending (16 MiB of 64 KiB granules at most
-  // kept); a write beyond it waits for its granule.
-  static constexpr size_t kMaxPendingGranules = 256;
+  // At most this many bytes of granules with writes pending; a write beyond it waits
+  // for its granule.
+  static constexpr uint64_t kMaxPendingBytes = 16 << 20;
 
   // Accesses for the predictor's thread; mu_ may be held when feed_mu_ is taken, never
   // the other way. At most kMaxFeed wait: a predictor that falls behind skips accesses

@@ -426,11 +426,10 @@ std::vector<Migration::PendingPiece> Migration::PendingPiecesIn(uint64_t offset,
   for (uint64_t g = run.first.value; g < run.first.value + run.count; ++g) {
     const auto it = pending_writes_.find(g);
     if (it == pending_writes_.end()) continue;
-    for (const PendingPiece& p : it->second) {
-      const uint64_t lo = std::max(offset, p.offset), hi = std::min(offset + length, p.offset + p.data.size());
-      if (lo >= hi) continue;
-      const auto bytes = std::span<const std::byte>(p.data).subspan(lo - p.offset, hi - lo);
-      in.push_back({lo, std::vector<std::byte>(bytes.begin(), bytes.end())});
+    const uint64_t base = g * map_.granule_size();
+    for (const Range& r : it->second.written.Intersection(offset, length)) {
+      const auto bytes = std::span<const std::byte>(it->second.bytes).subspan(r.offset - base, r.length);
+      in.push_back({r.offset, std::vector<std::byte>(bytes.begin(), bytes.end())});
     }
   }
   return in;
@@ -452,11 +451,13 @@ bool Migration::WriteBehind(std::unique_lock<std::mutex>& lock, uint64_t g, uint
   // In flight with no copy_sent_ entry: a write's reservation, a synchronous copy, or a
   // copy already landing, none of which would lay this write over its data.
   if (!missing && !copy_sent_.contains(g)) return false;
-  if (!pending_writes_.contains(g) && pending_writes_.size() >= kMaxPendingGranules) return false;
   const uint64_t gs = map_.granule_size();
+  if (!pending_writes_.contains(g) && (pending_writes_.size() + 1) * gs > std::max(kMaxPendingBytes, gs)) return false;
   const uint64_t lo = std::max(offset, g * gs), hi = std::min(offset + data.size(), (g + 1) * gs);
-  const auto piece = data.subspan(lo - offset, hi - lo);
-  pending_writes_[g].push_back({lo, std::vector<std::byte>(piece.begin(), piece.end())});
+  PendingGranule& p = pending_writes_[g];
+  p.bytes.resize(gs);
+  std::memcpy(p.bytes.data() + (lo - g * gs), data.data() + (lo - offset), hi - lo);
+  p.written.Add(lo, hi - lo);
   if (missing) {
     // Demanded now, as the read-modify-write would; it lands from the copier.
     for (CopyOp& op : sched_.Demand({GranuleIndex(g), 1}, Now())) Launch(lock, std::move(op), Source());
@@ -468,13 +469,14 @@ bool Migration::WriteBehind(std::unique_lock<std::mutex>& lock, uint64_t g, uint
 Status Migration::SettleWrites() {
   std::unique_lock<std::mutex> lock(mu_);
   std::vector<uint64_t> granules;
-  for (const auto& [g, pieces] : pending_writes_) granules.push_back(g);
-  Status first;
+  for (const auto& [g, pending] : pending_writes_) granules.push_back(g);
   for (uint64_t g : granules) {
+    // The first failure ends it (a source that is lost fails the rest the same way,
+    // each after its retries).
     bool waited = false;
-    if (Status s = EnsurePresent(lock, {GranuleIndex(g), 1}, &waited); !s.ok() && first.ok()) first = s;
+    FERRY_RETURN_IF_ERROR(EnsurePresent(lock, {GranuleIndex(g), 1}, &waited));
   }
-  return first;
+  return OkStatus();
 }
 
 Status Migration::Zero(uint64_t offset, uint64_t length, bool fua) {
