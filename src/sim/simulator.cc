@@ -169,6 +169,7 @@ class PolicyReplay {
     ops_.erase(it);
     for (uint64_t g = op.run.first.value; g < op.run.first.value + op.run.count; ++g) {
       ready_.erase(g);
+      written_behind_.erase(g);  // landed around the writes
     }
     sched_.OnCopyDone(op, true, now);
     path_.OnCopied(op);
@@ -226,14 +227,11 @@ class PolicyReplay {
   absl::flat_hash_map<uint64_t, InFlight> ops_;  // in flight by id
   absl::flat_hash_map<uint64_t, LinkSend> reads_through_;  // in flight, by their own id
   KeptReads kept_;  // read-throughs' ranges, for re-reads before their granules land
-  // Granules a partial write was left behind the copy of (the engine's WriteBehind),
-  // with the bytes written; only those not yet present matter.
+  // Bytes written behind a granule's copy (the engine's WriteBehind), until it lands.
   absl::flat_hash_map<uint64_t, IntervalSet> written_behind_;
-  // Whether [lo, hi) of granule g is all bytes written behind its copy, not yet landed.
-  bool WrittenBehind(uint64_t g, uint64_t lo, uint64_t hi) const {
+  bool WrittenBehind(uint64_t g, uint64_t lo, uint64_t hi) const {  // [lo, hi) all of them
     const auto it = written_behind_.find(g);
-    return it != written_behind_.end() && map_.state(GranuleIndex(g)) != GranuleState::kPresent &&
-           it->second.Covers(lo, hi - lo);
+    return it != written_behind_.end() && it->second.Covers(lo, hi - lo);
   }
   uint64_t next_read_id_ = 0;
   uint64_t next_seq_ = 0;
@@ -369,14 +367,14 @@ void PolicyReplay::Write(const IoEvent& e, uint64_t first, uint64_t last, Time n
   auto whole = [&](uint64_t g) {
     return e.offset <= g * gsize && e.offset + e.length >= std::min((g + 1) * gsize, map_.volume_size());
   };
-  // Whole granules need no copy (invariant 4); partial ones are read first.
+  // Whole granules need no copy (invariant 4); partial ones are written behind their
+  // copy, as the engine's WriteBehind: no wait; a read of those bytes alone is answered
+  // from them.
   for (uint64_t g = first; g <= last; ++g) {
     if (whole(g) && map_.state(GranuleIndex(g)) == GranuleState::kMissing) sched_.MarkWritten({GranuleIndex(g), 1});
   }
   for (uint64_t g : {first, last}) {
     if (whole(g) || map_.state(GranuleIndex(g)) == GranuleState::kPresent) continue;
-    // Left behind its copy, as the engine's WriteBehind: the write waits for neither;
-    // a read of the written bytes alone is answered from them.
     const uint64_t lo = std::max(e.offset, g * gsize), hi = std::min(e.offset + e.length, (g + 1) * gsize);
     written_behind_[g].Add(lo, hi - lo);
     if (map_.state(GranuleIndex(g)) == GranuleState::kMissing) {
