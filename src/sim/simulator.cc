@@ -11,7 +11,6 @@
 #include <limits>
 #include <optional>
 #include <queue>
-#include <set>
 
 #include "predict/predictor.h"
 #include "sched/kept_reads.h"
