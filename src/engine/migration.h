@@ -262,10 +262,9 @@ class Migration {
   bool AnyPendingWrite(GranuleRun run) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   struct PendingPiece;
   // The bytes of writes pending behind copies within [offset, offset + length), cut to
-  // it.
+  // it; disjoint.
   std::vector<PendingPiece> PendingPiecesIn(uint64_t offset, uint64_t length) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  static bool Covers(const std::vector<PendingPiece>& pieces, uint64_t offset, uint64_t length);
   // Copies the pieces into buf, which holds [offset, offset + buf.size()).
   static void LayOver(const std::vector<PendingPiece>& pieces, uint64_t offset, std::span<std::byte> buf);
   // Copy w's source data is at hand and about to be stored: the writes pending on its

@@ -153,7 +153,9 @@ Status Migration::ServeRead(uint64_t offset, std::span<std::byte> buf, bool* mis
   // it, else are laid over the answer to the rest (a write after this read began is
   // concurrent with it, so either answer is right).
   std::vector<PendingPiece> written = PendingPiecesIn(offset, buf.size());
-  if (!written.empty() && Covers(written, offset, buf.size())) {
+  uint64_t written_bytes = 0;  // the pieces are disjoint: they cover the read when their sizes add up to it
+  for (const PendingPiece& p : written) written_bytes += p.data.size();
+  if (!written.empty() && written_bytes == buf.size()) {
     Observe(offset, buf.size(), IoOp::kRead, /*kept=*/true);
     lock.unlock();
     LayOver(written, offset, buf);
@@ -371,17 +373,17 @@ Status Migration::ServeWriteLike(uint64_t offset, uint64_t length, IoOp op, bool
   const bool behind = !data.empty() && !fua && !stop_ && running_ > 0;
   const GranuleRun whole = map_.WholeGranules(offset, length);
   bool head_behind = false, tail_behind = false;
+  // Invariant 4: a partly written missing granule is brought in first, or the write's
+  // bytes laid over its copy when that lands (invariant 3: never under it).
+  auto partial = [&](bool is_partial, uint64_t end, bool* left_behind) -> Status {
+    if (!is_partial || *left_behind || map_.state(GranuleIndex(end)) == GranuleState::kPresent) return OkStatus();
+    if (behind && WriteBehind(lock, end, offset, data)) {
+      *left_behind = true;
+      return OkStatus();
+    }
+    return EnsurePresent(lock, {GranuleIndex(end), 1}, waited);
+  };
   for (;;) {
-    // Invariant 4: a partly written missing granule is brought in first, or the write's
-    // bytes laid over its copy when that lands (invariant 3: never under it).
-    auto partial = [&](bool is_partial, uint64_t end, bool* left_behind) -> Status {
-      if (!is_partial || *left_behind || map_.state(GranuleIndex(end)) == GranuleState::kPresent) return OkStatus();
-      if (behind && WriteBehind(lock, end, offset, data)) {
-        *left_behind = true;
-        return OkStatus();
-      }
-      return EnsurePresent(lock, {GranuleIndex(end), 1}, waited);
-    };
     FERRY_RETURN_IF_ERROR(partial(head_partial, first, &head_behind));
     FERRY_RETURN_IF_ERROR(partial(tail_partial && last != first, last, &tail_behind));
     // Invariant 3: a copy in flight on the granules written whole lands before this write.
@@ -433,12 +435,6 @@ std::vector<Migration::PendingPiece> Migration::PendingPiecesIn(uint64_t offset,
     }
   }
   return in;
-}
-
-bool Migration::Covers(const std::vector<PendingPiece>& pieces, uint64_t offset, uint64_t length) {
-  IntervalSet covered;
-  for (const PendingPiece& p : pieces) covered.Add(p.offset, p.data.size());
-  return covered.Covers(offset, length);
 }
 
 void Migration::LayOver(const std::vector<PendingPiece>& pieces, uint64_t offset, std::span<std::byte> buf) {
