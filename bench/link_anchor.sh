@@ -4,7 +4,7 @@
 #
 #   bench/link_anchor.sh [--size 1G] [--runtime 20] [--link 'rdelay=2ms rate=400M']
 #                        [--dir DIR] [--ferry PATH] [--ferry-args '...' (ferry's run only)]
-#                        [--rounds N] [--rwmix READ_PERCENT]
+#                        [--rounds N] [--rwmix READ_PERCENT] [--fio-args '...']
 #
 # The source: SIZE of random data behind nbdkit's delay and rate filters (a 2 ms,
 # 400 Mbit/s remote disk by default). fio (ioengine=nbd, 4 KiB random reads, zipf:1.1,
@@ -23,11 +23,13 @@
 # 2-core machine, cow's as much as ferry's).
 # With --rwmix P, fio mixes random writes in (randrw, P% reads; the floor then writes
 # the source file, so it is a copy of it), and the writes' latency is printed too, with
-# ferry's ratios to cow (no target: a partial write to a missing granule waits for the
-# granule under ferry, dm-clone and the cow filter alike).
+# ferry's ratios to cow (no target: under dm-clone and the cow filter a partial write to
+# a missing granule waits for the granule; under ferry it is written behind its copy).
+# --fio-args adds options to every fio run: `--rate_iops=7000,3000` offers every server
+# the same load, so that latencies compare at equal I/O rather than at each one's own.
 set -euo pipefail
 
-size=1G runtime=20 link="rdelay=2ms rate=400M" dir="" ferry="" ferry_args="" rounds=1 rwmix=""
+size=1G runtime=20 link="rdelay=2ms rate=400M" dir="" ferry="" ferry_args="" rounds=1 rwmix="" fio_args=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) size=$2; shift 2 ;;
@@ -38,7 +40,8 @@ while [ $# -gt 0 ]; do
     --ferry-args) ferry_args=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --rwmix) rwmix=$2; shift 2 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    --fio-args) fio_args=$2; shift 2 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "link_anchor: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -59,7 +62,8 @@ SRC="nbd+unix:///?socket=$dir/src.sock"
 rw=(--rw=randread)
 [ -z "$rwmix" ] || rw=(--rw=randrw --rwmixread="$rwmix")
 run_fio() {  # NAME URI: fio's JSON into $dir/NAME.json
-  fio --name=r --ioengine=nbd --uri="$2" "${rw[@]}" --random_distribution=zipf:1.1 --bs=4k --iodepth=4 \
+  # shellcheck disable=SC2086  # --fio-args: a list of options, for every run
+  fio $fio_args --name=r --ioengine=nbd --uri="$2" "${rw[@]}" --random_distribution=zipf:1.1 --bs=4k --iodepth=4 \
     --size="$size" --time_based --runtime="$runtime" --randseed=1 --percentile_list=50:99:99.9 \
     --output-format=json --output="$dir/$1.json"
 }
