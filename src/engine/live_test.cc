@@ -14,6 +14,7 @@
 #include "engine/live_status.h"
 #include "ferry/live.h"
 #include "predict/predictor.h"
+#include "sched/scheduler.h"
 #include "volume/async_volume.h"
 #include "volume/fault_volume.h"
 #include "volume/test_read_volume.h"
@@ -33,18 +34,19 @@ std::vector<std::byte> Random(size_t n, uint32_t seed) {
 
 // A source of random data (granule 5 all zero), its bytes, and volumes around it.
 struct Fixture {
-  std::unique_ptr<Volume> src_base = NewMemoryVolume("src", kSize);
-  std::unique_ptr<Volume> dst_base = NewMemoryVolume("dst", kSize);
+  explicit Fixture(uint64_t size = kSize)
+      : src_base(NewMemoryVolume("src", size)), dst_base(NewMemoryVolume("dst", size)) {
+    expected = Random(size, 7);
+    std::memset(expected.data() + 5 * kG, 0, kG);
+    EXPECT_TRUE(src_base->Write(0, expected).ok());
+  }
+
+  std::unique_ptr<Volume> src_base;
+  std::unique_ptr<Volume> dst_base;
   FaultVolume* src = nullptr;  // owned by the migration once started
   FaultVolume* dst = nullptr;
   std::vector<std::byte> expected;
   std::shared_ptr<Predictor> predictor;  // given to the migration when set
-
-  Fixture() {
-    expected = Random(kSize, 7);
-    std::memset(expected.data() + 5 * kG, 0, kG);
-    EXPECT_TRUE(src_base->Write(0, expected).ok());
-  }
 
   // `async`: the copies' source reads and destination writes are answered later, out
   // of order, from another thread (AsyncVolume), as NBD volumes answer them.
@@ -463,6 +465,33 @@ TEST(LiveTest, APartialWriteToAMissingGranuleIsAnsweredBeforeTheGranuleLands) {
   // How long the writes took, and the one that waited, in status (the stop's last sample).
   EXPECT_GT((*m)->stats().write_p99_us, 0);
   EXPECT_GT((*m)->stats().write_wait_p50_us, 0);
+}
+
+TEST(LiveTest, PartialWritesBeyondTheBytesKeptForThemWaitForTheirGranules) {
+  // Scheduler::kMaxWrittenBehindBytes of granules (256 of 64 KiB) hold the bytes of
+  // writes left behind their copies; a partial write to one more waits for its copy (as
+  // the simulator has it), and the data ends as written.
+  const uint64_t kept = Scheduler::kMaxWrittenBehindBytes / kG;
+  Fixture f((kept + 64) * kG);
+  auto m = f.Start(Opts(1), nullptr, std::chrono::seconds(2), /*async=*/true);
+  ASSERT_TRUE(m.ok());
+  (*m)->Pause(true);  // only the requests move data
+  // The source answers one read at a time, the first after 2 s: no copy lands before
+  // the last write below is sent. (Granule 5, a hole, would land at once: not written.)
+  const auto patch = Random(512, 3);
+  for (uint64_t g = 10; g < 10 + kept; ++g) {
+    ASSERT_TRUE((*m)->Write(g * kG + 100, patch, false).ok());
+    f.Apply(g * kG + 100, patch);
+  }
+  EXPECT_EQ((*m)->stats().write_stalls, 0u);
+  f.src->SetReadDelay(std::chrono::microseconds(0));
+  ASSERT_TRUE((*m)->Write((kept + 20) * kG + 100, patch, false).ok());
+  f.Apply((kept + 20) * kG + 100, patch);
+  EXPECT_EQ((*m)->stats().write_stalls, 1u);
+  (*m)->Pause(false);
+  WaitComplete(**m);
+  ASSERT_TRUE((*m)->Stop().ok());
+  EXPECT_EQ(ReadAll(*f.dst_base), f.expected);
 }
 
 TEST(LiveTest, AFlushWaitsForTheGranulesOfWritesLeftBehindTheirCopies) {

@@ -256,7 +256,8 @@ class Migration {
   // (TakeLanding), so the write is answered once its own bytes are on the destination.
   // The copy is g's async copy not yet landing, or, for a missing g, a demand sent now.
   // False when it cannot be (a write's reservation or a landing copy holds g, a copy
-  // that is not asynchronous, kMaxPendingBytes reached): the write then waits as before.
+  // that is not asynchronous, Scheduler::kMaxWrittenBehindBytes reached): the write then
+  // waits as before.
   bool WriteBehind(std::unique_lock<std::mutex>& lock, uint64_t g, uint64_t offset, std::span<const std::byte> data)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool AnyPendingWrite(GranuleRun run) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -345,9 +346,6 @@ class Migration {
     uint64_t offset;
     std::vector<std::byte> data;
   };
-  // At most this many bytes of granules with writes pending; a write beyond it waits
-  // for its granule.
-  static constexpr uint64_t kMaxPendingBytes = 16 << 20;
 
   // Accesses for the predictor's thread; mu_ may be held when feed_mu_ is taken, never
   // the other way. At most kMaxFeed wait: a predictor that falls behind skips accesses

@@ -33,6 +33,7 @@
 // truth. Thread-compatible: the engine calls it under its own mutex.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -165,6 +166,14 @@ class Scheduler {
   // `prefetch_share` of the in-flight slots, so background work always moves and the
   // migration finishes in its time however much is predicted.
   static constexpr size_t kMaxPrefetch = 1024;
+  // Both executors keep the bytes of partial writes written behind their granules'
+  // copies (the engine's Migration::WriteBehind, the simulator's written_behind_) in a
+  // granule-sized buffer each, kMaxWrittenBehindBytes of them at most (one at least):
+  // a partial write to a granule not present beyond that waits for its copy instead.
+  static constexpr uint64_t kMaxWrittenBehindBytes = 16 << 20;
+  static bool WriteBehindRoom(size_t granules_pending, uint64_t granule_size) {
+    return (granules_pending + 1) * granule_size <= std::max(kMaxWrittenBehindBytes, granule_size);
+  }
   void Prefetch(GranuleRun run, double likelihood = 0.5, uint32_t ahead = 1);
   size_t prefetch_queued() const { return prefetch_.size(); }
   // The next prefetch or background copy, or nullopt when none may start now (the

@@ -362,26 +362,26 @@ void PolicyReplay::Read(const IoEvent& e, uint64_t first, uint64_t last, Time no
 
 void PolicyReplay::Write(const IoEvent& e, uint64_t first, uint64_t last, Time now) {
   ++result_.writes;
-  const uint64_t gsize = map_.granule_size();
-  auto whole = [&](uint64_t g) {
-    return e.offset <= g * gsize && e.offset + e.length >= std::min((g + 1) * gsize, map_.volume_size());
-  };
+  const uint64_t gsize = map_.granule_size(), end = e.offset + e.length, volume = map_.volume_size();
+  auto whole = [&](uint64_t g) { return e.offset <= g * gsize && end >= std::min((g + 1) * gsize, volume); };
   // Whole granules need no copy (invariant 4); partial ones are written behind their
   // copy, as the engine's WriteBehind: no wait; a read of those bytes alone is answered
-  // from them.
+  // from them. Beyond the bytes kept for that, the write waits for the granule instead.
   for (uint64_t g = first; g <= last; ++g) {
     if (whole(g) && map_.state(GranuleIndex(g)) == GranuleState::kMissing) sched_.MarkWritten({GranuleIndex(g), 1});
   }
+  bool stalled = false;
   for (uint64_t g : {first, last}) {
     if (whole(g) || map_.state(GranuleIndex(g)) == GranuleState::kPresent) continue;
-    const uint64_t lo = std::max(e.offset, g * gsize), hi = std::min(e.offset + e.length, (g + 1) * gsize);
-    written_behind_[g].Add(lo, hi - lo);
+    const uint64_t lo = std::max(e.offset, g * gsize), hi = std::min(end, (g + 1) * gsize);
+    const bool behind = written_behind_.contains(g) || Scheduler::WriteBehindRoom(written_behind_.size(), gsize);
+    if (behind) written_behind_[g].Add(lo, hi - lo);
+    stalled = stalled || !behind;
     if (map_.state(GranuleIndex(g)) == GranuleState::kMissing) {
       for (const CopyOp& op : sched_.Demand({GranuleIndex(g), 1}, now)) Start(op, now);
     }
   }
   // Granules written whole with a copy in flight are waited for (invariant 3).
-  bool stalled = false;
   for (uint64_t g = first; g <= last && !stalled; ++g) stalled = whole(g) && ReadyAt(g, now) != now;
   if (stalled) ++result_.write_stalls;
 }

@@ -4,6 +4,8 @@
 
 #include <random>
 
+#include "sched/scheduler.h"
+
 namespace ferry {
 namespace {
 
@@ -163,6 +165,22 @@ TEST(SimulatorTest, WholeGranuleWritesSkipTheCopyAndPartialOnesAreLeftBehindIt) 
   EXPECT_EQ(r.read_stalls, 1u);
 }
 
+// The engine keeps the bytes of partial writes left behind their copies for at most
+// Scheduler::kMaxWrittenBehindBytes of granules; a partial write to one more granule
+// waits for its copy, and so does the simulator's.
+TEST(SimulatorTest, PartialWritesBeyondTheBytesKeptForThemWaitForTheirGranules) {
+  const uint64_t kept = Scheduler::kMaxWrittenBehindBytes / kG;  // granules
+  std::vector<IoEvent> ev{Ev(IoOp::kRead, 0, 4096, seconds(0))};
+  for (uint64_t i = 0; i < kept + 10; ++i) ev.push_back(Ev(IoOp::kWrite, (1000 + i) * kG + 512, 512, seconds(1)));
+  ev.push_back(Ev(IoOp::kRead, 0, 4096, seconds(1000)));
+  SimScenario s;
+  s.volume_size = kVolume;
+  s.max_in_flight = 1;
+  s.warmup = 0;
+  const SimResult r = RunPolicy(ev, Policy::kDmClone, s);
+  EXPECT_EQ(r.writes, kept + 10);
+  EXPECT_EQ(r.write_stalls, 10u);  // all at one instant: no copy has landed to make room
+}
 
 // The link controller (sched/link.h) against the simulator's deterministic link.
 
