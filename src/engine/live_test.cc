@@ -78,6 +78,13 @@ MigrateOptions Opts(int threads = 4) {
   return o;
 }
 
+// The background copy never starts (until Pause(false)): only the requests move data,
+// so no copy can bring in a granule before a test's requests reach it.
+MigrateOptions Paused(MigrateOptions o) {
+  o.start_paused = true;
+  return o;
+}
+
 void WaitComplete(LiveMigration& m) {
   for (int i = 0; i < 2000 && !m.stats().complete; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   ASSERT_TRUE(m.stats().complete);
@@ -417,9 +424,8 @@ TEST(LiveTest, APartialWriteToAMissingGranuleIsAnsweredBeforeTheGranuleLands) {
   // Invariant 4 without the wait: the write's bytes land at once and the granule's copy
   // lands around them (WriteBehind); until then the granule is served to no one.
   Fixture f;
-  auto m = f.Start(Opts(1), nullptr, std::chrono::milliseconds(800), /*async=*/true);
+  auto m = f.Start(Paused(Opts(1)), nullptr, std::chrono::milliseconds(800), /*async=*/true);
   ASSERT_TRUE(m.ok());
-  (*m)->Pause(true);  // only the requests move data
   const auto patch = Random(1000, 9);
   const uint64_t off = 77 * kG + 300;  // inside granule 77, not aligned
   const auto t0 = std::chrono::steady_clock::now();
@@ -473,9 +479,8 @@ TEST(LiveTest, PartialWritesBeyondTheBytesKeptForThemWaitForTheirGranules) {
   // the simulator has it), and the data ends as written.
   const uint64_t kept = Scheduler::kMaxWrittenBehindBytes / kG;
   Fixture f((kept + 64) * kG);
-  auto m = f.Start(Opts(1), nullptr, std::chrono::seconds(2), /*async=*/true);
+  auto m = f.Start(Paused(Opts(1)), nullptr, std::chrono::seconds(2), /*async=*/true);
   ASSERT_TRUE(m.ok());
-  (*m)->Pause(true);  // only the requests move data
   // The source answers one read at a time, the first after 2 s: no copy lands before
   // the last write below is sent. (Granule 5, a hole, would land at once: not written.)
   const auto patch = Random(512, 3);
@@ -502,9 +507,8 @@ TEST(LiveTest, AFlushWaitsForTheGranulesOfWritesLeftBehindTheirCopies) {
   const std::string jpath = tmp.Path("j");
   auto j = Journal::Create(jpath, JournalIdentity{"src", "dst", kSize, kG});
   ASSERT_TRUE(j.ok());
-  auto m = f.Start(Opts(1), std::move(j).value(), std::chrono::milliseconds(300), /*async=*/true);
+  auto m = f.Start(Paused(Opts(1)), std::move(j).value(), std::chrono::milliseconds(300), /*async=*/true);
   ASSERT_TRUE(m.ok());
-  (*m)->Pause(true);
   for (uint64_t g : {20u, 21u, 40u}) {
     const auto patch = Random(512, static_cast<uint32_t>(g));
     ASSERT_TRUE((*m)->Write(g * kG + 4096, patch, false).ok());
@@ -525,9 +529,8 @@ TEST(LiveTest, AWriteLeftBehindACopyTheSourceFailsIsBroughtInOnceTheSourceIsBack
   // get the source's error (never the source's bytes without the write), and once the
   // source answers again a flush brings the granule in with the write.
   Fixture f;
-  auto m = f.Start(Opts(1), nullptr, std::chrono::microseconds(300), /*async=*/true);
+  auto m = f.Start(Paused(Opts(1)), nullptr, std::chrono::microseconds(300), /*async=*/true);
   ASSERT_TRUE(m.ok());
-  (*m)->Pause(true);
   f.src->FailRange(false, 33 * kG, kG, IoError("injected"));
   const auto patch = Random(700, 12);
   ASSERT_TRUE((*m)->Write(33 * kG + 100, patch, false).ok());
@@ -595,9 +598,9 @@ TEST(LiveTest, APartialWriteIntoASourceHoleKeepsItsBytes) {
   ASSERT_TRUE(f.dst_base->Write(5 * kG, junk).ok());
   MigrateOptions o = Opts(1);
   auto src = std::make_unique<HoledVolume>(std::make_unique<FaultVolume>(f.src_base.get()), 5 * kG, kG);
+  o.start_paused = true;  // only the requests move data
   auto m = LiveMigration::Start(std::move(src), std::make_unique<FaultVolume>(f.dst_base.get()), nullptr, nullptr, o);
   ASSERT_TRUE(m.ok()) << m.status().message();
-  (*m)->Pause(true);
   const auto patch = Random(2000, 14);
   ASSERT_TRUE((*m)->Write(5 * kG + 9000, patch, false).ok());
   f.Apply(5 * kG + 9000, patch);
@@ -673,9 +676,8 @@ TEST(LiveTest, ManyClientsReadAndWriteDisjointRegionsConcurrently) {
 
 TEST(LiveTest, TrimAndZeroOfMissingGranulesNeedNoCopy) {
   Fixture f;
-  auto m = f.Start(Opts(1));
+  auto m = f.Start(Paused(Opts(1)));
   ASSERT_TRUE(m.ok());
-  (*m)->Pause(true);
   const uint64_t reads = f.src->reads();
   ASSERT_TRUE((*m)->Zero(20 * kG, 3 * kG, false).ok());
   std::memset(f.expected.data() + 20 * kG, 0, 3 * kG);
@@ -778,9 +780,9 @@ void RaceReadThroughsAgainstWrites(bool async) {
 
 TEST(LiveTest, AReReadBeforeItsGranuleLandsIsAnsweredFromTheKeptReadThroughAndAWriteWins) {
   Fixture f;
-  auto m = f.Start(Opts(2));
+  auto m = f.Start(Paused(Opts(2)));
   ASSERT_TRUE(m.ok()) << m.status().message();
-  (*m)->Pause(true);  // the read-throughs' granules stay missing: their copies are only queued
+  // The copy starts paused: the read-throughs' granules stay missing (their copies queued).
   const uint64_t a = 40 * kG + 8192, b = 41 * kG;
   std::vector<std::byte> buf(4096);
   for (uint64_t off : {a, b}) {
@@ -928,9 +930,9 @@ TEST(LiveTest, ASourceThatFailsIsAnErrorNeverWrongData) {
   Fixture f;
   MigrateOptions o = Opts(1);
   o.max_retries = 2;
+  o.start_paused = true;  // only the requests move data
   auto m = f.Start(o);
   ASSERT_TRUE(m.ok());
-  (*m)->Pause(true);
   f.src->FailRange(false, 60 * kG, kG, IoError("injected"));
   std::vector<std::byte> buf(4096);
   Status s = (*m)->Read(60 * kG + 10, buf);
