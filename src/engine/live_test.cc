@@ -596,9 +596,8 @@ TEST(LiveTest, APartialWriteIntoASourceHoleKeepsItsBytes) {
   Fixture f;
   const auto junk = Random(kG, 13);
   ASSERT_TRUE(f.dst_base->Write(5 * kG, junk).ok());
-  MigrateOptions o = Opts(1);
+  const MigrateOptions o = Paused(Opts(1));
   auto src = std::make_unique<HoledVolume>(std::make_unique<FaultVolume>(f.src_base.get()), 5 * kG, kG);
-  o.start_paused = true;  // only the requests move data
   auto m = LiveMigration::Start(std::move(src), std::make_unique<FaultVolume>(f.dst_base.get()), nullptr, nullptr, o);
   ASSERT_TRUE(m.ok()) << m.status().message();
   const auto patch = Random(2000, 14);
@@ -928,9 +927,8 @@ TEST(LiveTest, ARequestIsRecordedWhenItArrivesNotWhenItIsAnswered) {
 
 TEST(LiveTest, ASourceThatFailsIsAnErrorNeverWrongData) {
   Fixture f;
-  MigrateOptions o = Opts(1);
+  MigrateOptions o = Paused(Opts(1));
   o.max_retries = 2;
-  o.start_paused = true;  // only the requests move data
   auto m = f.Start(o);
   ASSERT_TRUE(m.ok());
   f.src->FailRange(false, 60 * kG, kG, IoError("injected"));

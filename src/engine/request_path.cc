@@ -448,7 +448,7 @@ bool Migration::WriteBehind(std::unique_lock<std::mutex>& lock, uint64_t g, uint
   // copy already landing, none of which would lay this write over its data.
   if (!missing && !copy_sent_.contains(g)) return false;
   const uint64_t gs = map_.granule_size();
-  if (!pending_writes_.contains(g) && !Scheduler::WriteBehindRoom(pending_writes_.size(), gs)) return false;
+  if (!Scheduler::CanWriteBehind(pending_writes_.contains(g), pending_writes_.size(), gs)) return false;
   const uint64_t lo = std::max(offset, g * gs), hi = std::min(offset + data.size(), (g + 1) * gs);
   PendingGranule& p = pending_writes_[g];
   p.bytes.resize(gs);

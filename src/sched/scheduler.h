@@ -170,9 +170,10 @@ class Scheduler {
   // copies (the engine's Migration::WriteBehind, the simulator's written_behind_) in a
   // granule-sized buffer each, kMaxWrittenBehindBytes of them at most (one at least):
   // a partial write to a granule not present beyond that waits for its copy instead.
+  // `granule_kept`: the granule already has written-behind bytes (it takes no more room).
   static constexpr uint64_t kMaxWrittenBehindBytes = 16 << 20;
-  static bool WriteBehindRoom(size_t granules_pending, uint64_t granule_size) {
-    return (granules_pending + 1) * granule_size <= std::max(kMaxWrittenBehindBytes, granule_size);
+  static bool CanWriteBehind(bool granule_kept, size_t granules_kept, uint64_t granule_size) {
+    return granule_kept || (granules_kept + 1) * granule_size <= std::max(kMaxWrittenBehindBytes, granule_size);
   }
   void Prefetch(GranuleRun run, double likelihood = 0.5, uint32_t ahead = 1);
   size_t prefetch_queued() const { return prefetch_.size(); }

@@ -374,7 +374,7 @@ void PolicyReplay::Write(const IoEvent& e, uint64_t first, uint64_t last, Time n
   for (uint64_t g : {first, last}) {
     if (whole(g) || map_.state(GranuleIndex(g)) == GranuleState::kPresent) continue;
     const uint64_t lo = std::max(e.offset, g * gsize), hi = std::min(end, (g + 1) * gsize);
-    const bool behind = written_behind_.contains(g) || Scheduler::WriteBehindRoom(written_behind_.size(), gsize);
+    const bool behind = Scheduler::CanWriteBehind(written_behind_.contains(g), written_behind_.size(), gsize);
     if (behind) written_behind_[g].Add(lo, hi - lo);
     stalled = stalled || !behind;
     if (map_.state(GranuleIndex(g)) == GranuleState::kMissing) {
