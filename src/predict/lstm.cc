@@ -106,8 +106,18 @@ struct Model {
     return t;
   }
 
+  // With a budget below 1, sleeps off what the epoch's CPU use since `cpu0` owes: for each
+  // CPU second, (1 / budget - 1) seconds asleep, set-up between steps included.
+  static void Pace(double budget, double cpu0, LstmEpoch* e) {
+    if (budget <= 0 || budget >= 1) return;
+    const double owed = (ThreadCpuSeconds() - cpu0) * (1 / budget - 1) - e->paced_s;
+    if (owed <= 0) return;
+    e->paced_s += owed;
+    std::this_thread::sleep_for(std::chrono::duration<double>(owed));
+  }
+
   // One pass over `tokens` in windows of seq_len, shuffled, `batch` windows a step. With
-  // a budget below 1, sleeps after each step so its CPU use stays within it.
+  // a budget below 1, sleeps after each step so the epoch's CPU use stays within it.
   // Stops early, between steps, once `stopping` says so.
   LstmEpoch Epoch(const LstmOptions& o, const std::vector<int64_t>& tokens, double budget,
                   const std::function<bool()>& stopping) {
@@ -126,7 +136,6 @@ struct Model {
     net->train();
     for (size_t b = 0; b < starts.size(); b += static_cast<size_t>(o.batch)) {
       if (stopping()) break;
-      const double step_cpu0 = ThreadCpuSeconds();
       const int64_t n = static_cast<int64_t>(std::min(starts.size() - b, static_cast<size_t>(o.batch)));
       auto in = torch::empty({n, L}, torch::kLong), target = torch::empty({n, L}, torch::kLong);
       auto ia = in.accessor<int64_t, 2>(), ta = target.accessor<int64_t, 2>();
@@ -146,12 +155,9 @@ struct Model {
       ++steps;
       right += logits.argmax(1).eq(flat).sum().item<int64_t>();
       total += n * L;
-      if (budget > 0 && budget < 1) {
-        const double busy = ThreadCpuSeconds() - step_cpu0;
-        e.paced_s += busy * (1 / budget - 1);
-        std::this_thread::sleep_for(std::chrono::duration<double>(busy * (1 / budget - 1)));
-      }
+      Pace(budget, cpu0, &e);
     }
+    Pace(budget, cpu0, &e);
     e.loss = steps ? loss_sum / static_cast<double>(steps) : 0;
     e.accuracy = total ? static_cast<double>(right) / static_cast<double>(total) : 0;
     e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();

@@ -560,11 +560,11 @@ TEST_F(LstmTest, RetrainsInTheBackgroundWithinItsBudget) {
   EXPECT_GT((*lstm)->train_cpu_s(), 0);
   const LstmEpoch e = api.value()->last_epoch(**lstm);
   ASSERT_GE(e.epoch, 1);
-  // The trainer slept enough to hold its CPU share to the budget: for each step's CPU
-  // time, (1 / budget - 1) times as long asleep (its own accounting, not the wall
-  // clock, so a loaded machine changes nothing). The epoch's few set-up steps outside
-  // the steps are the 10% allowed.
-  EXPECT_GE(e.paced_s, 0.9 * e.cpu_s * (1 / 0.25 - 1)) << e.paced_s << " s paced for " << e.cpu_s << " s CPU";
+  // The trainer slept enough to hold its CPU share to the budget: for each second of the
+  // epoch's CPU time, set-up included, (1 / budget - 1) times as long asleep (its own
+  // accounting, not the wall clock, so a loaded machine changes nothing). The 2% allowed
+  // is the CPU of the last sleep's own call and of the clock read after it.
+  EXPECT_GE(e.paced_s, 0.98 * e.cpu_s * (1 / 0.25 - 1)) << e.paced_s << " s paced for " << e.cpu_s << " s CPU";
 }
 
 }  // namespace
