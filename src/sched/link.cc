@@ -191,12 +191,14 @@ void SourceLink::DetectPolicer(Time now) {
 }
 
 // Whether the link holds too little to be kept busy at the estimate (then it need not
-// serve the estimate: DetectPolicer): twice its bandwidth-delay product and two
-// smallest copies (one copy alone leaves the link idle while its request crosses it,
-// and the floor rate's copies, one at a time, would otherwise pull the estimate down
-// to their own rate).
+// serve the estimate: DetectPolicer): its bandwidth-delay product, which covers the
+// round trip, and two smallest copies being transmitted (one copy alone leaves the link
+// idle while its request crosses it, and the floor rate's copies, one at a time, would
+// otherwise pull the estimate down to their own rate). Not twice the product: an active
+// application's window is the product and the target's bytes, so a burst's estimate
+// would never be found out while it reads (it was not, once the base latency was right).
 void SourceLink::NoteFill(Time now) {
-  const double full = std::max(2 * delivery_rate() * Seconds(base_latency()), 2.0 * static_cast<double>(options_.min_chunk));
+  const double full = delivery_rate() * Seconds(base_latency()) + 2.0 * static_cast<double>(options_.min_chunk);
   if (static_cast<double>(in_flight_) < full) last_unfilled_ = now;
 }
 
@@ -205,9 +207,17 @@ void SourceLink::NoteFill(Time now) {
 // then the queueing delay looks small, the budget grows, and the queue with it), worked
 // out again with the current rate estimate each time (an early, low estimate would
 // otherwise leave too small a sample in the window for its whole span). Until such an
-// answer comes, every answer counts. A sample is at least half its round trip: a link
-// that lets bursts through (nbdkit's rate filter is a token bucket) sends a read far
-// faster than its long-run rate says.
+// answer comes, every answer counts. A sample answered faster than the rate estimate
+// could transmit it went through a burst (nbdkit's rate filter is a token bucket): it
+// tells only that the latency is at most its round trip (taking half of it, as before,
+// read 1.1 ms on nbdkit's 2 ms link). Otherwise a sample is at least half its round
+// trip: a bucket partly full sends a read faster than its long-run rate says.
+double SourceLink::BaseLatencySample(double rtt, uint64_t bytes, double rate) {
+  const double transmit = rate > 0 ? static_cast<double>(bytes) / rate : 0;
+  if (transmit >= rtt) return rtt;
+  return std::max(rtt / 2, rtt - transmit);
+}
+
 void SourceLink::UpdateBaseLatency(const LinkSend& send, Time now, double rtt, double rate) {
   if (send.alone) {
     if (!alone_seen_) base_samples_.clear();
@@ -224,7 +234,7 @@ void SourceLink::UpdateBaseLatency(const LinkSend& send, Time now, double rtt, d
   if (samples_changed || rate != base_rate_) {  // the loop is the answer path's cost: only when it can differ
     double base = std::numeric_limits<double>::max();
     for (const BaseSample& b : base_samples_) {
-      base = std::min(base, std::max(b.rtt / 2, b.rtt - (rate > 0 ? static_cast<double>(b.bytes) / rate : 0)));
+      base = std::min(base, BaseLatencySample(b.rtt, b.bytes, rate));
     }
     base_s_ = base_samples_.empty() ? 0 : base;
     base_rate_ = rate;
@@ -250,8 +260,9 @@ void SourceLink::OnAppAnswer(const LinkSend& send, Time now, double rtt, double 
   queue_delay_s_ = have_queue_sample_ ? (1 - kEwma) * queue_delay_s_ + kEwma * q : q;
   have_queue_sample_ = true;
   const double target = Seconds(latency_target());
-  if (slow_start_ && q >= kSetPoint * target) {
-    // The first sample at the set point ends the slow start.
+  slow_start_over_ = q >= kSetPoint * target ? slow_start_over_ + 1 : 0;
+  if (slow_start_ && slow_start_over_ >= 2) {
+    // Two samples in a row at the set point end the slow start.
     slow_start_ = false;
   }
   if (q > kHalveAt * target && now - last_halved_ >= std::max(base_latency(), Time(std::chrono::milliseconds(1)))) {

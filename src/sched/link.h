@@ -31,7 +31,7 @@
 //   then meets that much queue: 10 ms by default);
 // - the application active: LEDBAT (RFC 6817) on the queueing delay the application's
 //   own source reads saw: the budget grows while it is under `latency_target` (by the
-//   bytes answered, TCP's slow start, until a read first sees the set point; then by a
+//   bytes answered, TCP's slow start, until two reads in a row see the set point; then by a
 //   chunk per round trip) and shrinks in proportion when it is over, between one
 //   minimum chunk and the idle budget; until such a sample comes, the bandwidth-delay
 //   product plus the target's worth of bytes. As in DRBD's resync controller (c-min-rate), a floor rate still
@@ -166,6 +166,7 @@ class SourceLink {
   void DetectPolicer(Time now);
   void NoteFill(Time now);
   void UpdateBaseLatency(const LinkSend& send, Time now, double rtt, double rate);
+  static double BaseLatencySample(double rtt, uint64_t bytes, double rate);
   void OnAppAnswer(const LinkSend& send, Time now, double rtt, double rate);
   // BBR's windowed max filter over (time, value) samples: a monotone deque.
   struct WindowedMax {
@@ -214,6 +215,7 @@ class SourceLink {
   double active_budget_ = 0;   // LEDBAT's window while active (0: not started)
   std::optional<double> last_q_;  // the latest application queueing sample (s) this activity
   bool slow_start_ = false;       // no application read has seen the set point this activity
+  int slow_start_over_ = 0;       // application reads in a row at the set point
   Time last_halved_{0};
   Time floor_next_{0};
 };
