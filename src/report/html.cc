@@ -14,6 +14,10 @@ namespace {
 
 constexpr const char* kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf"};
 constexpr int kLeft = 70, kRight = 150, kTop = 30, kBottom = 45;
+// A legend name starts this far right of the plot; sans-serif at 11 px is at most about
+// this wide a character, on average over a line of text.
+constexpr int kLegendText = 32;
+constexpr double kLegendCharWidth = 6.5;
 
 std::string Num(double v) {
   if (v == 0) return "0";
@@ -108,11 +112,17 @@ std::string LineChart(const std::vector<Series>& series, const ChartOptions& o) 
   }
   if (x1 <= x0) x1 = x0 + 1;
   const int pw = o.width - kLeft - kRight, ph = o.height - kTop - kBottom;
+  // The legend right of the plot: the SVG grows to hold its longest name (a browser
+  // cuts off what lies outside the SVG's width).
+  size_t longest = 0;
+  for (const auto& s : series) longest = std::max(longest, s.name.size());
+  const int legend = kLegendText + static_cast<int>(kLegendCharWidth * static_cast<double>(longest)) + 8;
+  const int width = std::max(o.width, kLeft + pw + legend);
   auto X = [&](double x) { return kLeft + (((o.log_x ? std::log10(x) : x) - x0) / (x1 - x0)) * pw; };
   auto Y = [&](double y) { return kTop + ph - ((std::clamp(y, y0, y1) - y0) / (y1 - y0)) * ph; };
 
   std::string svg = fmt::format(R"s(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="sans-serif" font-size="11">)s",
-                                o.width, o.height);
+                                width, o.height);
   svg += fmt::format(R"s(<text x="{}" y="18" font-size="13" font-weight="bold">{}</text>)s", kLeft, Escape(o.title));
   svg += fmt::format(R"s(<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#999"/>)s", kLeft, kTop, pw, ph);
   for (double t : Ticks(y0, y1)) {
@@ -141,7 +151,7 @@ std::string LineChart(const std::vector<Series>& series, const ChartOptions& o) 
     svg += fmt::format(R"s(<path d="{}" fill="none" stroke="{}" stroke-width="1.6"/>)s", path, colour);
     const int ly = kTop + 12 + static_cast<int>(i) * 16;
     svg += fmt::format(R"s(<line x1="{0}" x2="{1}" y1="{2}" y2="{2}" stroke="{3}" stroke-width="3"/><text x="{4}" y="{5}">{6}</text>)s",
-                       kLeft + pw + 10, kLeft + pw + 28, ly, colour, kLeft + pw + 32, ly + 4, Escape(s.name));
+                       kLeft + pw + 10, kLeft + pw + 28, ly, colour, kLeft + pw + kLegendText, ly + 4, Escape(s.name));
   }
   svg += "</svg>";
   return svg;

@@ -23,6 +23,18 @@ TEST(ReportTest, LineChartDrawsEverySeriesWithItsName) {
   EXPECT_EQ(std::count(svg.begin(), svg.end(), 'M'), 2);  // one path per series
 }
 
+TEST(ReportTest, ALongLegendNameWidensTheChartRatherThanBeingCutOff) {
+  ChartOptions o;
+  const std::string short_svg = LineChart({{"rate", {{0, 0}, {1, 2}}}}, o);
+  EXPECT_NE(short_svg.find(fmt::format("width=\"{}\"", o.width)), std::string::npos);
+  const std::string name(60, 'x');
+  const std::string svg = LineChart({{name, {{0, 0}, {1, 2}}}}, o);
+  const size_t at = svg.find("width=\"") + 7;
+  const int width = std::stoi(svg.substr(at));
+  // The plot ends 150 px before the default width; the name starts 32 px past the plot.
+  EXPECT_GE(width, o.width - 150 + 32 + 6 * 60);
+}
+
 TEST(ReportTest, LogAxisSkipsNonPositiveValuesAndEmptyChartsStillRender) {
   ChartOptions o;
   o.log_x = true;
