@@ -71,6 +71,15 @@ constexpr uint64_t kUnmeasuredFloorRate = 1 << 20;
 
 uint64_t FloorPow2(uint64_t v) { return v == 0 ? 0 : std::bit_floor(v); }
 
+// A base latency sample from a read sent onto an empty link (UpdateBaseLatency says
+// why these rules): its round trip when the rate estimate could not have sent it that
+// fast (a token bucket's burst), else its round trip less its transmission, at least half.
+double BaseLatencySample(double rtt, uint64_t bytes, double rate) {
+  const double transmit = rate > 0 ? static_cast<double>(bytes) / rate : 0;
+  if (transmit >= rtt) return rtt;
+  return std::max(rtt / 2, rtt - transmit);
+}
+
 }  // namespace
 
 void SourceLink::WindowedMax::Add(Time t, double v) {
@@ -212,12 +221,6 @@ void SourceLink::NoteFill(Time now) {
 // tells only that the latency is at most its round trip (taking half of it, as before,
 // read 1.1 ms on nbdkit's 2 ms link). Otherwise a sample is at least half its round
 // trip: a bucket partly full sends a read faster than its long-run rate says.
-double SourceLink::BaseLatencySample(double rtt, uint64_t bytes, double rate) {
-  const double transmit = rate > 0 ? static_cast<double>(bytes) / rate : 0;
-  if (transmit >= rtt) return rtt;
-  return std::max(rtt / 2, rtt - transmit);
-}
-
 void SourceLink::UpdateBaseLatency(const LinkSend& send, Time now, double rtt, double rate) {
   if (send.alone) {
     if (!alone_seen_) base_samples_.clear();

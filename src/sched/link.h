@@ -166,7 +166,6 @@ class SourceLink {
   void DetectPolicer(Time now);
   void NoteFill(Time now);
   void UpdateBaseLatency(const LinkSend& send, Time now, double rtt, double rate);
-  static double BaseLatencySample(double rtt, uint64_t bytes, double rate);
   void OnAppAnswer(const LinkSend& send, Time now, double rtt, double rate);
   // BBR's windowed max filter over (time, value) samples: a monotone deque.
   struct WindowedMax {
