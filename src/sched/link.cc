@@ -107,6 +107,8 @@ LinkSend SourceLink::OnSend(uint64_t bytes, bool app, Time now) {
   // the pipe is empty), otherwise from the last answer.
   s.delivered_at = in_flight_ == 0 ? now : delivered_at_;
   s.alone = in_flight_ == 0;
+  s.idle_backlog = app && delivered_ < idle_backlog_end_ &&
+                   static_cast<double>(copy_in_flight_) > active_budget_ + static_cast<double>(ChunkLimit(now));
   NoteFill(now);
   in_flight_ += bytes;
   if (!app) {
@@ -262,6 +264,12 @@ void SourceLink::OnAppAnswer(const LinkSend& send, Time now, double rtt, double 
                              rate > 0 ? static_cast<double>(send.copies_ahead) / rate : 0.0);
   queue_delay_s_ = have_queue_sample_ ? (1 - kEwma) * queue_delay_s_ + kEwma * q : q;
   have_queue_sample_ = true;
+  // A read that met the idle budget's copies, not the window's, neither ends the slow
+  // start nor moves the window: the window already replaced that budget when the
+  // application started, and those copies drain by themselves. (Taken as the window's,
+  // the first read of each activity halved it: on msr_cut_rand_iops stretched x100, whose
+  // reads come and go, the copy ran under the bandwidth-delay product for 14 s.)
+  if (send.idle_backlog) return;
   const double target = Seconds(latency_target());
   slow_start_over_ = q >= kSetPoint * target ? slow_start_over_ + 1 : 0;
   if (slow_start_ && slow_start_over_ >= 2) {
@@ -287,6 +295,8 @@ void SourceLink::OnAppRead(Time now) {
     active_budget_ = std::clamp(active_budget_, static_cast<double>(options_.min_chunk), static_cast<double>(IdleBudget()));
     last_q_.reset();
     slow_start_ = true;
+    slow_start_over_ = 0;
+    idle_backlog_end_ = delivered_ + in_flight_;
   }
   last_app_ = now;
 }

@@ -83,6 +83,10 @@ struct LinkSend {
   uint64_t copies_ahead = 0;                     // copy bytes in flight when it was sent
   bool app = false;                              // the application waits for it
   bool alone = false;                            // nothing else was in flight
+  // An application read sent while the copies sent under the idle budget, before the
+  // application started, were still in flight beyond what the active window allows
+  // (plus one chunk): the queue it meets says nothing about the window (OnAppAnswer).
+  bool idle_backlog = false;
   std::chrono::nanoseconds delivered_at{0};      // when the last of those was answered
 };
 
@@ -214,6 +218,7 @@ class SourceLink {
   double active_budget_ = 0;   // LEDBAT's window while active (0: not started)
   std::optional<double> last_q_;  // the latest application queueing sample (s) this activity
   bool slow_start_ = false;       // no application read has seen the set point this activity
+  uint64_t idle_backlog_end_ = 0;  // delivered_ once all sent before this activity are answered
   int slow_start_over_ = 0;       // application reads in a row at the set point
   Time last_halved_{0};
   Time floor_next_{0};

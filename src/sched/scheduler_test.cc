@@ -323,26 +323,30 @@ TEST(SchedulerTest, TheFloorRateMovesTheCopyWhenTheBudgetAllowsNothing) {
   // The base latency: a small read answered in 2 ms.
   LinkSend first = s.SourceSent(4096, /*app=*/true, milliseconds(0));
   s.SourceAnswered(first, milliseconds(2));
-  // A copy of 16 MiB stays on the link: the reads below queue behind it.
-  (void)s.SourceSent(16 << 20, /*app=*/false, milliseconds(5));
-  // Application reads that waited 48 ms behind copies: the budget halves to nothing.
+  // Application reads that waited 48 ms, each behind a copy the window allowed: the
+  // budget halves to nothing.
   for (int i = 1; i <= 20; ++i) {
+    LinkSend copy = s.SourceSent(kG, /*app=*/false, milliseconds(10 * i));
     LinkSend send = s.SourceSent(4096, /*app=*/true, milliseconds(10 * i));
     s.SourceAnswered(send, milliseconds(10 * i + 50));
+    s.SourceAnswered(copy, milliseconds(10 * i + 50));
   }
   EXPECT_EQ(s.link().Budget(milliseconds(250)), 0u);
   uint64_t bytes = 0;
-  std::vector<CopyOp> in_flight;
+  std::vector<std::pair<CopyOp, LinkSend>> in_flight;
   for (int ms = 250; ms < 1250; ms += 10) {
-    for (const CopyOp& op : in_flight) s.OnCopyDone(op, true, milliseconds(ms));
+    for (const auto& [op, sent] : in_flight) {
+      s.SourceAnswered(sent, milliseconds(ms));
+      s.OnCopyDone(op, true, milliseconds(ms));
+    }
     in_flight.clear();
-    // The application keeps waiting 7 ms on each of its source reads.
-    LinkSend send = s.SourceSent(4096, /*app=*/true, milliseconds(ms));
     while (auto op = s.Next(milliseconds(ms))) {
       bytes += op->bytes.length;
-      in_flight.push_back(*op);
+      in_flight.emplace_back(*op, s.SourceSent(op->bytes.length, /*app=*/false, milliseconds(ms)));
       EXPECT_EQ(in_flight.size(), 1u);  // one copy at a time
     }
+    // The application keeps waiting 9 ms on each of its source reads, behind the copy.
+    LinkSend send = s.SourceSent(4096, /*app=*/true, milliseconds(ms));
     s.SourceAnswered(send, milliseconds(ms + 9));
   }
   // One second at the floor rate: about 1 MiB.
