@@ -87,16 +87,27 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& uri, Clo
   return conn;
 }
 
-Connection::~Connection() {
+void Connection::StopPolling() {
   if (poller_.joinable()) {
     stop_.store(true);
     Wake();
     poller_.join();
   }
+}
+
+void Connection::Disconnect() {
+  StopPolling();
+  // Sent at once (libnbd issues a command as it is queued); the destructor's shutdown
+  // waits for the close without asking again.
+  if (!lost()) nbd_aio_disconnect(h_, 0);
+}
+
+Connection::~Connection() {
+  StopPolling();
   if (wake_fd_ >= 0) ::close(wake_fd_);
   // The poller is gone, so the synchronous shutdown is safe: it waits for the server
   // to acknowledge (and so flush) before the socket closes.
-  if (!nbd_aio_is_dead(h_) && !nbd_aio_is_closed(h_)) nbd_shutdown(h_, 0);
+  if (!lost()) nbd_shutdown(h_, 0);
   nbd_close(h_);
 }
 

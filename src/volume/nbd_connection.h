@@ -59,6 +59,12 @@ class Connection {
   // down as hung): its commands were retired with an error, new ones are refused.
   bool lost() const { return nbd_aio_is_dead(h_) || nbd_aio_is_closed(h_); }
 
+  // Ends the poller and asks the server to close the connection (NBD_CMD_DISC) without
+  // waiting for it; the destructor then waits. A volume asks all its connections first,
+  // so they close together: one after another, eight took 10 ms at the end of every
+  // ferry migrate between two NBD servers.
+  void Disconnect();
+
   ~Connection();
 
   nbd_handle* handle() const { return h_; }
@@ -90,6 +96,7 @@ class Connection {
   }
 
   void Poll();  // the poller thread
+  void StopPolling();
 
   nbd_handle* const h_;
   const std::chrono::milliseconds stall_;
