@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Bulk-copy comparison: ferry migrate against nbdcopy and qemu-img convert, on the same
 # image, in one run, file to file, NBD to NBD, and NBD to a remote NBD destination
-# (nbdkit's delay filter: 2 ms on every write, zero and extents query). Prints each median time and
+# (nbdkit's delay filter: 2 ms on every write, zero and extents query, and a connection that
+# takes 10 ms to open and 2 ms to close, as a TCP connect and NBD handshake of a few round
+# trips would). Prints each median time and
 # throughput, and ferry's speed relative to the faster peer (>1: ferry is faster).
 #
 # ferry always flushes the destination before it reports success (a migration is
@@ -79,7 +81,7 @@ python3 "$top/bench/rounds.py" "$runs" 1 <"$dir/nbd.json" >"$dir/nbd.times"
 
 # The destination 2 ms away: what keeps writes in flight shows (one worker per write in
 # flight would take 2 ms per copy).
-restart_far="${restart_dst/nbdkit -U/nbdkit --filter=delay -U} wdelay=2ms delay-zero=2ms delay-extents=2ms"
+restart_far="${restart_dst/nbdkit -U/nbdkit --filter=delay -U} wdelay=2ms delay-zero=2ms delay-extents=2ms delay-open=10ms delay-close=2ms"
 {
   entry r_ferry "$restart_far" "$ferry" migrate --progress none "$S" "$D"
   entry r_nbdcopy_d "$restart_far" nbdcopy --flush "$S" "$D"
