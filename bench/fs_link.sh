@@ -10,7 +10,7 @@
 # 40 Mbit/s by default). ferry serve exports it; nbdfuse makes the export a file, a loop
 # device makes that a block device, and the kernel mounts the ext4 on it. For RUNTIME
 # seconds a workload reads whole files in a random order (checksums against the
-# source's, computed first) and writes new files (fsync each), page cache dropped
+# source's, computed first) and writes a 1 MiB file (fsync; 16 names in turn), page cache dropped
 # between rounds. Then ferry status gives the time in ferry of every read (p50, p99)
 # and of the reads that missed, with their mean size, and the bound the issue sets for
 # those: 1.5 x (source latency + mean request bytes / bandwidth). Needs root (losetup,
@@ -98,7 +98,9 @@ while [ "$(date +%s)" -lt "$end" ]; do
     read_files=$((read_files + 1))
   done < <(shuf -n 40 --random-source=<(yes $round) "$dir/sums")
   mkdir -p "$dir/mnt/new"
-  dd if=/dev/urandom of="$dir/mnt/new/w$round" bs=64k count=16 conv=fsync status=none
+  # A rotating set of 16 files: new ones every round filled the volume after about 70
+  # rounds (the tree is 60% of it), and dd's ENOSPC ended the run.
+  dd if=/dev/urandom of="$dir/mnt/new/w$((round % 16))" bs=64k count=16 conv=fsync status=none
   round=$((round + 1))
 done
 "$ferry" status "$dir/j" >"$dir/status.txt" 2>&1 || true
@@ -121,7 +123,7 @@ mean_bytes = j["read_miss_bytes"] / stalls if stalls else 0
 bound_ms = 1.5 * (lat_s + mean_bytes / bw) * 1e3
 print(f"ext4 ({size}, {nfiles} files) on ferry serve over nbdfuse and a loop device; source behind nbdkit ({link})")
 print(f"workload: {runtime} s, {rounds} rounds, {nread} whole files read and checked ({bad} differed), "
-      f"{rounds} files of 1 MiB written with fsync; e2fsck afterwards: {fsck}")
+      f"{rounds} files of 1 MiB written with fsync (16 names in turn); e2fsck afterwards: {fsck}")
 print(f"ferry: {reads} reads, {stalls} waited for the source ({100 * stalls / max(reads, 1):.1f}%), "
       f"{j['percent']:.1f}% present at the end")
 print(f"read p50 {j['read_p50_us'] / 1e3:.2f} ms, p99 {j['read_p99_us'] / 1e3:.2f} ms (target <= 60 ms: "

@@ -21,11 +21,15 @@ ChunkSizer::ChunkSizer(uint64_t min_size, uint64_t max_size, Clock::time_point n
       window_start_(now) {}
 
 bool ChunkSizer::Probe() {
-  uint64_t next = std::clamp(growing_ ? base_size_ * 2 : base_size_ / 2, min_, max_);
-  if (next == base_size_) {  // at a bound: try the other way
+  auto step = [&] {
+    const uint64_t next = std::clamp(growing_ ? base_size_ * 2 : base_size_ / 2, min_, max_);
+    return growing_ && !may_grow_ ? base_size_ : next;
+  };
+  uint64_t next = step();
+  if (next == base_size_) {  // at a bound (or not to grow): try the other way
     growing_ = !growing_;
-    next = std::clamp(growing_ ? base_size_ * 2 : base_size_ / 2, min_, max_);
-    if (next == base_size_) return false;  // min == max
+    next = step();
+    if (next == base_size_) return false;  // nowhere to go
   }
   size_ = next;
   probing_ = true;

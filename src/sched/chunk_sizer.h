@@ -37,6 +37,10 @@ class ChunkSizer {
   // Then a probe down is kept when it gives at least (1 - 10%) of the best throughput
   // seen, which bounds the cost at 10%. Off for a plain copy.
   void set_prefer_small(bool on) { prefer_small_ = on; }
+  // Whether a larger chunk may be worth probing: the caller knows the link (a chunk
+  // whose transmission outlasts the link's round trip gains nothing from growing, and
+  // the probe costs a window at the larger size). Default: true.
+  void set_may_grow(bool on) { may_grow_ = on; }
   // Records that `bytes` finished at `now`; may change size().
   void OnCompleted(uint64_t bytes, Clock::time_point now);
 
@@ -53,9 +57,13 @@ class ChunkSizer {
   double base_throughput_ = 0;  // bytes/s measured at base_size_ (0: not yet)
   double best_throughput_ = 0;  // the most seen in any window
   bool prefer_small_ = false;
+  bool may_grow_ = true;
   bool probing_ = false;        // size_ is a probe away from base_size_
   bool growing_ = true;
-  int hold_ = 0;                // windows left at the base before the next probe
+  // Windows left at the base before the next probe. The first window holds: it spans
+  // the copy's start (the link filling up: 700 MB/s where 1 MiB chunks then ran at
+  // 1,000 MB/s), and a probe measured against it looked better for that alone.
+  int hold_ = 1;
   int failed_probes_ = 0;       // probes in a row that gave nothing
   Clock::time_point window_start_;
   uint64_t window_bytes_ = 0;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace ferry {
@@ -24,6 +25,40 @@ uint64_t Settle(double latency_s, double bw, uint64_t min, uint64_t max, bool pr
     s.OnCompleted(size, t);
   }
   return s.size();
+}
+
+// A copy starts slowly (its requests fill the link), so its first window measures less
+// than the size can give: a probe measured against it looks better for that alone.
+TEST(ChunkSizerTest, TheFirstWindowIsNoBaseForAProbe) {
+  Clock::time_point t{};
+  ChunkSizer s(64 << 10, 2 << 20, t, std::chrono::milliseconds(100), 8);
+  // Every size gives 1 GB/s, but the first 100 ms only 600 MB/s.
+  for (int i = 0; i < 2000; ++i) {
+    const uint64_t size = s.size();
+    const double rate = t < Clock::time_point{} + std::chrono::milliseconds(100) ? 6e8 : 1e9;
+    t += microseconds(static_cast<int64_t>(static_cast<double>(size) / rate * 1e6));
+    s.OnCompleted(size, t);
+  }
+  EXPECT_EQ(s.size(), 1u << 20);
+}
+
+// Where the caller knows a larger chunk cannot pay (its transmission already outlasts
+// the link's round trip), the sizer does not probe up, and still probes down.
+TEST(ChunkSizerTest, DoesNotProbeUpWhereLargerCannotPay) {
+  Clock::time_point t{};
+  ChunkSizer s(64 << 10, 64 << 20, t, std::chrono::milliseconds(100), 8);
+  s.set_may_grow(false);
+  uint64_t largest = 0, smallest = ~0ull;
+  for (int i = 0; i < 20000; ++i) {
+    const uint64_t size = s.size();
+    largest = std::max(largest, size);
+    smallest = std::min(smallest, size);
+    // 20 ms a request: larger chunks would give more (HighLatencySourceClimbsToMiBs).
+    t += microseconds(static_cast<int64_t>((0.020 + static_cast<double>(size) / 1e9) * 1e6));
+    s.OnCompleted(size, t);
+  }
+  EXPECT_EQ(largest, 1u << 20);
+  EXPECT_LT(smallest, 1u << 20);  // it did look down
 }
 
 TEST(ChunkSizerTest, StartsAtOneMiBClamped) {
