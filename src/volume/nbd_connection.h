@@ -61,8 +61,8 @@ class Connection {
 
   // Ends the poller and asks the server to close the connection (NBD_CMD_DISC) without
   // waiting for it; the destructor then waits. A volume asks all its connections first,
-  // so they close together: one after another, eight took 10 ms at the end of every
-  // ferry migrate between two NBD servers.
+  // so they close together rather than each waiting for the last (docs/design-notes.md,
+  // "NBD: one poller thread per connection").
   void Disconnect();
 
   ~Connection();
