@@ -8,7 +8,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -146,6 +149,36 @@ TEST_F(NbdMemoryTest, ZeroAndTrimReadAsZeroesAndExtentsSeeThem) {
     if (e.zero && e.offset <= (1u << 20) && e.offset + e.length >= (2u << 20)) zero_seen = true;
   }
   EXPECT_TRUE(zero_seen) << extents.size() << " extents, none covering the zeroed MiB";
+}
+
+// Under multi-conn a flush on one connection covers the writes completed on all
+// (NBD_FLAG_CAN_MULTI_CONN): the volume sends one, not one per connection. nbdkit's log
+// filter shows what reached the server.
+TEST(NbdVolumeTest, OneFlushCoversTheWritesOfEveryConnection) {
+  TestTempDir tmp;
+  const std::string log = tmp.Path("nbdkit.log");
+  Server server(tmp, {"--filter=log", "memory", "4M", "logfile=" + log});
+  ASSERT_TRUE(server.up()) << "nbdkit did not start: install it (scripts/setup)";
+  {
+    OpenOptions o;
+    o.writable = true;
+    auto v = OpenVolume(server.uri(), o);
+    ASSERT_TRUE(v.ok()) << v.status().message();
+    for (int i = 0; i < 8; ++i) ASSERT_TRUE((*v)->Write(i * 65536, Bytes(65536, static_cast<uint8_t>(i))).ok());
+    ASSERT_TRUE((*v)->Flush().ok());
+  }  // closed: the log is complete
+  std::ifstream in(log);
+  std::set<std::string> writers;
+  int flushes = 0;
+  for (std::string line; std::getline(in, line);) {
+    const auto conn = line.find("connection=");
+    if (conn == std::string::npos) continue;
+    const std::string who = line.substr(conn, line.find(' ', conn) - conn);
+    if (line.find(" Write id=") != std::string::npos) writers.insert(who);
+    if (line.find(" Flush id=") != std::string::npos) ++flushes;
+  }
+  EXPECT_GE(writers.size(), 2u);  // the writes went over several connections
+  EXPECT_EQ(flushes, 1);
 }
 
 TEST(NbdVolumeTest, AReadOnlyExportOpenedWritableIsPermissionDenied) {
