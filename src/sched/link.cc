@@ -385,6 +385,11 @@ uint64_t SourceLink::ChunkFloor(uint32_t requests, Time now) const {
   return std::clamp(std::bit_ceil(std::max<uint64_t>(1, per_request)), options_.min_chunk, ChunkLimit(now));
 }
 
+bool SourceLink::LargerChunkPays(uint64_t chunk) const {
+  const double rate = delivery_rate();
+  return rate <= 0 || static_cast<double>(chunk) / rate < base_s_;
+}
+
 double SourceLink::delivery_rate() const { return rate_.Best(); }
 
 SourceLink::Time SourceLink::base_latency() const { return FromSeconds(base_s_); }

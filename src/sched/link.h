@@ -156,6 +156,10 @@ class SourceLink {
   // latency-bound link a hot 64 KiB chunk costs a whole round trip, and 64 of them hold
   // a fraction of the bandwidth-delay product), between min chunk and ChunkLimit.
   uint64_t ChunkFloor(uint32_t requests, Time now) const;
+  // Whether a chunk larger than `chunk` bytes could move more: only while a chunk's
+  // transmission at the delivery rate is shorter than the base latency (the round trip
+  // is what a larger chunk amortises). True before the link is measured.
+  bool LargerChunkPays(uint64_t chunk) const;
 
   double delivery_rate() const;     // bytes/s; 0 until measured
   Time base_latency() const;        // zero until measured
@@ -218,8 +222,8 @@ class SourceLink {
   double active_budget_ = 0;   // LEDBAT's window while active (0: not started)
   std::optional<double> last_q_;  // the latest application queueing sample (s) this activity
   bool slow_start_ = false;       // no application read has seen the set point this activity
-  uint64_t idle_backlog_end_ = 0;  // delivered_ once all sent before this activity are answered
   int slow_start_over_ = 0;       // application reads in a row at the set point
+  uint64_t idle_backlog_end_ = 0;  // delivered_ once all sent before this activity are answered
   Time last_halved_{0};
   Time floor_next_{0};
 };

@@ -328,14 +328,10 @@ void Scheduler::OnCopyDone(const CopyOp& op, bool ok, Time now) {
     return;
   }
   if (!op.source_zero && options_.adapt_chunk_size) {
-    // A larger chunk pays only while a chunk's transmission is shorter than the link's
-    // base latency (the round trip is what it amortises); past that the probe up costs a
-    // window for nothing: 2 MiB chunks between two local nbdkit servers ran 20-30% slower
-    // than 1 MiB for the probe's 100 ms (docs/design-notes.md, "Chunk size from
-    // throughput"). Latency-bound links get their large chunks from the link's floor too.
-    const double rate = link_.delivery_rate();
-    const double base = std::chrono::duration<double>(link_.base_latency()).count();
-    sizer_.set_may_grow(rate <= 0 || static_cast<double>(sizer_.size()) / rate < base);
+    // Where a larger chunk cannot pay, the probe up costs a window for nothing: 2 MiB
+    // chunks between two local nbdkit servers ran 20-30% slower than 1 MiB for the
+    // probe's 100 ms (docs/design-notes.md, "Chunk size from throughput").
+    sizer_.set_may_grow(link_.LargerChunkPays(sizer_.size()));
     sizer_.OnCompleted(op.bytes.length, AsTimePoint(now));
   }
 }
